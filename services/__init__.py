@@ -1,0 +1,1 @@
+"""easel's platform-neutral core: types, backends, jobs, quota, storage, images, watermark."""

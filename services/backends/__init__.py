@@ -1,0 +1,9 @@
+"""Image backends: Stability AI's REST API and AUTOMATIC1111-compatible GPU hosts.
+
+Wire shapes (JSON bodies, multipart fields) stay inside this package; the rest of
+easel sees only :mod:`services.types`.
+"""
+
+from services.backends.base import Backend, BackendLimits, ProgressCallback
+
+__all__ = ["Backend", "BackendLimits", "ProgressCallback"]

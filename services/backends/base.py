@@ -1,0 +1,85 @@
+"""The contract every image backend fulfils, and the limits it declares.
+
+Commands validate user input against :class:`BackendLimits` (never against
+constants of their own), so switching backend or model changes what users may ask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from services.types import CheckResult, GenerationRequest, GenerationResult, Operation, Progress
+
+ProgressCallback = Callable[[Progress], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class BackendLimits:
+    """What a backend (with its current default model) accepts.
+
+    ``allowed_sizes`` is a closed list (SDXL on Stability v1) or ``None`` when any
+    multiple of ``size_multiple`` between ``min_side`` and ``max_side`` with at most
+    ``max_pixels`` pixels is fine (GPU hosts, older engines).
+    """
+
+    operations: frozenset[Operation]
+    default_size: tuple[int, int] = (1024, 1024)
+    allowed_sizes: tuple[tuple[int, int], ...] | None = None
+    aspect_ratios: tuple[str, ...] | None = None  # backends that take ratios instead of sizes
+    min_side: int = 320
+    max_side: int = 1536
+    size_multiple: int = 64
+    max_pixels: int = 1536 * 1536
+    samples: tuple[int, int] = (1, 10)
+    seed: tuple[int, int] = (0, 4294967295)
+    steps: tuple[int, int] = (10, 50)
+    default_steps: int = 30
+    cfg_scale: tuple[float, float] = (0.0, 35.0)
+    default_cfg_scale: float = 7.0
+    strength: tuple[float, float] = (0.0, 1.0)
+    default_strength: float = 0.35
+    style_presets: tuple[str, ...] = ()
+    samplers: tuple[str, ...] = ()
+    schedulers: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    default_model: str = ""
+    upscale_factors: tuple[int, ...] = (2,)
+    max_upscale_output_pixels: int = 4_194_304
+    max_input_bytes: int = 10 * 1024 * 1024
+    max_input_pixels: int = 4096 * 4096
+    max_prompt_chars: int = 2000
+    supports_negative_weights: bool = True
+    options: frozenset[str] = field(default_factory=frozenset)  # extra flags this backend understands
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """An image backend. One instance is shared by all jobs; it owns its HTTP session."""
+
+    name: str  # "stability", "gpu-host"
+
+    async def start(self) -> None:
+        """Open sessions and learn the backend's models/limits. Must not generate anything."""
+
+    async def close(self) -> None: ...
+
+    @property
+    def limits(self) -> BackendLimits: ...
+
+    async def generate(
+        self, request: GenerationRequest, progress: ProgressCallback | None = None
+    ) -> GenerationResult:
+        """Run one job. Raises :class:`services.errors.BackendError` subclasses only.
+
+        Images withheld by a content filter come back with
+        ``finish_reason=CONTENT_FILTERED`` (the job runner refunds them); if every
+        image is withheld the backend may raise ``ContentFiltered`` instead.
+        """
+
+    async def check(self) -> list[CheckResult]:
+        """Reachability/credential checks for ``easel check``; never generates."""
+
+    async def cancel(self) -> None:
+        """Best-effort interrupt of the running generation (GPU hosts); may be a no-op."""

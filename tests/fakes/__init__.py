@@ -1,0 +1,1 @@
+"""Local fake servers speaking the real wire protocols, on 127.0.0.1 only."""

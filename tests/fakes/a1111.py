@@ -1,0 +1,1 @@
+"""Fake a1111 server for tests (placeholder until written)."""

@@ -1,0 +1,1 @@
+"""Fake discord server for tests (placeholder until written)."""

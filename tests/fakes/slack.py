@@ -1,0 +1,1 @@
+"""Fake slack server for tests (placeholder until written)."""

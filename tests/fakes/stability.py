@@ -1,0 +1,1 @@
+"""Fake stability server for tests (placeholder until written)."""

@@ -1,0 +1,1 @@
+"""Fixtures that build easel's real services against the fakes (owned by the lead)."""
