@@ -1,0 +1,73 @@
+"""``easel check``: configuration and reachability, without starting or generating anything."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+import aiohttp
+
+from bot.app import build_backend
+from bot.runner import missing_for_run
+from bot.settings import Settings
+from services.types import CheckResult
+
+_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
+
+
+async def check_discord(settings: Settings, session: aiohttp.ClientSession) -> CheckResult:
+    assert settings.discord_token is not None
+    url = settings.discord_api_base.rstrip("/") + "/users/@me"
+    headers = {"Authorization": f"Bot {settings.discord_token.get_secret_value()}"}
+    try:
+        async with session.get(url, headers=headers) as resp:
+            if resp.status == 200:
+                me = await resp.json()
+                return CheckResult("discord", True, f"logged in as {me.get('username', '?')} (id {me.get('id', '?')})")
+            if resp.status == 401:
+                return CheckResult("discord", False, "Discord rejected DISCORD_TOKEN (401)")
+            return CheckResult("discord", False, f"unexpected HTTP {resp.status} from the Discord API")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return CheckResult("discord", False, f"cannot reach {settings.discord_api_base}: {type(exc).__name__}")
+
+
+async def check_slack(settings: Settings, session: aiohttp.ClientSession) -> CheckResult:
+    assert settings.slack_bot_token is not None
+    url = settings.slack_api_url.rstrip("/") + "/auth.test"
+    headers = {"Authorization": f"Bearer {settings.slack_bot_token.get_secret_value()}"}
+    try:
+        async with session.post(url, headers=headers) as resp:
+            body = await resp.json(content_type=None)
+            if body.get("ok"):
+                return CheckResult("slack", True, f"team {body.get('team', '?')}, bot user {body.get('user', '?')}")
+            return CheckResult("slack", False, f"Slack said {body.get('error', 'not ok')} for SLACK_BOT_TOKEN")
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        return CheckResult("slack", False, f"cannot reach {settings.slack_api_url}: {type(exc).__name__}")
+
+
+async def collect_checks(settings: Settings) -> list[CheckResult]:
+    results: list[CheckResult] = [CheckResult("configuration", True, "all variables valid")]
+    for problem in missing_for_run(settings):
+        results.append(CheckResult("configuration", False, "missing " + problem))
+    async with aiohttp.ClientSession(timeout=_TIMEOUT) as session:
+        if not settings.backend_problems():
+            backend = build_backend(settings)
+            await backend.start()
+            try:
+                results.extend(await backend.check())
+            finally:
+                await backend.close()
+        if settings.discord_enabled:
+            results.append(await check_discord(settings, session))
+        if settings.slack_enabled:
+            results.append(await check_slack(settings, session))
+    return results
+
+
+async def run_check(settings: Settings, out: TextIO | None = None) -> int:
+    """Print one line per check; exit status 0 only when everything is OK."""
+    out = out or sys.stdout
+    results = await collect_checks(settings)
+    for r in results:
+        print(f"{'OK  ' if r.ok else 'FAIL'} {r.name}: {r.detail}", file=out)
+    return 0 if all(r.ok for r in results) else 1

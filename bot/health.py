@@ -1,0 +1,87 @@
+"""``/healthz`` and Prometheus ``/metrics`` while ``easel run`` is up.
+
+Metrics are read from the job service at scrape time (a custom collector), so the
+hot path never touches Prometheus objects.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+StatsSource = Callable[[], Mapping[str, object]]
+
+
+class _JobCollector(Collector):
+    """Exports the job service's counters under ``easel_*`` names."""
+
+    def __init__(self, stats: StatsSource, started_at: float) -> None:
+        self._stats = stats
+        self._started_at = started_at
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        stats = self._stats()
+        jobs = CounterMetricFamily("easel_jobs", "Jobs finished, by outcome", labels=["status"])
+        for status, count in dict(stats.get("jobs_by_status", {}) or {}).items():  # type: ignore[call-overload]
+            jobs.add_metric([str(status)], float(count))
+        yield jobs
+        yield CounterMetricFamily(
+            "easel_images_delivered", "Images delivered to users", value=float(stats.get("images_delivered", 0))  # type: ignore[arg-type]
+        )
+        yield GaugeMetricFamily("easel_queue_depth", "Jobs waiting in the queue", value=float(stats.get("queue_depth", 0)))  # type: ignore[arg-type]
+        yield GaugeMetricFamily("easel_jobs_running", "Jobs running now", value=float(stats.get("running", 0)))  # type: ignore[arg-type]
+        yield GaugeMetricFamily("easel_uptime_seconds", "Seconds since start", value=time.monotonic() - self._started_at)
+
+
+class HealthServer:
+    """A tiny aiohttp site; ``port=0`` picks a free port (see ``.port``)."""
+
+    def __init__(
+        self,
+        *,
+        stats: StatsSource,
+        ready: Callable[[], Mapping[str, bool]],
+        host: str = "0.0.0.0",
+        port: int = 8080,
+    ) -> None:
+        self._stats = stats
+        self._ready = ready
+        self._host = host
+        self._port = port
+        self._registry = CollectorRegistry(auto_describe=True)
+        self._registry.register(_JobCollector(stats, time.monotonic()))
+        self._runner: web.AppRunner | None = None
+        self.port = port
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        server = site._server
+        if server is not None and getattr(server, "sockets", None):
+            self.port = server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        parts = dict(self._ready())
+        ok = all(parts.values())
+        stats = self._stats()
+        body = {"status": "ok" if ok else "degraded", "components": parts, "queue_depth": stats.get("queue_depth", 0)}
+        return web.json_response(body, status=200 if ok else 503)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        data = generate_latest(self._registry)
+        return web.Response(body=data, headers={"Content-Type": CONTENT_TYPE_LATEST})
