@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from bot import __version__
-from bot.settings import BackendKind, Settings
+from bot.settings import BackendKind, Settings, SettingsError
 from services.backends.base import Backend, BackendLimits
 from services.db import Database
 from services.jobs import JobService
@@ -96,8 +96,14 @@ async def open_services(settings: Settings, *, backend: Backend | None = None) -
     try:
         store = ImageStore(settings.data_dir, db)
         quota = QuotaBook(db, daily_limit=settings.daily_quota)
-        watermarker = Watermarker(settings.watermark_text, settings.watermark_image)
-        backend = backend or build_backend(settings)
+        try:
+            watermarker = Watermarker(settings.watermark_text, settings.watermark_image)
+        except ValueError as exc:
+            raise SettingsError(f"EASEL_WATERMARK_IMAGE: {exc}") from None
+        try:
+            backend = backend or build_backend(settings)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         await backend.start()
         try:
             jobs = JobService(

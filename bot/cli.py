@@ -38,8 +38,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"easel: {message}\n")
 
 
-def _option_flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+def _option_flag(option: Any) -> str:
+    """The CLI spelling of an option: its text flag (``--ar``) or, for images, its name (``--image``)."""
+    return "--" + (option.flag or option.name.replace("_", "-"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,11 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
         for option in spec.options:
             if option.name == "prompt":
                 continue
-            flag = _option_flag(option.name)
+            flag = _option_flag(option)
             if option.kind == "image":
                 p.add_argument(flag, dest=f"opt_{option.name}", metavar="PATH", type=Path, help=option.help)
-            elif getattr(option, "typed", True):
-                p.add_argument(flag, dest=f"opt_{option.name}", metavar=option.kind.upper(), help=option.help)
+            elif option.flag is not None:
+                metavar = option.metavar or option.kind.upper()
+                p.add_argument(flag, dest=f"opt_{option.name}", metavar=metavar, help=option.help)
         p.add_argument("--out", type=Path, default=Path("out"), help="folder for the images (default: out/)")
         p.add_argument("--json", action="store_true", help="print one JSON object per image")
         p.add_argument("--user", default=None, help="quota account to charge (default: your login name)")
@@ -94,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_check(settings))
         return asyncio.run(_generate(settings, args))
+    except SettingsError as exc:
+        return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
         return 130
 

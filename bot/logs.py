@@ -47,6 +47,8 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     handler._easel = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # Pillow reports corrupt EXIF and similar through warnings; route them into the same log.
+    logging.captureWarnings(True)
     # discord.py and aiohttp access logs are chatty at INFO.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("discord.gateway").setLevel(logging.WARNING)

@@ -126,6 +126,15 @@ class Settings(BaseSettings):
         return level
 
     @model_validator(mode="after")
+    def _watermark_present(self) -> Settings:
+        if not self.watermark_text.strip() and self.watermark_image is None:
+            raise ValueError(
+                "EASEL_WATERMARK_TEXT is empty and EASEL_WATERMARK_IMAGE is not set: "
+                "published images must carry a visible watermark"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _slack_pairs(self) -> Settings:
         if self.slack_bot_token is not None and self.slack_signing_secret is None and self.slack_app_token is None:
             raise ValueError(

@@ -1,0 +1,8 @@
+"""easel's Slack front end (slash commands, modals, buttons, message shortcut).
+
+See :class:`bot.slack.frontend.SlackFrontend` and ``bot/slack/README_SECTION.md``.
+"""
+
+from bot.slack.frontend import SlackFrontend
+
+__all__ = ["SlackFrontend"]

@@ -1,0 +1,203 @@
+"""The Slack front end: bolt ``AsyncApp`` in, easel's commands and job service out.
+
+::
+
+    async with open_services(settings) as services:
+        slack = SlackFrontend(services, port=settings.slack_port)   # registers the "slack" job sink
+        await services.jobs.start()
+        await slack.start()          # HTTP on /slack/events, or Socket Mode with SLACK_APP_TOKEN
+        ...
+        await slack.close()
+
+Every listener acknowledges first (Slack's 3-second deadline) and does its work in a background
+task afterwards. The listeners themselves live in :mod:`bot.slack.handlers`; talking back to users
+of a job (status, results) in :mod:`bot.slack.sink`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import Services
+from bot.slack.dedup import RequestDeduplicator
+from bot.slack.files import SlackFileFetcher
+from bot.slack.http_server import SlackHttpServer
+from bot.slack.status import StatusTarget, StatusUpdater
+
+__all__ = ["SlackFrontend"]
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    """Rate-limited calls wait for ``Retry-After`` and go again; transient failures retry once or twice."""
+    return [
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+class SlackFrontend:
+    """Slack's front end. Construct it before ``jobs.start()`` so recovered jobs find their sink."""
+
+    name = "slack"
+
+    def __init__(self, services: Services, *, host: str = "0.0.0.0", port: int | None = None) -> None:
+        settings = services.settings
+        if settings.slack_bot_token is None:
+            raise ValueError("SLACK_BOT_TOKEN is not set")
+        self.services = services
+        self.settings = settings
+        self._token = settings.slack_bot_token.get_secret_value()
+        self._app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+        signing = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+        if self._app_token is None and not signing:
+            raise ValueError("SLACK_SIGNING_SECRET is needed for HTTP mode (or set SLACK_APP_TOKEN)")
+        self._host = host
+        self.port = settings.slack_port if port is None else port
+        self._session: aiohttp.ClientSession | None = None
+        # easel's own client (with the token); bolt gets a token-less twin and our authorize().
+        self.client = AsyncWebClient(
+            token=self._token, base_url=settings.slack_api_url, retry_handlers=retry_handlers()
+        )
+        self._bolt_client = AsyncWebClient(base_url=settings.slack_api_url, retry_handlers=retry_handlers())
+        self._auth: AuthorizeResult | None = None
+        self.bot_user_id: str | None = None
+        self.team_id: str | None = None
+        self.app = AsyncApp(
+            client=self._bolt_client,
+            signing_secret=signing or "socket-mode-has-no-signing-secret",
+            authorize=self._authorize,
+            request_verification_enabled=self._app_token is None,
+            process_before_response=False,
+            name="easel",
+        )
+        self.dedup = RequestDeduplicator()
+        self.app.middleware(self.dedup.middleware)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._updaters: dict[str, StatusUpdater] = {}
+        self._http: SlackHttpServer | None = None
+        self._socket: Any = None
+        self._closing = False
+
+        from bot.slack.handlers import register_handlers
+        from bot.slack.sink import SlackJobSink
+
+        register_handlers(self)
+        services.jobs.register_platform(PLATFORM, lambda record: SlackJobSink(self, record))
+
+    # ------------------------------------------------------------------ shared plumbing
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """One HTTP session for the Web API, response URLs and file downloads (opened lazily)."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+            self.client.session = self._session
+        return self._session
+
+    @property
+    def files(self) -> SlackFileFetcher:
+        return SlackFileFetcher(self.session, self._token, api_url=self.settings.slack_api_url)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, what: str) -> asyncio.Task[Any]:
+        """Run work after the ack; errors are logged, never lost silently."""
+        task = asyncio.create_task(coro, name=f"slack:{what}")
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                exc = t.exception()
+                log.error("slack.task_failed", extra={"task": what}, exc_info=exc)
+
+        task.add_done_callback(done)
+        return task
+
+    def updater_for(self, job_id: str | None, target: StatusTarget) -> StatusUpdater:
+        """The status line of a job (one per job, so rate limits and URL budgets hold across calls)."""
+        _ = self.session
+        if job_id is None:
+            return StatusUpdater(target, session=self.session, client=self.client)
+        updater = self._updaters.get(job_id)
+        if updater is None:
+            updater = StatusUpdater(target, session=self.session, client=self.client)
+            self._updaters[job_id] = updater
+        return updater
+
+    def forget_job(self, job_id: str) -> None:
+        self._updaters.pop(job_id, None)
+
+    async def _authorize(self, **_: Any) -> AuthorizeResult:
+        if self._auth is None:
+            await self._auth_test()
+        assert self._auth is not None
+        return self._auth
+
+    async def _auth_test(self) -> None:
+        _ = self.session
+        resp = await self.client.auth_test()
+        self.bot_user_id = resp.get("user_id")
+        self.team_id = resp.get("team_id")
+        self._auth = AuthorizeResult(
+            enterprise_id=resp.get("enterprise_id"),
+            team_id=self.team_id,
+            bot_token=self._token,
+            bot_id=resp.get("bot_id"),
+            bot_user_id=self.bot_user_id,
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Check the token (auth.test), then listen: HTTP on ``/slack/events`` or Socket Mode."""
+        await self._auth_test()
+        log.info("slack.authorized", extra={"team_id": self.team_id, "bot_user_id": self.bot_user_id})
+        if self._app_token is not None:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket = AsyncSocketModeHandler(
+                self.app, self._app_token, web_client=AsyncWebClient(base_url=self.settings.slack_api_url)
+            )
+            await self._socket.connect_async()
+            log.info("slack.socket_mode_connected")
+            return
+        self._http = SlackHttpServer(self.app, host=self._host, port=self.port)
+        await self._http.start()
+        self.port = self._http.port
+
+    async def close(self) -> None:
+        """Stop listening, let running replies finish briefly, close the HTTP session."""
+        self._closing = True
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._tasks:
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=5)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -1,0 +1,123 @@
+"""Talking back to the Slack user of one job: status while it runs, the result in the channel.
+
+Built by the job service from a job's stored ``origin`` (see :meth:`StatusTarget.to_origin`), so a
+job resumed after a restart still reports to the right channel and person. The result is one
+message made by ``files_upload_v2``: the watermarked images plus blocks naming the requester, the
+(escaped) prompt, seeds and sizes, and the buttons.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from slack_sdk.errors import SlackApiError
+
+from bot.slack.blocks import fallback_text, result_blocks
+from bot.slack.mrkdwn import escape_text
+from bot.slack.status import StatusTarget, StatusUpdater
+from services.errors import EaselError
+from services.jobs import JobRecord
+from services.types import JobOutcome, Progress
+
+if TYPE_CHECKING:
+    from bot.slack.frontend import SlackFrontend
+
+__all__ = ["SlackJobSink", "queued_text", "upload_filename"]
+
+log = logging.getLogger(__name__)
+
+_NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+
+
+def queued_text(position: int, *, resumed: bool = False) -> str:
+    lead = "easel restarted; your request is queued again" if resumed else "Queued"
+    where = "you're next" if position <= 1 else f"position {position}"
+    return f":hourglass_flowing_sand: {lead} — {where}. The result will appear in this channel."
+
+
+def upload_filename(job_id: str, index: int, content_type: str) -> str:
+    """``easel-<job>-<n>.png``: lets the message shortcut find the clean original of a result."""
+    ext = {"image/jpeg": "jpg", "image/webp": "webp"}.get(content_type, "png")
+    return f"easel-{job_id}-{index + 1}.{ext}"
+
+
+class SlackJobSink:
+    """The :class:`services.jobs.JobSink` of one Slack job."""
+
+    def __init__(self, fe: SlackFrontend, record: JobRecord) -> None:
+        self.fe = fe
+        self.job_id = record.job_id
+        self.target = StatusTarget.from_origin(record.origin)
+        self.updater: StatusUpdater = fe.updater_for(record.job_id, self.target)
+        self._told_failure = False
+
+    async def on_queued(self, job_id: str, position: int) -> None:
+        await self.updater.update(queued_text(position))
+
+    async def on_resumed(self, job_id: str, position: int) -> None:
+        await self.updater.update(queued_text(position, resumed=True))
+
+    async def on_started(self, job_id: str) -> None:
+        await self.updater.update(":art: Working on it…")
+
+    async def on_progress(self, job_id: str, progress: Progress) -> None:
+        await self.updater.update(f":art: Working on it… {int(progress.fraction * 100)}%")
+
+    async def deliver(self, outcome: JobOutcome) -> None:
+        """Upload the watermarked images with summary and buttons; raising refunds the quota."""
+        if not outcome.images:
+            text = outcome.text or ""
+            await self._post_text(outcome, text)
+            return
+        limits = self.fe.services.backend.limits
+        blocks = result_blocks(outcome, user_id=outcome.requester.user_id, operations=limits.operations)
+        uploads = [
+            {
+                "file": image.data,
+                "filename": upload_filename(outcome.job_id, image.index, image.content_type),
+                "title": f"seed {image.seed} · {image.width}×{image.height}",
+                "alt_txt": "AI-generated image"
+                + (f": {outcome.request.positive_prompt}"[:900] if outcome.request.positive_prompt else ""),
+            }
+            for image in outcome.images
+        ]
+        try:
+            await self.fe.client.files_upload_v2(
+                file_uploads=uploads,
+                channel=self.target.channel,
+                thread_ts=self.target.thread_ts,
+                blocks=json.dumps(blocks),
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            log.warning("slack.deliver_failed", extra={"job_id": outcome.job_id, "error": error})
+            if error in _NOT_IN_CHANNEL:
+                await self._fail_privately(
+                    ":warning: I can't post in this channel, so I couldn't share your images. "
+                    "Invite me with `/invite @easel` (or use me in a channel I'm in) and try again. "
+                    "Your quota was not spent."
+                )
+            raise
+        log.info("slack.delivered", extra={"job_id": outcome.job_id, "images": len(outcome.images)})
+        await self.updater.final(":white_check_mark: Done — your images are in the channel.", important=False)
+        self.fe.forget_job(self.job_id)
+
+    async def _post_text(self, outcome: JobOutcome, text: str) -> None:
+        await self.fe.client.chat_postMessage(
+            channel=self.target.channel,
+            thread_ts=self.target.thread_ts,
+            text=f"{fallback_text(outcome.request, outcome.requester.user_id)}\n{escape_text(text)}",
+        )
+        await self.updater.final(":white_check_mark: Done.", important=False)
+        self.fe.forget_job(self.job_id)
+
+    async def _fail_privately(self, text: str) -> None:
+        self._told_failure = True
+        await self.updater.final(text)
+
+    async def on_failed(self, job_id: str, error: EaselError) -> None:
+        if not self._told_failure:
+            await self.updater.final(f":warning: {error.user_message}")
+        self.fe.forget_job(self.job_id)

@@ -1,0 +1,29 @@
+"""Errors of the commands package: bad options, each naming the option at fault.
+
+::
+
+    InvalidRequest (services.errors)
+    └── OptionError            a flag/option value is wrong; ``.option`` names it (or None)
+        └── OptionUnsupported  also an UnsupportedOption: this command or backend can't take it
+
+Front ends may use ``.option`` to attach the message to a form field (Slack modals);
+everything else treats these as plain :class:`InvalidRequest`.
+"""
+
+from __future__ import annotations
+
+from services.errors import InvalidRequest, UnsupportedOption
+
+__all__ = ["OptionError", "OptionUnsupported"]
+
+
+class OptionError(InvalidRequest):
+    """A user-supplied option is wrong; ``option`` is the OptionSpec name (``"seed"``) or None."""
+
+    def __init__(self, user_message: str, *, option: str | None = None, log_detail: str = "") -> None:
+        super().__init__(user_message, log_detail=log_detail)
+        self.option = option
+
+
+class OptionUnsupported(OptionError, UnsupportedOption):
+    """The option exists, but not for this command or not on the configured backend."""

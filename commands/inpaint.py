@@ -1,0 +1,109 @@
+"""``/inpaint``: repaint part of an image.
+
+::
+
+    await build(Invocation(text="a red door", images={"image": photo, "mask": mask}), limits)
+    await build(Invocation(text="a red door", images={"image": photo_with_hole}), limits)  # alpha
+
+With a mask, white areas are repainted (``--mask-source black`` flips it). Without one, the
+transparent areas of the image are repainted (``--mask-source alpha``, the default then).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from commands.building import input_image, missing_image, sampling_fields
+from commands.errors import OptionError
+from commands.flags import resolve
+from commands.invocation import Invocation
+from commands.options import (
+    CFG_SCALE,
+    IMAGE,
+    MASK,
+    MASK_SOURCE,
+    MODEL,
+    NEGATIVE,
+    PROMPT,
+    SAMPLER,
+    SAMPLES,
+    SCHEDULER,
+    SEED,
+    STEPS,
+    STYLE,
+)
+from commands.spec import CommandSpec
+from services.backends.base import BackendLimits
+from services.images import fit_to_backend_async, prepare_mask_async
+from services.types import GenerationRequest, MaskSource, Operation
+
+__all__ = ["NO_MASK_MESSAGE", "SPEC", "build"]
+
+NO_MASK_MESSAGE = "Upload a mask, or an image with transparent areas to repaint."
+
+
+async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
+    SPEC.check_available(limits)
+    parsed = resolve(inv, SPEC, limits)
+    chosen = parsed.get("mask_source")
+    has_mask_upload = bool(inv.images.get("mask"))
+    if has_mask_upload and chosen == MaskSource.ALPHA:
+        raise OptionError(
+            "--mask-source alpha repaints the transparent areas of the image, so it can't use the mask "
+            "you uploaded. Leave out the mask, or use --mask-source white or black.",
+            option="mask_source",
+        )
+    if not has_mask_upload and chosen in (MaskSource.WHITE, MaskSource.BLACK):
+        raise OptionError(
+            f"--mask-source {chosen} needs a mask image. {NO_MASK_MESSAGE}", option="mask_source"
+        )
+
+    image = await input_image(inv, limits)
+    if image is None:
+        raise missing_image(SPEC.name)
+    if not has_mask_upload and not image.has_alpha:
+        raise OptionError(NO_MASK_MESSAGE, option="mask")
+    init = await fit_to_backend_async(image, limits)
+    mask_image = None
+    if has_mask_upload:
+        mask = await input_image(inv, limits, name="mask")
+        assert mask is not None
+        mask_image = await prepare_mask_async(mask, image, init)
+        source = MaskSource(str(chosen)) if chosen else MaskSource.WHITE
+    else:
+        source = MaskSource.ALPHA
+    return GenerationRequest(
+        operation=Operation.INPAINT,
+        prompts=parsed.prompts,
+        width=init.width,
+        height=init.height,
+        mask_source=source,
+        init_image=init,
+        mask_image=mask_image,
+        source=inv.source,
+        **sampling_fields(parsed, limits),
+    )
+
+
+SPEC = CommandSpec(
+    name="inpaint",
+    description="Repaint part of an image: the masked or transparent areas",
+    options=(
+        PROMPT,
+        replace(IMAGE, help="The picture to repaint; transparent areas are repainted if there is no mask"),
+        MASK,
+        MASK_SOURCE,
+        SAMPLES,
+        NEGATIVE,
+        STYLE,
+        SEED,
+        STEPS,
+        CFG_SCALE,
+        SAMPLER,
+        SCHEDULER,
+        MODEL,
+    ),
+    build=build,
+    operation=Operation.INPAINT,
+    needs_images=("image", "mask"),
+)

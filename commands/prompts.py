@@ -1,0 +1,78 @@
+"""Prompt text: cleaning and Midjourney-style weights (``a castle::2 fog::-0.5``).
+
+::
+
+    parse_weighted("a castle::2 fog::-0.5 at dusk")
+    # (WeightedPrompt("a castle", 2.0), WeightedPrompt("fog", -0.5), WeightedPrompt("at dusk", 1.0))
+
+``::W`` ends a part and gives it weight W; a part without a weight has weight 1. Mentions
+are not escaped here (front ends escape what they echo); control characters are dropped
+and whitespace collapsed so the backend sees one tidy line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+from commands.errors import OptionError, OptionUnsupported
+from services.types import WeightedPrompt
+
+__all__ = ["EMPTY_PROMPT_MESSAGE", "MAX_WEIGHT", "check_length", "clean_text", "parse_weighted"]
+
+EMPTY_PROMPT_MESSAGE = "Please describe the image you want."
+MAX_WEIGHT = 10.0
+
+_WEIGHT_RE = re.compile(r"::(?:([+-]?(?:\d+(?:\.\d+)?|\.\d+))(?![\w.]))?")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters (keeping emoji joiners etc.), collapse whitespace, strip."""
+    kept = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    return _SPACE_RE.sub(" ", kept).strip()
+
+
+def check_length(
+    text: str, max_chars: int, *, what: str = "Your prompt", option: str | None = "prompt"
+) -> None:
+    if len(text) > max_chars:
+        raise OptionError(
+            f"{what} is {len(text)} characters long; the limit is {max_chars}. Please shorten it.",
+            option=option,
+        )
+
+
+def _part(text: str) -> str:
+    return text.strip(" ,;")
+
+
+def parse_weighted(text: str, *, allow_negative: bool = True) -> tuple[WeightedPrompt, ...]:
+    """Split ``text`` at ``::W`` markers into weighted parts (empty input → empty tuple)."""
+    parts: list[WeightedPrompt] = []
+    start = 0
+    for match in _WEIGHT_RE.finditer(text):
+        chunk = _part(text[start : match.start()])
+        start = match.end()
+        raw = match.group(1)
+        if not chunk:
+            if raw is not None:
+                raise OptionError(f"The weight ::{raw} needs some text before it, e.g. 'a castle::{raw}'.")
+            continue
+        weight = 1.0 if raw is None else float(raw)
+        parts.append(WeightedPrompt(chunk, weight))
+    tail = _part(text[start:])
+    if tail:
+        parts.append(WeightedPrompt(tail, 1.0))
+    for part in parts:
+        if not math.isfinite(part.weight) or abs(part.weight) > MAX_WEIGHT:
+            raise OptionError(
+                f"Prompt weights must be between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}; "
+                f"'{part.text}' has ::{part.weight:g}."
+            )
+        if part.weight < 0 and not allow_negative:
+            raise OptionUnsupported(
+                f"This backend can't use negative weights ('{part.text}::{part.weight:g}').", option="prompt"
+            )
+    return tuple(parts)

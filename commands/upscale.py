@@ -1,0 +1,77 @@
+"""``/upscale``: enlarge an image 2× (or another factor the backend offers).
+
+::
+
+    await build(Invocation(text="--scale 4", images={"image": png}), limits)
+
+No prompt is needed (any text besides ``--scale`` is ignored). Oversized results are refused
+here, before any backend call, with the numbers in the message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from commands.building import input_image, missing_image
+from commands.errors import OptionError
+from commands.flags import resolve
+from commands.invocation import Invocation
+from commands.options import IMAGE, SCALE
+from commands.spec import CommandSpec
+from services.backends.base import BackendLimits
+from services.types import GenerationRequest, Operation
+
+__all__ = ["SPEC", "build", "too_large_message"]
+
+
+def _mp(pixels: int) -> str:
+    return f"{pixels / 1e6:.1f} MP"
+
+
+def too_large_message(width: int, height: int, factor: int, limits: BackendLimits) -> str | None:
+    """Why ``width``×``height`` can't be upscaled ``factor``× here, or None if it can."""
+    out_w, out_h = width * factor, height * factor
+    if out_w * out_h <= limits.max_upscale_output_pixels:
+        return None
+    message = (
+        f"That image is too large to upscale {factor}×: the result would be {out_w}×{out_h} "
+        f"({_mp(out_w * out_h)}); the limit is {_mp(limits.max_upscale_output_pixels)}."
+    )
+    smaller = [
+        f
+        for f in limits.upscale_factors
+        if f < factor and too_large_message(width, height, f, limits) is None
+    ]
+    if smaller:
+        message += f" Try --scale {max(smaller)}."
+    return message
+
+
+async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
+    SPEC.check_available(limits)
+    parsed = resolve(inv, SPEC, limits)
+    factor = parsed.get_int("scale") or int(str(SCALE.default_for(limits)))
+    image = await input_image(inv, limits)
+    if image is None:
+        raise missing_image(SPEC.name)
+    problem = too_large_message(image.width, image.height, factor, limits)
+    if problem:
+        raise OptionError(problem, option="image")
+    return GenerationRequest(
+        operation=Operation.UPSCALE,
+        width=image.width * factor,
+        height=image.height * factor,
+        init_image=image,
+        upscale_factor=factor,
+        source=inv.source,
+    )
+
+
+SPEC = CommandSpec(
+    name="upscale",
+    description="Enlarge an image with an AI upscaler",
+    options=(replace(IMAGE, help="The picture to enlarge (PNG, JPEG or WebP)"), SCALE),
+    build=build,
+    operation=Operation.UPSCALE,
+    needs_images=("image",),
+)
