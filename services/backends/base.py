@@ -32,6 +32,7 @@ class BackendLimits:
     max_side: int = 1536
     size_multiple: int = 64
     max_pixels: int = 1536 * 1536
+    min_pixels: int = 0
     samples: tuple[int, int] = (1, 10)
     seed: tuple[int, int] = (0, 4294967295)
     steps: tuple[int, int] = (10, 50)
@@ -71,7 +72,9 @@ class Backend(Protocol):
     async def generate(
         self, request: GenerationRequest, progress: ProgressCallback | None = None
     ) -> GenerationResult:
-        """Run one job. Raises :class:`services.errors.BackendError` subclasses only.
+        """Run one job. Raises :class:`services.errors.EaselError` subclasses only:
+        ``BackendError`` for the service's failures, ``InvalidRequest`` for requests it
+        can tell are unusable before sending them (e.g. an upscale over the pixel cap).
 
         Images withheld by a content filter come back with
         ``finish_reason=CONTENT_FILTERED`` (the job runner refunds them); if every
