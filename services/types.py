@@ -19,6 +19,8 @@ class Operation(StrEnum):
     UPSCALE = "upscale"
     OUTPAINT = "outpaint"
     DESCRIBE = "describe"  # image to prompt
+    REPLACE = "replace"  # search-and-replace an object (Stability v2beta)
+    CUTOUT = "cutout"  # remove the background (Stability v2beta)
 
 
 class MaskSource(StrEnum):
