@@ -23,12 +23,16 @@ async def check_discord(settings: Settings, session: aiohttp.ClientSession) -> C
         async with session.get(url, headers=headers) as resp:
             if resp.status == 200:
                 me = await resp.json()
-                return CheckResult("discord", True, f"logged in as {me.get('username', '?')} (id {me.get('id', '?')})")
+                return CheckResult(
+                    "discord", True, f"logged in as {me.get('username', '?')} (id {me.get('id', '?')})"
+                )
             if resp.status == 401:
                 return CheckResult("discord", False, "Discord rejected DISCORD_TOKEN (401)")
             return CheckResult("discord", False, f"unexpected HTTP {resp.status} from the Discord API")
     except (aiohttp.ClientError, TimeoutError) as exc:
-        return CheckResult("discord", False, f"cannot reach {settings.discord_api_base}: {type(exc).__name__}")
+        return CheckResult(
+            "discord", False, f"cannot reach {settings.discord_api_base}: {type(exc).__name__}"
+        )
 
 
 async def check_slack(settings: Settings, session: aiohttp.ClientSession) -> CheckResult:
@@ -39,8 +43,12 @@ async def check_slack(settings: Settings, session: aiohttp.ClientSession) -> Che
         async with session.post(url, headers=headers) as resp:
             body = await resp.json(content_type=None)
             if body.get("ok"):
-                return CheckResult("slack", True, f"team {body.get('team', '?')}, bot user {body.get('user', '?')}")
-            return CheckResult("slack", False, f"Slack said {body.get('error', 'not ok')} for SLACK_BOT_TOKEN")
+                return CheckResult(
+                    "slack", True, f"team {body.get('team', '?')}, bot user {body.get('user', '?')}"
+                )
+            return CheckResult(
+                "slack", False, f"Slack said {body.get('error', 'not ok')} for SLACK_BOT_TOKEN"
+            )
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         return CheckResult("slack", False, f"cannot reach {settings.slack_api_url}: {type(exc).__name__}")
 

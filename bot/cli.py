@@ -27,6 +27,7 @@ from typing import Any
 
 from bot import __version__
 from bot.settings import Settings, SettingsError, load_settings
+from services.jobs import DataDirBusy
 
 EXIT_OK, EXIT_BACKEND, EXIT_USAGE, EXIT_QUOTA = 0, 1, 2, 3
 
@@ -53,7 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="verify the configuration and reach each configured service")
     for name, spec in COMMANDS.items():
         p = sub.add_parser(name, help=spec.description, description=spec.description)
-        p.add_argument("prompt", nargs="?", default="", help="prompt text; text flags like --ar 16:9 go inside the quotes")
+        p.add_argument(
+            "prompt",
+            nargs="?",
+            default="",
+            help="prompt text; text flags like --ar 16:9 go inside the quotes",
+        )
         for option in spec.options:
             if option.name == "prompt":
                 continue
@@ -96,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_check(settings))
         return asyncio.run(_generate(settings, args))
-    except SettingsError as exc:
+    except (SettingsError, DataDirBusy) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
         return 130
@@ -121,7 +127,9 @@ def _run(settings: Settings) -> int:
     missing = missing_for_run(settings)
     if missing:
         lines = "\n".join(f"  - {m}" for m in missing)
-        return _fail(f"nothing to run yet. Set these environment variables (or put them in .env):\n{lines}", EXIT_USAGE)
+        return _fail(
+            f"nothing to run yet. Set these environment variables (or put them in .env):\n{lines}", EXIT_USAGE
+        )
     asyncio.run(serve(settings))
     return EXIT_OK
 
@@ -167,7 +175,8 @@ async def _generate(settings: Settings, args: argparse.Namespace) -> int:
         await services.jobs.start()
         try:
             images = {
-                name: _read_image(name, path, services.limits.max_input_bytes) for name, path in image_paths.items()
+                name: _read_image(name, path, services.limits.max_input_bytes)
+                for name, path in image_paths.items()
             }
             request = await spec.build(
                 Invocation(text=args.prompt, options=options, images=images), services.limits

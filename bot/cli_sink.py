@@ -17,7 +17,9 @@ from services.types import JobOutcome, Progress
 
 
 class CliSink:
-    def __init__(self, origin: Mapping[str, Any], *, out: TextIO | None = None, err: TextIO | None = None) -> None:
+    def __init__(
+        self, origin: Mapping[str, Any], *, out: TextIO | None = None, err: TextIO | None = None
+    ) -> None:
         self.out_dir = Path(str(origin.get("out_dir", ".")))
         self.as_json = bool(origin.get("json", False))
         self._out = out or sys.stdout
@@ -58,8 +60,13 @@ class CliSink:
                 line = f"{path}\tseed={image.seed}"
             print(line, file=self._out, flush=True)
         if outcome.text:
-            print(json.dumps({"job_id": outcome.job_id, "text": outcome.text}) if self.as_json else outcome.text,
-                  file=self._out, flush=True)
+            print(
+                json.dumps({"job_id": outcome.job_id, "text": outcome.text})
+                if self.as_json
+                else outcome.text,
+                file=self._out,
+                flush=True,
+            )
         if outcome.filtered:
             print(
                 f"note: {outcome.filtered} image(s) were withheld by the content filter and not charged",

@@ -14,7 +14,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-StatsSource = Callable[[], Mapping[str, object]]
+from services.jobs import JobStats
+
+StatsSource = Callable[[], JobStats]
 
 
 class _JobCollector(Collector):
@@ -27,15 +29,26 @@ class _JobCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         stats = self._stats()
         jobs = CounterMetricFamily("easel_jobs", "Jobs finished, by outcome", labels=["status"])
-        for status, count in dict(stats.get("jobs_by_status", {}) or {}).items():  # type: ignore[call-overload]
-            jobs.add_metric([str(status)], float(count))
+        for status, count in stats.jobs_by_status.items():
+            jobs.add_metric([status], float(count))
         yield jobs
         yield CounterMetricFamily(
-            "easel_images_delivered", "Images delivered to users", value=float(stats.get("images_delivered", 0))  # type: ignore[arg-type]
+            "easel_jobs_submitted", "Jobs accepted into the queue", value=stats.submitted
         )
-        yield GaugeMetricFamily("easel_queue_depth", "Jobs waiting in the queue", value=float(stats.get("queue_depth", 0)))  # type: ignore[arg-type]
-        yield GaugeMetricFamily("easel_jobs_running", "Jobs running now", value=float(stats.get("running", 0)))  # type: ignore[arg-type]
-        yield GaugeMetricFamily("easel_uptime_seconds", "Seconds since start", value=time.monotonic() - self._started_at)
+        yield CounterMetricFamily(
+            "easel_images_delivered", "Images delivered to users", value=stats.images_delivered
+        )
+        yield CounterMetricFamily(
+            "easel_images_filtered",
+            "Images withheld by the content filter (refunded)",
+            value=stats.images_filtered,
+        )
+        yield CounterMetricFamily("easel_jobs_resumed", "Jobs resumed after a restart", value=stats.resumed)
+        yield GaugeMetricFamily("easel_queue_depth", "Jobs waiting in the queue", value=stats.queue_depth)
+        yield GaugeMetricFamily("easel_jobs_running", "Jobs running now", value=stats.running)
+        yield GaugeMetricFamily(
+            "easel_uptime_seconds", "Seconds since start", value=time.monotonic() - self._started_at
+        )
 
 
 class HealthServer:
@@ -79,7 +92,12 @@ class HealthServer:
         parts = dict(self._ready())
         ok = all(parts.values())
         stats = self._stats()
-        body = {"status": "ok" if ok else "degraded", "components": parts, "queue_depth": stats.get("queue_depth", 0)}
+        body = {
+            "status": "ok" if ok else "degraded",
+            "components": parts,
+            "queue_depth": stats.queue_depth,
+            "running": stats.running,
+        }
         return web.json_response(body, status=200 if ok else 503)
 
     async def _metrics(self, request: web.Request) -> web.Response:

@@ -22,9 +22,7 @@ class KeyValueFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         base = super().format(record)
-        extras = [
-            f"{key}={_quote(value)}" for key, value in vars(record).items() if key not in _STANDARD
-        ]
+        extras = [f"{key}={_quote(value)}" for key, value in vars(record).items() if key not in _STANDARD]
         line = base + (" " + " ".join(extras) if extras else "")
         for secret in self._secrets:
             line = line.replace(secret, "***")

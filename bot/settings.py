@@ -55,9 +55,7 @@ class Settings(BaseSettings):
     stability_api_key: SecretStr | None = Field(None, validation_alias=_env("STABILITY_API_KEY"))
     stability_api_host: str = Field("https://api.stability.ai", validation_alias=_env("STABILITY_API_HOST"))
     stability_organization: str | None = Field(None, validation_alias=_env("STABILITY_ORGANIZATION"))
-    stability_engine: str = Field(
-        "stable-diffusion-xl-1024-v1-0", validation_alias=_env("STABILITY_ENGINE")
-    )
+    stability_engine: str = Field("stable-diffusion-xl-1024-v1-0", validation_alias=_env("STABILITY_ENGINE"))
     stability_timeout_s: float = Field(120.0, gt=0, validation_alias=_env("STABILITY_TIMEOUT_S"))
     gpu_host_url: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=_env("EASEL_GPU_HOST_URL")
@@ -136,7 +134,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _slack_pairs(self) -> Settings:
-        if self.slack_bot_token is not None and self.slack_signing_secret is None and self.slack_app_token is None:
+        if (
+            self.slack_bot_token is not None
+            and self.slack_signing_secret is None
+            and self.slack_app_token is None
+        ):
             raise ValueError(
                 "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP mode) "
                 "nor SLACK_APP_TOKEN (Socket Mode) is"
@@ -158,9 +160,13 @@ class Settings(BaseSettings):
         if self.backend is BackendKind.STABILITY and not (
             self.stability_api_key and self.stability_api_key.get_secret_value()
         ):
-            return ["STABILITY_API_KEY (your Stability AI key), or EASEL_BACKEND=gpu-host with EASEL_GPU_HOST_URL"]
+            return [
+                "STABILITY_API_KEY (your Stability AI key), or EASEL_BACKEND=gpu-host with EASEL_GPU_HOST_URL"
+            ]
         if self.backend is BackendKind.GPU_HOST and not self.gpu_host_url:
-            return ["EASEL_GPU_HOST_URL (e.g. http://gpu-box:7860, the A1111/Forge/SD.Next web UI started with --api)"]
+            return [
+                "EASEL_GPU_HOST_URL (e.g. http://gpu-box:7860, the A1111/Forge/SD.Next web UI started with --api)"
+            ]
         return []
 
 

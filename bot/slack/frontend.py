@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import aiohttp
@@ -84,9 +84,9 @@ class SlackFrontend:
         self.app = AsyncApp(
             client=self._bolt_client,
             signing_secret=signing or "socket-mode-has-no-signing-secret",
-            authorize=self._authorize,
+            authorize=self._authorizer(),
             request_verification_enabled=self._app_token is None,
-            process_before_response=False,
+            process_before_response=True,  # listeners only ack and spawn; see handlers.py
             name="easel",
         )
         self.dedup = RequestDeduplicator()
@@ -145,11 +145,16 @@ class SlackFrontend:
     def forget_job(self, job_id: str) -> None:
         self._updaters.pop(job_id, None)
 
-    async def _authorize(self, **_: Any) -> AuthorizeResult:
-        if self._auth is None:
-            await self._auth_test()
-        assert self._auth is not None
-        return self._auth
+    def _authorizer(self) -> Callable[[], Awaitable[AuthorizeResult]]:
+        """bolt's ``authorize``: the cached auth.test of ``start()`` (no Web API call before an ack)."""
+
+        async def authorize() -> AuthorizeResult:
+            if self._auth is None:
+                await self._auth_test()
+            assert self._auth is not None
+            return self._auth
+
+        return authorize
 
     async def _auth_test(self) -> None:
         _ = self.session
@@ -192,6 +197,8 @@ class SlackFrontend:
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
+        for updater in self._updaters.values():
+            updater.cancel_pending()
         if self._tasks:
             _done, pending = await asyncio.wait(set(self._tasks), timeout=5)
             for task in pending:

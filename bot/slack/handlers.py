@@ -1,7 +1,9 @@
 """bolt listeners: slash commands, buttons, modals and the message shortcut.
 
-Each listener calls ``ack()`` before any I/O (Slack's 3-second deadline), then hands the work to a
-background task. Platform payloads stop here: what goes below is an :class:`Invocation`, a
+Each listener calls ``ack()`` and returns at once, handing every Web API call, database read and
+download to a background task: the app runs with ``process_before_response=True``, so the HTTP
+answer leaves as soon as the listener returns (no polling for the ack), far inside Slack's
+3-second deadline. Platform payloads stop here: what goes below is an :class:`Invocation`, a
 :class:`Requester` and the job's ``origin`` (what the sink needs to answer, even after a restart).
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
@@ -32,6 +34,7 @@ from commands.errors import OptionError
 from commands.flags import resolve
 from commands.spec import CommandSpec
 from services.errors import EaselError, InvalidRequest, JobNotFound
+from services.jobs import JobRecord
 from services.types import GenerationRequest, Operation, Requester, SourceRef
 
 if TYPE_CHECKING:
@@ -189,11 +192,15 @@ class SlackHandlers:
             response_url=caller.target.response_url,
             mode="replace",
         )
-        await self._open_view(
+        self._open_view(
             caller, str(body.get("trigger_id", "")), command_modal(spec, self.limits, context, prefill=text)
         )
 
-    async def _open_view(self, caller: Caller, trigger_id: str, view: dict[str, Any]) -> None:
+    def _open_view(self, caller: Caller, trigger_id: str, view: dict[str, Any]) -> None:
+        """Open a modal right after the ack (trigger ids expire 3 s after the user's action)."""
+        self.fe.spawn(self._views_open(caller, trigger_id, view), what="views.open")
+
+    async def _views_open(self, caller: Caller, trigger_id: str, view: dict[str, Any]) -> None:
         try:
             await self.fe.client.views_open(trigger_id=trigger_id, view=view)
         except SlackApiError as exc:
@@ -233,15 +240,24 @@ class SlackHandlers:
         channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id", ""))
         caller = self._interaction_caller(body, channel=channel, thread_ts=message.get("thread_ts"))
         if parsed.verb == "m":
-            await self._open_remix_modal(caller, body, parsed)
+            self.fe.spawn(self._open_remix_modal(caller, body, parsed), what="button:m")
             return
         self.fe.spawn(self._button_job(caller, parsed, body), what=f"button:{parsed.verb}")
 
-    async def _open_remix_modal(self, caller: Caller, body: dict[str, Any], parsed: ButtonAction) -> None:
+    async def _job(self, caller: Caller, job_id: str, *, need_request: bool = True) -> JobRecord | None:
+        """The job a button points at, or None after telling the caller it is gone."""
         try:
-            record = await self.jobs.get_job(parsed.job_id)
+            record = await self.jobs.get_job(job_id)
+            if record.deleted or (need_request and record.request is None):
+                raise JobNotFound(log_detail=f"job {job_id} deleted or without its inputs")
         except EaselError as err:
             await self._tell(caller, _warning(err))
+            return None
+        return record
+
+    async def _open_remix_modal(self, caller: Caller, body: dict[str, Any], parsed: ButtonAction) -> None:
+        record = await self._job(caller, parsed.job_id)
+        if record is None or record.request is None:
             return
         context = ModalContext(
             command="remix",
@@ -255,32 +271,30 @@ class SlackHandlers:
         view = command_modal(
             COMMANDS["remix"], self.limits, context, prefill=prompt_text(record.request), image_given=True
         )
-        await self._open_view(caller, str(body.get("trigger_id", "")), view)
+        self._open_view(caller, str(body.get("trigger_id", "")), view)
 
     async def _button_job(self, caller: Caller, parsed: ButtonAction, body: dict[str, Any]) -> None:
-        try:
-            record = await self.jobs.get_job(parsed.job_id)
-        except EaselError as err:
-            await self._tell(caller, _warning(err))
+        record = await self._job(caller, parsed.job_id, need_request=parsed.verb != "d")
+        if record is None:
             return
         if parsed.verb == "d":
             await self._delete(caller, record, body)
             return
+        request = record.request
+        assert request is not None
         limits = self.limits
         index = parsed.index or 0
 
         async def build() -> GenerationRequest:
             if parsed.verb == "r":
-                return await self._reroll(record.request)
+                return await self._reroll(request)
             original, ref = await self._source(f"{parsed.job_id}:{index}")
             if parsed.verb == "u":
                 return await COMMANDS["upscale"].build(Invocation(source_image=original, source=ref), limits)
             options: dict[str, object] = {"strength": VARY_STRENGTH}
-            if record.request.style_preset:
-                options["style"] = record.request.style_preset
-            inv = Invocation(
-                text=prompt_text(record.request), options=options, source_image=original, source=ref
-            )
+            if request.style_preset:
+                options["style"] = request.style_preset
+            inv = Invocation(text=prompt_text(request), options=options, source_image=original, source=ref)
             return await COMMANDS["remix"].build(inv, limits)
 
         command = {"u": "upscale", "v": "vary", "r": "reroll"}[parsed.verb]
@@ -288,29 +302,27 @@ class SlackHandlers:
 
     async def _reroll(self, request: GenerationRequest) -> GenerationRequest:
         """The same request with a new seed (a stored request was validated when it was made)."""
-        from dataclasses import replace
-
         spec = _spec_for(request.operation)
         if spec is not None:
             spec.check_available(self.limits)
         return replace(request, seed=None)
 
-    async def _delete(self, caller: Caller, record: Any, body: dict[str, Any]) -> None:
+    async def _delete(self, caller: Caller, record: JobRecord, body: dict[str, Any]) -> None:
         if record.requester.key != caller.requester.key:
             await self._tell(caller, ":no_entry: Only the person who asked for these images can delete them.")
             return
         container = body.get("container") or {}
         channel, ts = str(container.get("channel_id", "")), str(container.get("message_ts", ""))
         message = body.get("message") or {}
+        try:
+            await self.fe.client.chat_delete(channel=channel, ts=ts)
+        except SlackApiError as exc:
+            log.info("slack.message_delete_failed", extra={"error": exc.response.get("error")})
         for file in message.get("files") or []:
             try:
                 await self.fe.client.files_delete(file=str(file.get("id")))
             except SlackApiError as exc:
                 log.info("slack.file_delete_failed", extra={"error": exc.response.get("error")})
-        try:
-            await self.fe.client.chat_delete(channel=channel, ts=ts)
-        except SlackApiError as exc:
-            log.info("slack.message_delete_failed", extra={"error": exc.response.get("error")})
         mark_deleted = getattr(self.jobs, "mark_deleted", None)
         if mark_deleted is not None:
             try:
@@ -339,8 +351,11 @@ class SlackHandlers:
             source=old.source,
         )
         form = command_modal(spec, self.limits, context, image_given=True)
+        self.fe.spawn(self._views_update(str(view.get("id")), view.get("hash"), form), what="views.update")
+
+    async def _views_update(self, view_id: str, view_hash: str | None, form: dict[str, Any]) -> None:
         try:
-            await self.fe.client.views_update(view_id=str(view.get("id")), hash=view.get("hash"), view=form)
+            await self.fe.client.views_update(view_id=view_id, hash=view_hash, view=form)
         except SlackApiError as exc:
             log.warning("slack.views_update_failed", extra={"error": exc.response.get("error")})
 
@@ -360,7 +375,7 @@ class SlackHandlers:
                 await ack(response_action="errors", errors={block: err.user_message[:150]})
                 return
             await ack()
-            await self._tell(self._modal_caller(body, context), _warning(err))
+            self.fe.spawn(self._tell(self._modal_caller(body, context), _warning(err)), what="modal:error")
             return
         except InvalidRequest:
             pass  # build() below reports it
@@ -413,7 +428,7 @@ class SlackHandlers:
         trigger = str(body.get("trigger_id", ""))
         images = [f for f in message.get("files") or [] if _is_image(f)]
         if not images:
-            await self._open_view(
+            self._open_view(
                 caller,
                 trigger,
                 message_modal(
@@ -426,7 +441,7 @@ class SlackHandlers:
         file = images[0]
         choices = [COMMANDS[c] for c in SHORTCUT_COMMANDS if COMMANDS[c].available_on(self.limits)]
         if not choices:
-            await self._open_view(
+            self._open_view(
                 caller, trigger, message_modal("Not available", "This image service can't remix or upscale.")
             )
             return
@@ -439,7 +454,7 @@ class SlackHandlers:
             file=file,
             source=self._own_original(file),
         )
-        await self._open_view(caller, trigger, pick_modal(context, choices))
+        self._open_view(caller, trigger, pick_modal(context, choices))
 
     def _own_original(self, file: Mapping[str, Any]) -> str | None:
         """``"<job>:<index>"`` when the file is one of easel's results (start from the clean original)."""

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from commands import COMMANDS
 from commands.help import FLAG_HELP, command_help
 from services.backends.base import BackendLimits
+from services.quota import QuotaStatus
 
 __all__ = ["help_blocks", "quota_text"]
 
 _SECTION_MAX = 3000
-
-
-class _Quota(Protocol):
-    limit: int
-    used: int
-    remaining: int
-    resets_at: Any
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -59,7 +53,7 @@ def help_blocks(limits: BackendLimits, topic: str = "") -> list[dict[str, Any]]:
     return blocks
 
 
-def quota_text(status: _Quota) -> str:
+def quota_text(status: QuotaStatus) -> str:
     text = f"You have *{status.remaining}* of your {status.limit} daily images left."
     if status.resets_at is not None and status.remaining < status.limit:
         stamp = int(status.resets_at.timestamp())

@@ -12,6 +12,7 @@ import json
 import logging
 from typing import TYPE_CHECKING
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import fallback_text, result_blocks
@@ -99,6 +100,18 @@ class SlackJobSink:
                     "Invite me with `/invite @easel` (or use me in a channel I'm in) and try again. "
                     "Your quota was not spent."
                 )
+            else:
+                await self._fail_privately(
+                    f":warning: Slack refused to post your images ({error or 'unknown error'}). "
+                    "Please try again in a moment. Your quota was not spent."
+                )
+            raise
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("slack.deliver_failed", extra={"job_id": outcome.job_id, "error": type(exc).__name__})
+            await self._fail_privately(
+                ":warning: I couldn't reach Slack to post your images. Please try again in a moment. "
+                "Your quota was not spent."
+            )
             raise
         log.info("slack.delivered", extra={"job_id": outcome.job_id, "images": len(outcome.images)})
         await self.updater.final(":white_check_mark: Done — your images are in the channel.", important=False)

@@ -7,11 +7,13 @@ else's message, so there each status is a new ephemeral message and only the one
 sent (``mode="append"``: queued, failures). When the URL is used up or expired, final messages fall
 back to ``chat.postEphemeral``.
 
-Updates are rate-limited to one per ``min_interval_s`` per job; the final message always goes out.
+Updates are rate-limited to one per ``min_interval_s`` per job (a newer text waits for the end of
+the interval, replacing any older one still waiting); the final message always goes out.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -82,33 +84,63 @@ class StatusUpdater:
         self._last_text = ""
         self._url_dead = target.response_url is None
         self._posted = uses > 0
+        self._finished = False
+        self._pending: str | None = None
+        self._timer: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
 
     async def update(self, text: str) -> None:
-        """A non-final status; dropped when too soon, unchanged, or it would use the last URL post."""
-        if text == self._last_text or time.monotonic() - self._last_sent < self._min_interval_s:
+        """A non-final status. Too soon after the last one, it is sent when the interval is over
+        (only the latest such text); skipped when unchanged or when it would use the last URL post."""
+        if self._finished or text == self._last_text:
             return
         if self._target.mode == "append" and self._last_text:
             return  # only the first non-final status is worth a new message
         if self._url_dead or self._uses >= RESPONSE_URL_USES - 1:
             return
-        await self._post_response_url(text)
+        wait_s = self._min_interval_s - (time.monotonic() - self._last_sent)
+        if wait_s > 0:
+            self._pending = text
+            if self._timer is None:
+                self._timer = asyncio.create_task(self._send_later(wait_s))
+            return
+        async with self._lock:
+            if not self._finished:
+                await self._post_response_url(text)
+
+    async def _send_later(self, wait_s: float) -> None:
+        await asyncio.sleep(wait_s)
+        self._timer = None
+        text, self._pending = self._pending, None
+        if text is not None:
+            await self.update(text)
 
     async def final(self, text: str, *, important: bool = True) -> None:
         """The last status (done or failed). ``important=False`` skips it in append mode."""
+        self._finished = True
+        self.cancel_pending()
         if self._target.mode == "append" and not important:
             return
-        if not self._url_dead and self._uses < RESPONSE_URL_USES and await self._post_response_url(text):
-            return
-        try:
-            await self._client.chat_postEphemeral(
-                channel=self._target.channel,
-                user=self._target.user,
-                text=text,
-                thread_ts=self._target.thread_ts,
-            )
-            self._last_text = text
-        except SlackApiError as exc:
-            log.warning("slack.status_failed", extra={"error": exc.response.get("error")})
+        async with self._lock:
+            if not self._url_dead and self._uses < RESPONSE_URL_USES and await self._post_response_url(text):
+                return
+            try:
+                await self._client.chat_postEphemeral(
+                    channel=self._target.channel,
+                    user=self._target.user,
+                    text=text,
+                    thread_ts=self._target.thread_ts,
+                )
+                self._last_text = text
+            except SlackApiError as exc:
+                log.warning("slack.status_failed", extra={"error": exc.response.get("error")})
+
+    def cancel_pending(self) -> None:
+        """Drop a deferred update (the job finished, or the front end is closing)."""
+        self._pending = None
+        if self._timer is not None and self._timer is not asyncio.current_task():
+            self._timer.cancel()
+        self._timer = None
 
     async def _post_response_url(self, text: str) -> bool:
         url = self._target.response_url

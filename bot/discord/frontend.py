@@ -1,0 +1,167 @@
+"""The Discord front end: slash commands and buttons in, easel's commands and job service out.
+
+::
+
+    async with open_services(settings) as services:
+        discord_fe = DiscordFrontend(services)   # registers the "discord" job sink
+        await services.jobs.start()              # recovered jobs find that sink
+        await discord_fe.start()                 # login, sync commands, connect every shard
+        ...
+        await discord_fe.close()
+
+``DISCORD_API_BASE`` is applied to ``discord.http.Route.BASE`` (process-wide, REST and
+interaction webhooks) before login; see :mod:`bot.discord.client` for the gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.app import Services
+from bot.discord.attachments import AttachmentFetcher
+from bot.discord.client import EaselBot
+from bot.discord.components import ResultButton
+from bot.discord.handlers import DiscordHandlers
+from bot.discord.sink import PLATFORM, DiscordJobSink
+from bot.discord.slash import build_app_command
+from commands import available_commands
+from services.jobs import JobRecord
+
+__all__ = ["DiscordFrontend"]
+
+log = logging.getLogger(__name__)
+
+INTERACTION_TOKEN_LIFETIME_S = 15 * 60.0
+
+# discord.py logs raw gateway payloads and webhook URLs at DEBUG, and aiosqlite logs every SQL
+# statement with its parameters (a job's origin holds its interaction token). easel never logs a
+# secret, whatever level the operator chooses.
+_TOKEN_LEAKING_LOGGERS = ("discord.gateway", "discord.webhook.async_", "discord.http", "aiosqlite")
+
+
+def _guard_library_logs() -> None:
+    for name in _TOKEN_LEAKING_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.INFO:  # NOTSET (inherit) included: a DEBUG root must not reach them
+            logger.setLevel(logging.INFO)
+
+
+class DiscordFrontend:
+    """Discord's front end. Construct it before ``jobs.start()`` so recovered jobs find their sink."""
+
+    name = "discord"
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        token_lifetime_s: float = INTERACTION_TOKEN_LIFETIME_S,
+        start_timeout_s: float = 60.0,
+    ) -> None:
+        settings = services.settings
+        if settings.discord_token is None or not settings.discord_token.get_secret_value():
+            raise ValueError("DISCORD_TOKEN is not set")
+        self.services = services
+        self.settings = settings
+        self.token_lifetime_s = token_lifetime_s
+        self.start_timeout_s = start_timeout_s
+        self.attachments = AttachmentFetcher()
+        self.handlers = DiscordHandlers(self)
+        self.bot = EaselBot(
+            gateway_url=settings.discord_gateway_url,
+            guild_ids=settings.discord_guild_ids,
+            setup=self._setup,
+        )
+        self.bot.easel_handlers = self.handlers
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        services.jobs.register_platform(PLATFORM, self._sink_for)
+
+    def _sink_for(self, record: JobRecord) -> DiscordJobSink:
+        return DiscordJobSink(self, record)
+
+    async def wait_ready(self, timeout_s: float | None = None) -> None:
+        """Wait until :meth:`start` has connected (sinks of recovered jobs call this first)."""
+        await asyncio.wait_for(self._ready.wait(), timeout_s or self.start_timeout_s)
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def _setup(self, bot: EaselBot) -> None:
+        """Runs in ``setup_hook``, after login and before the gateway: commands and buttons."""
+        limits = self.services.backend.limits
+        bot.add_dynamic_items(ResultButton)
+        for spec in available_commands(limits):
+            bot.tree.add_command(
+                build_app_command(spec, limits, self.handlers.on_slash, lambda: self.services.backend.limits)
+            )
+        bot.tree.add_command(
+            app_commands.Command(
+                name="quota", description="How many images you have left today", callback=self._quota
+            )
+        )
+        bot.tree.add_command(
+            app_commands.Command(
+                name="help", description="Prompt tips and the flags you can use", callback=self._help
+            )
+        )
+        bot.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
+
+    async def _quota(self, interaction: discord.Interaction[Any]) -> None:
+        await self.handlers.on_quota(interaction)
+
+    async def _help(self, interaction: discord.Interaction[Any]) -> None:
+        await self.handlers.on_help(interaction)
+
+    async def _on_tree_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        log.error("discord.command_error", exc_info=error, extra={"error_kind": type(error).__name__})
+        if not interaction.response.is_done():
+            await interaction.response.send_message(
+                "⚠️ Something went wrong with that command. Please try again.", ephemeral=True
+            )
+
+    async def start(self) -> None:
+        """Log in, sync commands and connect every shard; returns once all are READY (or raises)."""
+        discord.http.Route.BASE = self.settings.discord_api_base.rstrip("/")
+        _guard_library_logs()
+        await self.attachments.start()
+        token = self.settings.discord_token.get_secret_value() if self.settings.discord_token else ""
+        self._task = asyncio.create_task(self.bot.start(token), name="easel-discord")
+        connected = asyncio.create_task(self.bot.connected.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {self._task, connected}, timeout=self.start_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            connected.cancel()
+        if self._task in done:
+            error = self._task.exception()
+            await self.close()
+            if isinstance(error, discord.LoginFailure):
+                raise RuntimeError("Discord refused DISCORD_TOKEN (401). Copy the bot token again.") from None
+            if isinstance(error, discord.PrivilegedIntentsRequired):
+                raise RuntimeError("Discord refused the gateway intents") from None
+            raise RuntimeError(f"Discord connection failed: {type(error).__name__}: {error}") from error
+        if not done:
+            await self.close()
+            raise RuntimeError(f"Discord did not become ready within {self.start_timeout_s:g} s")
+        self._ready.set()
+        log.info("discord.ready", extra={"shards": self.bot.shard_count, "guilds": len(self.bot.guilds)})
+
+    async def close(self) -> None:
+        self._ready.clear()
+        if not self.bot.is_closed():
+            await self.bot.close()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, 10)
+            except Exception as exc:  # the task's own failure was reported by start()
+                log.debug("discord.closed_with", extra={"error_kind": type(exc).__name__})
+            self._task = None
+        await self.attachments.close()

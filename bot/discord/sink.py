@@ -1,0 +1,334 @@
+"""Talking back to the person who started a job: status edits, the result, failures.
+
+A sink is built from the job's stored ``origin`` alone (see :func:`make_origin`), so a job
+recovered after a restart reports exactly like one started in this process.
+
+While the interaction token lives (15 minutes), everything goes through the interaction's
+webhook: the deferred reply is edited with the queue position and progress (at most one edit
+per :data:`STATUS_INTERVAL_S`), then becomes the result (files, embed, buttons); a batch that
+does not fit one message continues in follow-ups. Failures are sent as an ephemeral follow-up
+and the public placeholder is deleted. After the token has expired (or if Discord refuses it),
+results and failures are posted as ordinary channel messages that reply to the deferred reply
+and mention nobody.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.discord.components import result_view
+from bot.discord.render import (
+    NO_MENTIONS,
+    error_text,
+    progress_text,
+    queued_text,
+    result_embed,
+    safe,
+    started_text,
+)
+from services.encoding import EncodedFile, fit_upload, split_batches
+from services.errors import EaselError
+from services.jobs import JobRecord
+from services.types import JobOutcome, Progress, PublishedImage
+
+if TYPE_CHECKING:
+    from bot.discord.frontend import DiscordFrontend
+
+__all__ = ["DEFAULT_UPLOAD_LIMIT", "STATUS_INTERVAL_S", "DiscordJobSink", "make_origin"]
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+STATUS_INTERVAL_S = 2.0
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's per-message limit without boosts
+_MAX_FILES = 10  # attachments per message
+_MIN_BUDGET = 16 * 1024  # fit_upload can always get a picture under this (down-scaled JPEG)
+_TOKEN_GONE = (401, 404)  # 50027 Invalid Webhook Token, 10015 Unknown Webhook
+
+
+class _TooLarge(Exception):
+    """Discord answered 413 (40005): the files did not fit after all."""
+
+
+def make_origin(
+    interaction: discord.Interaction[Any],
+    *,
+    kind: str,
+    prompt: str,
+    original_message_id: int | None,
+    token_lifetime_s: float,
+) -> dict[str, Any]:
+    """Everything a sink needs to reach the user later, JSON-able for the job row.
+
+    The interaction token is stored so a job resumed after a restart can still edit its reply;
+    it is useless after ``token_expires_at`` and never logged.
+    """
+    margin = min(30.0, token_lifetime_s * 0.1)
+    reply_to = interaction.message.id if interaction.message is not None else None
+    return {
+        "platform": PLATFORM,
+        "kind": kind,
+        "prompt": prompt[:300],
+        "application_id": interaction.application_id,
+        "interaction_id": interaction.id,
+        "token": interaction.token,
+        "token_expires_at": interaction.created_at.timestamp() + token_lifetime_s - margin,
+        "channel_id": interaction.channel_id,
+        "guild_id": interaction.guild_id,
+        "user_id": interaction.user.id,
+        "original_message_id": original_message_id,
+        "reply_to": reply_to,
+        "filesize_limit": int(interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT),
+    }
+
+
+class DiscordJobSink:
+    """The :class:`services.jobs.JobSink` of one Discord job (one instance per job and process)."""
+
+    def __init__(self, frontend: DiscordFrontend, record: JobRecord) -> None:
+        self.fe = frontend
+        self.job_id = record.job_id
+        self.origin: Mapping[str, Any] = record.origin
+        self.kind = str(self.origin.get("kind", "imagine"))
+        self.prompt = str(self.origin.get("prompt", ""))
+        self.user_id = int(self.origin.get("user_id") or record.requester.user_id)
+        self.display_name = record.requester.display_name
+        self._lock = asyncio.Lock()
+        self._latest: str | None = None
+        self._last_edit = -STATUS_INTERVAL_S
+        self._pending: asyncio.Task[None] | None = None
+        self._finished = False
+        self._resolved = False  # the deferred reply left its loading state
+
+    # ---------------------------------------------------------------- where to talk
+
+    @property
+    def original_id(self) -> int | None:
+        value = self.origin.get("original_message_id")
+        return int(value) if value else None
+
+    def token_valid(self) -> bool:
+        return bool(self.origin.get("token")) and time.time() < float(self.origin.get("token_expires_at", 0))
+
+    def _webhook(self) -> discord.Webhook:
+        # Built the way discord.py builds Interaction.followup: an application webhook on the
+        # client's state, so ephemeral follow-ups and buttons are allowed.
+        data = {"id": int(self.origin["application_id"]), "type": 3, "token": str(self.origin["token"])}
+        return discord.Webhook.from_state(data=data, state=self.fe.bot._connection)  # type: ignore[arg-type]
+
+    def _channel(self) -> discord.PartialMessageable:
+        guild_id = self.origin.get("guild_id")
+        return self.fe.bot.get_partial_messageable(
+            int(self.origin["channel_id"]), guild_id=int(guild_id) if guild_id else None
+        )
+
+    def _reference(self) -> discord.MessageReference | None:
+        target = self.original_id or self.origin.get("reply_to")
+        if not target:
+            return None
+        guild_id = self.origin.get("guild_id")
+        return discord.MessageReference(
+            message_id=int(target),
+            channel_id=int(self.origin["channel_id"]),
+            guild_id=int(guild_id) if guild_id else None,
+            fail_if_not_exists=False,
+        )
+
+    # ---------------------------------------------------------------- status (rate limited)
+
+    async def _status(self, text: str) -> None:
+        if self._finished or not self.token_valid() or self.original_id is None:
+            return
+        await self.fe.wait_ready()
+        self._latest = text
+        wait = self._last_edit + STATUS_INTERVAL_S - time.monotonic()
+        if wait <= 0:
+            await self._flush()
+        elif self._pending is None or self._pending.done():
+            self._pending = asyncio.create_task(
+                self._flush_later(wait), name=f"easel-status-{self.job_id[:8]}"
+            )
+
+    async def _flush_later(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        async with self._lock:
+            text, self._latest = self._latest, None
+            if text is None or self._finished or not self.token_valid() or self.original_id is None:
+                return
+            self._last_edit = time.monotonic()
+            try:
+                await self._webhook().edit_message(
+                    self.original_id, content=text, allowed_mentions=NO_MENTIONS
+                )
+                self._resolved = True
+            except discord.HTTPException as exc:
+                log.warning("discord.status_failed", extra={"job_id": self.job_id, "status": exc.status})
+
+    def _stop_status(self) -> None:
+        self._finished = True
+        if self._pending is not None and not self._pending.done():
+            self._pending.cancel()
+
+    async def on_queued(self, job_id: str, position: int) -> None:
+        await self._status(queued_text(self.kind, self.prompt, position))
+
+    async def on_resumed(self, job_id: str, position: int) -> None:
+        await self._status(queued_text(self.kind, self.prompt, position, resumed=True))
+
+    async def on_started(self, job_id: str) -> None:
+        await self._status(started_text(self.kind, self.prompt))
+
+    async def on_progress(self, job_id: str, progress: Progress) -> None:
+        await self._status(progress_text(self.kind, self.prompt, progress))
+
+    # ---------------------------------------------------------------- results
+
+    async def deliver(self, outcome: JobOutcome) -> None:
+        """Post every image; raises only if Discord refuses for a reason other than size."""
+        self._stop_status()
+        await self.fe.wait_ready()
+        limit = int(self.origin.get("filesize_limit") or DEFAULT_UPLOAD_LIMIT)
+        async with self._lock:
+            encoded = await fit_upload([i.data for i in outcome.images], limit, max_file_bytes=limit)
+            groups = split_batches(encoded, limit, max_files=_MAX_FILES)
+            start = 0
+            for number, group in enumerate(groups, 1):
+                images = outcome.images[start : start + len(group)]
+                start += len(group)
+                await self._post_fitting(outcome, images, group, limit, part=(number, len(groups)))
+        log.info(
+            "discord.delivered",
+            extra={"job_id": self.job_id, "images": len(outcome.images), "messages": len(groups)},
+        )
+
+    async def _post_fitting(
+        self,
+        outcome: JobOutcome,
+        images: Sequence[PublishedImage],
+        files: list[EncodedFile],
+        limit: int,
+        *,
+        part: tuple[int, int],
+    ) -> None:
+        """Post one message; if Discord still says 413, re-encode for half of what it refused and retry."""
+        budget = limit
+        while True:
+            try:
+                await self._post(outcome, images, files, part=part)
+                return
+            except _TooLarge:
+                budget = min(budget, sum(f.size for f in files)) // 2
+                if budget < _MIN_BUDGET:
+                    raise
+                log.warning("discord.upload_too_large", extra={"job_id": self.job_id, "budget_bytes": budget})
+                files = await fit_upload([i.data for i in images], budget, max_file_bytes=budget)
+
+    async def _post(
+        self,
+        outcome: JobOutcome,
+        images: Sequence[PublishedImage],
+        files: list[EncodedFile],
+        *,
+        part: tuple[int, int],
+    ) -> None:
+        embed = result_embed(outcome, self.kind, self.user_id, part=part)
+        indices = [i.index for i in images]
+        first = part[0] == 1
+
+        def attachments() -> list[discord.File]:
+            return [
+                discord.File(
+                    io.BytesIO(f.data), filename=f"easel-{self.job_id[:8]}-{img.index + 1}.{f.extension}"
+                )
+                for img, f in zip(images, files, strict=True)
+            ]
+
+        def view() -> discord.ui.View:
+            return result_view(self.job_id, indices, outcome.request.operation, self.user_id)
+
+        if self.token_valid():
+            webhook = self._webhook()
+            try:
+                if first and self.original_id is not None:
+                    await webhook.edit_message(
+                        self.original_id,
+                        content="",
+                        embed=embed,
+                        attachments=attachments(),
+                        view=view(),
+                        allowed_mentions=NO_MENTIONS,
+                    )
+                    self._resolved = True
+                else:
+                    await webhook.send(
+                        embed=embed, files=attachments(), view=view(), allowed_mentions=NO_MENTIONS, wait=True
+                    )
+                return
+            except discord.HTTPException as exc:
+                if exc.status == 413:
+                    raise _TooLarge() from exc
+                if exc.status not in _TOKEN_GONE:
+                    raise
+                log.info("discord.token_gone", extra={"job_id": self.job_id, "status": exc.status})
+        try:
+            await self._channel().send(
+                embed=embed,
+                files=attachments(),
+                view=view(),
+                allowed_mentions=NO_MENTIONS,
+                reference=self._reference(),  # type: ignore[arg-type]
+                mention_author=False,
+            )
+        except discord.HTTPException as exc:
+            if exc.status == 413:
+                raise _TooLarge() from exc
+            raise
+
+    # ---------------------------------------------------------------- failures
+
+    async def on_failed(self, job_id: str, error: EaselError) -> None:
+        self._stop_status()
+        await self.fe.wait_ready()
+        text = error_text(error)
+        async with self._lock:
+            if self.token_valid():
+                try:
+                    await self._tell_privately(text)
+                    return
+                except discord.HTTPException as exc:
+                    log.info("discord.token_gone", extra={"job_id": self.job_id, "status": exc.status})
+            who = safe(self.display_name, 80) or "you"
+            await self._channel().send(
+                f"Sorry {who}, this could not be finished. {text}",
+                allowed_mentions=NO_MENTIONS,
+                reference=self._reference(),  # type: ignore[arg-type]
+                mention_author=False,
+            )
+
+    async def _tell_privately(self, text: str) -> None:
+        """Ephemeral follow-up, then remove the public placeholder.
+
+        The first follow-up after a deferral replaces the loading message and keeps its (public)
+        visibility, so the placeholder must have been edited before an ephemeral one can be sent.
+        """
+        webhook = self._webhook()
+        original = self.original_id
+        if original is not None and not self._resolved:
+            await webhook.edit_message(original, content="…", allowed_mentions=NO_MENTIONS)
+            self._resolved = True
+        await webhook.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS, wait=True)
+        if original is not None:
+            try:
+                await webhook.delete_message(original)
+            except discord.NotFound:
+                pass

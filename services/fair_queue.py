@@ -1,0 +1,127 @@
+"""A job queue that takes turns between users, so nobody's batch starves anyone else.
+
+Usage::
+
+    queue = FairQueue()
+    queue.put("discord:1", "job-a1")
+    queue.put("discord:2", "job-b1")
+    job_id = await queue.get()          # waits while empty
+    queue.position("job-b1")            # 1 = starts next
+    queue.remove("job-b1")              # cancelled before it started
+
+Round-robin by rounds: each user keeps a FIFO deque of their jobs, and each job is
+tagged with the round it belongs to — one job per user per round. A user's next job
+goes into the round after their previous one, but never into a round that already
+started, so a newcomer joins the round in progress and does not get credit for the
+time they were away. ``get`` starts the job of the earliest round (earliest arrival
+breaks ties). With A queuing ten jobs and then B one, B's job is in the round of A's
+first job and starts right after it; from then on A and B alternate.
+
+Synchronous data structure plus one asyncio wakeup for ``get``; not thread-safe
+(one event loop owns it). ``position`` is exact for the jobs already queued; a job
+submitted later by a user with fewer jobs may still go ahead (that is the fairness).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+
+__all__ = ["FairQueue"]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class _Entry:
+    round: int
+    seq: int
+    job_id: str
+    user_key: str
+
+
+class FairQueue:
+    def __init__(self) -> None:
+        self._users: dict[str, deque[_Entry]] = {}  # only users with queued jobs
+        self._entries: dict[str, _Entry] = {}  # job_id → entry
+        self._last_round: dict[str, int] = {}  # user → round of their latest queued-or-started job
+        self._started_round: dict[str, int] = {}  # user → round of their latest started job
+        self._round = 0  # round of the most recently started job
+        self._seq = 0
+        self._wakeup = asyncio.Event()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, job_id: object) -> bool:
+        return job_id in self._entries
+
+    def put(self, user_key: str, job_id: str) -> int:
+        """Queue ``job_id`` for ``user_key``; returns its position (1 = starts next)."""
+        if job_id in self._entries:
+            raise ValueError(f"job {job_id} is already queued")
+        round_ = max(self._round, self._last_round.get(user_key, 0) + 1)
+        self._seq += 1
+        entry = _Entry(round_, self._seq, job_id, user_key)
+        self._users.setdefault(user_key, deque()).append(entry)
+        self._entries[job_id] = entry
+        self._last_round[user_key] = round_
+        self._wakeup.set()
+        return self.position(job_id)
+
+    def get_nowait(self) -> str:
+        """Take the job that starts next; ``IndexError`` if the queue is empty."""
+        if not self._entries:
+            raise IndexError("queue is empty")
+        head = min(q[0] for q in self._users.values())
+        queue = self._users[head.user_key]
+        queue.popleft()
+        if not queue:
+            del self._users[head.user_key]
+        del self._entries[head.job_id]
+        self._round = max(self._round, head.round)
+        self._started_round[head.user_key] = head.round
+        self._forget_idle_users()
+        return head.job_id
+
+    async def get(self) -> str:
+        """Wait for a job and take it (see module docstring for the order)."""
+        while not self._entries:
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        return self.get_nowait()
+
+    def position(self, job_id: str) -> int:
+        """How many queued jobs start before ``job_id``, plus one; ``KeyError`` if not queued."""
+        entry = self._entries[job_id]
+        return 1 + sum(1 for other in self._entries.values() if other < entry)
+
+    def remove(self, job_id: str) -> bool:
+        """Drop a queued job; False if it is not queued (already started or unknown)."""
+        entry = self._entries.pop(job_id, None)
+        if entry is None:
+            return False
+        queue = self._users[entry.user_key]
+        queue.remove(entry)
+        if queue:
+            self._last_round[entry.user_key] = queue[-1].round
+        else:
+            del self._users[entry.user_key]
+            self._last_round[entry.user_key] = self._started_round.get(entry.user_key, 0)
+        return True
+
+    def pending(self, user_key: str) -> int:
+        """How many jobs ``user_key`` has waiting."""
+        return len(self._users.get(user_key, ()))
+
+    def snapshot(self) -> list[str]:
+        """Queued job ids in the order they would start (for status pages and tests)."""
+        return [e.job_id for e in sorted(self._entries.values())]
+
+    def _forget_idle_users(self) -> None:
+        # A user with nothing queued whose last round is behind the current one would get
+        # the current round anyway: their bookkeeping can go (keeps memory bounded).
+        if len(self._last_round) <= 2 * len(self._users) + 64:
+            return
+        for user in [u for u, r in self._last_round.items() if r < self._round and u not in self._users]:
+            del self._last_round[user]
+            self._started_round.pop(user, None)

@@ -1,0 +1,212 @@
+"""Per-user image quota over a rolling 24 h window, kept in SQLite.
+
+Usage::
+
+    book = QuotaBook(db, daily_limit=25)
+    reservation = await book.reserve(requester, 4, job_id)   # raises QuotaExceeded
+    ...                                                       # the job runs
+    await book.commit(reservation.id, delivered=3)           # 3 charged, 1 refunded
+    # or: await book.refund(reservation.id)
+
+A job reserves its images before it is queued, so concurrent requests can never
+overspend; what the job does not deliver is given back. Every reservation is a row
+whose ``charged`` column counts against the window from its ``created_at``:
+``units`` while reserved, ``delivered`` once committed, 0 once refunded. ``commit``
+and ``refund`` only act on a row still ``reserved``, which makes both idempotent:
+calling them again after a crash and restart changes nothing, so an image is never
+charged twice.
+
+``daily_limit=0`` (``EASEL_DAILY_QUOTA=0``) disables generation for users: every
+``reserve`` raises :class:`QuotaExceeded` with ``limit=0`` (front ends can say
+"image generation is turned off" when they see it).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from services.db import Database, Transaction
+from services.errors import QuotaExceeded
+from services.types import Requester
+
+__all__ = ["WINDOW_S", "Clock", "QuotaBook", "QuotaStatus", "Reservation", "ReservationState"]
+
+WINDOW_S = 24 * 60 * 60
+
+Clock = Callable[[], float]
+"""Returns the current time as Unix seconds (``time.time``); tests inject their own."""
+
+
+class ReservationState(StrEnum):
+    RESERVED = "reserved"
+    COMMITTED = "committed"
+    REFUNDED = "refunded"
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    id: str
+    requester_key: str
+    job_id: str
+    units: int
+    charged: int
+    state: ReservationState
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaStatus:
+    """What ``/quota`` shows. ``resets_at``: when the next image comes back (None if none used)."""
+
+    limit: int
+    used: int
+    remaining: int
+    resets_at: datetime | None
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+class QuotaBook:
+    """Reserve, commit and refund images per :attr:`Requester.key` (see module docstring)."""
+
+    def __init__(self, db: Database, daily_limit: int, clock: Clock = time.time) -> None:
+        if daily_limit < 0:
+            raise ValueError("daily_limit must be >= 0")
+        self.db = db
+        self.daily_limit = daily_limit
+        self._clock = clock
+
+    async def reserve(
+        self, requester: Requester, n: int, job_id: str, *, tx: Transaction | None = None
+    ) -> Reservation:
+        """Atomically reserve ``n`` images for ``job_id`` or raise :class:`QuotaExceeded`.
+
+        Pass ``tx`` to make the reservation part of a larger transaction (the job row is
+        written in the same one, so a crash can never leave a reservation without a job).
+        """
+        if n < 0:
+            raise ValueError("n must be >= 0")
+        if tx is not None:
+            return await self._reserve(tx, requester.key, n, job_id)
+        async with self.db.transaction() as own:
+            return await self._reserve(own, requester.key, n, job_id)
+
+    async def _reserve(self, tx: Transaction, key: str, n: int, job_id: str) -> Reservation:
+        now = self._clock()
+        charges = await self._charges(tx, key, now)
+        used = sum(units for _, units in charges)
+        if used + n > self.daily_limit:
+            raise QuotaExceeded(
+                limit=self.daily_limit,
+                used=used,
+                requested=n,
+                resets_at=_dt(self._fits_at(charges, used, n, now)),
+            )
+        reservation = Reservation(
+            id=uuid.uuid4().hex,
+            requester_key=key,
+            job_id=job_id,
+            units=n,
+            charged=n,
+            state=ReservationState.RESERVED,
+            created_at=_dt(now),
+        )
+        await tx.execute(
+            "INSERT INTO quota_reservations (id, requester_key, job_id, units, charged, state, created_at)"
+            " VALUES (?, ?, ?, ?, ?, 'reserved', ?)",
+            (reservation.id, key, job_id, n, n, now),
+        )
+        return reservation
+
+    async def commit(self, reservation_id: str, delivered: int, *, tx: Transaction | None = None) -> bool:
+        """Charge ``delivered`` units (clamped to the reservation) and refund the rest.
+
+        Returns False, changing nothing, if the reservation was already settled.
+        """
+        delivered = max(int(delivered), 0)
+        sql = (
+            "UPDATE quota_reservations SET state = 'committed', charged = MIN(units, ?), settled_at = ?"
+            " WHERE id = ? AND state = 'reserved'"
+        )
+        params = (delivered, self._clock(), reservation_id)
+        changed = await (tx.execute(sql, params) if tx is not None else self.db.execute(sql, params))
+        return changed > 0
+
+    async def refund(self, reservation_id: str, *, tx: Transaction | None = None) -> bool:
+        """Give back every unit of a reservation. Returns False if it was already settled."""
+        sql = (
+            "UPDATE quota_reservations SET state = 'refunded', charged = 0, settled_at = ?"
+            " WHERE id = ? AND state = 'reserved'"
+        )
+        params = (self._clock(), reservation_id)
+        changed = await (tx.execute(sql, params) if tx is not None else self.db.execute(sql, params))
+        return changed > 0
+
+    async def get(self, reservation_id: str) -> Reservation | None:
+        row = await self.db.fetchone("SELECT * FROM quota_reservations WHERE id = ?", (reservation_id,))
+        return _reservation(row) if row is not None else None
+
+    async def open_reservations(self) -> list[Reservation]:
+        """Reservations neither committed nor refunded (recovery looks for orphans here)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM quota_reservations WHERE state = 'reserved' ORDER BY created_at"
+        )
+        return [_reservation(row) for row in rows]
+
+    async def status(self, requester: Requester) -> QuotaStatus:
+        now = self._clock()
+        rows = await self.db.fetchall(
+            "SELECT created_at, charged FROM quota_reservations"
+            " WHERE requester_key = ? AND created_at > ? AND charged > 0 ORDER BY created_at",
+            (requester.key, now - WINDOW_S),
+        )
+        used = sum(int(row["charged"]) for row in rows)
+        resets_at = _dt(float(rows[0]["created_at"]) + WINDOW_S) if rows else None
+        return QuotaStatus(
+            limit=self.daily_limit,
+            used=used,
+            remaining=max(self.daily_limit - used, 0),
+            resets_at=resets_at,
+        )
+
+    async def _charges(self, tx: Transaction, key: str, now: float) -> list[tuple[float, int]]:
+        rows = await tx.fetchall(
+            "SELECT created_at, charged FROM quota_reservations"
+            " WHERE requester_key = ? AND created_at > ? AND charged > 0 ORDER BY created_at",
+            (key, now - WINDOW_S),
+        )
+        return [(float(row["created_at"]), int(row["charged"])) for row in rows]
+
+    def _fits_at(self, charges: list[tuple[float, int]], used: int, n: int, now: float) -> float:
+        """When enough charges age out of the window for ``n`` more units to fit.
+
+        A request larger than the whole limit never fits; then this is when the window
+        is empty again (the most the user can ever get back).
+        """
+        must_free = used + n - self.daily_limit
+        freed = 0
+        for created_at, units in charges:
+            freed += units
+            if freed >= must_free:
+                return created_at + WINDOW_S
+        return charges[-1][0] + WINDOW_S if charges else now + WINDOW_S
+
+
+def _reservation(row: sqlite3.Row) -> Reservation:
+    return Reservation(
+        id=row["id"],
+        requester_key=row["requester_key"],
+        job_id=row["job_id"],
+        units=int(row["units"]),
+        charged=int(row["charged"]),
+        state=ReservationState(row["state"]),
+        created_at=_dt(float(row["created_at"])),
+    )

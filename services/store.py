@@ -1,0 +1,191 @@
+"""Clean originals and job inputs on disk, their parameters in SQLite.
+
+Usage::
+
+    store = ImageStore(settings.data_dir, db)
+    await store.save_original(job_id, 0, generated_image)      # before the watermark is applied
+    image = await store.load_original(job_id, 0)               # InputImage, for upscale/vary
+    ref = await store.put_input(request.init_image)            # content-addressed
+    image = await store.load_input(ref)
+
+Layout under the data dir::
+
+    originals/<job_id>/<index>.png     what the backend returned, never watermarked
+    inputs/<sha256>.png                init/mask images of jobs, so queued jobs survive restarts
+
+Files are written to a temporary name, fsynced and renamed, so a crash leaves either
+the whole file or none. Paths never come from user input: job ids and indexes are
+looked up in SQLite, and job ids must match a strict pattern before touching disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import shutil
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.db import Database
+from services.errors import JobNotFound
+from services.job_codec import ImageRef
+from services.types import FinishReason, GeneratedImage, InputImage
+
+__all__ = ["ImageStore", "StoredImage", "png_has_alpha"]
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredImage:
+    """One stored clean original (a row of ``images``)."""
+
+    job_id: str
+    index: int
+    seed: int
+    width: int
+    height: int
+    path: Path
+    finish_reason: FinishReason
+
+
+def png_has_alpha(png: bytes) -> bool:
+    """Whether a PNG declares an alpha channel or transparency, read from its chunks (no decode)."""
+    if not png.startswith(_PNG_SIGNATURE) or len(png) < 33:
+        return False
+    if png[25] in (4, 6):  # IHDR colour type: grey+alpha, RGBA
+        return True
+    return b"tRNS" in png[33 : 33 + 4096]  # tRNS precedes IDAT, right after IHDR/PLTE
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _read_verified(path: Path, sha256: str) -> bytes | None:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    return data if hashlib.sha256(data).hexdigest() == sha256 else None
+
+
+class ImageStore:
+    """Stores originals and inputs under ``data_dir`` (see module docstring)."""
+
+    def __init__(self, data_dir: Path | str, db: Database) -> None:
+        self.data_dir = Path(data_dir)
+        self.db = db
+
+    # Originals --------------------------------------------------------------------------
+
+    def _original_relpath(self, job_id: str, index: int) -> str:
+        if not _SAFE_ID.match(job_id) or index < 0:
+            raise ValueError(f"bad job id or index: {job_id!r}/{index}")
+        return f"originals/{job_id}/{index}.png"
+
+    async def save_original(self, job_id: str, index: int, image: GeneratedImage) -> StoredImage:
+        """Write the clean original of image ``index`` of ``job_id`` (replacing an earlier one)."""
+        rel = self._original_relpath(job_id, index)
+        path = self.data_dir / rel
+        await asyncio.to_thread(_write_atomic, path, image.png)
+        await self.db.execute(
+            "INSERT OR REPLACE INTO images (job_id, idx, seed, width, height, path, finish_reason, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                job_id,
+                index,
+                image.seed,
+                image.width,
+                image.height,
+                rel,
+                image.finish_reason.value,
+                time.time(),
+            ),
+        )
+        return StoredImage(job_id, index, image.seed, image.width, image.height, path, image.finish_reason)
+
+    async def list_originals(self, job_id: str) -> list[StoredImage]:
+        rows = await self.db.fetchall("SELECT * FROM images WHERE job_id = ? ORDER BY idx", (job_id,))
+        return [self._stored(row) for row in rows]
+
+    async def get_original(self, job_id: str, index: int) -> StoredImage:
+        """The parameters of one stored original; :class:`JobNotFound` if there is none."""
+        row = await self.db.fetchone("SELECT * FROM images WHERE job_id = ? AND idx = ?", (job_id, index))
+        if row is None:
+            raise JobNotFound(log_detail=f"no stored original {job_id}/{index}")
+        return self._stored(row)
+
+    async def load_original(self, job_id: str, index: int) -> InputImage:
+        """The clean original as an :class:`InputImage`; :class:`JobNotFound` if it is gone."""
+        stored = await self.get_original(job_id, index)
+        try:
+            png = await asyncio.to_thread(stored.path.read_bytes)
+        except FileNotFoundError:
+            raise JobNotFound(log_detail=f"original file missing for {job_id}/{index}") from None
+        return InputImage(png=png, width=stored.width, height=stored.height, has_alpha=png_has_alpha(png))
+
+    async def delete_job_images(self, job_id: str) -> int:
+        """Forget and delete every original of ``job_id``; returns how many rows went."""
+        deleted = await self.db.execute("DELETE FROM images WHERE job_id = ?", (job_id,))
+        if _SAFE_ID.match(job_id):
+            await asyncio.to_thread(shutil.rmtree, self.data_dir / "originals" / job_id, True)
+        return deleted
+
+    def _stored(self, row: sqlite3.Row) -> StoredImage:
+        return StoredImage(
+            job_id=row["job_id"],
+            index=int(row["idx"]),
+            seed=int(row["seed"]),
+            width=int(row["width"]),
+            height=int(row["height"]),
+            path=self.data_dir / row["path"],
+            finish_reason=FinishReason(row["finish_reason"]),
+        )
+
+    # Inputs (content-addressed) -----------------------------------------------------------
+
+    def _input_path(self, sha256: str) -> Path:
+        return self.data_dir / "inputs" / f"{sha256}.png"
+
+    async def ref_for(self, image: InputImage) -> ImageRef:
+        """Hash an input image off the event loop."""
+        return await asyncio.to_thread(ImageRef.of, image)
+
+    async def put_input(self, image: InputImage, ref: ImageRef | None = None) -> ImageRef:
+        """Store an input image once per content; returns its reference."""
+        resolved = ref or await self.ref_for(image)
+        path = self._input_path(resolved.sha256)
+
+        def write() -> None:
+            if _read_verified(path, resolved.sha256) is None:
+                _write_atomic(path, image.png)
+
+        await asyncio.to_thread(write)
+        return resolved
+
+    async def load_input(self, ref: ImageRef) -> InputImage:
+        """Read a stored input back; :class:`JobNotFound` if it is missing or damaged."""
+        png = await asyncio.to_thread(_read_verified, self._input_path(ref.sha256), ref.sha256)
+        if png is None:
+            raise JobNotFound(
+                "The image this job was working on is gone, so it could not continue.",
+                log_detail=f"input {ref.sha256} missing or damaged",
+            )
+        return InputImage(png=png, width=ref.width, height=ref.height, has_alpha=ref.has_alpha)

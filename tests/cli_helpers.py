@@ -1,0 +1,71 @@
+"""Run the real ``easel`` console script as a subprocess from async tests.
+
+The fakes live in the test's event loop, so the CLI must run without blocking it
+(``asyncio.create_subprocess_exec``, never ``subprocess.run``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import struct
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def easel_command() -> list[str]:
+    script = Path(sys.executable).parent / "easel"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DISCORD_", "SLACK_", "STABILITY_", "EASEL_"))
+    }
+    env.update(extra)
+    return env
+
+
+async def run_easel(*args: str, env: dict[str, str], cwd: Path, timeout: float = 60) -> CliResult:
+    proc = await asyncio.create_subprocess_exec(
+        *easel_command(), *args, cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode is not None
+    return CliResult(proc.returncode, out.decode(), err.decode())
+
+
+def png_bytes(size: tuple[int, int], color: tuple[int, ...] = (40, 120, 200), mode: str = "RGB") -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, size, color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width``×``height`` but holds one tiny IDAT: a decompression bomb shape."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + chunk(b"IEND", b"")
+    )
