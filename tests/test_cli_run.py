@@ -10,11 +10,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def easel(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def easel(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run the installed console script (falls back to ``python -m bot.cli``) with a clean environment."""
     script = Path(sys.executable).parent / "easel"
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SLACK_", "STABILITY_", "EASEL_"))}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DISCORD_", "SLACK_", "STABILITY_", "EASEL_"))
+    }
     base.update(env or {})
     return subprocess.run([*cmd, *args], cwd=cwd, env=base, capture_output=True, text=True, timeout=timeout)
 

@@ -48,7 +48,9 @@ def test_errors_name_the_variable_and_hide_the_secret(monkeypatch: pytest.Monkey
     assert "hunter2" not in message
 
 
-def test_slack_token_without_secret_or_app_token_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_slack_token_without_secret_or_app_token_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-abc")
     with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
