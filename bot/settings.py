@@ -172,7 +172,7 @@ class Settings(BaseSettings):
 
 # Field name → public variable, for error messages.
 ENV_NAMES: dict[str, str] = {
-    name: field.validation_alias.choices[0]  # type: ignore[union-attr]
+    name: str(field.validation_alias.choices[0])
     for name, field in Settings.model_fields.items()
     if isinstance(field.validation_alias, AliasChoices)
 }
