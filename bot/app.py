@@ -68,6 +68,7 @@ def build_backend(settings: Settings, session: aiohttp.ClientSession | None = No
             upscaler=settings.gpu_upscaler,
             per_host_concurrency=settings.gpu_host_concurrency,
             timeout_s=settings.gpu_timeout_s,
+            max_side=settings.gpu_max_side,
             session=session,
         )
     from services.backends.stability_v1 import StabilityV1Backend

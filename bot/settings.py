@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     gpu_upscaler: str | None = Field(None, validation_alias=_env("EASEL_GPU_UPSCALER"))
     gpu_host_concurrency: int = Field(1, ge=1, le=16, validation_alias=_env("EASEL_GPU_HOST_CONCURRENCY"))
     gpu_timeout_s: float = Field(600.0, gt=0, validation_alias=_env("EASEL_GPU_TIMEOUT_S"))
+    gpu_max_side: int = Field(2048, ge=256, le=8192, validation_alias=_env("EASEL_GPU_MAX_SIDE"))
 
     # Core
     data_dir: Path = Field(Path("./data"), validation_alias=_env("EASEL_DATA_DIR"))
@@ -130,6 +131,12 @@ class Settings(BaseSettings):
                 "EASEL_WATERMARK_TEXT is empty and EASEL_WATERMARK_IMAGE is not set: "
                 "published images must carry a visible watermark"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _gpu_auth_one_way(self) -> Settings:
+        if self.gpu_host_auth is not None and self.gpu_host_token is not None:
+            raise ValueError("set EASEL_GPU_HOST_AUTH or EASEL_GPU_HOST_TOKEN, not both")
         return self
 
     @model_validator(mode="after")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from commands import imagine, inpaint, remix, upscale
+from commands import describe, imagine, inpaint, outpaint, remix, upscale
 from commands.errors import OptionError, OptionUnsupported
 from commands.flags import ParsedPrompt, parse_text
 from commands.invocation import Invocation
@@ -46,6 +46,8 @@ _MODULES: tuple[ModuleType, ...] = (
     remix,
     inpaint,
     upscale,
+    outpaint,
+    describe,
 )
 
 COMMANDS: dict[str, CommandSpec] = {m.SPEC.name: m.SPEC for m in _MODULES}

@@ -101,8 +101,21 @@ def _flag_line(option: OptionSpec) -> str:
 
 
 def _flag_help() -> str:
+    """Shared flags get a line each; flags of a single command are grouped under it, so the
+    text stays one Discord message however many commands are registered."""
     lines = ["*Prompt tips*", PROMPT_TIPS, "", "*Flags*", _GRAMMAR]
-    lines += [f"• {_flag_line(o)}" for o in KNOWN_OPTIONS.options if o.flag is not None and _commands_of(o)]
+    own: dict[str, list[OptionSpec]] = {}
+    for option in KNOWN_OPTIONS.options:
+        cmds = _commands_of(option)
+        if option.flag is None or not cmds:
+            continue
+        if len(cmds) == 1 and len(COMMANDS) > 2:
+            own.setdefault(cmds[0].name, []).append(option)
+        else:
+            lines.append(f"• {_flag_line(option)}")
+    for name, options in own.items():
+        flags = ", ".join(f"`{o.flag_names[0]} {o.metavar}`" for o in options)
+        lines.append(f"• /{name} also takes {flags}")
     return "\n".join(lines)
 
 

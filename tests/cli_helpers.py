@@ -40,12 +40,12 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-async def run_easel(*args: str, env: dict[str, str], cwd: Path, timeout: float = 60) -> CliResult:
+async def run_easel(*args: str, env: dict[str, str], cwd: Path, deadline_s: float = 60) -> CliResult:
     proc = await asyncio.create_subprocess_exec(
         *easel_command(), *args, cwd=cwd, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    out, err = await asyncio.wait_for(proc.communicate(), deadline_s)
     assert proc.returncode is not None
     return CliResult(proc.returncode, out.decode(), err.decode())
 

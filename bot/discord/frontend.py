@@ -37,6 +37,7 @@ __all__ = ["DiscordFrontend"]
 log = logging.getLogger(__name__)
 
 INTERACTION_TOKEN_LIFETIME_S = 15 * 60.0
+UPLOAD_SLOTS = 4  # results uploading at once (bench/discord_ack.py: more slots, slower acks)
 
 # discord.py logs raw gateway payloads and webhook URLs at DEBUG, and aiosqlite logs every SQL
 # statement with its parameters (a job's origin holds its interaction token). easel never logs a
@@ -78,6 +79,7 @@ class DiscordFrontend:
             setup=self._setup,
         )
         self.bot.easel_handlers = self.handlers
+        self.upload_slots = asyncio.Semaphore(UPLOAD_SLOTS)
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         services.jobs.register_platform(PLATFORM, self._sink_for)
@@ -156,6 +158,7 @@ class DiscordFrontend:
 
     async def close(self) -> None:
         self._ready.clear()
+        await self.handlers.drain(5.0)
         if not self.bot.is_closed():
             await self.bot.close()
         if self._task is not None:

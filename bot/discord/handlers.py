@@ -8,8 +8,10 @@ quota is reserved by ``jobs.submit`` only after the request is valid.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +52,24 @@ class DiscordHandlers:
 
     def __init__(self, frontend: DiscordFrontend) -> None:
         self.fe = frontend
+        self._active: set[asyncio.Task[Any]] = set()
+
+    @contextlib.contextmanager
+    def _tracked(self) -> Iterator[None]:
+        """Remember the running handler so :meth:`drain` can let it finish on shutdown."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._active.add(task)
+        try:
+            yield
+        finally:
+            if task is not None:
+                self._active.discard(task)
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait (bounded) for handlers in progress, so their replies go out before the client closes."""
+        if self._active:
+            await asyncio.wait(set(self._active), timeout=timeout_s)
 
     @property
     def jobs(self) -> Any:
@@ -153,6 +173,10 @@ class DiscordHandlers:
         await self._run(interaction, kind=spec.name, original_id=original_id, build=build)
 
     async def on_quota(self, interaction: discord.Interaction[Any]) -> None:
+        with self._tracked():
+            await self._quota(interaction)
+
+    async def _quota(self, interaction: discord.Interaction[Any]) -> None:
         await self._defer(interaction, ephemeral=True)
         try:
             text = quota_text(await self.jobs.quota_status(requester_of(interaction.user)))
@@ -172,12 +196,13 @@ class DiscordHandlers:
     # ---------------------------------------------------------------- buttons
 
     async def on_button(self, interaction: discord.Interaction[Any], action: ButtonAction) -> None:
-        if action.verb == "d":
-            await self._delete(interaction, action)
-        elif action.verb == "m":
-            await self._open_remix(interaction, action)
-        else:
-            await self._button_job(interaction, action)
+        with self._tracked():
+            if action.verb == "d":
+                await self._delete(interaction, action)
+            elif action.verb == "m":
+                await self._open_remix(interaction, action)
+            else:
+                await self._button_job(interaction, action)
 
     async def _button_job(self, interaction: discord.Interaction[Any], action: ButtonAction) -> None:
         original_id = await self._defer(interaction)
@@ -258,9 +283,13 @@ class DiscordHandlers:
         parsed = parse_modal_custom_id(str(interaction.data.get("custom_id", "")))
         if parsed is None:
             return
+        with self._tracked():
+            await self._remix_submit(interaction, parsed)
+
+    async def _remix_submit(self, interaction: discord.Interaction[Any], parsed: tuple[str, int]) -> None:
         original_id = await self._defer(interaction)
         job_id, default_index = parsed
-        fields = modal_values(interaction.data)
+        fields = modal_values(interaction.data or {})
 
         async def build() -> GenerationRequest:
             index = default_index

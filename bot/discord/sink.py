@@ -201,15 +201,21 @@ class DiscordJobSink:
         async with self._lock:
             encoded = await fit_upload([i.data for i in outcome.images], limit, max_file_bytes=limit)
             groups = split_batches(encoded, limit, max_files=_MAX_FILES)
+            await self._post_groups(outcome, groups, limit)
+        log.info(
+            "discord.delivered",
+            extra={"job_id": self.job_id, "images": len(outcome.images), "messages": len(groups)},
+        )
+
+    async def _post_groups(self, outcome: JobOutcome, groups: list[list[EncodedFile]], limit: int) -> None:
+        # Uploads share a few slots: fifty results of ~2 MB pushed at once would queue every
+        # interaction acknowledgement behind megabytes of socket writes on the event loop.
+        async with self.fe.upload_slots:
             start = 0
             for number, group in enumerate(groups, 1):
                 images = outcome.images[start : start + len(group)]
                 start += len(group)
                 await self._post_fitting(outcome, images, group, limit, part=(number, len(groups)))
-        log.info(
-            "discord.delivered",
-            extra={"job_id": self.job_id, "images": len(outcome.images), "messages": len(groups)},
-        )
 
     async def _post_fitting(
         self,

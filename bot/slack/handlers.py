@@ -46,9 +46,13 @@ log = logging.getLogger(__name__)
 
 Ack = Callable[..., Awaitable[Any]]
 
-IMAGE_COMMANDS = ("imagine", "remix", "inpaint", "upscale")
+#: Every command of ``commands/`` is a Slack slash command of the same name.
+IMAGE_COMMANDS: tuple[str, ...] = tuple(COMMANDS)
 SHORTCUT_CALLBACK = "easel_image"
-SHORTCUT_COMMANDS = ("remix", "upscale")
+#: What the message shortcut offers for a picture: every command that takes an image.
+SHORTCUT_COMMANDS: tuple[str, ...] = tuple(
+    name for name, spec in COMMANDS.items() if "image" in spec.needs_images
+)
 #: How much of the picture a "Vary" keeps (Stability's image_strength): a close variation.
 VARY_STRENGTH = 0.65
 _EASEL_FILE_RE = re.compile(r"^easel-(?P<job>[A-Za-z0-9_-]{1,64})-(?P<n>\d{1,3})\.(png|jpg|jpeg|webp)$")
@@ -180,10 +184,10 @@ class SlackHandlers:
             )
             return
         caller = self._command_caller(body)
-        if command == "imagine" and text.strip():
+        if not spec.needs_images and text.strip():
             await ack()
             inv = Invocation(text=text)
-            self.fe.spawn(self.submit(caller, command, lambda: spec.build(inv, self.limits)), what="imagine")
+            self.fe.spawn(self.submit(caller, command, lambda: spec.build(inv, self.limits)), what=command)
             return
         await ack()
         context = ModalContext(
@@ -442,7 +446,7 @@ class SlackHandlers:
         choices = [COMMANDS[c] for c in SHORTCUT_COMMANDS if COMMANDS[c].available_on(self.limits)]
         if not choices:
             self._open_view(
-                caller, trigger, message_modal("Not available", "This image service can't remix or upscale.")
+                caller, trigger, message_modal("Not available", "This image service can't work on pictures.")
             )
             return
         context = ModalContext(
@@ -467,8 +471,11 @@ class SlackHandlers:
 
 
 def _is_image(file: Mapping[str, Any]) -> bool:
+    """Looks like a picture; stubs without details (``file_access: check_file_info``) are checked later."""
     mimetype = str(file.get("mimetype", ""))
     name = str(file.get("name", "")).lower()
+    if not mimetype and not name:
+        return bool(file.get("id"))
     return mimetype.startswith("image/") or name.endswith((".png", ".jpg", ".jpeg", ".webp"))
 
 

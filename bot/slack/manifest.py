@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.slack.handlers import IMAGE_COMMANDS, SHORTCUT_CALLBACK
 from commands import COMMANDS
+from commands.spec import CommandSpec
 
 __all__ = ["BOT_SCOPES", "MANIFEST_PATH", "PLACEHOLDER_URL", "build_manifest", "render_manifest"]
 
@@ -29,12 +30,11 @@ PLACEHOLDER_URL = "https://easel.example.com/slack/events"
 #: files:write — uploading results, deleting them; files:read — files.info and url_private downloads.
 BOT_SCOPES = ("commands", "chat:write", "files:read", "files:write")
 
-_USAGE = {
-    "imagine": "a lighthouse at dusk --ar 16:9 --n 2 (or nothing, for a form)",
-    "remix": "(opens a form) optional prompt and flags",
-    "inpaint": "(opens a form) optional prompt and flags",
-    "upscale": "(opens a form)",
-}
+
+def _usage(spec: CommandSpec) -> str:
+    if spec.needs_images:
+        return "(opens a form) optional prompt and flags" if spec.takes_prompt else "(opens a form)"
+    return "<prompt> --flags, e.g. a lighthouse at dusk --ar 16:9 (or nothing, for a form)"
 
 
 def build_manifest(url: str | None = PLACEHOLDER_URL, *, name: str = "easel") -> dict[str, Any]:
@@ -48,7 +48,7 @@ def build_manifest(url: str | None = PLACEHOLDER_URL, *, name: str = "easel") ->
             {
                 "command": f"/{c}",
                 "description": COMMANDS[c].description,
-                "usage_hint": _USAGE[c],
+                "usage_hint": _usage(COMMANDS[c]),
                 "should_escape": False,
             }
         )

@@ -116,7 +116,7 @@ class A1111Client:
         self,
         url: str,
         *,
-        auth: aiohttp.BasicAuth | None = None,
+        auth: tuple[str, str] | None = None,
         token: str | None = None,
         timeout_s: float = 600.0,
     ) -> None:
@@ -126,11 +126,15 @@ class A1111Client:
                 f"GPU host URL must look like http(s)://host:port, not {parsed.with_user(None)!s}"
             )
         if parsed.user is not None:  # http://user:pass@host:7860
-            auth = aiohttp.BasicAuth(parsed.user, parsed.password or "")
+            auth = (parsed.user, parsed.password or "")
         self.base = str(parsed.with_user(None).with_query(None).with_fragment(None)).rstrip("/")
         self.label = self.base  # no credentials: safe to log
-        self._auth = auth
-        self._headers = {"Authorization": f"Bearer {token}"} if token and auth is None else {}
+        self._headers: dict[str, str] = {}
+        if auth is not None:
+            basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+            self._headers["Authorization"] = f"Basic {basic}"
+        elif token:
+            self._headers["Authorization"] = f"Bearer {token}"
         self.session: aiohttp.ClientSession | None = None
         self.generation_timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(15.0, timeout_s))
         self.probe_timeout = aiohttp.ClientTimeout(
@@ -191,7 +195,7 @@ class A1111Client:
         where = f"{self.label} {method} {path.split('?')[0]}"
         try:
             async with session.request(
-                method, self.base + path, data=data, headers=headers, auth=self._auth, timeout=limit
+                method, self.base + path, data=data, headers=headers, timeout=limit
             ) as resp:
                 status = resp.status
                 raw = await resp.read()

@@ -58,7 +58,7 @@ from services.types import (
     Operation,
 )
 
-__all__ = ["GpuHostBackend", "GpuPool", "HostState", "PoolHost"]
+__all__ = ["GpuHostBackend", "GpuPool", "HostState", "Lease", "PoolHost"]
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +97,27 @@ class PoolHost(Generic[C]):
         return f"<PoolHost {self.label} {self.state} in_flight={self.in_flight}>"
 
 
+class Lease(Generic[C]):
+    """One slot on one host, held for one call. :meth:`release` may come early (idempotent):
+    as soon as the host has answered, so the next job starts while this one tidies up."""
+
+    def __init__(self, pool: GpuPool[C], host: PoolHost[C]) -> None:
+        self.host = host
+        self._pool = pool
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._pool._release(self.host)
+
+
 class GpuPool(Generic[C]):
     """Routes calls to hosts, serialises them per host, keeps hosts' health. Knows no payloads::
 
     pool = GpuPool([("gpu1", client1), ("gpu2", client2)], probe=lambda c: c.catalog())
     await pool.start()
-    body = await pool.run(lambda host: host.client.post_json(...), what="imagine")
+    body = await pool.run(lambda lease: lease.host.client.post_json(...), what="imagine")
     """
 
     MIN_PROBE_GAP_S = 1.0  # a host found down is not re-probed on demand sooner than this
@@ -150,13 +165,14 @@ class GpuPool(Generic[C]):
 
     async def run(
         self,
-        fn: Callable[[PoolHost[C]], Awaitable[T]],
+        fn: Callable[[Lease[C]], Awaitable[T]],
         *,
         can_serve: Callable[[PoolHost[C]], bool] | None = None,
         what: str = "job",
     ) -> T:
-        """``await fn(host)`` on the least busy healthy host that ``can_serve``; on a host failure,
-        take that host out and try another (each host at most about once).
+        """``await fn(lease)`` on the least busy healthy host that ``can_serve``; on a host failure,
+        take that host out and try another (each host at most about once). The slot is freed
+        when ``fn`` ends, or earlier if it calls ``lease.release()``.
 
         Other errors (a rejected request, a cancellation) propagate at once: another host
         would say the same.
@@ -165,8 +181,9 @@ class GpuPool(Generic[C]):
         failures: list[BackendError] = []
         for _ in range(len(self.hosts) + 1):
             host = await self._acquire(serve)
+            lease = Lease(self, host)
             try:
-                return await fn(host)
+                return await fn(lease)
             except HostAuthFailed as err:
                 self._set_state(host, HostState.AUTH_FAILED, err.log_detail)
                 failures.append(err)
@@ -174,7 +191,7 @@ class GpuPool(Generic[C]):
                 self._set_state(host, HostState.DOWN, err.log_detail)
                 failures.append(err)
             finally:
-                self._release(host)
+                lease.release()
             log.warning(
                 "gpu_pool.retry_elsewhere", extra={"host": host.label, "what": what, "attempt": len(failures)}
             )
@@ -292,7 +309,9 @@ class _Running:
     """A call in flight on a host, so :meth:`GpuHostBackend.cancel` can interrupt it."""
 
     host: PoolHost[A1111Client]
-    cancelled: bool = False
+    cancelled: bool = False  # by GpuHostBackend.cancel()
+    lost: HostFailure | None = None  # set by the watcher when the host stops answering
+    finished: bool = False  # the POST returned or failed: the watcher must not cancel any more
 
 
 class GpuHostBackend:
@@ -320,8 +339,7 @@ class GpuHostBackend:
             raise ValueError("EASEL_GPU_HOST_URL must name at least one GPU host")
         if auth is not None and token:
             raise ValueError("set EASEL_GPU_HOST_AUTH or EASEL_GPU_HOST_TOKEN, not both")
-        basic = aiohttp.BasicAuth(auth[0], auth[1]) if auth is not None else None
-        self._clients = [A1111Client(u, auth=basic, token=token, timeout_s=timeout_s) for u in urls]
+        self._clients = [A1111Client(u, auth=auth, token=token, timeout_s=timeout_s) for u in urls]
         self._pool: GpuPool[A1111Client] = GpuPool(
             [(c.label, c) for c in self._clients],
             probe=lambda client: client.catalog(),
@@ -336,6 +354,7 @@ class GpuHostBackend:
         self._session = session
         self._own_session = session is None
         self._running: set[_Running] = set()
+        self._default_model = ""  # fixed when first learned: hosts' loaded model follows users' --model
         self._limits = self._build_limits()
 
     # ---- lifecycle ---------------------------------------------------------------------------------
@@ -382,8 +401,10 @@ class GpuHostBackend:
     def _build_limits(self) -> BackendLimits:
         catalogs = [h.catalog for h in self._pool.hosts if h.catalog is not None]
         models = _union(m.name for c in catalogs for m in c.models)
-        default_model = next((c.current_model_name for c in catalogs if c.current_model), "")
-        default_model = default_model or (models[0] if models else "")
+        if self._default_model not in models:
+            loaded = next((c.current_model_name for c in catalogs if c.current_model), "")
+            self._default_model = loaded if loaded in models else (models[0] if models else "")
+        default_model = self._default_model
         side = 1024 if wire.looks_like_large_model(default_model) else 512
         return BackendLimits(
             operations=OPERATIONS,
@@ -488,10 +509,10 @@ class GpuHostBackend:
         """Run a txt2img/img2img call on some host; decode images and seeds."""
         model = request.model or self._limits.default_model or None
 
-        async def call(host: PoolHost[A1111Client]) -> tuple[Any, PoolHost[A1111Client]]:
-            title = _model_title(host, model)
+        async def call(lease: Lease[A1111Client]) -> tuple[Any, PoolHost[A1111Client]]:
+            title = _model_title(lease.host, model)
             body = dict(wire.with_model(payload, title)) if title else payload  # type: ignore[arg-type]
-            return await self._call(host, path, body, progress), host
+            return await self._call(lease, path, body, progress), lease.host
 
         body, host = await self._pool.run(
             call, can_serve=lambda h: _can_serve(h, request), what=request.operation.value
@@ -530,9 +551,9 @@ class GpuHostBackend:
             )
         base = await api.extras_payload(request, upscaler="")
 
-        async def call(host: PoolHost[A1111Client]) -> tuple[Any, str]:
-            upscaler = self._upscaler_for(host)
-            return await self._call(host, api.EXTRAS, base | {"upscaler_1": upscaler}, progress), upscaler
+        async def call(lease: Lease[A1111Client]) -> tuple[Any, str]:
+            upscaler = self._upscaler_for(lease.host)
+            return await self._call(lease, api.EXTRAS, base | {"upscaler_1": upscaler}, progress), upscaler
 
         body, upscaler = await self._pool.run(call, can_serve=self._can_upscale, what="upscale")
         image_b64 = body.get("image") if isinstance(body, dict) else None
@@ -546,9 +567,9 @@ class GpuHostBackend:
     async def _describe(self, request: GenerationRequest) -> GenerationResult:
         payload = await api.interrogate_payload(request, self._interrogator)
 
-        async def call(host: PoolHost[A1111Client]) -> Any:
+        async def call(lease: Lease[A1111Client]) -> Any:
             try:
-                return await self._call(host, api.INTERROGATE, payload, None, watch=False)
+                return await self._call(lease, api.INTERROGATE, payload, None, watch=False)
             except ApiMissing as err:
                 raise UnsupportedOption(
                     "/describe is not available on this GPU host.", log_detail=err.log_detail
@@ -565,39 +586,52 @@ class GpuHostBackend:
     # ---- one call on one host ----------------------------------------------------------------------
     async def _call(
         self,
-        host: PoolHost[A1111Client],
+        lease: Lease[A1111Client],
         path: str,
         payload: dict[str, Any],
         progress: ProgressCallback | None,
         *,
         watch: bool = True,
     ) -> Any:
-        """POST to ``host`` while watching its progress; interrupt the host if we are cancelled."""
+        """POST to the leased host while a watcher polls its progress.
+
+        The POST is awaited in the job's own task (no extra hop on the path between one
+        job and the next); the watcher cancels that task if the host stops answering, and
+        the cancellation becomes a :class:`HostFailure`. If the job itself is cancelled,
+        the host is interrupted so the GPU does not keep working for nobody.
+        """
+        host = lease.host
         running = _Running(host)
         self._running.add(running)
-        post = asyncio.ensure_future(host.client.post_json(path, payload))
-        watcher = asyncio.ensure_future(self._watch(host, progress)) if watch else None
-        tasks: list[asyncio.Future[Any]] = [post] if watcher is None else [post, watcher]
+        task = asyncio.current_task()
+        assert task is not None
+        watcher = asyncio.create_task(self._watch(host, progress, running, task)) if watch else None
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            if post not in done:
-                assert watcher is not None
-                watcher.result()  # the watcher only ends by raising: the host stopped answering
-            body = post.result()
+            body = await host.client.post_json(path, payload)
         except asyncio.CancelledError:
-            if host.in_flight <= 1:  # only our job is on this host: stop the GPU working for nobody
+            if running.lost is not None and task.uncancel() == 0:
+                raise running.lost from None  # the watcher gave up on this host
+            if host.in_flight <= 1:  # only our job is on this host
                 await self._interrupt(host)
             raise
         finally:
+            running.finished = True
+            lease.release()  # the host has answered (or failed): the next job may start now
             self._running.discard(running)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            if watcher is not None:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
         if running.cancelled:
             raise JobCancelled()
         return body
 
-    async def _watch(self, host: PoolHost[A1111Client], progress: ProgressCallback | None) -> None:
+    async def _watch(
+        self,
+        host: PoolHost[A1111Client],
+        progress: ProgressCallback | None,
+        running: _Running,
+        job: asyncio.Task[Any],
+    ) -> None:
         """Poll ``/progress``: report previews, and notice a host that stopped answering."""
         failures = 0
         last: tuple[float, bytes | None] | None = None
@@ -608,10 +642,12 @@ class GpuHostBackend:
             except HostFailure as err:
                 failures += 1
                 log.info("gpu_host.progress_failed", extra={"host": host.label, "failures": failures})
-                if failures >= WATCH_FAILURES:
-                    raise HostFailure(
+                if failures >= WATCH_FAILURES and not running.finished:
+                    running.lost = HostFailure(
                         log_detail=f"{err.log_detail} ({failures} progress polls in a row)"
-                    ) from err
+                    )
+                    job.cancel()
+                    return
                 continue
             except BackendError:
                 continue  # e.g. a fork without /progress: nothing to report, nothing wrong
