@@ -78,6 +78,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             await stop.wait()
             log.info("shutdown.begin")
         finally:
+            # Let running jobs finish (or park them for the next start) while the front ends
+            # can still post; only then disconnect from the platforms.
+            await services.jobs.stop()
             for frontend in reversed(frontends):
                 try:
                     await frontend.close()

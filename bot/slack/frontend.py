@@ -108,6 +108,8 @@ class SlackFrontend:
     @property
     def session(self) -> aiohttp.ClientSession:
         """One HTTP session for the Web API, response URLs and file downloads (opened lazily)."""
+        if self._closing:
+            raise RuntimeError("the Slack front end is closed")
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
             self.client.session = self._session
@@ -189,8 +191,11 @@ class SlackFrontend:
         self.port = self._http.port
 
     async def close(self) -> None:
-        """Stop listening, let running replies finish briefly, close the HTTP session."""
-        self._closing = True
+        """Stop listening, give replies already under way 5 s to finish, close the HTTP session.
+
+        Stop the job service first (as ``easel run`` should): a job delivering after this has no
+        session to post with, fails and is refunded.
+        """
         if self._http is not None:
             await self._http.close()
             self._http = None
@@ -205,6 +210,7 @@ class SlackFrontend:
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
+        self._closing = True
         if self._session is not None:
             await self._session.close()
             self._session = None

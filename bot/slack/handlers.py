@@ -22,6 +22,7 @@ from bot.slack.help import help_blocks, quota_text
 from bot.slack.modals import (
     MODAL_CALLBACK,
     PICK_ACTION,
+    FormValues,
     ModalContext,
     command_modal,
     message_modal,
@@ -33,9 +34,10 @@ from commands import COMMANDS, Invocation
 from commands.errors import OptionError
 from commands.flags import resolve
 from commands.spec import CommandSpec
+from services.backends.base import BackendLimits
 from services.errors import EaselError, InvalidRequest, JobNotFound
 from services.jobs import JobRecord
-from services.types import GenerationRequest, Operation, Requester, SourceRef
+from services.types import GenerationRequest, InputImage, Operation, Requester, SourceRef
 
 if TYPE_CHECKING:
     from bot.slack.frontend import SlackFrontend
@@ -88,7 +90,7 @@ class SlackHandlers:
         self.jobs = fe.services.jobs
 
     @property
-    def limits(self) -> Any:
+    def limits(self) -> BackendLimits:
         return self.fe.services.backend.limits
 
     # ------------------------------------------------------------------ callers
@@ -165,7 +167,7 @@ class SlackHandlers:
             file = info.get("file") or {}
         return await self.fe.files.download(file, max_bytes=self.limits.max_input_bytes, what=what)
 
-    async def _source(self, source: str) -> tuple[Any, SourceRef]:
+    async def _source(self, source: str) -> tuple[InputImage, SourceRef]:
         job_id, _, index = source.rpartition(":")
         ref = SourceRef(job_id, int(index))
         return await self.jobs.load_original(job_id, ref.index), ref
@@ -402,7 +404,9 @@ class SlackHandlers:
             trigger=str(body.get("trigger_id", "")),
         )
 
-    async def _modal_job(self, caller: Caller, spec: CommandSpec, context: ModalContext, form: Any) -> None:
+    async def _modal_job(
+        self, caller: Caller, spec: CommandSpec, context: ModalContext, form: FormValues
+    ) -> None:
         limits = self.limits
 
         async def build() -> GenerationRequest:

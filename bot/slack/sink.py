@@ -20,7 +20,7 @@ from bot.slack.mrkdwn import escape_text
 from bot.slack.status import StatusTarget, StatusUpdater
 from services.errors import EaselError
 from services.jobs import JobRecord
-from services.types import JobOutcome, Progress
+from services.types import JobOutcome, Operation, Progress
 
 if TYPE_CHECKING:
     from bot.slack.frontend import SlackFrontend
@@ -67,64 +67,70 @@ class SlackJobSink:
         await self.updater.update(f":art: Working on it… {int(progress.fraction * 100)}%")
 
     async def deliver(self, outcome: JobOutcome) -> None:
-        """Upload the watermarked images with summary and buttons; raising refunds the quota."""
-        if not outcome.images:
-            text = outcome.text or ""
-            await self._post_text(outcome, text)
-            return
-        limits = self.fe.services.backend.limits
-        blocks = result_blocks(outcome, user_id=outcome.requester.user_id, operations=limits.operations)
-        uploads = [
-            {
-                "file": image.data,
-                "filename": upload_filename(outcome.job_id, image.index, image.content_type),
-                "title": f"seed {image.seed} · {image.width}×{image.height}",
-                "alt_txt": "AI-generated image"
-                + (f": {outcome.request.positive_prompt}"[:900] if outcome.request.positive_prompt else ""),
-            }
-            for image in outcome.images
-        ]
+        """Post the result in the channel; raising refunds the quota (the requester is told why)."""
         try:
-            await self.fe.client.files_upload_v2(
-                file_uploads=uploads,
-                channel=self.target.channel,
-                thread_ts=self.target.thread_ts,
-                blocks=json.dumps(blocks),
-            )
+            if outcome.images:
+                await self._upload(outcome)
+            else:
+                await self._post_text(outcome)
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             log.warning("slack.deliver_failed", extra={"job_id": outcome.job_id, "error": error})
             if error in _NOT_IN_CHANNEL:
                 await self._fail_privately(
-                    ":warning: I can't post in this channel, so I couldn't share your images. "
+                    ":warning: I can't post in this channel, so I couldn't share your result. "
                     "Invite me with `/invite @easel` (or use me in a channel I'm in) and try again. "
                     "Your quota was not spent."
                 )
             else:
                 await self._fail_privately(
-                    f":warning: Slack refused to post your images ({error or 'unknown error'}). "
+                    f":warning: Slack refused to post your result ({error or 'unknown error'}). "
                     "Please try again in a moment. Your quota was not spent."
                 )
             raise
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("slack.deliver_failed", extra={"job_id": outcome.job_id, "error": type(exc).__name__})
             await self._fail_privately(
-                ":warning: I couldn't reach Slack to post your images. Please try again in a moment. "
+                ":warning: I couldn't reach Slack to post your result. Please try again in a moment. "
                 "Your quota was not spent."
             )
             raise
         log.info("slack.delivered", extra={"job_id": outcome.job_id, "images": len(outcome.images)})
-        await self.updater.final(":white_check_mark: Done — your images are in the channel.", important=False)
+        await self.updater.final(":white_check_mark: Done — your result is in the channel.", important=False)
         self.fe.forget_job(self.job_id)
 
-    async def _post_text(self, outcome: JobOutcome, text: str) -> None:
-        await self.fe.client.chat_postMessage(
+    async def _upload(self, outcome: JobOutcome) -> None:
+        """One message: the watermarked images, the summary and the buttons (``files_upload_v2``)."""
+        limits = self.fe.services.backend.limits
+        blocks = result_blocks(outcome, user_id=outcome.requester.user_id, operations=limits.operations)
+        prompt = outcome.request.positive_prompt
+        uploads = [
+            {
+                "file": image.data,
+                "filename": upload_filename(outcome.job_id, image.index, image.content_type),
+                "title": f"seed {image.seed} · {image.width}×{image.height}",
+                "alt_txt": ("AI-generated image" + (f": {prompt}" if prompt else ""))[:1000],
+            }
+            for image in outcome.images
+        ]
+        await self.fe.client.files_upload_v2(
+            file_uploads=uploads,
             channel=self.target.channel,
             thread_ts=self.target.thread_ts,
-            text=f"{fallback_text(outcome.request, outcome.requester.user_id)}\n{escape_text(text)}",
+            blocks=json.dumps(blocks),
         )
-        await self.updater.final(":white_check_mark: Done.", important=False)
-        self.fe.forget_job(self.job_id)
+
+    async def _post_text(self, outcome: JobOutcome) -> None:
+        """A text result (``/describe``): the requester, the text, and how to reuse it."""
+        user = outcome.requester.user_id
+        text = escape_text(" ".join((outcome.text or "").split()))
+        if outcome.request.operation is Operation.DESCRIBE and text:
+            body = f"<@{user}> asked me to describe a picture:\n> {text}\nReuse it: `/imagine {text}`"
+        else:
+            body = f"{fallback_text(outcome.request, user)}\n{text}"
+        await self.fe.client.chat_postMessage(
+            channel=self.target.channel, thread_ts=self.target.thread_ts, text=body
+        )
 
     async def _fail_privately(self, text: str) -> None:
         self._told_failure = True
