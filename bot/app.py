@@ -71,9 +71,22 @@ def build_backend(settings: Settings, session: aiohttp.ClientSession | None = No
             max_side=settings.gpu_max_side,
             session=session,
         )
+    assert settings.stability_api_key is not None
+    if settings.stability_model != "sdxl-v1":
+        from services.backends.stability_v2 import StabilityV2Backend
+
+        return StabilityV2Backend(
+            settings.stability_api_key.get_secret_value(),
+            host=settings.stability_api_host,
+            model=settings.stability_model,
+            models=settings.stability_models or None,
+            organization=settings.stability_organization,
+            client_version=__version__,
+            timeout_s=settings.stability_timeout_s,
+            session=session,
+        )
     from services.backends.stability_v1 import StabilityV1Backend
 
-    assert settings.stability_api_key is not None
     return StabilityV1Backend(
         settings.stability_api_key.get_secret_value(),
         host=settings.stability_api_host,

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     stability_api_host: str = Field("https://api.stability.ai", validation_alias=_env("STABILITY_API_HOST"))
     stability_organization: str | None = Field(None, validation_alias=_env("STABILITY_ORGANIZATION"))
     stability_engine: str = Field("stable-diffusion-xl-1024-v1-0", validation_alias=_env("STABILITY_ENGINE"))
+    stability_model: str = Field("sdxl-v1", validation_alias=_env("EASEL_STABILITY_MODEL"))
+    stability_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("EASEL_STABILITY_MODELS")
+    )
     stability_timeout_s: float = Field(120.0, gt=0, validation_alias=_env("STABILITY_TIMEOUT_S"))
     gpu_host_url: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=_env("EASEL_GPU_HOST_URL")
@@ -92,6 +96,33 @@ class Settings(BaseSettings):
     def _split_urls(cls, value: object) -> object:
         if isinstance(value, str):
             return [p.strip().rstrip("/") for p in value.split(",") if p.strip()]
+        return value
+
+    @field_validator("stability_models", mode="before")
+    @classmethod
+    def _split_models(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [p.strip() for p in value.split(",") if p.strip()]
+        return value
+
+    @field_validator("stability_model")
+    @classmethod
+    def _check_model(cls, value: str) -> str:
+        from services.backends.stability_v2 import known_models
+
+        allowed = ("sdxl-v1", *known_models())
+        if value not in allowed:
+            raise ValueError(f"{value!r} is not a Stability model easel knows; choose one of: {', '.join(allowed)}")
+        return value
+
+    @field_validator("stability_models")
+    @classmethod
+    def _check_models(cls, value: list[str]) -> list[str]:
+        from services.backends.stability_v2 import known_models
+
+        unknown = [m for m in value if m not in known_models()]
+        if unknown:
+            raise ValueError(f"unknown model {unknown[0]!r}; choose from: {', '.join(known_models())}")
         return value
 
     @field_validator("gpu_host_url")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from commands import describe, imagine, inpaint, outpaint, remix, upscale
+from commands import cutout, describe, imagine, inpaint, outpaint, remix, replace, upscale
 from commands.errors import OptionError, OptionUnsupported
 from commands.flags import ParsedPrompt, parse_text
 from commands.invocation import Invocation
@@ -48,6 +48,8 @@ _MODULES: tuple[ModuleType, ...] = (
     upscale,
     outpaint,
     describe,
+    replace,
+    cutout,
 )
 
 COMMANDS: dict[str, CommandSpec] = {m.SPEC.name: m.SPEC for m in _MODULES}

@@ -43,11 +43,12 @@ def sampling_fields(parsed: ParsedPrompt, limits: BackendLimits) -> dict[str, An
     Steps and CFG scale are filled with the backend's defaults so the stored request says
     exactly what was run (rerolls reproduce it); the model stays None (backend default).
     """
+    unsupported = limits.unsupported_options
     return {
         "samples": parsed.get_int("samples", 1),
         "seed": parsed.get_int("seed"),
-        "steps": parsed.get_int("steps", limits.default_steps),
-        "cfg_scale": parsed.get_float("cfg_scale", limits.default_cfg_scale),
+        "steps": None if "steps" in unsupported else parsed.get_int("steps", limits.default_steps),
+        "cfg_scale": None if "cfg_scale" in unsupported else parsed.get_float("cfg_scale", limits.default_cfg_scale),
         "style_preset": parsed.get_str("style"),
         "sampler": parsed.get_str("sampler"),
         "scheduler": parsed.get_str("scheduler"),

@@ -172,6 +172,8 @@ class OptionSpec:
 
     def supported_by(self, limits: BackendLimits) -> bool:
         """False when this backend cannot take the option at all (``--style`` without presets)."""
+        if self.name in limits.unsupported_options:
+            return False
         if self.kind == "choice" and self.choices_from is not None:
             return bool(self.choices_for(limits))
         if self.format == "size" and limits.aspect_ratios is not None and limits.allowed_sizes is None:
@@ -341,6 +343,16 @@ SCALE = OptionSpec(
     aliases=("factor",),
     metavar="N",
     example="4",
+)
+
+UPSCALE_MODE = OptionSpec(
+    name="upscale_mode",
+    kind="choice",
+    help="Upscaler: fast, or conservative/creative which also take a prompt (Stability only)",
+    choices_from="upscale_modes",
+    flag="mode",
+    metavar="NAME",
+    example="creative",
 )
 
 ALL_OPTIONS: tuple[OptionSpec, ...] = (

@@ -4,7 +4,8 @@
 
     await build(Invocation(text="--scale 4", images={"image": png}), limits)
 
-No prompt is needed (any text besides ``--scale`` is ignored). Oversized results are refused
+No prompt is needed: with ``--mode conservative|creative`` (backends that offer upscale
+modes) the text guides the upscaler; otherwise text besides the flags is ignored. Oversized results are refused
 here, before any backend call, with the numbers in the message.
 """
 
@@ -16,10 +17,10 @@ from commands.building import input_image, missing_image
 from commands.errors import OptionError
 from commands.flags import resolve
 from commands.invocation import Invocation
-from commands.options import IMAGE, SCALE
+from commands.options import IMAGE, SCALE, UPSCALE_MODE
 from commands.spec import CommandSpec
 from services.backends.base import BackendLimits
-from services.types import GenerationRequest, Operation
+from services.types import GenerationRequest, Operation, WeightedPrompt
 
 __all__ = ["SPEC", "build", "too_large_message"]
 
@@ -57,20 +58,24 @@ async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
     problem = too_large_message(image.width, image.height, factor, limits)
     if problem:
         raise OptionError(problem, option="image")
+    mode = parsed.get_str("upscale_mode")
+    guided = mode is not None and mode != "fast" and parsed.text.strip()
     return GenerationRequest(
         operation=Operation.UPSCALE,
+        prompts=(WeightedPrompt(parsed.text.strip()),) if guided else (),
         width=image.width * factor,
         height=image.height * factor,
         init_image=image,
         upscale_factor=factor,
         source=inv.source,
+        extras=(("upscale_mode", mode),) if mode else (),
     )
 
 
 SPEC = CommandSpec(
     name="upscale",
     description="Enlarge an image with an AI upscaler",
-    options=(replace(IMAGE, help="The picture to enlarge (PNG, JPEG or WebP)"), SCALE),
+    options=(replace(IMAGE, help="The picture to enlarge (PNG, JPEG or WebP)"), SCALE, UPSCALE_MODE),
     build=build,
     operation=Operation.UPSCALE,
     needs_images=("image",),

@@ -99,6 +99,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (job_id, idx)
     );
     """,
+    # 2: the backend's handle on an asynchronous generation (Stability's creative upscale id),
+    # so a restart polls the same generation instead of paying for a new one.
+    """
+    ALTER TABLE jobs ADD COLUMN resume_token TEXT;
+    """,
 )
 
 

@@ -261,6 +261,7 @@ class _Job:
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     outcome: JobOutcome | None = None
     error: EaselError | None = None
+    resume_token: str | None = None  # backend's handle on an asynchronous generation
 
     @property
     def user(self) -> str:
@@ -514,7 +515,7 @@ class JobService:
                     await self.store.delete_job_images(job.job_id)
                 log.info("job.started", extra={**base_log, "resumed": job.resumed})
                 await self._notify(job, "on_started", job.job_id)
-                result = await self.backend.generate(job.request, progress=self._progress_forwarder(job))
+                result = await self._generate(job)
                 outcome = await self._publish(job, result)
             job.phase = JobStatus.DELIVERING
             try:
@@ -571,6 +572,23 @@ class JobService:
                 "filtered": outcome.filtered,
             },
         )
+
+    async def _generate(self, job: _Job) -> GenerationResult:
+        """Call the backend; backends with asynchronous generations get a resume token persisted
+        on the job row, so a restart polls the same generation rather than paying again."""
+        progress = self._progress_forwarder(job)
+        if not getattr(self.backend, "supports_resume", False):
+            return await self.backend.generate(job.request, progress=progress)
+
+        async def save(token: str) -> None:
+            job.resume_token = token
+            await self.db.execute("UPDATE jobs SET resume_token = ? WHERE id = ?", (token, job.job_id))
+
+        generate: Any = self.backend.generate
+        result: GenerationResult = await generate(
+            job.request, progress=progress, resume_token=job.resume_token, on_resume_token=save
+        )
+        return result
 
     def _progress_forwarder(self, job: _Job) -> ProgressCallback:
         async def forward(progress: Progress) -> None:
@@ -762,6 +780,7 @@ class JobService:
             return
         job = placeholder
         job.resumed = True
+        job.resume_token = row["resume_token"]
         job.redeliver = row["status"] == JobStatus.DELIVERING.value
         if not job.redeliver:
             await self.db.execute("UPDATE jobs SET status = 'queued' WHERE id = ?", (job_id,))

@@ -53,6 +53,9 @@ class BackendLimits:
     max_prompt_chars: int = 2000
     supports_negative_weights: bool = True
     options: frozenset[str] = field(default_factory=frozenset)  # extra flags this backend understands
+    # Option names (``commands.options``) this backend/model cannot take: refused with a clear message.
+    unsupported_options: frozenset[str] = field(default_factory=frozenset)
+    upscale_modes: tuple[str, ...] = ()  # e.g. Stability v2beta: fast, conservative, creative
 
 
 @runtime_checkable

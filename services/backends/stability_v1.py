@@ -45,6 +45,7 @@ import aiohttp
 from pydantic import SecretStr
 
 from services.backends.base import BackendLimits, ProgressCallback
+from services.backends.rate_limit import RateLimiter, shared_limiter
 from services.backends.retry import (
     RetryPolicy,
     TransientError,
@@ -349,6 +350,7 @@ class StabilityV1Backend:
         retry_base_delay_s: float = 1.0,
         connect_timeout_s: float = 10,
         check_timeout_s: float = 15,
+        limiter: RateLimiter | None = None,
     ) -> None:
         key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         key = key.strip()
@@ -358,6 +360,8 @@ class StabilityV1Backend:
             raise ValueError("the Stability API key contains characters an HTTP header cannot carry")
         self._api_key = SecretStr(key)
         self._base_url = self._normalise_host(host)
+        # every request with this key (any backend, any job) shares one pace: see rate_limit.py
+        self._limiter = limiter or shared_limiter(self._base_url, key)
         self._organization = organization or None
         self._engine = engine
         self._client_id = client_id
@@ -846,6 +850,7 @@ class StabilityV1Backend:
     ) -> _Reply:
         """One HTTP exchange; statuses are returned, never raised (aiohttp's errors echo headers)."""
         session = self._ensure_session()
+        await self._limiter.acquire()
         async with session.request(
             method,
             self._base_url + path,
@@ -855,7 +860,10 @@ class StabilityV1Backend:
             timeout=client_timeout or self._timeout,
         ) as resp:
             body = await resp.read()
-            return _Reply(resp.status, body, resp.headers.get("Retry-After"))
+            retry_after = resp.headers.get("Retry-After")
+            if resp.status == 429:  # someone else spends this key too: everybody backs off
+                self._limiter.pause(parse_retry_after(retry_after))
+            return _Reply(resp.status, body, retry_after)
 
     @staticmethod
     async def _report(progress: ProgressCallback | None, update: Progress) -> None:

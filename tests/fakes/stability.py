@@ -1,4 +1,4 @@
-"""A fake Stability AI REST v1 server on 127.0.0.1 that validates like the real one.
+"""A fake Stability AI server (REST v1 and v2beta Stable Image) on 127.0.0.1 that validates like the real one.
 
 Fixtures (function scope, loaded for every test through ``tests/conftest.py``)::
 
@@ -46,6 +46,25 @@ prompt, seed and index; image-to-image blends that colour with the init image by
 requested width/height), seeds ``seed + index`` (random when the seed is 0 or absent),
 ``finishReason: SUCCESS``. Errors use the API's body ``{"id", "name", "message"}``.
 
+v2beta (``/v2beta/stable-image/...``, see ``stability_v2_backend`` / ``stability_v2_backend_for``
+below) answers multipart requests one image each: with ``Accept: image/*`` the image bytes with
+``finish-reason`` and ``seed`` headers, with ``Accept: application/json`` ``{"image", "finish_reason",
+"seed"}``. It validates fields like the API reference (and refuses unknown fields, which the real
+API may ignore, so stray fields from the backend show up). Its errors are ``{"id", "name",
+"errors": [...]}``. Extra knobs:
+
+  - ``rate_limit_requests`` / ``rate_limit_window_s`` / ``rate_limit_timeout_s`` (150 per 10 s,
+    then 429 for 60 s — for every path, v1 included, counted per ``Authorization`` header in a
+    sliding window); ``rate_limited`` counts the 429s it gave for that reason;
+  - ``result_polls``: how many ``202 in-progress`` answers ``GET /v2beta/results/{id}`` gives
+    before the image (creative upscale; default 3); ``results`` holds the generations by id;
+  - ``moderated_terms``: prompt words answered with ``403 content_moderation``;
+  - bodies over 10 MiB are answered ``413 payload_too_large``;
+  - ``inject(..., path=V2)`` faults for v2beta requests (``content_filtered=True`` answers 200
+    with ``finish-reason: CONTENT_FILTERED``; ``name=`` sets the error name, e.g.
+    ``inject(status=422, name="invalid_language", message="English is the only supported
+    language.", path=V2)``).
+
 The rules below are written down here independently of the backend's own constants, so a
 wrong constant in the backend shows up as a failing test rather than agreeing with itself.
 """
@@ -55,14 +74,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import hashlib
 import io
 import json
+import math
 import random
 import re
 import secrets
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,8 +96,10 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from services.backends.stability_v1 import StabilityV1Backend
+from services.backends.stability_v2 import StabilityV2Backend
 
 __all__ = [
+    "V2",
     "FakeStabilityServer",
     "Fault",
     "RecordedFile",
@@ -83,6 +107,8 @@ __all__ = [
     "stability_backend",
     "stability_backend_for",
     "stability_server",
+    "stability_v2_backend",
+    "stability_v2_backend_for",
 ]
 
 # --- the API's rules (from shared/specs) -------------------------------------------------------
@@ -172,6 +198,60 @@ _ERROR_MESSAGES = {
     503: "The service is temporarily unavailable, please try again.",
 }
 
+# --- v2beta rules (Stability's API reference for Stable Image) ---------------------------------
+
+V2 = "/v2beta/"  # inject(..., path=V2) for faults on v2beta requests
+
+V2_SIZES: dict[str, tuple[int, int]] = {  # aspect_ratio → output size (about 1 megapixel)
+    "16:9": (1344, 768),
+    "1:1": (1024, 1024),
+    "21:9": (1536, 640),
+    "2:3": (832, 1216),
+    "3:2": (1216, 832),
+    "4:5": (896, 1088),
+    "5:4": (1088, 896),
+    "9:16": (768, 1344),
+    "9:21": (640, 1536),
+}
+SD3_MODELS = frozenset({"sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium", "sd3.5-flash"})
+V2_SEED_MAX = 4_294_967_294
+V2_MAX_BODY = 10 * 1024 * 1024
+OUTPUT_FORMATS = frozenset({"png", "jpeg", "webp"})
+MODERATION_MESSAGE = (
+    "Your request was flagged by our content moderation system, as a result your request was denied "
+    "and you were not charged."
+)
+
+
+@dataclass(frozen=True)
+class _ImageRule:
+    min_side: int = 64
+    max_side: int | None = None
+    min_pixels: int = 4_096
+    max_pixels: int = 9_437_184
+    aspect: float | None = 2.5  # 1:2.5 .. 2.5:1
+
+
+_RULE_GENERATE = _ImageRule(aspect=None)
+_RULE_EDIT = _ImageRule()
+_RULE_CUTOUT = _ImageRule(max_pixels=4_194_304)
+_RULE_FAST = _ImageRule(min_side=32, max_side=1536, min_pixels=1_024, max_pixels=1_048_576)
+_RULE_CREATIVE = _ImageRule(max_pixels=1_048_576)
+
+_V2_ERROR_NAMES = {
+    400: "bad_request",
+    401: "unauthorized",
+    402: "payment_required",
+    403: "forbidden",
+    404: "not_found",
+    413: "payload_too_large",
+    422: "invalid_request",
+    429: "rate_limit_exceeded",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+}
+
 # --- recorder and faults -----------------------------------------------------------------------
 
 
@@ -210,6 +290,7 @@ class Fault:
     finish_error: bool | Sequence[int] = False
     path: str = "/v1/generation/"
     times: int = 1
+    name: str | None = None  # the error's name (v2beta bodies), e.g. "content_moderation"
 
     def flags(self, index: int) -> str | None:
         for reason, which in (("CONTENT_FILTERED", self.content_filtered), ("ERROR", self.finish_error)):
@@ -219,18 +300,29 @@ class Fault:
 
 
 class _ApiError(Exception):
-    def __init__(self, status: int, message: str | None = None, *, retry_after: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str | None = None,
+        *,
+        retry_after: str | None = None,
+        name: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message or _ERROR_MESSAGES.get(status, "request failed")
         self.retry_after = retry_after
+        self.name = name
 
-    def response(self) -> web.Response:
-        body = {
-            "id": uuid.uuid4().hex,
-            "name": _ERROR_NAMES.get(self.status, "error"),
-            "message": self.message,
-        }
+    def response(self, *, v2: bool = False) -> web.Response:
+        """v1: ``{"id", "name", "message"}``; v2beta: ``{"id", "name", "errors": [...]}``."""
+        body: dict[str, Any] = {"id": uuid.uuid4().hex}
+        if v2:
+            body["name"] = self.name or _V2_ERROR_NAMES.get(self.status, "error")
+            body["errors"] = [self.message]
+        else:
+            body["name"] = self.name or _ERROR_NAMES.get(self.status, "error")
+            body["message"] = self.message
         headers = {"Retry-After": self.retry_after} if self.retry_after is not None else None
         return web.json_response(body, status=self.status, headers=headers)
 
@@ -370,6 +462,7 @@ def _image_size(data: bytes, name: str) -> tuple[int, int]:
         return img.size
 
 
+@functools.lru_cache(maxsize=64)  # bursts of identical requests (rate tests) stay cheap
 def _render_solid(size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
     return _encode(Image.new("RGB", size, colour))
 
@@ -398,6 +491,101 @@ def _render_upscale(data: bytes, size: tuple[int, int]) -> bytes:
         return _encode(img.convert("RGB").resize(size, Image.Resampling.NEAREST))
 
 
+def _image_info(data: bytes, name: str) -> tuple[tuple[int, int], bool]:
+    """Size and whether the image has an alpha channel."""
+    with _open(data, name) as img:
+        alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+        return img.size, alpha
+
+
+def _save(img: Image.Image, output_format: str) -> tuple[bytes, str]:
+    out = io.BytesIO()
+    if output_format == "jpeg":
+        img.convert("RGB").save(out, "JPEG", quality=90)
+    elif output_format == "webp":
+        img.save(out, "WEBP", quality=90)
+    else:
+        img.save(out, "PNG", compress_level=1)
+    return out.getvalue(), f"image/{output_format}"
+
+
+def _v2_solid(size: tuple[int, int], colour: tuple[int, int, int], fmt: str) -> tuple[bytes, str]:
+    if fmt == "png":
+        return _render_solid(size, colour), "image/png"
+    return _save(Image.new("RGB", size, colour), fmt)
+
+
+def _v2_blend(init: bytes, colour: tuple[int, int, int], keep: float, fmt: str) -> tuple[bytes, str]:
+    """image-to-image: the input's shape at about 1 megapixel, ``keep`` of the input blended in."""
+    with _open(init, "image") as img:
+        base = img.convert("RGB")
+    scale = math.sqrt(1024 * 1024 / (base.width * base.height))
+    size = (max(64, round(base.width * scale / 64) * 64), max(64, round(base.height * scale / 64) * 64))
+    base = base.resize(size, Image.Resampling.BILINEAR)
+    return _save(Image.blend(Image.new("RGB", size, colour), base, keep), fmt)
+
+
+def _v2_inpaint(init: bytes, mask: bytes | None, colour: tuple[int, int, int], fmt: str) -> tuple[bytes, str]:
+    """Paint ``colour`` where the mask is white (or the image transparent); the mask is resized to fit."""
+    with _open(init, "image") as img:
+        base = img.convert("RGB")
+        alpha = img.convert("RGBA").getchannel("A")
+    if mask is None:
+        repaint = ImageOps.invert(alpha)
+    else:
+        with _open(mask, "mask") as m:
+            repaint = m.convert("L").resize(base.size, Image.Resampling.NEAREST)
+    return _save(Image.composite(Image.new("RGB", base.size, colour), base, repaint), fmt)
+
+
+def _v2_outpaint(
+    init: bytes, sides: tuple[int, int, int, int], colour: tuple[int, int, int], fmt: str
+) -> tuple[bytes, str]:
+    """New canvas in ``colour`` with the original pasted in, slightly re-rendered (10 % tint)."""
+    left, right, up, down = sides
+    with _open(init, "image") as img:
+        base = img.convert("RGB")
+    canvas = Image.new("RGB", (base.width + left + right, base.height + up + down), colour)
+    canvas.paste(Image.blend(base, Image.new("RGB", base.size, colour), 0.1), (left, up))
+    return _save(canvas, fmt)
+
+
+def _v2_replace(init: bytes, colour: tuple[int, int, int], fmt: str) -> tuple[bytes, str]:
+    """The "found" object is the middle of the picture: paint it in ``colour``."""
+    with _open(init, "image") as img:
+        base = img.convert("RGB")
+    w, h = base.size
+    base.paste(colour, (w // 4, h // 4, w - w // 4, h - h // 4))
+    return _save(base, fmt)
+
+
+def _v2_cutout(init: bytes, fmt: str) -> tuple[bytes, str]:
+    """The "background" is a border of an eighth of each side: made transparent."""
+    with _open(init, "image") as img:
+        rgba = img.convert("RGBA")
+    w, h = rgba.size
+    alpha = Image.new("L", rgba.size, 0)
+    alpha.paste(255, (w // 8, h // 8, w - w // 8, h - h // 8))
+    rgba.putalpha(alpha)
+    return _save(rgba, fmt)
+
+
+def _v2_upscale(init: bytes, size: tuple[int, int], fmt: str) -> tuple[bytes, str]:
+    with _open(init, "image") as img:
+        return _save(img.convert("RGB").resize(size, Image.Resampling.NEAREST), fmt)
+
+
+@dataclass
+class _Generation:
+    """An asynchronous generation (creative upscale) waiting to be polled."""
+
+    owner: str  # the Authorization header that submitted it
+    polls_left: int
+    image: bytes
+    content_type: str
+    seed: int
+
+
 _RECORD = web.RequestKey("stability_record", RecordedRequest)
 _FAULT: web.RequestKey[Fault | None] = web.RequestKey("stability_fault")
 
@@ -407,12 +595,29 @@ _FAULT: web.RequestKey[Fault | None] = web.RequestKey("stability_fault")
 class FakeStabilityServer:
     """See the module docstring. Start with ``await start()`` or ``async with``."""
 
-    def __init__(self, *, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        rate_limit_requests: int | None = 150,
+        rate_limit_window_s: float = 10.0,
+        rate_limit_timeout_s: float = 60.0,
+        result_polls: int = 3,
+    ) -> None:
         self.api_key = api_key or f"sk-fake-{secrets.token_hex(16)}"
         self.requests: list[RecordedRequest] = []
         self.latency_s = 0.0
         self.credits = 42.5
         self.engines: list[dict[str, str]] = [dict(e) for e in ENGINES]
+        self.rate_limit_requests = rate_limit_requests  # None: no rate limit
+        self.rate_limit_window_s = rate_limit_window_s
+        self.rate_limit_timeout_s = rate_limit_timeout_s
+        self.rate_limited = 0  # 429s answered because of the rate limit (not injected ones)
+        self.result_polls = result_polls
+        self.results: dict[str, _Generation] = {}
+        self.moderated_terms: set[str] = {"forbidden-fruit"}
+        self._admitted: dict[str, deque[float]] = {}
+        self._timed_out_until: dict[str, float] = {}
         self._faults: list[Fault] = []
         self._closing = asyncio.Event()
         self._rng = random.Random()
@@ -435,6 +640,18 @@ class FakeStabilityServer:
         app.router.add_post("/v1/generation/{engine_id}/image-to-image", self._image_to_image)
         app.router.add_post("/v1/generation/{engine_id}/image-to-image/masking", self._masking)
         app.router.add_post("/v1/generation/{engine_id}/image-to-image/upscale", self._upscale)
+        v2 = "/v2beta/stable-image"
+        app.router.add_post(f"{v2}/generate/core", self._v2_core)
+        app.router.add_post(f"{v2}/generate/ultra", self._v2_ultra)
+        app.router.add_post(f"{v2}/generate/sd3", self._v2_sd3)
+        app.router.add_post(f"{v2}/edit/inpaint", self._v2_inpaint)
+        app.router.add_post(f"{v2}/edit/outpaint", self._v2_outpaint)
+        app.router.add_post(f"{v2}/edit/search-and-replace", self._v2_replace)
+        app.router.add_post(f"{v2}/edit/remove-background", self._v2_cutout)
+        app.router.add_post(f"{v2}/upscale/fast", self._v2_upscale_fast)
+        app.router.add_post(f"{v2}/upscale/conservative", self._v2_upscale_conservative)
+        app.router.add_post(f"{v2}/upscale/creative", self._v2_upscale_creative)
+        app.router.add_get("/v2beta/results/{generation_id}", self._v2_result)
         self._server = TestServer(app, host="127.0.0.1", port=0)
         await self._server.start_server(shutdown_timeout=2.0)
 
@@ -463,14 +680,28 @@ class FakeStabilityServer:
         finish_error: bool | Sequence[int] = False,
         path: str = "/v1/generation/",
         times: int = 1,
+        name: str | None = None,
     ) -> Fault:
         """Queue a fault for the next ``times`` requests whose path contains ``path``."""
-        fault = Fault(status, retry_after, message, delay_s, content_filtered, finish_error, path, times)
+        fault = Fault(
+            status, retry_after, message, delay_s, content_filtered, finish_error, path, times, name
+        )
         self._faults.append(fault)
         return fault
 
     def requests_for(self, path_part: str) -> list[RecordedRequest]:
         return [r for r in self.requests if path_part in r.path]
+
+    def max_in_window(self, window_s: float | None = None) -> int:
+        """The most requests that arrived within any ``window_s`` (default: the rate-limit window)."""
+        window = self.rate_limit_window_s if window_s is None else window_s
+        times = sorted(r.time for r in self.requests)
+        best, start = 0, 0
+        for end, t in enumerate(times):
+            while t - times[start] >= window:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
 
     # -- plumbing --
 
@@ -489,6 +720,35 @@ class FakeStabilityServer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), seconds)
 
+    def _check_rate(self, request: web.Request, now: float) -> None:
+        """150 requests per sliding 10 s per key; the 151st is refused and the key timed out."""
+        limit = self.rate_limit_requests
+        if limit is None:
+            return
+        key = request.headers.get("Authorization", "")
+        window = self.rate_limit_window_s
+        if now < self._timed_out_until.get(key, 0.0):
+            self.rate_limited += 1
+            raise self._rate_error(key, now)
+        admitted = self._admitted.setdefault(key, deque())
+        while admitted and now - admitted[0] >= window:
+            admitted.popleft()
+        if len(admitted) >= limit:
+            self._timed_out_until[key] = now + self.rate_limit_timeout_s
+            self.rate_limited += 1
+            raise self._rate_error(key, now)
+        admitted.append(now)
+
+    def _rate_error(self, key: str, now: float) -> _ApiError:
+        wait = max(self._timed_out_until.get(key, now) - now, 0.0)
+        return _ApiError(
+            429,
+            f"You have exceeded the rate limit of {self.rate_limit_requests} requests within a "
+            f"{self.rate_limit_window_s:g} second period, and have been timed out for "
+            f"{self.rate_limit_timeout_s:g} seconds.",
+            retry_after=str(math.ceil(wait)),
+        )
+
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         record = RecordedRequest(
@@ -499,23 +759,31 @@ class FakeStabilityServer:
         )
         self.requests.append(record)
         request[_RECORD] = record
+        v2 = request.path.startswith(V2)
         try:
+            self._check_rate(request, record.time)
+            too_large = v2 and (request.content_length or 0) > V2_MAX_BODY
+            if too_large:
+                await request.read()  # drain it, so the client reads our answer
+                raise _ApiError(413, "body: payloads cannot be larger than 10MiB in size")
             body_error = await self._read_body(request, record)
+            if v2 and sum(f.size for f in record.files.values()) > V2_MAX_BODY:
+                raise _ApiError(413, "body: payloads cannot be larger than 10MiB in size")
             fault = self._take_fault(request.path)
             request[_FAULT] = fault
             if fault is not None and fault.delay_s:
                 await self._sleep(fault.delay_s)
             if fault is not None and fault.status is not None:
                 retry_after = None if fault.retry_after is None else str(fault.retry_after)
-                raise _ApiError(fault.status, fault.message, retry_after=retry_after)
+                raise _ApiError(fault.status, fault.message, retry_after=retry_after, name=fault.name)
             self._authorize(request)
             if body_error is not None:
                 raise body_error
             response = await handler(request)
         except _ApiError as err:
-            response = err.response()
+            response = err.response(v2=v2)
         except web.HTTPException as exc:
-            response = _ApiError(exc.status, exc.reason).response()
+            response = _ApiError(exc.status, exc.reason).response(v2=v2)
         record.status = response.status
         return response
 
@@ -770,6 +1038,338 @@ class FakeStabilityServer:
             )
         return web.json_response({"artifacts": artifacts})
 
+    # -- v2beta: validation helpers --
+
+    @staticmethod
+    def _v2_fields(
+        record: RecordedRequest, allowed: frozenset[str], files: frozenset[str] = frozenset()
+    ) -> dict[str, str]:
+        for name in record.form:
+            if name in files:
+                raise _bad(f"{name}: must be a file")
+            if name not in allowed:
+                raise _bad(f"{name}: unknown field")
+        for name in record.files:
+            if name not in files:
+                raise _bad(f"{name}: unknown field" if name not in allowed else f"{name}: must be a string")
+        return record.form
+
+    @staticmethod
+    def _v2_text(form: dict[str, str], name: str, *, required: bool) -> str:
+        value = form.get(name, "")
+        if not value.strip():
+            if required:
+                raise _bad(f"{name}: is required")
+            return ""
+        if len(value) > 10_000:
+            raise _bad(f"{name}: must be at most 10000 characters")
+        return value
+
+    @staticmethod
+    def _v2_number(
+        form: dict[str, str], name: str, lo: float, hi: float, default: float, *, integer: bool = False
+    ) -> float:
+        raw = form.get(name)
+        if raw is None:
+            return default
+        try:
+            value = float(int(raw)) if integer else float(raw)
+        except ValueError:
+            raise _bad(f"{name}: must be {'an integer' if integer else 'a number'}") from None
+        if not math.isfinite(value) or not lo <= value <= hi:
+            raise _bad(f"{name}: must be between {lo:g} and {hi:g} (got {raw})")
+        return value
+
+    @staticmethod
+    def _v2_choice(
+        form: dict[str, str], name: str, choices: Sequence[str] | frozenset[str], default: str
+    ) -> str:
+        value = form.get(name, default)
+        if value not in choices:
+            raise _bad(f"{name}: must be one of {', '.join(sorted(choices))}")
+        return value
+
+    def _v2_seed(self, form: dict[str, str]) -> int:
+        seed = int(self._v2_number(form, "seed", 0, V2_SEED_MAX, 0, integer=True))
+        return seed or self._rng.randrange(1, V2_SEED_MAX + 1)
+
+    def _v2_moderate(self, *texts: str) -> None:
+        for text in texts:
+            if any(term in text.lower() for term in self.moderated_terms):
+                raise _ApiError(403, MODERATION_MESSAGE, name="content_moderation")
+
+    @staticmethod
+    async def _v2_image(
+        record: RecordedRequest, name: str, rule: _ImageRule, *, required: bool = True
+    ) -> tuple[bytes, tuple[int, int], bool] | None:
+        if name not in record.files:
+            if required:
+                raise _bad(f"{name}: is required")
+            return None
+        data = record.files[name].data
+        (w, h), alpha = await asyncio.to_thread(_image_info, data, name)
+        if min(w, h) < rule.min_side:
+            raise _bad(f"{name}: width and height must be at least {rule.min_side} pixels (got {w}x{h})")
+        if rule.max_side is not None and max(w, h) > rule.max_side:
+            raise _bad(f"{name}: width and height must be at most {rule.max_side} pixels (got {w}x{h})")
+        if not rule.min_pixels <= w * h <= rule.max_pixels:
+            raise _bad(
+                f"{name}: total pixel count must be between {rule.min_pixels:,} and {rule.max_pixels:,} "
+                f"(got {w * h:,})"
+            )
+        if rule.aspect is not None and max(w, h) / min(w, h) > rule.aspect:
+            raise _bad(f"{name}: aspect ratio must be between 1:{rule.aspect:g} and {rule.aspect:g}:1")
+        return data, (w, h), alpha
+
+    async def _v2_answer(
+        self, request: web.Request, render: Callable[[], tuple[bytes, str]], seed: int | None
+    ) -> web.Response:
+        """The image as bytes with ``finish-reason``/``seed`` headers, or as JSON (``Accept``)."""
+        accept = request.headers.get("Accept", "image/*")
+        as_json = "application/json" in accept
+        if not as_json and "image/" not in accept and "*/*" not in accept:
+            raise _bad("accept: must be image/* or application/json")
+        fault = request[_FAULT]
+        filtered = fault is not None and fault.flags(0) == "CONTENT_FILTERED"
+        reason = "CONTENT_FILTERED" if filtered else "SUCCESS"
+        await self._sleep(self.latency_s)
+        data, content_type = await asyncio.to_thread(render)
+        if as_json:
+            return web.json_response({"image": _b64(data), "finish_reason": reason, "seed": seed or 0})
+        headers = {"finish-reason": reason}
+        if seed is not None:
+            headers["seed"] = str(seed)
+        return web.Response(body=data, content_type=content_type, headers=headers)
+
+    # -- v2beta: generate --
+
+    _GENERATE_FIELDS = frozenset(
+        {"prompt", "negative_prompt", "aspect_ratio", "seed", "style_preset", "output_format"}
+    )
+
+    async def _v2_generate(
+        self,
+        request: web.Request,
+        form: dict[str, str],
+        *,
+        formats: frozenset[str],
+        image: tuple[bytes, tuple[int, int], bool] | None = None,
+        strength: float | None = None,
+    ) -> web.Response:
+        prompt = self._v2_text(form, "prompt", required=True)
+        negative = self._v2_text(form, "negative_prompt", required=False)
+        ratio = self._v2_choice(form, "aspect_ratio", tuple(V2_SIZES), "1:1")
+        style = form.get("style_preset", "")
+        if style and style not in STYLE_PRESET_ENUM:
+            raise _bad(f"style_preset: must be one of {', '.join(sorted(STYLE_PRESET_ENUM))}")
+        fmt = self._v2_choice(form, "output_format", formats, "png")
+        seed = self._v2_seed(form)
+        self._v2_moderate(prompt, negative)
+        colour = _colour(f"{prompt}|{negative}|{style}", seed, 0)
+        if image is not None:
+            keep = 1.0 - (strength if strength is not None else 0.0)
+            return await self._v2_answer(
+                request, functools.partial(_v2_blend, image[0], colour, keep, fmt), seed
+            )
+        return await self._v2_answer(
+            request, functools.partial(_v2_solid, V2_SIZES[ratio], colour, fmt), seed
+        )
+
+    async def _v2_core(self, request: web.Request) -> web.StreamResponse:
+        form = self._v2_fields(request[_RECORD], self._GENERATE_FIELDS)
+        return await self._v2_generate(request, form, formats=OUTPUT_FORMATS)
+
+    async def _v2_ultra(self, request: web.Request) -> web.StreamResponse:
+        record: RecordedRequest = request[_RECORD]
+        form = self._v2_fields(record, self._GENERATE_FIELDS | {"strength"}, frozenset({"image"}))
+        image = await self._v2_image(record, "image", _RULE_GENERATE, required=False)
+        strength = None
+        if image is not None:
+            if "strength" not in form:
+                raise _bad("strength: is required when an image is provided")
+            strength = self._v2_number(form, "strength", 0, 1, 0)
+            if "aspect_ratio" in form:
+                raise _bad("aspect_ratio: is only valid for text-to-image requests")
+        elif "strength" in form:
+            raise _bad("strength: is only valid when an image is provided")
+        return await self._v2_generate(request, form, formats=OUTPUT_FORMATS, image=image, strength=strength)
+
+    async def _v2_sd3(self, request: web.Request) -> web.StreamResponse:
+        record: RecordedRequest = request[_RECORD]
+        allowed = self._GENERATE_FIELDS | {"mode", "model", "strength", "cfg_scale"}
+        form = self._v2_fields(record, allowed, frozenset({"image"}))
+        mode = self._v2_choice(form, "mode", ("text-to-image", "image-to-image"), "text-to-image")
+        self._v2_choice(form, "model", SD3_MODELS, "sd3.5-large")
+        self._v2_number(form, "cfg_scale", 1, 10, 4)
+        image = await self._v2_image(record, "image", _RULE_GENERATE, required=mode == "image-to-image")
+        strength = None
+        if mode == "image-to-image":
+            if "strength" not in form:
+                raise _bad("strength: is required for image-to-image requests")
+            strength = self._v2_number(form, "strength", 0, 1, 0)
+            if "aspect_ratio" in form:
+                raise _bad("aspect_ratio: is only valid for text-to-image requests")
+        elif image is not None or "strength" in form:
+            raise _bad("image, strength: are only valid for image-to-image requests (mode=image-to-image)")
+        formats = frozenset({"png", "jpeg"})
+        return await self._v2_generate(request, form, formats=formats, image=image, strength=strength)
+
+    # -- v2beta: edit --
+
+    async def _v2_inpaint(self, request: web.Request) -> web.StreamResponse:
+        record: RecordedRequest = request[_RECORD]
+        allowed = frozenset(
+            {"prompt", "negative_prompt", "grow_mask", "seed", "output_format", "style_preset"}
+        )
+        form = self._v2_fields(record, allowed, frozenset({"image", "mask"}))
+        image = await self._v2_image(record, "image", _RULE_EDIT)
+        assert image is not None
+        mask = await self._v2_image(record, "mask", _ImageRule(min_pixels=0, aspect=None), required=False)
+        if mask is None and not image[2]:
+            raise _bad("mask: is required when the image has no alpha channel")
+        prompt = self._v2_text(form, "prompt", required=True)
+        negative = self._v2_text(form, "negative_prompt", required=False)
+        self._v2_number(form, "grow_mask", 0, 100, 5, integer=True)
+        self._v2_style(form)
+        fmt = self._v2_choice(form, "output_format", OUTPUT_FORMATS, "png")
+        seed = self._v2_seed(form)
+        self._v2_moderate(prompt, negative)
+        colour = _colour(f"{prompt}|{negative}", seed, 0)
+        render = functools.partial(_v2_inpaint, image[0], mask[0] if mask else None, colour, fmt)
+        return await self._v2_answer(request, render, seed)
+
+    async def _v2_outpaint(self, request: web.Request) -> web.StreamResponse:
+        record: RecordedRequest = request[_RECORD]
+        allowed = frozenset({"prompt", "left", "right", "up", "down", "creativity", "seed", "output_format"})
+        form = self._v2_fields(record, allowed, frozenset({"image"}))
+        image = await self._v2_image(record, "image", _RULE_EDIT)
+        assert image is not None
+        left, right, up, down = (
+            int(self._v2_number(form, side, 0, 2000, 0, integer=True))
+            for side in ("left", "right", "up", "down")
+        )
+        sides = (left, right, up, down)
+        if not any(sides):
+            raise _bad("left, right, up, down: at least one must be greater than 0")
+        prompt = self._v2_text(form, "prompt", required=False)
+        self._v2_number(form, "creativity", 0, 1, 0.5)
+        fmt = self._v2_choice(form, "output_format", OUTPUT_FORMATS, "png")
+        seed = self._v2_seed(form)
+        self._v2_moderate(prompt)
+        colour = _colour(prompt, seed, 0)
+        render = functools.partial(_v2_outpaint, image[0], sides, colour, fmt)
+        return await self._v2_answer(request, render, seed)
+
+    async def _v2_replace(self, request: web.Request) -> web.StreamResponse:
+        record: RecordedRequest = request[_RECORD]
+        allowed = frozenset(
+            {
+                "prompt",
+                "search_prompt",
+                "negative_prompt",
+                "grow_mask",
+                "seed",
+                "output_format",
+                "style_preset",
+            }
+        )
+        form = self._v2_fields(record, allowed, frozenset({"image"}))
+        image = await self._v2_image(record, "image", _RULE_EDIT)
+        assert image is not None
+        prompt = self._v2_text(form, "prompt", required=True)
+        search = self._v2_text(form, "search_prompt", required=True)
+        negative = self._v2_text(form, "negative_prompt", required=False)
+        self._v2_number(form, "grow_mask", 0, 20, 3, integer=True)
+        self._v2_style(form)
+        fmt = self._v2_choice(form, "output_format", OUTPUT_FORMATS, "png")
+        seed = self._v2_seed(form)
+        self._v2_moderate(prompt, search, negative)
+        colour = _colour(f"{prompt}|{search}", seed, 0)
+        return await self._v2_answer(request, functools.partial(_v2_replace, image[0], colour, fmt), seed)
+
+    async def _v2_cutout(self, request: web.Request) -> web.StreamResponse:
+        record: RecordedRequest = request[_RECORD]
+        form = self._v2_fields(record, frozenset({"output_format"}), frozenset({"image"}))
+        image = await self._v2_image(record, "image", _RULE_CUTOUT)
+        assert image is not None
+        fmt = self._v2_choice(form, "output_format", ("png", "webp"), "png")
+        return await self._v2_answer(request, functools.partial(_v2_cutout, image[0], fmt), None)
+
+    def _v2_style(self, form: dict[str, str]) -> None:
+        style = form.get("style_preset")
+        if style is not None and style not in STYLE_PRESET_ENUM:
+            raise _bad(f"style_preset: must be one of {', '.join(sorted(STYLE_PRESET_ENUM))}")
+
+    # -- v2beta: upscale --
+
+    async def _v2_upscale_fast(self, request: web.Request) -> web.StreamResponse:
+        record: RecordedRequest = request[_RECORD]
+        form = self._v2_fields(record, frozenset({"output_format"}), frozenset({"image"}))
+        image = await self._v2_image(record, "image", _RULE_FAST)
+        assert image is not None
+        fmt = self._v2_choice(form, "output_format", OUTPUT_FORMATS, "png")
+        (w, h) = image[1]
+        return await self._v2_answer(
+            request, functools.partial(_v2_upscale, image[0], (w * 4, h * 4), fmt), None
+        )
+
+    @staticmethod
+    def _four_megapixels(size: tuple[int, int]) -> tuple[int, int]:
+        w, h = size
+        scale = max(1.0, math.sqrt(4_194_304 / (w * h)))
+        return round(w * scale), round(h * scale)
+
+    async def _v2_upscale_conservative(self, request: web.Request) -> web.StreamResponse:
+        record: RecordedRequest = request[_RECORD]
+        allowed = frozenset({"prompt", "negative_prompt", "seed", "creativity", "output_format"})
+        form = self._v2_fields(record, allowed, frozenset({"image"}))
+        image = await self._v2_image(record, "image", _RULE_EDIT)
+        assert image is not None
+        prompt = self._v2_text(form, "prompt", required=True)
+        negative = self._v2_text(form, "negative_prompt", required=False)
+        self._v2_number(form, "creativity", 0.2, 0.5, 0.35)
+        fmt = self._v2_choice(form, "output_format", OUTPUT_FORMATS, "png")
+        seed = self._v2_seed(form)
+        self._v2_moderate(prompt, negative)
+        size = self._four_megapixels(image[1])
+        return await self._v2_answer(request, functools.partial(_v2_upscale, image[0], size, fmt), seed)
+
+    async def _v2_upscale_creative(self, request: web.Request) -> web.StreamResponse:
+        """Asynchronous: answers ``{"id"}``; the image comes from ``GET /v2beta/results/{id}``."""
+        record: RecordedRequest = request[_RECORD]
+        allowed = frozenset(
+            {"prompt", "negative_prompt", "seed", "creativity", "style_preset", "output_format"}
+        )
+        form = self._v2_fields(record, allowed, frozenset({"image"}))
+        image = await self._v2_image(record, "image", _RULE_CREATIVE)
+        assert image is not None
+        prompt = self._v2_text(form, "prompt", required=True)
+        negative = self._v2_text(form, "negative_prompt", required=False)
+        self._v2_number(form, "creativity", 0.1, 0.5, 0.3)
+        self._v2_style(form)
+        fmt = self._v2_choice(form, "output_format", OUTPUT_FORMATS, "png")
+        seed = self._v2_seed(form)
+        self._v2_moderate(prompt, negative)
+        data, content_type = await asyncio.to_thread(
+            _v2_upscale, image[0], self._four_megapixels(image[1]), fmt
+        )
+        generation_id = secrets.token_hex(32)
+        owner = request.headers.get("Authorization", "")
+        self.results[generation_id] = _Generation(owner, self.result_polls, data, content_type, seed)
+        return web.json_response({"id": generation_id})
+
+    async def _v2_result(self, request: web.Request) -> web.StreamResponse:
+        generation_id = request.match_info["generation_id"]
+        generation = self.results.get(generation_id)
+        if generation is None or generation.owner != request.headers.get("Authorization", ""):
+            raise _ApiError(404, f"Generation {generation_id} was not found", name="not_found")
+        if generation.polls_left > 0:
+            generation.polls_left -= 1
+            return web.json_response({"id": generation_id, "status": "in-progress"}, status=202)
+        return await self._v2_answer(
+            request, lambda: (generation.image, generation.content_type), generation.seed
+        )
+
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
@@ -794,6 +1394,27 @@ async def stability_backend_for(
         await backend.close()
 
 
+@contextlib.asynccontextmanager
+async def stability_v2_backend_for(
+    server: FakeStabilityServer, **overrides: Any
+) -> AsyncIterator[StabilityV2Backend]:
+    """A started v2beta backend pointed at ``server`` (fast retries and polls); keywords go to it."""
+    api_key = overrides.pop("api_key", server.api_key)
+    options: dict[str, Any] = {
+        "host": server.url,
+        "retry_base_delay_s": 0.01,
+        "timeout_s": 10.0,
+        "poll_interval_s": 0.01,
+    }
+    options.update(overrides)
+    backend = StabilityV2Backend(api_key, **options)
+    try:
+        await backend.start()
+        yield backend
+    finally:
+        await backend.close()
+
+
 @pytest_asyncio.fixture
 async def stability_server() -> AsyncIterator[FakeStabilityServer]:
     async with FakeStabilityServer() as server:
@@ -803,4 +1424,10 @@ async def stability_server() -> AsyncIterator[FakeStabilityServer]:
 @pytest_asyncio.fixture
 async def stability_backend(stability_server: FakeStabilityServer) -> AsyncIterator[StabilityV1Backend]:
     async with stability_backend_for(stability_server) as backend:
+        yield backend
+
+
+@pytest_asyncio.fixture
+async def stability_v2_backend(stability_server: FakeStabilityServer) -> AsyncIterator[StabilityV2Backend]:
+    async with stability_v2_backend_for(stability_server) as backend:
         yield backend
