@@ -67,7 +67,6 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import aiohttp
 from PIL import Image, ImageOps
