@@ -1,6 +1,6 @@
 """easel's Slack front end (slash commands, modals, buttons, message shortcut).
 
-See :class:`bot.slack.frontend.SlackFrontend` and ``bot/slack/README_SECTION.md``.
+See :class:`bot.slack.frontend.SlackFrontend` and the Slack section of README.md.
 """
 
 from bot.slack.frontend import SlackFrontend
