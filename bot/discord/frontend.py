@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 import discord
@@ -80,12 +81,25 @@ class DiscordFrontend:
         )
         self.bot.easel_handlers = self.handlers
         self.upload_slots = asyncio.Semaphore(UPLOAD_SLOTS)
+        self._background: set[asyncio.Task[Any]] = set()
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         services.jobs.register_platform(PLATFORM, self._sink_for)
 
     def _sink_for(self, record: JobRecord) -> DiscordJobSink:
         return DiscordJobSink(self, record)
+
+    def background(self, coro: Coroutine[Any, Any, None], *, name: str) -> asyncio.Task[None]:
+        """Run ``coro`` in a task that :meth:`close` cancels (delayed status edits)."""
+        task = asyncio.create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    @property
+    def ready(self) -> bool:
+        """Connected and serving (between :meth:`start` and :meth:`close`)."""
+        return self._ready.is_set()
 
     async def wait_ready(self, timeout_s: float | None = None) -> None:
         """Wait until :meth:`start` has connected (sinks of recovered jobs call this first)."""
@@ -159,6 +173,9 @@ class DiscordFrontend:
     async def close(self) -> None:
         self._ready.clear()
         await self.handlers.drain(5.0)
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         if not self.bot.is_closed():
             await self.bot.close()
         if self._task is not None:

@@ -21,8 +21,9 @@ from bot.discord.components import ButtonAction, modal_values, parse_modal_custo
 from bot.discord.render import NO_MENTIONS, error_text, help_embed, prompt_from_embed, prompt_text, quota_text
 from bot.discord.sink import make_origin
 from commands import COMMANDS, CommandSpec, Invocation
+from services.backends.base import BackendLimits
 from services.errors import EaselError, InvalidRequest, JobNotFound
-from services.jobs import user_hash
+from services.jobs import JobService, user_hash
 from services.types import GenerationRequest, Operation, Requester, SourceRef
 
 if TYPE_CHECKING:
@@ -72,11 +73,11 @@ class DiscordHandlers:
             await asyncio.wait(set(self._active), timeout=timeout_s)
 
     @property
-    def jobs(self) -> Any:
+    def jobs(self) -> JobService:
         return self.fe.services.jobs
 
     @property
-    def limits(self) -> Any:
+    def limits(self) -> BackendLimits:
         return self.fe.services.backend.limits
 
     # ---------------------------------------------------------------- replies

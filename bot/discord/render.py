@@ -89,7 +89,7 @@ def _status_prefix(kind: str, prompt: str) -> str:
 
 
 def queued_text(kind: str, prompt: str, position: int, *, resumed: bool = False) -> str:
-    where = "starting now" if position <= 1 else f"queued, position {position}"
+    where = "queued, next up" if position <= 1 else f"queued, position {position}"
     again = " (easel restarted; your job is back in the queue)" if resumed else ""
     return f"{_status_prefix(kind, prompt)} ⏳ {where}{again}"
 

@@ -144,35 +144,54 @@ class DiscordJobSink:
     # ---------------------------------------------------------------- status (rate limited)
 
     async def _status(self, text: str) -> None:
+        """Show ``text`` in the deferred reply: now, or later if an edit went out < 2 s ago.
+
+        Never waits for the client: jobs resumed after a restart report while ``jobs.start()`` is
+        still running, before the front end has connected; their update goes out once it has.
+        """
         if self._finished or not self.token_valid() or self.original_id is None:
             return
-        await self.fe.wait_ready()
         self._latest = text
-        wait = self._last_edit + STATUS_INTERVAL_S - time.monotonic()
-        if wait <= 0:
+        due = self._last_edit + STATUS_INTERVAL_S - time.monotonic()
+        if self._pending is not None and not self._pending.done():
+            return  # the scheduled edit will show the latest text
+        if self.fe.ready and due <= 0:
             await self._flush()
-        elif self._pending is None or self._pending.done():
-            self._pending = asyncio.create_task(
-                self._flush_later(wait), name=f"easel-status-{self.job_id[:8]}"
-            )
+        else:
+            self._pending = self.fe.background(self._flush_later(), name=f"easel-status-{self.job_id[:8]}")
 
-    async def _flush_later(self, delay: float) -> None:
-        await asyncio.sleep(delay)
-        await self._flush()
+    async def _flush_later(self) -> None:
+        try:
+            await self.fe.wait_ready()
+            due = self._last_edit + STATUS_INTERVAL_S - time.monotonic()
+            if due > 0:
+                await asyncio.sleep(due)
+            await self._flush()
+        except TimeoutError:
+            pass
 
     async def _flush(self) -> None:
         async with self._lock:
             text, self._latest = self._latest, None
-            if text is None or self._finished or not self.token_valid() or self.original_id is None:
+            original = self.original_id
+            if (
+                text is None
+                or original is None
+                or self._finished
+                or not self.fe.ready
+                or not self.token_valid()
+            ):
                 return
             self._last_edit = time.monotonic()
             try:
-                await self._webhook().edit_message(
-                    self.original_id, content=text, allowed_mentions=NO_MENTIONS
-                )
+                await self._webhook().edit_message(original, content=text, allowed_mentions=NO_MENTIONS)
                 self._resolved = True
             except discord.HTTPException as exc:
                 log.warning("discord.status_failed", extra={"job_id": self.job_id, "status": exc.status})
+            except Exception as exc:  # a status line is never worth failing a job over
+                log.warning(
+                    "discord.status_failed", extra={"job_id": self.job_id, "error_kind": type(exc).__name__}
+                )
 
     def _stop_status(self) -> None:
         self._finished = True
