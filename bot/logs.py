@@ -34,6 +34,29 @@ def _quote(value: object) -> str:
     return repr(text) if (" " in text or not text) else text
 
 
+# Libraries that log secrets at DEBUG: discord.py logs raw gateway payloads and webhook URLs
+# (interaction tokens), slack_sdk logs request headers and bodies, aiosqlite logs every SQL
+# statement with its parameters (a job's origin holds its interaction token or response_url).
+# easel never logs a secret, whatever level the operator chooses.
+TOKEN_LEAKING_LOGGERS = (
+    "discord.gateway",
+    "discord.webhook.async_",
+    "discord.http",
+    "discord.client",
+    "slack_sdk",
+    "slack_bolt",
+    "aiosqlite",
+)
+
+
+def guard_library_logs() -> None:
+    """Hold the secret-leaking library loggers at INFO or above (idempotent)."""
+    for name in TOKEN_LEAKING_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.INFO:  # NOTSET (inherit) included: a DEBUG root must not reach them
+            logger.setLevel(logging.INFO)
+
+
 def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Install the key=value formatter on the root logger (idempotent)."""
     root = logging.getLogger()
@@ -50,3 +73,4 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     # discord.py and aiohttp access logs are chatty at INFO.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("discord.gateway").setLevel(logging.WARNING)
+    guard_library_logs()

@@ -319,7 +319,6 @@ MODEL = OptionSpec(
     kind="str",
     help="Model (engine or checkpoint) to use instead of the default",
     choices_from="models",
-    typed=False,
     flag="model",
     metavar="ID",
     example="stable-diffusion-xl-1024-v1-0",

@@ -17,9 +17,9 @@ import re
 import unicodedata
 
 from commands.errors import OptionError, OptionUnsupported
-from services.types import WeightedPrompt
+from services.types import GenerationRequest, WeightedPrompt
 
-__all__ = ["EMPTY_PROMPT_MESSAGE", "MAX_WEIGHT", "check_length", "clean_text", "parse_weighted"]
+__all__ = ["EMPTY_PROMPT_MESSAGE", "MAX_WEIGHT", "check_length", "clean_text", "parse_weighted", "prompt_text"]
 
 EMPTY_PROMPT_MESSAGE = "Please describe the image you want."
 MAX_WEIGHT = 10.0
@@ -76,3 +76,20 @@ def parse_weighted(text: str, *, allow_negative: bool = True) -> tuple[WeightedP
                 f"This backend can't use negative weights ('{part.text}::{part.weight:g}').", option="prompt"
             )
     return tuple(parts)
+
+
+def prompt_text(request: GenerationRequest) -> str:
+    """A request's prompt as a user would type it: ``a castle::2, at dusk --no fog``.
+
+    Re-parsed by the flag grammar for variations, rerolls and the remix forms of every
+    front end, so it must round-trip through :func:`commands.flags.parse_text`.
+    """
+    positive = [p for p in request.prompts if p.weight >= 0]
+    negative = [p for p in request.prompts if p.weight < 0]
+    if all(p.weight == 1.0 for p in positive):
+        text = ", ".join(p.text for p in positive)
+    else:
+        text = " ".join(f"{p.text}::{p.weight:g}" for p in positive)
+    for p in negative:
+        text += f" --no {p.text}" if p.weight == -1.0 else f" {p.text}::{p.weight:g}"
+    return text.strip()

@@ -34,7 +34,11 @@ from services.backends.base import BackendLimits
 from services.images import fit_to_backend_async
 from services.types import GenerationRequest, Operation
 
-__all__ = ["SPEC", "build"]
+__all__ = ["SPEC", "VARY_STRENGTH", "build"]
+
+#: How much of the source a V (variation) button keeps: enough to stay recognisably the same
+#: picture, loose enough to differ. Shared by every front end.
+VARY_STRENGTH = 0.65
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:

@@ -30,6 +30,7 @@ from bot.discord.components import ResultButton
 from bot.discord.handlers import DiscordHandlers
 from bot.discord.sink import PLATFORM, DiscordJobSink
 from bot.discord.slash import build_app_command
+from bot.logs import guard_library_logs
 from commands import available_commands
 from services.jobs import JobRecord
 
@@ -39,19 +40,6 @@ log = logging.getLogger(__name__)
 
 INTERACTION_TOKEN_LIFETIME_S = 15 * 60.0
 UPLOAD_SLOTS = 4  # results uploading at once (bench/discord_ack.py: more slots, slower acks)
-
-# discord.py logs raw gateway payloads and webhook URLs at DEBUG, and aiosqlite logs every SQL
-# statement with its parameters (a job's origin holds its interaction token). easel never logs a
-# secret, whatever level the operator chooses.
-_TOKEN_LEAKING_LOGGERS = ("discord.gateway", "discord.webhook.async_", "discord.http", "aiosqlite")
-
-
-def _guard_library_logs() -> None:
-    for name in _TOKEN_LEAKING_LOGGERS:
-        logger = logging.getLogger(name)
-        if logger.level < logging.INFO:  # NOTSET (inherit) included: a DEBUG root must not reach them
-            logger.setLevel(logging.INFO)
-
 
 class DiscordFrontend:
     """Discord's front end. Construct it before ``jobs.start()`` so recovered jobs find their sink."""
@@ -145,7 +133,7 @@ class DiscordFrontend:
     async def start(self) -> None:
         """Log in, sync commands and connect every shard; returns once all are READY (or raises)."""
         discord.http.Route.BASE = self.settings.discord_api_base.rstrip("/")
-        _guard_library_logs()
+        guard_library_logs()
         await self.attachments.start()
         token = self.settings.discord_token.get_secret_value() if self.settings.discord_token else ""
         self._task = asyncio.create_task(self.bot.start(token), name="easel-discord")

@@ -21,6 +21,7 @@ from bot.discord.components import ButtonAction, modal_values, parse_modal_custo
 from bot.discord.render import NO_MENTIONS, error_text, help_embed, prompt_from_embed, prompt_text, quota_text
 from bot.discord.sink import make_origin
 from commands import COMMANDS, CommandSpec, Invocation
+from commands.remix import VARY_STRENGTH
 from services.backends.base import BackendLimits
 from services.errors import EaselError, InvalidRequest, JobNotFound
 from services.jobs import JobService, user_hash
@@ -33,7 +34,6 @@ __all__ = ["VARY_STRENGTH", "DiscordHandlers"]
 
 log = logging.getLogger(__name__)
 
-VARY_STRENGTH = 0.65
 """How much of the source a variation keeps: close to the original, visibly different."""
 
 _OPERATION_COMMAND = {

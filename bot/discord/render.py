@@ -13,9 +13,10 @@ from datetime import datetime
 import discord
 
 from commands.help import FLAG_HELP
+from commands.prompts import prompt_text
 from services.errors import EaselError, QuotaExceeded
 from services.quota import QuotaStatus
-from services.types import GenerationRequest, JobOutcome, Operation, Progress, PublishedImage
+from services.types import JobOutcome, Operation, Progress, PublishedImage
 
 __all__ = [
     "NO_MENTIONS",
@@ -53,22 +54,6 @@ def safe(text: str, limit: int | None = None) -> str:
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
     return discord.utils.escape_markdown(text)
-
-
-def prompt_text(request: GenerationRequest) -> str:
-    """A request's prompt as a user would type it: ``a castle::2, at dusk --no fog``.
-
-    Re-parsed by the commands' flag grammar for variations and the remix modal.
-    """
-    positive = [p for p in request.prompts if p.weight >= 0]
-    negative = [p for p in request.prompts if p.weight < 0]
-    if all(p.weight == 1.0 for p in positive):
-        text = ", ".join(p.text for p in positive)
-    else:
-        text = " ".join(f"{p.text}::{p.weight:g}" for p in positive)
-    for p in negative:
-        text += f" --no {p.text}" if p.weight == -1.0 else f" {p.text}::{p.weight:g}"
-    return text.strip()
 
 
 def prompt_from_embed(message: discord.Message | None) -> str:

@@ -33,6 +33,8 @@ from bot.slack.status import StatusTarget
 from commands import COMMANDS, Invocation
 from commands.errors import OptionError
 from commands.flags import resolve
+from commands.prompts import prompt_text
+from commands.remix import VARY_STRENGTH
 from commands.spec import CommandSpec
 from services.backends.base import BackendLimits
 from services.errors import EaselError, InvalidRequest, JobNotFound
@@ -56,7 +58,6 @@ SHORTCUT_COMMANDS: tuple[str, ...] = tuple(
     name for name, spec in COMMANDS.items() if "image" in spec.needs_images
 )
 #: How much of the picture a "Vary" keeps (Stability's image_strength): a close variation.
-VARY_STRENGTH = 0.65
 _EASEL_FILE_RE = re.compile(r"^easel-(?P<job>[A-Za-z0-9_-]{1,64})-(?P<n>\d{1,3})\.(png|jpg|jpeg|webp)$")
 
 
@@ -72,14 +73,6 @@ class Caller:
 
 def _warning(err: EaselError) -> str:
     return f":warning: {err.user_message}"
-
-
-def prompt_text(request: GenerationRequest) -> str:
-    """A request's prompts back as prompt text (``a castle::2 fog::-1``) for vary and remix."""
-    parts = request.prompts
-    if all(p.weight == 1.0 for p in parts):
-        return ", ".join(p.text for p in parts)
-    return " ".join(f"{p.text}::{p.weight:g}" for p in parts)
 
 
 class SlackHandlers:
