@@ -7,7 +7,7 @@ hot path never touches Prometheus objects.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -59,11 +59,13 @@ class HealthServer:
         *,
         stats: StatsSource,
         ready: Callable[[], Mapping[str, bool]],
+        status: Callable[[], Awaitable[Mapping[str, object]]] | None = None,
         host: str = "0.0.0.0",
         port: int = 8080,
     ) -> None:
         self._stats = stats
         self._ready = ready
+        self._status = status
         self._host = host
         self._port = port
         self._registry = CollectorRegistry(auto_describe=True)
@@ -75,6 +77,7 @@ class HealthServer:
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/status", self._operator_status)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
@@ -99,6 +102,13 @@ class HealthServer:
             "running": stats.running,
         }
         return web.json_response(body, status=200 if ok else 503)
+
+    async def _operator_status(self, request: web.Request) -> web.Response:
+        """The operator view: front ends, backend (credits, GPU hosts), queue and job counters."""
+        body: dict[str, object] = {"components": dict(self._ready()), "jobs": dict(self._stats())}
+        if self._status is not None:
+            body.update(await self._status())
+        return web.json_response(body)
 
     async def _metrics(self, request: web.Request) -> web.Response:
         data = generate_latest(self._registry)

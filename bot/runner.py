@@ -10,6 +10,7 @@ from typing import Protocol
 from bot.app import Services, open_services
 from bot.health import HealthServer
 from bot.settings import Settings
+from services.errors import EaselError
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,22 @@ def missing_for_run(settings: Settings) -> list[str]:
         )
     missing.extend(settings.backend_problems())
     return missing
+
+
+async def operator_status(services: Services) -> dict[str, object]:
+    """Backend facts for ``/status``: credits (Stability) and each GPU host's state."""
+    backend = services.backend
+    status: dict[str, object] = {"backend": backend.name, "model": services.limits.default_model}
+    balance = getattr(backend, "balance", None)
+    if balance is not None:
+        try:
+            status["credits"] = await balance()
+        except EaselError as exc:
+            status["credits_error"] = exc.user_message
+    host_states = getattr(backend, "host_states", None)
+    if host_states is not None:
+        status["hosts"] = {label: str(state) for label, state in host_states().items()}
+    return status
 
 
 def build_frontends(services: Services) -> list[Frontend]:
@@ -64,6 +81,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         health = HealthServer(
             stats=services.jobs.stats,
             ready=lambda: dict(ready),
+            status=lambda: operator_status(services),
             port=settings.http_port,
         )
         await health.start()

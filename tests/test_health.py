@@ -47,3 +47,39 @@ async def test_health_and_metrics_reflect_jobs(easel_settings: Any, tmp_path: An
             assert "easel_queue_depth 0.0" in text
         finally:
             await health.close()
+
+
+async def _get_status(services: Any) -> dict[str, Any]:
+    from bot.runner import operator_status
+
+    health = HealthServer(
+        stats=services.jobs.stats, ready=lambda: {}, status=lambda: operator_status(services),
+        host="127.0.0.1", port=0,
+    )  # fmt: skip
+    await health.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{health.port}/status") as resp:
+                assert resp.status == 200
+                body: dict[str, Any] = await resp.json()
+                return body
+    finally:
+        await health.close()
+
+
+async def test_status_shows_stability_credits(make_settings: Any, stability_server: Any) -> None:
+    stability_server.credits = 12.5
+    async with open_services(make_settings(stability_model="core")) as services:
+        body = await _get_status(services)
+    assert body["backend"] == "stability" and body["model"] == "core"
+    assert body["credits"] == 12.5
+    assert body["jobs"]["queue_depth"] == 0
+
+
+async def test_status_shows_gpu_hosts_without_credentials(make_settings: Any, a1111_server: Any) -> None:
+    url = a1111_server.url.replace("http://", "http://user:pw@")
+    async with open_services(make_settings(backend="gpu-host", gpu_host_url=url)) as services:
+        body = await _get_status(services)
+    assert body["backend"] == "gpu-host"
+    assert body["hosts"] == {a1111_server.url: "up"}
+    assert "pw" not in str(body)
