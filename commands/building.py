@@ -1,18 +1,44 @@
-"""Pieces every ``build()`` shares: the output size, the sampling fields, the input image."""
+"""Pieces every ``build()`` shares: the checks first, the output size, the sampling fields, the input image.
+
+A typical ``build()`` of a generating command::
+
+    parsed = parse_invocation(inv, SPEC, limits)          # backend check + flags, before image work
+    image = await required_image(inv, limits, SPEC.name)  # upload or stored original
+    return generation_request(Operation.REMIX, inv, parsed, limits, width=..., height=..., init_image=...)
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from commands.errors import OptionError
-from commands.flags import ParsedPrompt
+from commands.flags import ParsedPrompt, resolve
 from commands.invocation import Invocation
 from commands.sizes import check_size, nearest_aspect_ratio, size_for_ratio
+from commands.spec import CommandSpec
 from services.backends.base import BackendLimits
 from services.images import load_input_image
-from services.types import InputImage
+from services.types import GenerationRequest, InputImage, Operation
 
-__all__ = ["input_image", "missing_image", "output_size", "sampling_fields"]
+__all__ = [
+    "generation_request",
+    "input_image",
+    "missing_image",
+    "output_size",
+    "parse_invocation",
+    "required_image",
+    "sampling_fields",
+]
+
+
+def parse_invocation(inv: Invocation, spec: CommandSpec, limits: BackendLimits) -> ParsedPrompt:
+    """The cheap checks every command makes first: is it offered here, are its flags valid.
+
+    Runs before any image is decoded, so a typo in a flag costs no image work. Commands
+    without flags of their own call it too: a stray flag gets its clear message.
+    """
+    spec.check_available(limits)
+    return resolve(inv, spec, limits)
 
 
 def output_size(parsed: ParsedPrompt, limits: BackendLimits) -> tuple[int | None, int | None, str | None]:
@@ -38,7 +64,7 @@ def output_size(parsed: ParsedPrompt, limits: BackendLimits) -> tuple[int | None
 
 
 def sampling_fields(parsed: ParsedPrompt, limits: BackendLimits) -> dict[str, Any]:
-    """Keyword arguments of ``GenerationRequest`` shared by imagine, remix and inpaint.
+    """Keyword arguments of ``GenerationRequest`` shared by imagine, remix, inpaint and outpaint.
 
     Steps and CFG scale are filled with the backend's defaults so the stored request says
     exactly what was run (rerolls reproduce it); the model stays None (backend default).
@@ -48,7 +74,9 @@ def sampling_fields(parsed: ParsedPrompt, limits: BackendLimits) -> dict[str, An
         "samples": parsed.get_int("samples", 1),
         "seed": parsed.get_int("seed"),
         "steps": None if "steps" in unsupported else parsed.get_int("steps", limits.default_steps),
-        "cfg_scale": None if "cfg_scale" in unsupported else parsed.get_float("cfg_scale", limits.default_cfg_scale),
+        "cfg_scale": (
+            None if "cfg_scale" in unsupported else parsed.get_float("cfg_scale", limits.default_cfg_scale)
+        ),
         "style_preset": parsed.get_str("style"),
         "sampler": parsed.get_str("sampler"),
         "scheduler": parsed.get_str("scheduler"),
@@ -68,6 +96,30 @@ async def input_image(inv: Invocation, limits: BackendLimits, *, name: str = "im
     if name == "image":
         return inv.source_image
     return None
+
+
+def generation_request(
+    operation: Operation, inv: Invocation, parsed: ParsedPrompt, limits: BackendLimits, **fields: Any
+) -> GenerationRequest:
+    """A diffusion request: the prompts, the sampling fields and the source, plus ``fields``.
+
+    ``fields`` are what the command itself decides: the size, the init image, the mask...
+    """
+    return GenerationRequest(
+        operation=operation,
+        prompts=parsed.prompts,
+        source=inv.source,
+        **sampling_fields(parsed, limits),
+        **fields,
+    )
+
+
+async def required_image(inv: Invocation, limits: BackendLimits, command: str) -> InputImage:
+    """The ``"image"`` of ``/command`` (see :func:`input_image`); a clear error when there is none."""
+    image = await input_image(inv, limits)
+    if image is None:
+        raise missing_image(command)
+    return image
 
 
 def missing_image(command: str) -> OptionError:

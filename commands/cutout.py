@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from commands.building import input_image, missing_image
-from commands.flags import resolve
+from commands.building import parse_invocation, required_image
 from commands.invocation import Invocation
 from commands.options import IMAGE
 from commands.spec import CommandSpec
@@ -23,11 +22,8 @@ __all__ = ["SPEC", "build"]
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
-    SPEC.check_available(limits)
-    resolve(inv, SPEC, limits)  # a flag that doesn't belong here gets its clear message
-    image = await input_image(inv, limits)
-    if image is None:
-        raise missing_image(SPEC.name)
+    parse_invocation(inv, SPEC, limits)  # a flag that doesn't belong here gets its clear message
+    image = await required_image(inv, limits, SPEC.name)
     return GenerationRequest(
         operation=Operation.CUTOUT,
         width=image.width,

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from commands.building import input_image, missing_image
-from commands.flags import resolve
+from commands.building import parse_invocation, required_image
 from commands.invocation import Invocation
 from commands.options import IMAGE
 from commands.spec import CommandSpec
@@ -25,11 +24,8 @@ __all__ = ["SPEC", "build"]
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
-    SPEC.check_available(limits)
-    resolve(inv, SPEC, limits)  # refuses stray flags; there is no prompt to keep
-    image = await input_image(inv, limits)
-    if image is None:
-        raise missing_image(SPEC.name)
+    parse_invocation(inv, SPEC, limits)  # refuses stray flags; there is no prompt to keep
+    image = await required_image(inv, limits, SPEC.name)
     return GenerationRequest(operation=Operation.DESCRIBE, init_image=image, source=inv.source)
 
 

@@ -7,23 +7,9 @@
 
 from __future__ import annotations
 
-from commands.building import output_size, sampling_fields
-from commands.flags import resolve
+from commands.building import generation_request, output_size, parse_invocation
 from commands.invocation import Invocation
-from commands.options import (
-    ASPECT_RATIO,
-    CFG_SCALE,
-    MODEL,
-    NEGATIVE,
-    PROMPT,
-    SAMPLER,
-    SAMPLES,
-    SCHEDULER,
-    SEED,
-    SIZE,
-    STEPS,
-    STYLE,
-)
+from commands.options import ASPECT_RATIO, COMMON_OPTIONS, PROMPT, SIZE, TUNING_OPTIONS
 from commands.spec import CommandSpec
 from services.backends.base import BackendLimits
 from services.types import GenerationRequest, Operation
@@ -32,37 +18,17 @@ __all__ = ["SPEC", "build"]
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
-    SPEC.check_available(limits)
-    parsed = resolve(inv, SPEC, limits)
+    parsed = parse_invocation(inv, SPEC, limits)
     width, height, ratio = output_size(parsed, limits)
-    return GenerationRequest(
-        operation=Operation.IMAGINE,
-        prompts=parsed.prompts,
-        width=width,
-        height=height,
-        aspect_ratio=ratio,
-        source=inv.source,
-        **sampling_fields(parsed, limits),
+    return generation_request(
+        Operation.IMAGINE, inv, parsed, limits, width=width, height=height, aspect_ratio=ratio
     )
 
 
 SPEC = CommandSpec(
     name="imagine",
     description="Make images from a text prompt",
-    options=(
-        PROMPT,
-        ASPECT_RATIO,
-        SAMPLES,
-        NEGATIVE,
-        STYLE,
-        SEED,
-        SIZE,
-        STEPS,
-        CFG_SCALE,
-        SAMPLER,
-        SCHEDULER,
-        MODEL,
-    ),
+    options=(PROMPT, ASPECT_RATIO, *COMMON_OPTIONS, SIZE, *TUNING_OPTIONS),
     build=build,
     operation=Operation.IMAGINE,
 )

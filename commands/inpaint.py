@@ -13,25 +13,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from commands.building import input_image, missing_image, sampling_fields
+from commands.building import generation_request, input_image, parse_invocation, required_image
 from commands.errors import OptionError
-from commands.flags import resolve
 from commands.invocation import Invocation
-from commands.options import (
-    CFG_SCALE,
-    IMAGE,
-    MASK,
-    MASK_SOURCE,
-    MODEL,
-    NEGATIVE,
-    PROMPT,
-    SAMPLER,
-    SAMPLES,
-    SCHEDULER,
-    SEED,
-    STEPS,
-    STYLE,
-)
+from commands.options import COMMON_OPTIONS, IMAGE, MASK, MASK_SOURCE, PROMPT, TUNING_OPTIONS
 from commands.spec import CommandSpec
 from services.backends.base import BackendLimits
 from services.images import fit_to_backend_async, prepare_mask_async
@@ -43,8 +28,7 @@ NO_MASK_MESSAGE = "Upload a mask, or an image with transparent areas to repaint.
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
-    SPEC.check_available(limits)
-    parsed = resolve(inv, SPEC, limits)
+    parsed = parse_invocation(inv, SPEC, limits)
     chosen = parsed.get("mask_source")
     has_mask_upload = bool(inv.images.get("mask"))
     if has_mask_upload and chosen == MaskSource.ALPHA:
@@ -58,9 +42,7 @@ async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
             f"--mask-source {chosen} needs a mask image. {NO_MASK_MESSAGE}", option="mask_source"
         )
 
-    image = await input_image(inv, limits)
-    if image is None:
-        raise missing_image(SPEC.name)
+    image = await required_image(inv, limits, SPEC.name)
     if not has_mask_upload and not image.has_alpha:
         raise OptionError(NO_MASK_MESSAGE, option="mask")
     init = await fit_to_backend_async(image, limits)
@@ -72,16 +54,16 @@ async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
         source = MaskSource(str(chosen)) if chosen else MaskSource.WHITE
     else:
         source = MaskSource.ALPHA
-    return GenerationRequest(
-        operation=Operation.INPAINT,
-        prompts=parsed.prompts,
+    return generation_request(
+        Operation.INPAINT,
+        inv,
+        parsed,
+        limits,
         width=init.width,
         height=init.height,
         mask_source=source,
         init_image=init,
         mask_image=mask_image,
-        source=inv.source,
-        **sampling_fields(parsed, limits),
     )
 
 
@@ -93,15 +75,8 @@ SPEC = CommandSpec(
         replace(IMAGE, help="The picture to repaint; transparent areas are repainted if there is no mask"),
         MASK,
         MASK_SOURCE,
-        SAMPLES,
-        NEGATIVE,
-        STYLE,
-        SEED,
-        STEPS,
-        CFG_SCALE,
-        SAMPLER,
-        SCHEDULER,
-        MODEL,
+        *COMMON_OPTIONS,
+        *TUNING_OPTIONS,
     ),
     build=build,
     operation=Operation.INPAINT,

@@ -29,6 +29,7 @@ __all__ = [
     "ASPECT_RATIO",
     "CATALOGUE",
     "CFG_SCALE",
+    "COMMON_OPTIONS",
     "IMAGE",
     "MASK",
     "MASK_SOURCE",
@@ -44,6 +45,7 @@ __all__ = [
     "STEPS",
     "STRENGTH",
     "STYLE",
+    "TUNING_OPTIONS",
     "Choice",
     "Kind",
     "OptionCatalogue",
@@ -353,6 +355,11 @@ UPSCALE_MODE = OptionSpec(
     metavar="NAME",
     example="creative",
 )
+
+COMMON_OPTIONS: tuple[OptionSpec, ...] = (SAMPLES, NEGATIVE, STYLE, SEED)
+"""Taken by imagine, remix, inpaint, outpaint and replace, in the order front ends show them."""
+TUNING_OPTIONS: tuple[OptionSpec, ...] = (STEPS, CFG_SCALE, SAMPLER, SCHEDULER, MODEL)
+"""The diffusion controls of imagine, remix, inpaint and outpaint, after ``COMMON_OPTIONS``."""
 
 ALL_OPTIONS: tuple[OptionSpec, ...] = (
     PROMPT,

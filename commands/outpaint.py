@@ -15,25 +15,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from commands.building import input_image, missing_image, sampling_fields
+from commands.building import generation_request, parse_invocation, required_image
 from commands.errors import OptionError
-from commands.flags import resolve
 from commands.invocation import Invocation
-from commands.options import (
-    ASPECT_RATIO,
-    CFG_SCALE,
-    IMAGE,
-    MODEL,
-    NEGATIVE,
-    PROMPT,
-    SAMPLER,
-    SAMPLES,
-    SCHEDULER,
-    SEED,
-    STEPS,
-    STYLE,
-    OptionSpec,
-)
+from commands.options import ASPECT_RATIO, COMMON_OPTIONS, IMAGE, PROMPT, TUNING_OPTIONS, OptionSpec
 from commands.spec import CommandSpec
 from services.backends.base import BackendLimits
 from services.outpaint import fit_outpaint
@@ -68,8 +53,7 @@ NOWHERE_MESSAGE = "Tell me where to extend the image, e.g. --right 256 or --ar 1
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
-    SPEC.check_available(limits)
-    parsed = resolve(inv, SPEC, limits)
+    parsed = parse_invocation(inv, SPEC, limits)
     sides = OutpaintMargins(*(parsed.get_int(o.name, 0) or 0 for o in SIDES))
     ratio = parsed.get_str("aspect_ratio")
     extend_sides = any((sides.left, sides.right, sides.up, sides.down))
@@ -77,9 +61,7 @@ async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
         raise OptionError("Use either --ar or --left/--right/--up/--down, not both.", option="aspect_ratio")
     if not ratio and not extend_sides:
         raise OptionError(NOWHERE_MESSAGE, option="right")
-    image = await input_image(inv, limits)
-    if image is None:
-        raise missing_image(SPEC.name)
+    image = await required_image(inv, limits, SPEC.name)
     fitted, margins = await fit_outpaint(
         image,
         ratio or sides,
@@ -87,16 +69,16 @@ async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
         max_side=limits.max_side,
         max_pixels=limits.max_pixels,
     )
-    return GenerationRequest(
-        operation=Operation.OUTPAINT,
-        prompts=parsed.prompts,
+    return generation_request(
+        Operation.OUTPAINT,
+        inv,
+        parsed,
+        limits,
         width=fitted.width + margins.left + margins.right,
         height=fitted.height + margins.up + margins.down,
         aspect_ratio=ratio,
         init_image=fitted,
         outpaint=margins,
-        source=inv.source,
-        **sampling_fields(parsed, limits),
     )
 
 
@@ -112,15 +94,8 @@ SPEC = CommandSpec(
         ),
         *SIDES,
         replace(ASPECT_RATIO, help="Extend to this aspect ratio, e.g. 16:9 (instead of pixels per side)"),
-        SAMPLES,
-        NEGATIVE,
-        STYLE,
-        SEED,
-        STEPS,
-        CFG_SCALE,
-        SAMPLER,
-        SCHEDULER,
-        MODEL,
+        *COMMON_OPTIONS,
+        *TUNING_OPTIONS,
     ),
     build=build,
     operation=Operation.OUTPAINT,

@@ -19,7 +19,14 @@ import unicodedata
 from commands.errors import OptionError, OptionUnsupported
 from services.types import GenerationRequest, WeightedPrompt
 
-__all__ = ["EMPTY_PROMPT_MESSAGE", "MAX_WEIGHT", "check_length", "clean_text", "parse_weighted", "prompt_text"]
+__all__ = [
+    "EMPTY_PROMPT_MESSAGE",
+    "MAX_WEIGHT",
+    "check_length",
+    "clean_text",
+    "parse_weighted",
+    "prompt_text",
+]
 
 EMPTY_PROMPT_MESSAGE = "Please describe the image you want."
 MAX_WEIGHT = 10.0

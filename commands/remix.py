@@ -12,23 +12,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from commands.building import input_image, missing_image, sampling_fields
-from commands.flags import resolve
+from commands.building import generation_request, parse_invocation, required_image
 from commands.invocation import Invocation
-from commands.options import (
-    CFG_SCALE,
-    IMAGE,
-    MODEL,
-    NEGATIVE,
-    PROMPT,
-    SAMPLER,
-    SAMPLES,
-    SCHEDULER,
-    SEED,
-    STEPS,
-    STRENGTH,
-    STYLE,
-)
+from commands.options import COMMON_OPTIONS, IMAGE, PROMPT, STRENGTH, TUNING_OPTIONS
 from commands.spec import CommandSpec
 from services.backends.base import BackendLimits
 from services.images import fit_to_backend_async
@@ -42,22 +28,17 @@ VARY_STRENGTH = 0.65
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
-    SPEC.check_available(limits)
-    parsed = resolve(inv, SPEC, limits)  # cheap checks first: no image work for a bad flag
-    image = await input_image(inv, limits)
-    if image is None:
-        raise missing_image(SPEC.name)
-    init = await fit_to_backend_async(image, limits)
-    strength = parsed.get_float("strength", limits.default_strength)
-    return GenerationRequest(
-        operation=Operation.REMIX,
-        prompts=parsed.prompts,
+    parsed = parse_invocation(inv, SPEC, limits)  # cheap checks first: no image work for a bad flag
+    init = await fit_to_backend_async(await required_image(inv, limits, SPEC.name), limits)
+    return generation_request(
+        Operation.REMIX,
+        inv,
+        parsed,
+        limits,
         width=init.width,
         height=init.height,
-        strength=strength,
+        strength=parsed.get_float("strength", limits.default_strength),
         init_image=init,
-        source=inv.source,
-        **sampling_fields(parsed, limits),
     )
 
 
@@ -68,15 +49,8 @@ SPEC = CommandSpec(
         PROMPT,
         replace(IMAGE, help="The picture to remix (PNG, JPEG or WebP)"),
         STRENGTH,
-        SAMPLES,
-        NEGATIVE,
-        STYLE,
-        SEED,
-        STEPS,
-        CFG_SCALE,
-        SAMPLER,
-        SCHEDULER,
-        MODEL,
+        *COMMON_OPTIONS,
+        *TUNING_OPTIONS,
     ),
     build=build,
     operation=Operation.REMIX,

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from commands.building import input_image, missing_image
+from commands.building import parse_invocation, required_image
 from commands.errors import OptionError
-from commands.flags import resolve
 from commands.invocation import Invocation
-from commands.options import IMAGE, NEGATIVE, PROMPT, SAMPLES, SEED, STYLE, OptionSpec
+from commands.options import COMMON_OPTIONS, IMAGE, PROMPT, OptionSpec
 from commands.spec import CommandSpec
 from services.backends.base import BackendLimits
 from services.types import GenerationRequest, Operation
@@ -53,14 +52,11 @@ NO_SEARCH_MESSAGE = (
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
-    SPEC.check_available(limits)
-    parsed = resolve(inv, SPEC, limits)
+    parsed = parse_invocation(inv, SPEC, limits)
     search = parsed.get_str("search")
     if not search:
         raise OptionError(NO_SEARCH_MESSAGE, option="search")
-    image = await input_image(inv, limits)
-    if image is None:
-        raise missing_image(SPEC.name)
+    image = await required_image(inv, limits, SPEC.name)
     extras = [("search_prompt", search)]
     grow = parsed.get_int("grow_mask")
     if grow is not None:
@@ -86,10 +82,7 @@ SPEC = CommandSpec(
         replace(PROMPT, help="What to put in its place. Flags work here too: --search the cat"),
         replace(IMAGE, help="The picture to change (PNG, JPEG or WebP)"),
         SEARCH,
-        SAMPLES,
-        NEGATIVE,
-        STYLE,
-        SEED,
+        *COMMON_OPTIONS,
         GROW_MASK,
     ),
     build=build,

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from commands.building import input_image, missing_image
+from commands.building import parse_invocation, required_image
 from commands.errors import OptionError
-from commands.flags import resolve
 from commands.invocation import Invocation
 from commands.options import IMAGE, SCALE, UPSCALE_MODE
 from commands.spec import CommandSpec
@@ -49,12 +48,9 @@ def too_large_message(width: int, height: int, factor: int, limits: BackendLimit
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
-    SPEC.check_available(limits)
-    parsed = resolve(inv, SPEC, limits)
+    parsed = parse_invocation(inv, SPEC, limits)
     factor = parsed.get_int("scale") or int(str(SCALE.default_for(limits)))
-    image = await input_image(inv, limits)
-    if image is None:
-        raise missing_image(SPEC.name)
+    image = await required_image(inv, limits, SPEC.name)
     problem = too_large_message(image.width, image.height, factor, limits)
     if problem:
         raise OptionError(problem, option="image")
