@@ -5,6 +5,8 @@ after a restart: the handler looks the job up in SQLite and starts from its stor
 
     blocks = result_blocks(outcome, user_id="U123", operations=limits.operations)
     parse_action_id("easel:u:6f1c…:2")   # ButtonAction(verb="u", job_id="6f1c…", index=2)
+    text, blocks = describe_message(outcome, user_id="U123", operations=limits.operations)
+    parse_action_id("easel:i:6f1c…")     # /describe's "Imagine this": the caption is read from the job
 """
 
 from __future__ import annotations
@@ -13,20 +15,22 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack.mrkdwn import escape_text, quote_prompt
+from bot.slack.mrkdwn import escape_text, quote_prompt, truncate
 from services.types import GenerationRequest, JobOutcome, Operation, PublishedImage
 
 __all__ = [
     "ACTION_RE",
     "ButtonAction",
     "action_id",
+    "describe_message",
     "parse_action_id",
     "result_blocks",
     "result_summary",
 ]
 
-# u = upscale, v = vary, m = remix (opens a modal), r = reroll, d = delete
-ACTION_RE = re.compile(r"^easel:(?P<verb>[uvmrd]):(?P<job>[A-Za-z0-9_-]{1,64})(?::(?P<index>\d{1,3}))?$")
+# u = upscale, v = vary, m = remix (opens a modal), r = reroll, d = delete,
+# i = imagine from a /describe result (the text is read back from the job, not from the message)
+ACTION_RE = re.compile(r"^easel:(?P<verb>[uvmrdi]):(?P<job>[A-Za-z0-9_-]{1,64})(?::(?P<index>\d{1,3}))?$")
 
 _VERB_NEEDS = {"u": Operation.UPSCALE, "v": Operation.REMIX, "m": Operation.REMIX}
 _TITLES = {
@@ -136,6 +140,29 @@ def result_blocks(
     }
     blocks.append({"type": "actions", "block_id": "easel:job", "elements": closing})
     return blocks
+
+
+#: Slack's limit for a section's text.
+_SECTION_MAX = 3000
+
+
+def describe_message(
+    outcome: JobOutcome, *, user_id: str, operations: frozenset[Operation]
+) -> tuple[str, list[dict[str, Any]]]:
+    """A ``/describe`` result: the caption, how to reuse it, and an *Imagine this* button.
+
+    The button carries only the job id; pressing it reads the caption from SQLite, so it works
+    after a restart and cannot be fed a different text by editing the message.
+    """
+    caption = quote_prompt(outcome.text or "", 1200)
+    body = f"<@{user_id}> asked me to describe a picture:\n> {caption}\nReuse it: `/imagine {caption}`"
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(body, _SECTION_MAX)}}
+    ]
+    if Operation.IMAGINE in operations:
+        button = _button("Imagine this", action_id("i", outcome.job_id), style="primary")
+        blocks.append({"type": "actions", "block_id": "easel:describe", "elements": [button]})
+    return body, blocks
 
 
 def fallback_text(request: GenerationRequest, user_id: str) -> str:

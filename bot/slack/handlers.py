@@ -175,7 +175,7 @@ class SlackHandlers:
         spec = COMMANDS[command]
         if not spec.available_on(self.limits):
             await ack(
-                response_type="ephemeral", text=f":warning: /{command} isn't available on this image service."
+                response_type="ephemeral", text=f":warning: /{command} isn't available on this backend."
             )
             return
         caller = self._command_caller(body)
@@ -273,11 +273,14 @@ class SlackHandlers:
         self._open_view(caller, str(body.get("trigger_id", "")), view)
 
     async def _button_job(self, caller: Caller, parsed: ButtonAction, body: dict[str, Any]) -> None:
-        record = await self._job(caller, parsed.job_id, need_request=parsed.verb != "d")
+        record = await self._job(caller, parsed.job_id, need_request=parsed.verb not in ("d", "i"))
         if record is None:
             return
         if parsed.verb == "d":
             await self._delete(caller, record, body)
+            return
+        if parsed.verb == "i":
+            await self._imagine_from_text(caller, record)
             return
         request = record.request
         assert request is not None
@@ -298,6 +301,16 @@ class SlackHandlers:
 
         command = {"u": "upscale", "v": "vary", "r": "reroll"}[parsed.verb]
         await self.submit(caller, command, build)
+
+    async def _imagine_from_text(self, caller: Caller, record: JobRecord) -> None:
+        """/describe's *Imagine this*: /imagine the stored caption for whoever pressed (their quota)."""
+        text = (record.text or "").strip()
+        if not text:
+            await self._tell(caller, ":warning: That description is gone, so I can't imagine it.")
+            return
+        inv = Invocation(text=text)
+        limits = self.limits
+        await self.submit(caller, "imagine", lambda: COMMANDS["imagine"].build(inv, limits))
 
     async def _reroll(self, request: GenerationRequest) -> GenerationRequest:
         """The same request with a new seed (a stored request was validated when it was made)."""

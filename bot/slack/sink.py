@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.blocks import fallback_text, result_blocks
+from bot.slack.blocks import describe_message, fallback_text, result_blocks
 from bot.slack.mrkdwn import escape_text
 from bot.slack.status import StatusTarget, StatusUpdater
 from services.errors import EaselError
@@ -121,15 +121,17 @@ class SlackJobSink:
         )
 
     async def _post_text(self, outcome: JobOutcome) -> None:
-        """A text result (``/describe``): the requester, the text, and how to reuse it."""
+        """A text result (``/describe``): the requester, the text, how to reuse it, an *Imagine this* button."""
         user = outcome.requester.user_id
         text = escape_text(" ".join((outcome.text or "").split()))
+        blocks: list[dict[str, Any]] | None = None
         if outcome.request.operation is Operation.DESCRIBE and text:
-            body = f"<@{user}> asked me to describe a picture:\n> {text}\nReuse it: `/imagine {text}`"
+            operations = self.fe.services.backend.limits.operations
+            body, blocks = describe_message(outcome, user_id=user, operations=operations)
         else:
             body = f"{fallback_text(outcome.request, user)}\n{text}"
         await self.fe.client.chat_postMessage(
-            channel=self.target.channel, thread_ts=self.target.thread_ts, text=body
+            channel=self.target.channel, thread_ts=self.target.thread_ts, text=body, blocks=blocks
         )
 
     async def _fail_privately(self, text: str) -> None:
