@@ -10,7 +10,8 @@ Usage::
 One :class:`aiohttp.ClientSession` serves every job (pass your own with ``session=``,
 e.g. in tests; it is then left open on :meth:`close`). Transient failures (429 with
 ``Retry-After``, 5xx, connection errors, timeouts) are retried with the shared policy in
-:mod:`services.backends.retry`; what is left is mapped onto :mod:`services.errors`:
+:mod:`services.backends.retry` (the HTTP plumbing both Stability backends share lives in
+:mod:`services.backends.stability_http`); what is left is mapped onto :mod:`services.errors`:
 
 ==========================  ==================================================================
 Stability says              easel raises
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import importlib.metadata
 import json
 import logging
 import math
@@ -45,13 +45,16 @@ import aiohttp
 from pydantic import SecretStr
 
 from services.backends.base import BackendLimits, ProgressCallback
-from services.backends.rate_limit import RateLimiter, shared_limiter
-from services.backends.retry import (
-    RetryPolicy,
-    TransientError,
-    call_with_retries,
-    is_transient_status,
-    parse_retry_after,
+from services.backends.rate_limit import RateLimiter
+from services.backends.stability_http import (
+    DEFAULT_HOST,
+    EASEL_VERSION,
+    V1_DIALECT,
+    Reply,
+    StabilityHttp,
+    describe,
+    parse_ratio,
+    report_progress,
 )
 from services.backends.stability_wire import (
     CFG_SCALE_RANGE,
@@ -75,7 +78,6 @@ from services.backends.stability_wire import (
 )
 from services.errors import (
     BackendError,
-    BackendMisconfigured,
     BackendRejected,
     BackendUnavailable,
     ContentFiltered,
@@ -102,11 +104,9 @@ from services.types import (
     Progress,
 )
 
-__all__ = ["DEFAULT_HOST", "StabilityV1Backend", "limits_for_engine"]
+__all__ = ["DEFAULT_HOST", "EASEL_VERSION", "StabilityV1Backend", "limits_for_engine"]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_HOST = "https://api.stability.ai"
 
 _OPERATIONS = frozenset({Operation.IMAGINE, Operation.REMIX, Operation.INPAINT, Operation.UPSCALE})
 _EXTRA_OPTIONS = frozenset({"init_image_mode", "step_schedule_start", "step_schedule_end"})
@@ -115,17 +115,6 @@ _MASK_SOURCES: dict[MaskSource, MaskSourceWire] = {
     MaskSource.BLACK: "MASK_IMAGE_BLACK",
     MaskSource.ALPHA: "INIT_IMAGE_ALPHA",
 }
-_MAX_USER_MESSAGE_CHARS = 300
-
-
-def _easel_version() -> str:
-    try:
-        return importlib.metadata.version("easel-bot")
-    except importlib.metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
-EASEL_VERSION = _easel_version()
 
 
 # --- limits ------------------------------------------------------------------------------------
@@ -189,17 +178,6 @@ def limits_for_engine(engine_id: str, engines: Sequence[str] = ()) -> BackendLim
     )
 
 
-def _parse_ratio(text: str | None) -> float | None:
-    if not text:
-        return None
-    left, sep, right = text.partition(":")
-    try:
-        ratio = float(left) / float(right) if sep else float(left)
-    except (ValueError, ZeroDivisionError):
-        return None
-    return ratio if math.isfinite(ratio) and ratio > 0 else None
-
-
 def _sizes_text(sizes: Sequence[tuple[int, int]]) -> str:
     return ", ".join(f"{w}x{h}" for w, h in sizes)
 
@@ -253,49 +231,12 @@ def _decode_artifacts(body: bytes, expected_size: tuple[int, int]) -> tuple[Gene
     return tuple(images)
 
 
-# --- HTTP plumbing -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Reply:
-    status: int
-    body: bytes
-    retry_after: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class _ApiError:
-    name: str
-    message: str
-    error_id: str
-
-    @classmethod
-    def parse(cls, body: bytes) -> _ApiError:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            return cls(str(data.get("name", "")), str(data.get("message", "")), str(data.get("id", "")))
-        return cls("", body[:200].decode("utf-8", errors="replace"), "")
-
-    def detail(self, status: int) -> str:
-        return f"HTTP {status} {self.name or '-'} id={self.error_id or '-'}: {_one_line(self.message, 500)}"
-
-
-def _one_line(text: str, limit: int = _MAX_USER_MESSAGE_CHARS) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+# --- requests ----------------------------------------------------------------------------------
 
 
 def _form_number(value: float) -> str:
     """Numbers in multipart fields: ``7``, ``0.35``, ``-1`` (what the API's examples send)."""
     return f"{value:g}"
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,42 +293,32 @@ class StabilityV1Backend:
         check_timeout_s: float = 15,
         limiter: RateLimiter | None = None,
     ) -> None:
-        key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
-        key = key.strip()
-        if not key:
-            raise ValueError("the Stability API key is empty")
-        if not key.isascii() or not key.isprintable():
-            raise ValueError("the Stability API key contains characters an HTTP header cannot carry")
-        self._api_key = SecretStr(key)
-        self._base_url = self._normalise_host(host)
-        # every request with this key (any backend, any job) shares one pace: see rate_limit.py
-        self._limiter = limiter or shared_limiter(self._base_url, key)
-        self._organization = organization or None
-        self._engine = engine
-        self._client_id = client_id
-        self._client_version = client_version
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(connect_timeout_s, timeout_s))
-        self._check_timeout = aiohttp.ClientTimeout(
-            total=min(check_timeout_s, timeout_s), sock_connect=min(connect_timeout_s, check_timeout_s)
+        self._http = StabilityHttp(
+            api_key,
+            host=host,
+            dialect=V1_DIALECT,
+            organization=organization,
+            client_id=client_id,
+            client_version=client_version,
+            timeout_s=timeout_s,
+            connect_timeout_s=connect_timeout_s,
+            check_timeout_s=check_timeout_s,
+            max_attempts=max_attempts,
+            retry_base_delay_s=retry_base_delay_s,
+            session=session,
+            limiter=limiter,
         )
+        self._engine = engine
         # start() runs while the bot boots: a black-holed host must not hold it up for long
-        self._start_timeout = aiohttp.ClientTimeout(total=min(5, self._check_timeout.total or 5))
-        self._retry = RetryPolicy(max_attempts=max_attempts, base_delay_s=retry_base_delay_s)
-        self._session = session
-        self._owns_session = session is None
+        self._start_timeout = aiohttp.ClientTimeout(total=min(5, self._http.check_timeout.total or 5))
         self._engines: tuple[str, ...] = ()  # from engines/list; empty until learned
         self._limits = limits_for_engine(engine)
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(host={self._base_url!r}, engine={self._engine!r}, "
-            f"organization={self._organization!r})"
+            f"{type(self).__name__}(host={self._http.base_url!r}, engine={self._engine!r}, "
+            f"organization={self._http.organization!r})"
         )
-
-    @staticmethod
-    def _normalise_host(host: str) -> str:
-        base = host.strip().rstrip("/")
-        return base[: -len("/v1")] if base.endswith("/v1") else base
 
     # -- lifecycle --
 
@@ -397,14 +328,16 @@ class StabilityV1Backend:
 
     async def start(self) -> None:
         """Open the session and learn the engines. Logs (never raises) when the API is unreachable."""
-        self._ensure_session()
+        self._http.ensure_session()
         try:
-            reply = await self._request("GET", "/v1/engines/list", client_timeout=self._start_timeout)
+            reply = await self._http.request("GET", "/v1/engines/list", client_timeout=self._start_timeout)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("stability.start_offline", extra={"host": self._base_url, "reason": _describe(exc)})
+            log.warning(
+                "stability.start_offline", extra={"host": self._http.base_url, "reason": describe(exc)}
+            )
             return
         if reply.status != 200:
-            self._warn_status(reply, "engines/list")
+            self._http.warn_status(reply, "engines/list")
             return
         try:
             engines = self._parse_engines(reply.body)
@@ -423,9 +356,7 @@ class StabilityV1Backend:
         log.info("stability.started", extra={"engine": self._engine, "engines": len(engines)})
 
     async def close(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._http.close()
 
     async def cancel(self) -> None:
         """Stability v1 has no way to interrupt a generation: nothing to do."""
@@ -441,31 +372,18 @@ class StabilityV1Backend:
             extra={"operation": call.operation, "engine": call.engine, "samples": request.samples},
         )
         started = time.monotonic()
-        await self._report(progress, Progress(fraction=0.0, message="Sent to Stability AI"))
-
-        async def attempt() -> _Reply:
-            reply = await self._request(
-                "POST",
-                call.path,
-                json_body=call.json_body,
-                form=call.form() if call.json_body is None else None,
-            )
-            if is_transient_status(reply.status):
-                error = self._api_error(reply)
-                raise TransientError(
-                    f"{call.operation} {error.detail(reply.status)}",
-                    retry_after_s=parse_retry_after(reply.retry_after),
-                )
-            return reply
-
-        try:
-            reply = await call_with_retries(attempt, self._retry, backend=self.name, operation=call.operation)
-        except aiohttp.ClientError as exc:  # not worth retrying (bad URL, TLS trouble, …)
-            raise BackendUnavailable(log_detail=f"{call.operation}: {_describe(exc)}") from exc
+        await report_progress(progress, Progress(fraction=0.0, message="Sent to Stability AI"))
+        reply = await self._http.exchange(
+            call.operation,
+            "POST",
+            call.path,
+            json_body=call.json_body,
+            form=call.form if call.json_body is None else None,
+        )
         if reply.status != 200:
             raise self._error_for(reply, call)
         result = await self._result_from(reply, call)
-        await self._report(progress, Progress(fraction=1.0, message="Done"))
+        await report_progress(progress, Progress(fraction=1.0, message="Done"))
         log.info(
             "stability.done",
             extra={
@@ -539,7 +457,7 @@ class StabilityV1Backend:
 
     @staticmethod
     def _size_for(request: GenerationRequest, limits: BackendLimits) -> tuple[int, int]:
-        ratio = _parse_ratio(request.aspect_ratio)
+        ratio = parse_ratio(request.aspect_ratio)
         if request.width is None and request.height is None and ratio is not None:
             width, height = target_size(round(ratio * 1024), 1024, limits)
         else:
@@ -681,7 +599,7 @@ class StabilityV1Backend:
             files=(_File("image", "image.png", image.png),),
         )
 
-    async def _result_from(self, reply: _Reply, call: _Call) -> GenerationResult:
+    async def _result_from(self, reply: Reply, call: _Call) -> GenerationResult:
         try:
             images = await run_cpu(_decode_artifacts, reply.body, call.expected_size)
         except (ValueError, TypeError) as exc:
@@ -696,13 +614,10 @@ class StabilityV1Backend:
             raise BackendUnavailable(log_detail=detail)
         return GenerationResult(images=images, backend=self.name, model=call.engine)
 
-    def _error_for(self, reply: _Reply, call: _Call) -> BackendError | InvalidRequest:
-        error = self._api_error(reply)
-        detail = f"{call.operation} on {call.engine}: {error.detail(reply.status)}"
-        if reply.status in (401, 402, 403):
-            self._warn_status(reply, call.operation)
-            return BackendMisconfigured(log_detail=detail)
-        if reply.status == 404:
+    def _error_for(self, reply: Reply, call: _Call) -> BackendError | InvalidRequest:
+        where = f"{call.operation} on {call.engine}"
+        if reply.status == 404:  # v1 names the engine in the path: the model is what is missing
+            detail = f"{where}: {self._http.api_error(reply).detail(reply.status)}"
             if call.user_model is not None:
                 return InvalidRequest(f"The model “{call.user_model}” is not available.", log_detail=detail)
             log.warning(
@@ -712,32 +627,7 @@ class StabilityV1Backend:
             return BackendRejected(
                 f"Stability AI does not offer the engine “{call.engine}” to this account.", log_detail=detail
             )
-        message = _one_line(error.message)
-        return BackendRejected(
-            f"Stability AI refused the request: {message}" if message else None, log_detail=detail
-        )
-
-    def _warn_status(self, reply: _Reply, operation: str) -> None:
-        """Tell the operator why Stability refused to work for us (the user gets a polite default)."""
-        error = self._api_error(reply)
-        if reply.status == 401:
-            cause = "Stability rejected the API key (401)"
-        elif reply.status == 402:
-            cause = "Stability reports the account is out of credits (402)"
-        elif reply.status == 403:
-            cause = f"Stability denied access (403): {_one_line(error.message, 200)}"
-        else:
-            cause = f"Stability answered HTTP {reply.status}: {_one_line(error.message, 200)}"
-        event = "stability.auth_rejected" if reply.status in (401, 402, 403) else "stability.http_error"
-        log.warning(
-            event,
-            extra={
-                "status": reply.status,
-                "operation": operation,
-                "detail": cause,
-                "error_id": error.error_id,
-            },
-        )
+        return self._http.error_for(reply, call.operation, where=where)
 
     # -- checks --
 
@@ -745,64 +635,32 @@ class StabilityV1Backend:
         """``easel check``: API reachable + key accepted, engine offered, credits left."""
         api, engine, credits = "stability api", "stability engine", "stability credits"
 
-        def api_failed(reason: str, why: str) -> list[CheckResult]:
+        def api_failed(result: CheckResult, why: str) -> list[CheckResult]:
             return [
-                CheckResult(api, False, reason),
+                result,
                 CheckResult(engine, False, f"not checked: {why}"),
                 CheckResult(credits, False, f"not checked: {why}"),
             ]
 
+        probe = await self._http.probe(api, "/v1/engines/list")
+        if probe.reply is None:
+            return api_failed(probe.result, probe.skipped)
         try:
-            reply = await self._request("GET", "/v1/engines/list", client_timeout=self._check_timeout)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return api_failed(f"cannot reach {self._base_url}: {_describe(exc)}", "API unreachable")
-        if reply.status == 401:
-            return api_failed("Stability rejected the API key (401): check STABILITY_API_KEY", "key rejected")
-        if reply.status != 200:
-            message = _one_line(self._api_error(reply).message, 200)
-            return api_failed(f"{self._base_url} answered HTTP {reply.status}: {message}", "API check failed")
-        try:
-            engines = self._parse_engines(reply.body)
+            engines = self._parse_engines(probe.reply.body)
         except ValueError as exc:
-            return api_failed(f"unreadable engine list from {self._base_url}: {exc}", "API check failed")
+            unreadable = f"unreadable engine list from {self._http.base_url}: {exc}"
+            return api_failed(CheckResult(api, False, unreadable), "API check failed")
         self._learn_engines(engines)
-        results = [CheckResult(api, True, f"{self._base_url} reachable, API key accepted")]
+        results = [probe.result]
         if self._engine in engines:
             results.append(CheckResult(engine, True, f"{self._engine} available"))
         else:
             offered = ", ".join(e for e in engines if is_generation_engine(e)) or "none"
             results.append(CheckResult(engine, False, f"{self._engine} is not offered; available: {offered}"))
-        results.append(await self._check_balance(credits))
+        results.append(await self._http.check_balance(credits))
         return results
 
-    async def _check_balance(self, name: str) -> CheckResult:
-        try:
-            reply = await self._request("GET", "/v1/user/balance", client_timeout=self._check_timeout)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return CheckResult(name, False, f"balance unavailable: {_describe(exc)}")
-        if reply.status != 200:
-            error = self._api_error(reply)
-            return CheckResult(name, False, f"HTTP {reply.status}: {_one_line(error.message, 200)}")
-        try:
-            value = json.loads(reply.body)["credits"]
-            credits = float(value)
-        except (ValueError, KeyError, TypeError):
-            return CheckResult(name, False, "unreadable balance")
-        if credits <= 0:
-            return CheckResult(
-                name, False, f"{credits:.2f} credits: generation fails until the account is topped up"
-            )
-        return CheckResult(name, True, f"{credits:.2f} credits")
-
-    # -- plumbing --
-
-    def _api_error(self, reply: _Reply) -> _ApiError:
-        """The API's error body, with our key blanked out should a server ever echo it."""
-        error = _ApiError.parse(reply.body)
-        key = self._api_key.get_secret_value()
-        if key in error.message:
-            error = replace(error, message=error.message.replace(key, "[redacted]"))
-        return error
+    # -- engines --
 
     def _learn_engines(self, engines: tuple[str, ...]) -> None:
         self._engines = engines
@@ -821,58 +679,6 @@ class StabilityV1Backend:
             for e in data
             if isinstance(e, dict) and "id" in e and e.get("type", "PICTURE") == "PICTURE"
         )
-
-    def _ensure_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-            self._owns_session = True
-        return self._session
-
-    def _headers(self) -> dict[str, str]:
-        headers = {
-            "Authorization": f"Bearer {self._api_key.get_secret_value()}",
-            "Accept": "application/json",
-            "Stability-Client-ID": self._client_id,
-            "Stability-Client-Version": self._client_version,
-        }
-        if self._organization:
-            headers["Organization"] = self._organization
-        return headers
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json_body: TextToImageBody | None = None,
-        form: aiohttp.FormData | None = None,
-        client_timeout: aiohttp.ClientTimeout | None = None,
-    ) -> _Reply:
-        """One HTTP exchange; statuses are returned, never raised (aiohttp's errors echo headers)."""
-        session = self._ensure_session()
-        await self._limiter.acquire()
-        async with session.request(
-            method,
-            self._base_url + path,
-            headers=self._headers(),
-            json=json_body,
-            data=form,
-            timeout=client_timeout or self._timeout,
-        ) as resp:
-            body = await resp.read()
-            retry_after = resp.headers.get("Retry-After")
-            if resp.status == 429:  # someone else spends this key too: everybody backs off
-                self._limiter.pause(parse_retry_after(retry_after))
-            return _Reply(resp.status, body, retry_after)
-
-    @staticmethod
-    async def _report(progress: ProgressCallback | None, update: Progress) -> None:
-        if progress is None:
-            return
-        try:
-            await progress(update)
-        except Exception:  # a failed status message must not fail the job
-            log.warning("stability.progress_failed", exc_info=True)
 
 
 def _extra_fraction(extras: dict[str, str], key: str) -> float | None:

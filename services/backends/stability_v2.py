@@ -43,6 +43,9 @@ Stability says                      easel raises
 429 / 5xx / network                 retried (everybody pauses on 429), then ``BackendUnavailable``
 ==================================  ==================================================
 
+Session, headers, pacing, retries and this mapping are shared with the v1 backend in
+:mod:`services.backends.stability_http` (``V2_DIALECT`` says where v2 differs).
+
 Asynchronous upscales survive a restart: ``generate(..., on_resume_token=save)`` is called
 with the generation id right after the submit; a later ``generate(same_request,
 resume_token=saved)`` polls that id instead of paying for a second upscale (if Stability
@@ -73,15 +76,16 @@ from PIL import Image, ImageOps
 from pydantic import SecretStr
 
 from services.backends.base import BackendLimits, ProgressCallback
-from services.backends.rate_limit import RateLimiter, shared_limiter
-from services.backends.retry import (
-    RetryPolicy,
-    TransientError,
-    call_with_retries,
-    is_transient_status,
-    parse_retry_after,
+from services.backends.rate_limit import RateLimiter
+from services.backends.stability_http import (
+    DEFAULT_HOST,
+    EASEL_VERSION,
+    V2_DIALECT,
+    Reply,
+    StabilityHttp,
+    parse_ratio,
+    report_progress,
 )
-from services.backends.stability_v1 import DEFAULT_HOST, EASEL_VERSION
 from services.backends.stability_v2_wire import (
     ASPECT_RATIO_SIZES,
     ASPECT_RATIOS,
@@ -104,8 +108,6 @@ from services.backends.stability_v2_wire import (
 )
 from services.errors import (
     BackendError,
-    BackendMisconfigured,
-    BackendRejected,
     BackendUnavailable,
     ContentFiltered,
     EaselError,
@@ -146,7 +148,6 @@ _EDIT_OPERATIONS = frozenset(
 )
 _EXTRA_OPTIONS = frozenset({"search_prompt", "grow_mask", "upscale_mode", "creativity"})
 _ALWAYS_UNSUPPORTED = frozenset({"steps", "sampler", "scheduler", "size"})
-_MAX_USER_MESSAGE_CHARS = 300
 _RESUME_TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
 _BODY_MARGIN_BYTES = 64 * 1024  # multipart headers and text fields, with room to spare
 _EXPECTED_CREATIVE_S = 45.0  # how long a creative upscale usually takes (for progress)
@@ -231,31 +232,12 @@ def _nearest_ratio(ratio: float) -> str:
     return min(ASPECT_RATIOS, key=lambda r: abs(math.log(value(r) / ratio)))
 
 
-def _parse_ratio(text: str) -> float | None:
-    left, sep, right = text.partition(":")
-    try:
-        ratio = float(left) / float(right) if sep else float(left)
-    except (ValueError, ZeroDivisionError):
-        return None
-    return ratio if math.isfinite(ratio) and ratio > 0 else None
-
-
 # --- small helpers -------------------------------------------------------------------------------
-
-
-def _one_line(text: str, limit: int = _MAX_USER_MESSAGE_CHARS) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def _num(value: float) -> str:
     """Form numbers as the API's examples write them: ``0.65``, ``4``."""
     return f"{round(value, 6):g}"
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _prompt_text(request: GenerationRequest) -> str:
@@ -381,41 +363,6 @@ class _Call:
         return replace(self, fields=fields)
 
 
-@dataclass(frozen=True, slots=True)
-class _Reply:
-    status: int
-    body: bytes
-    content_type: str
-    finish_reason: str | None
-    seed: str | None
-    retry_after: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class _ApiError:
-    name: str
-    message: str
-    error_id: str
-
-    @classmethod
-    def parse(cls, body: bytes) -> _ApiError:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            errors = data.get("errors")
-            if isinstance(errors, list) and errors:
-                message = "; ".join(str(e) for e in errors)
-            else:
-                message = str(data.get("message", ""))
-            return cls(str(data.get("name", "")), message, str(data.get("id", "")))
-        return cls("", body[:200].decode("utf-8", errors="replace"), "")
-
-    def detail(self, status: int) -> str:
-        return f"HTTP {status} {self.name or '-'} id={self.error_id or '-'}: {_one_line(self.message, 500)}"
-
-
 class _ResultGone(Exception):
     """``/v2beta/results/{id}`` answered 404: expired (24 h), or another key's generation."""
 
@@ -450,37 +397,31 @@ class StabilityV2Backend:
         limiter: RateLimiter | None = None,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
-        key = key.strip()
-        if not key:
-            raise ValueError("the Stability API key is empty")
-        if not key.isascii() or not key.isprintable():
-            raise ValueError("the Stability API key contains characters an HTTP header cannot carry")
-        self._limits = limits_for_model(model, models)  # raises ValueError for an unknown model
-        self._api_key = SecretStr(key)
-        self._base_url = host.strip().rstrip("/")
-        for suffix in ("/v2beta", "/v1"):
-            if self._base_url.endswith(suffix):
-                self._base_url = self._base_url[: -len(suffix)]
-        self._limiter = limiter or shared_limiter(self._base_url, key)
-        self._model = model
-        self._organization = organization or None
-        self._client_id = client_id
-        self._client_version = client_version
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(connect_timeout_s, timeout_s))
-        self._check_timeout = aiohttp.ClientTimeout(
-            total=min(check_timeout_s, timeout_s), sock_connect=min(connect_timeout_s, check_timeout_s)
+        http = StabilityHttp(  # validates the key first
+            api_key,
+            host=host,
+            dialect=V2_DIALECT,
+            organization=organization,
+            client_id=client_id,
+            client_version=client_version,
+            timeout_s=timeout_s,
+            connect_timeout_s=connect_timeout_s,
+            check_timeout_s=check_timeout_s,
+            max_attempts=max_attempts,
+            retry_base_delay_s=retry_base_delay_s,
+            session=session,
+            limiter=limiter,
         )
-        self._retry = RetryPolicy(max_attempts=max_attempts, base_delay_s=retry_base_delay_s)
+        self._limits = limits_for_model(model, models)  # raises ValueError for an unknown model
+        self._http = http
+        self._model = model
         self._poll_interval_s = poll_interval_s
         self._max_poll_s = max_poll_s
-        self._session = session
-        self._owns_session = session is None
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(host={self._base_url!r}, model={self._model!r}, "
-            f"organization={self._organization!r})"
+            f"{type(self).__name__}(host={self._http.base_url!r}, model={self._model!r}, "
+            f"organization={self._http.organization!r})"
         )
 
     # -- lifecycle --
@@ -495,13 +436,11 @@ class StabilityV2Backend:
 
     async def start(self) -> None:
         """Open the session. v2beta has no model list to learn, so nothing is sent."""
-        self._ensure_session()
+        self._http.ensure_session()
         log.info("stability.started", extra={"api": "v2beta", "model": self._model})
 
     async def close(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._http.close()
 
     async def cancel(self) -> None:
         """Stability cannot interrupt a generation: nothing to do (the job task is cancelled)."""
@@ -721,7 +660,7 @@ class StabilityV2Backend:
         if request.aspect_ratio:
             if request.aspect_ratio in ASPECT_RATIOS:
                 return request.aspect_ratio
-            ratio = _parse_ratio(request.aspect_ratio)
+            ratio = parse_ratio(request.aspect_ratio)
             if ratio is None:
                 raise InvalidRequest(
                     f"I can't read the aspect ratio “{request.aspect_ratio}”; write it like 16:9."
@@ -1030,7 +969,7 @@ class StabilityV2Backend:
         """Send every call at once (the limiter paces them); keep what succeeded."""
         total = len(calls)
         done = 0
-        await self._report(progress, Progress(fraction=0.0, message="Sent to Stability AI"))
+        await report_progress(progress, Progress(fraction=0.0, message="Sent to Stability AI"))
 
         async def one(call: _Call) -> GeneratedImage:
             nonlocal done
@@ -1039,7 +978,7 @@ class StabilityV2Backend:
             finally:
                 done += 1
                 if done < total:
-                    await self._report(
+                    await report_progress(
                         progress, Progress(fraction=done / total, message=f"{done} of {total} images ready")
                     )
 
@@ -1070,7 +1009,7 @@ class StabilityV2Backend:
                     "detail": error.log_detail,
                 },
             )
-        await self._report(progress, Progress(fraction=1.0, message="Done"))
+        await report_progress(progress, Progress(fraction=1.0, message="Done"))
         return tuple(images)
 
     @staticmethod
@@ -1092,25 +1031,11 @@ class StabilityV2Backend:
         *,
         form: Callable[[], aiohttp.MultipartWriter] | None = None,
         accept: str = "image/*",
-    ) -> _Reply:
+    ) -> Reply:
         """One request with the shared retry policy (429/5xx/network); other statuses returned."""
+        return await self._http.exchange(call.operation, method, path, form=form, accept=accept)
 
-        async def attempt() -> _Reply:
-            reply = await self._request(method, path, form=form() if form else None, accept=accept)
-            if is_transient_status(reply.status):
-                error = self._api_error(reply)
-                raise TransientError(
-                    f"{call.operation} {error.detail(reply.status)}",
-                    retry_after_s=parse_retry_after(reply.retry_after),
-                )
-            return reply
-
-        try:
-            return await call_with_retries(attempt, self._retry, backend=self.name, operation=call.operation)
-        except aiohttp.ClientError as exc:  # not worth retrying (bad URL, TLS trouble, …)
-            raise BackendUnavailable(log_detail=f"{call.operation}: {_describe(exc)}") from exc
-
-    async def _image_from(self, reply: _Reply, call: _Call) -> GeneratedImage:
+    async def _image_from(self, reply: Reply, call: _Call) -> GeneratedImage:
         """The image of a 200 answer (raw bytes with headers, or the JSON form)."""
         reason_text, seed_text, png = reply.finish_reason, reply.seed, reply.body
         if reply.content_type == "application/json":
@@ -1160,14 +1085,14 @@ class StabilityV2Backend:
             log.warning("stability.resume_token_invalid", extra={"operation": call.operation})
             resume_token = None
         if resume_token is not None:
-            await self._report(
+            await report_progress(
                 progress, Progress(fraction=0.0, message="Picking up the upscale where it was")
             )
             try:
                 return await self._poll(call, resume_token, progress, first_delay_s=0.0)
             except _ResultGone:
                 log.warning("stability.resume_expired", extra={"operation": call.operation})
-        await self._report(progress, Progress(fraction=0.0, message="Sent to Stability AI"))
+        await report_progress(progress, Progress(fraction=0.0, message="Sent to Stability AI"))
         generation_id = await self._submit(call)
         if on_resume_token is not None:
             try:
@@ -1214,7 +1139,7 @@ class StabilityV2Backend:
             polls += 1
             if reply.status == 200:
                 image = await self._image_from(reply, call)
-                await self._report(progress, Progress(fraction=1.0, message="Done"))
+                await report_progress(progress, Progress(fraction=1.0, message="Done"))
                 log.info("stability.result_ready", extra={"operation": call.operation, "polls": polls})
                 if image.finish_reason is FinishReason.CONTENT_FILTERED:
                     raise ContentFiltered(log_detail=f"{call.operation}: result content-filtered")
@@ -1229,7 +1154,7 @@ class StabilityV2Backend:
                     log_detail=f"{call.operation}: still in progress after {elapsed:.0f} s ({polls} polls)"
                 )
             fraction = min(0.95, elapsed / _EXPECTED_CREATIVE_S) if elapsed else 0.05
-            await self._report(
+            await report_progress(
                 progress,
                 Progress(
                     fraction=max(fraction, 0.05),
@@ -1240,55 +1165,8 @@ class StabilityV2Backend:
 
     # -- errors --
 
-    def _error_for(self, reply: _Reply, call: _Call) -> BackendError:
-        error = self._api_error(reply)
-        detail = f"{call.operation}: {error.detail(reply.status)}"
-        message = _one_line(error.message)
-        if reply.status == 403 and error.name == "content_moderation":
-            return ContentFiltered(log_detail=detail)
-        if reply.status in (401, 402, 403, 404):
-            self._warn_status(reply, call.operation)
-            return BackendMisconfigured(log_detail=detail)
-        if reply.status == 413:
-            return BackendRejected(
-                "Stability AI refused the image as too large (the limit is 10 MiB). Please use a smaller image.",
-                log_detail=detail,
-            )
-        if reply.status == 422:
-            return BackendRejected(
-                f"Stability AI couldn't use this request: {message}" if message else None, log_detail=detail
-            )
-        return BackendRejected(
-            f"Stability AI refused the request: {message}" if message else None, log_detail=detail
-        )
-
-    def _warn_status(self, reply: _Reply, operation: str) -> None:
-        error = self._api_error(reply)
-        causes = {
-            401: "Stability rejected the API key (401)",
-            402: "Stability reports the account is out of credits (402)",
-            404: f"Stability does not know this endpoint (404): {_one_line(error.message, 200)}",
-        }
-        cause = causes.get(
-            reply.status, f"Stability denied access ({reply.status}): {_one_line(error.message, 200)}"
-        )
-        log.warning(
-            "stability.auth_rejected" if reply.status != 404 else "stability.endpoint_missing",
-            extra={
-                "status": reply.status,
-                "operation": operation,
-                "detail": cause,
-                "error_id": error.error_id,
-            },
-        )
-
-    def _api_error(self, reply: _Reply) -> _ApiError:
-        """The API's error body, with our key blanked out should a server ever echo it."""
-        error = _ApiError.parse(reply.body)
-        key = self._api_key.get_secret_value()
-        if key in error.message:
-            error = replace(error, message=error.message.replace(key, "[redacted]"))
-        return error
+    def _error_for(self, reply: Reply, call: _Call) -> BackendError:
+        return self._http.error_for(reply, call.operation)
 
     # -- account --
 
@@ -1314,104 +1192,11 @@ class StabilityV2Backend:
         api, model, credits_name = "stability api", "stability model", "stability credits"
         spec = MODELS[self._model]
         model_line = CheckResult(model, True, f"{self._model} via {spec.path} (v2beta)")
-        try:
-            reply = await self._request(
-                "GET", "/v1/user/balance", accept="application/json", client_timeout=self._check_timeout
-            )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            why = f"cannot reach {self._base_url}: {_describe(exc)}"
+        probe = await self._http.probe(api, "/v1/user/balance")
+        if probe.reply is None:
             return [
-                CheckResult(api, False, why),
+                probe.result,
                 model_line,
-                CheckResult(credits_name, False, "not checked: API unreachable"),
+                CheckResult(credits_name, False, f"not checked: {probe.skipped}"),
             ]
-        if reply.status == 401:
-            return [
-                CheckResult(api, False, "Stability rejected the API key (401): check STABILITY_API_KEY"),
-                model_line,
-                CheckResult(credits_name, False, "not checked: key rejected"),
-            ]
-        if reply.status != 200:
-            message = _one_line(self._api_error(reply).message, 200)
-            return [
-                CheckResult(api, False, f"{self._base_url} answered HTTP {reply.status}: {message}"),
-                model_line,
-                CheckResult(credits_name, False, "not checked: API check failed"),
-            ]
-        results = [CheckResult(api, True, f"{self._base_url} reachable, API key accepted"), model_line]
-        try:
-            credits = float(json.loads(reply.body)["credits"])
-        except (ValueError, KeyError, TypeError):
-            results.append(CheckResult(credits_name, False, "unreadable balance"))
-            return results
-        if credits <= 0:
-            results.append(
-                CheckResult(
-                    credits_name,
-                    False,
-                    f"{credits:.2f} credits: generation fails until the account is topped up",
-                )
-            )
-        else:
-            results.append(CheckResult(credits_name, True, f"{credits:.2f} credits"))
-        return results
-
-    # -- plumbing --
-
-    def _ensure_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-            self._owns_session = True
-        return self._session
-
-    def _headers(self, accept: str) -> dict[str, str]:
-        headers = {
-            "Authorization": f"Bearer {self._api_key.get_secret_value()}",
-            "Accept": accept,
-            "Stability-Client-ID": self._client_id,
-            "Stability-Client-Version": self._client_version,
-        }
-        if self._organization:
-            headers["Organization"] = self._organization
-        return headers
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        form: aiohttp.MultipartWriter | None = None,
-        accept: str = "image/*",
-        client_timeout: aiohttp.ClientTimeout | None = None,
-    ) -> _Reply:
-        """One HTTP exchange, paced by the shared limiter; statuses are returned, never raised."""
-        session = self._ensure_session()
-        await self._limiter.acquire()
-        async with session.request(
-            method,
-            self._base_url + path,
-            headers=self._headers(accept),
-            data=form,
-            timeout=client_timeout or self._timeout,
-        ) as resp:
-            body = await resp.read()
-            retry_after = resp.headers.get("Retry-After")
-            if resp.status == 429:  # someone else spends this key too: everybody backs off
-                self._limiter.pause(parse_retry_after(retry_after))
-            return _Reply(
-                status=resp.status,
-                body=body,
-                content_type=resp.content_type or "",
-                finish_reason=resp.headers.get("finish-reason"),
-                seed=resp.headers.get("seed"),
-                retry_after=retry_after,
-            )
-
-    @staticmethod
-    async def _report(progress: ProgressCallback | None, update: Progress) -> None:
-        if progress is None:
-            return
-        try:
-            await progress(update)
-        except Exception:  # a failed status message must not fail the job
-            log.warning("stability.progress_failed", exc_info=True)
+        return [probe.result, model_line, self._http.credits_result(credits_name, probe.reply.body)]

@@ -1,0 +1,450 @@
+"""What both Stability backends share: one HTTP client for Stability AI's REST APIs.
+
+Usage (inside a backend)::
+
+    http = StabilityHttp(api_key, host=host, dialect=V2_DIALECT, organization=org)
+    reply = await http.exchange("inpaint", "POST", "/v2beta/stable-image/edit/inpaint", form=make_form)
+    if reply.status != 200:
+        raise http.error_for(reply, "inpaint")
+    await http.close()
+
+:class:`StabilityHttp` holds the API key (a :class:`pydantic.SecretStr`, sent only in the
+``Authorization`` header and blanked out of any error body that echoes it), the session
+(one for every job; a session passed in is left open on :meth:`StabilityHttp.close`), the
+timeouts, the shared per-key :mod:`~services.backends.rate_limit` limiter and the
+:mod:`~services.backends.retry` policy. It maps what is left after retries onto
+:mod:`services.errors`, so v1 and v2 refuse, warn and log the same way.
+
+Where the two APIs really differ — error bodies ``{id, name, message}`` (v1) or
+``{id, name, errors: [...]}`` (v2), v2's 403 ``content_moderation``, v2's 404 meaning a
+missing endpoint — an :class:`ApiDialect` says so; each backend keeps its own
+operation-specific mapping (v1's 404 for an engine) in front of :meth:`StabilityHttp.error_for`.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+import aiohttp
+from pydantic import SecretStr
+
+from services.backends.base import ProgressCallback
+from services.backends.rate_limit import RateLimiter, shared_limiter
+from services.backends.retry import (
+    RetryPolicy,
+    TransientError,
+    call_with_retries,
+    is_transient_status,
+    parse_retry_after,
+)
+from services.errors import (
+    BackendError,
+    BackendMisconfigured,
+    BackendRejected,
+    BackendUnavailable,
+    ContentFiltered,
+)
+from services.types import CheckResult, Progress
+
+__all__ = [
+    "DEFAULT_HOST",
+    "EASEL_VERSION",
+    "V1_DIALECT",
+    "V2_DIALECT",
+    "ApiDialect",
+    "ApiError",
+    "ApiProbe",
+    "Reply",
+    "StabilityHttp",
+    "describe",
+    "one_line",
+    "parse_ratio",
+    "report_progress",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "https://api.stability.ai"
+MAX_USER_MESSAGE_CHARS = 300
+
+Form = aiohttp.FormData | aiohttp.MultipartWriter
+
+
+def _easel_version() -> str:
+    try:
+        return importlib.metadata.version("easel-bot")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+EASEL_VERSION = _easel_version()
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+def one_line(text: str, limit: int = MAX_USER_MESSAGE_CHARS) -> str:
+    """``text`` on one line, cut to ``limit`` characters (what users and log lines get)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def describe(exc: BaseException) -> str:
+    """An exception for logs and ``easel check``: its type, and its text when it has one."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def parse_ratio(text: str | None) -> float | None:
+    """``"16:9"`` (or ``"1.5"``) as a positive number; None when it cannot be read."""
+    if not text:
+        return None
+    left, sep, right = text.partition(":")
+    try:
+        ratio = float(left) / float(right) if sep else float(left)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return ratio if math.isfinite(ratio) and ratio > 0 else None
+
+
+async def report_progress(progress: ProgressCallback | None, update: Progress) -> None:
+    """Tell the job how far it got; a failed status message must not fail the job."""
+    if progress is None:
+        return
+    try:
+        await progress(update)
+    except Exception:
+        log.warning("stability.progress_failed", exc_info=True)
+
+
+# --- what the API says ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ApiDialect:
+    """How one Stability API version speaks where the two differ."""
+
+    host_suffixes: tuple[str, ...]  # API roots people paste into STABILITY_API_HOST; stripped, in order
+    errors_list: bool  # error bodies carry ``errors: [...]`` (v2) rather than only ``message`` (v1)
+    moderation_403: bool  # 403 ``content_moderation`` means the image was filtered (v2)
+    endpoint_404: bool  # 404 means easel called an endpoint this host lacks: the operator's problem (v2)
+    specific_4xx: bool  # 413 and 422 get their own user messages (v2)
+
+
+V1_DIALECT = ApiDialect(
+    host_suffixes=("/v1",), errors_list=False, moderation_403=False, endpoint_404=False, specific_4xx=False
+)
+V2_DIALECT = ApiDialect(
+    host_suffixes=("/v2beta", "/v1"),
+    errors_list=True,
+    moderation_403=True,
+    endpoint_404=True,
+    specific_4xx=True,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One HTTP answer, read in full (the image headers only matter to v2)."""
+
+    status: int
+    body: bytes
+    retry_after: str | None
+    content_type: str = ""
+    finish_reason: str | None = None
+    seed: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiError:
+    """The API's error body: ``{id, name, message}`` (v1) or ``{id, name, errors: [...]}`` (v2)."""
+
+    name: str
+    message: str
+    error_id: str
+
+    @classmethod
+    def parse(cls, body: bytes, *, errors_list: bool = False) -> ApiError:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            errors = data.get("errors") if errors_list else None
+            if isinstance(errors, list) and errors:
+                message = "; ".join(str(e) for e in errors)
+            else:
+                message = str(data.get("message", ""))
+            return cls(str(data.get("name", "")), message, str(data.get("id", "")))
+        return cls("", body[:200].decode("utf-8", errors="replace"), "")
+
+    def detail(self, status: int) -> str:
+        return f"HTTP {status} {self.name or '-'} id={self.error_id or '-'}: {one_line(self.message, 500)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiProbe:
+    """What ``easel check`` learnt from its first request."""
+
+    result: CheckResult  # the API line: reachable and key accepted, or why not
+    reply: Reply | None = None  # the 200 answer; None when the API check failed
+    skipped: str = ""  # why the checks depending on it were not run ("API unreachable", …)
+
+
+# --- the client ----------------------------------------------------------------------------------
+
+
+class StabilityHttp:
+    """Session, headers, pacing, retries and error mapping for one API key and host."""
+
+    name = "stability"
+
+    def __init__(
+        self,
+        api_key: str | SecretStr,
+        *,
+        host: str,
+        dialect: ApiDialect,
+        organization: str | None = None,
+        client_id: str = "easel",
+        client_version: str = EASEL_VERSION,
+        timeout_s: float = 120,
+        connect_timeout_s: float = 10,
+        check_timeout_s: float = 15,
+        max_attempts: int = 4,
+        retry_base_delay_s: float = 1.0,
+        session: aiohttp.ClientSession | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+        key = key.strip()
+        if not key:
+            raise ValueError("the Stability API key is empty")
+        if not key.isascii() or not key.isprintable():
+            raise ValueError("the Stability API key contains characters an HTTP header cannot carry")
+        self._api_key = SecretStr(key)
+        self.dialect = dialect
+        base_url = host.strip().rstrip("/")
+        for suffix in dialect.host_suffixes:
+            if base_url.endswith(suffix):
+                base_url = base_url[: -len(suffix)]
+        self.base_url = base_url
+        # every request with this key (any backend, any job) shares one pace: see rate_limit.py
+        self._limiter = limiter or shared_limiter(base_url, key)
+        self.organization = organization or None
+        self._client_id = client_id
+        self._client_version = client_version
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(connect_timeout_s, timeout_s))
+        self.check_timeout = aiohttp.ClientTimeout(
+            total=min(check_timeout_s, timeout_s), sock_connect=min(connect_timeout_s, check_timeout_s)
+        )
+        self._retry = RetryPolicy(max_attempts=max_attempts, base_delay_s=retry_base_delay_s)
+        self._session = session
+        self._owns_session = session is None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(host={self.base_url!r}, organization={self.organization!r})"
+
+    # -- session --
+
+    def ensure_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+            self._owns_session = True
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session this client opened (one passed in is left to its owner)."""
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # -- requests --
+
+    def _headers(self, accept: str) -> dict[str, str]:
+        headers = {
+            "Authorization": f"Bearer {self._api_key.get_secret_value()}",
+            "Accept": accept,
+            "Stability-Client-ID": self._client_id,
+            "Stability-Client-Version": self._client_version,
+        }
+        if self.organization:
+            headers["Organization"] = self.organization
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Mapping[str, object] | None = None,
+        form: Form | None = None,
+        accept: str = "application/json",
+        client_timeout: aiohttp.ClientTimeout | None = None,
+    ) -> Reply:
+        """One HTTP exchange, paced by the shared limiter; statuses are returned, never raised
+        (aiohttp's errors echo headers, and the key is one of them)."""
+        session = self.ensure_session()
+        await self._limiter.acquire()
+        async with session.request(
+            method,
+            self.base_url + path,
+            headers=self._headers(accept),
+            json=json_body,
+            data=form,
+            timeout=client_timeout or self.timeout,
+        ) as resp:
+            body = await resp.read()
+            retry_after = resp.headers.get("Retry-After")
+            if resp.status == 429:  # someone else spends this key too: everybody backs off
+                self._limiter.pause(parse_retry_after(retry_after))
+            return Reply(
+                status=resp.status,
+                body=body,
+                retry_after=retry_after,
+                content_type=resp.content_type or "",
+                finish_reason=resp.headers.get("finish-reason"),
+                seed=resp.headers.get("seed"),
+            )
+
+    async def exchange(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        json_body: Mapping[str, object] | None = None,
+        form: Callable[[], Form] | None = None,
+        accept: str = "application/json",
+    ) -> Reply:
+        """One request with the shared retry policy (429/5xx/network); other statuses returned.
+
+        ``form`` builds a fresh body for every attempt (a multipart body is spent once sent).
+        """
+
+        async def attempt() -> Reply:
+            reply = await self.request(
+                method, path, json_body=json_body, form=form() if form else None, accept=accept
+            )
+            if is_transient_status(reply.status):
+                error = self.api_error(reply)
+                raise TransientError(
+                    f"{operation} {error.detail(reply.status)}",
+                    retry_after_s=parse_retry_after(reply.retry_after),
+                )
+            return reply
+
+        try:
+            return await call_with_retries(attempt, self._retry, backend=self.name, operation=operation)
+        except aiohttp.ClientError as exc:  # not worth retrying (bad URL, TLS trouble, …)
+            raise BackendUnavailable(log_detail=f"{operation}: {describe(exc)}") from exc
+
+    # -- errors --
+
+    def api_error(self, reply: Reply) -> ApiError:
+        """The API's error body, with our key blanked out should a server ever echo it."""
+        error = ApiError.parse(reply.body, errors_list=self.dialect.errors_list)
+        key = self._api_key.get_secret_value()
+        if key in error.message:
+            error = replace(error, message=error.message.replace(key, "[redacted]"))
+        return error
+
+    def error_for(self, reply: Reply, operation: str, *, where: str | None = None) -> BackendError:
+        """The exception for a final non-200 answer to ``operation`` (``where`` prefixes the log detail)."""
+        error = self.api_error(reply)
+        status = reply.status
+        detail = f"{where or operation}: {error.detail(status)}"
+        message = one_line(error.message)
+        if status == 403 and self.dialect.moderation_403 and error.name == "content_moderation":
+            return ContentFiltered(log_detail=detail)
+        if status in (401, 402, 403) or (status == 404 and self.dialect.endpoint_404):
+            self.warn_status(reply, operation)
+            return BackendMisconfigured(log_detail=detail)
+        if status == 413 and self.dialect.specific_4xx:
+            return BackendRejected(
+                "Stability AI refused the image as too large (the limit is 10 MiB). Please use a smaller image.",
+                log_detail=detail,
+            )
+        if status == 422 and self.dialect.specific_4xx:
+            return BackendRejected(
+                f"Stability AI couldn't use this request: {message}" if message else None, log_detail=detail
+            )
+        return BackendRejected(
+            f"Stability AI refused the request: {message}" if message else None, log_detail=detail
+        )
+
+    def warn_status(self, reply: Reply, operation: str) -> None:
+        """Tell the operator why Stability refused to work for us (the user gets a polite default)."""
+        error = self.api_error(reply)
+        message = one_line(error.message, 200)
+        status = reply.status
+        event = "stability.auth_rejected"
+        if status == 401:
+            cause = "Stability rejected the API key (401)"
+        elif status == 402:
+            cause = "Stability reports the account is out of credits (402)"
+        elif status == 403:
+            cause = f"Stability denied access (403): {message}"
+        elif status == 404 and self.dialect.endpoint_404:
+            cause = f"Stability does not know this endpoint (404): {message}"
+            event = "stability.endpoint_missing"
+        else:
+            cause = f"Stability answered HTTP {status}: {message}"
+            event = "stability.http_error"
+        log.warning(
+            event,
+            extra={"status": status, "operation": operation, "detail": cause, "error_id": error.error_id},
+        )
+
+    # -- easel check --
+
+    async def probe(self, name: str, path: str) -> ApiProbe:
+        """``GET path`` to learn whether the API is reachable and takes the key."""
+        try:
+            reply = await self.request("GET", path, client_timeout=self.check_timeout)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return ApiProbe(
+                CheckResult(name, False, f"cannot reach {self.base_url}: {describe(exc)}"),
+                skipped="API unreachable",
+            )
+        if reply.status == 401:
+            return ApiProbe(
+                CheckResult(name, False, "Stability rejected the API key (401): check STABILITY_API_KEY"),
+                skipped="key rejected",
+            )
+        if reply.status != 200:
+            message = one_line(self.api_error(reply).message, 200)
+            return ApiProbe(
+                CheckResult(name, False, f"{self.base_url} answered HTTP {reply.status}: {message}"),
+                skipped="API check failed",
+            )
+        return ApiProbe(CheckResult(name, True, f"{self.base_url} reachable, API key accepted"), reply)
+
+    async def check_balance(self, name: str) -> CheckResult:
+        """``GET /v1/user/balance`` as a check line (the same endpoint serves both API versions)."""
+        try:
+            reply = await self.request("GET", "/v1/user/balance", client_timeout=self.check_timeout)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return CheckResult(name, False, f"balance unavailable: {describe(exc)}")
+        if reply.status != 200:
+            error = self.api_error(reply)
+            return CheckResult(name, False, f"HTTP {reply.status}: {one_line(error.message, 200)}")
+        return self.credits_result(name, reply.body)
+
+    @staticmethod
+    def credits_result(name: str, body: bytes) -> CheckResult:
+        """The check line for a balance answer: credits left, none left, or unreadable."""
+        try:
+            credits = float(json.loads(body)["credits"])
+        except (ValueError, KeyError, TypeError):
+            return CheckResult(name, False, "unreadable balance")
+        if credits <= 0:
+            return CheckResult(
+                name, False, f"{credits:.2f} credits: generation fails until the account is topped up"
+            )
+        return CheckResult(name, True, f"{credits:.2f} credits")
