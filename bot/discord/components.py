@@ -7,6 +7,7 @@ All state a button needs is in its ``custom_id`` (at most 100 characters)::
     easel:r:<job_id>             🔁      reroll: the same request with a new seed
     easel:m:<job_id>:<index>     ✏️      open the remix modal (prompt + strength), from that image
     easel:d:<job_id>:<user_id>   🗑      delete (the requester, or members with Manage Messages)
+    easel:i:<job_id>             🎨      /imagine the text of a /describe result, for whoever presses it
     easel:mm:<job_id>:<index>    —       the remix modal's submit
 
 :class:`ResultButton` is a :class:`discord.ui.DynamicItem`, registered once with the bot, so a
@@ -37,10 +38,11 @@ __all__ = [
     "parse_modal_custom_id",
     "remix_modal",
     "result_view",
+    "text_view",
 ]
 
 _JOB = r"[0-9A-Za-z_-]{1,64}"
-_TEMPLATE = rf"easel:(?P<verb>[uvrmd]):(?P<job>{_JOB})(?::(?P<arg>\d{{1,20}}))?"
+_TEMPLATE = rf"easel:(?P<verb>[uvrmdi]):(?P<job>{_JOB})(?::(?P<arg>\d{{1,20}}))?"
 MODAL_PREFIX = "easel:mm:"
 _MODAL_RE = re.compile(rf"easel:mm:(?P<job>{_JOB}):(?P<index>\d{{1,4}})")
 _PER_ROW = 5
@@ -48,7 +50,7 @@ _PER_ROW = 5
 
 @dataclass(frozen=True, slots=True)
 class ButtonAction:
-    """A decoded ``custom_id``: ``verb`` is one of ``u v r m d``; ``arg`` the index or user id."""
+    """A decoded ``custom_id``: ``verb`` is one of ``u v r m d i``; ``arg`` the index or user id."""
 
     verb: str
     job_id: str
@@ -114,6 +116,20 @@ def result_view(job_id: str, indices: list[int], operation: Operation, requester
         ResultButton(
             ButtonAction("d", job_id, requester_id), emoji="🗑", style=discord.ButtonStyle.danger, row=row
         )
+    )
+    return view
+
+
+def text_view(job_id: str, requester_id: int) -> discord.ui.View:
+    """Under a text result (/describe): 🎨 Imagine this, then 🗑."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(
+        ResultButton(
+            ButtonAction("i", job_id), label="Imagine this", emoji="🎨", style=discord.ButtonStyle.primary
+        )
+    )
+    view.add_item(
+        ResultButton(ButtonAction("d", job_id, requester_id), emoji="🗑", style=discord.ButtonStyle.danger)
     )
     return view
 

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 INTERACTION_TOKEN_LIFETIME_S = 15 * 60.0
 UPLOAD_SLOTS = 4  # results uploading at once (bench/discord_ack.py: more slots, slower acks)
 
+
 class DiscordFrontend:
     """Discord's front end. Construct it before ``jobs.start()`` so recovered jobs find their sink."""
 

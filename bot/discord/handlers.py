@@ -202,6 +202,8 @@ class DiscordHandlers:
                 await self._delete(interaction, action)
             elif action.verb == "m":
                 await self._open_remix(interaction, action)
+            elif action.verb == "i":
+                await self._imagine_text(interaction, action)
             else:
                 await self._button_job(interaction, action)
 
@@ -233,6 +235,20 @@ class DiscordHandlers:
             return await COMMANDS["remix"].build(inv, limits)
 
         await self._run(interaction, kind=kind, original_id=original_id, build=build)
+
+    async def _imagine_text(self, interaction: discord.Interaction[Any], action: ButtonAction) -> None:
+        """🎨 under a /describe result: /imagine its text, for (and paid by) whoever pressed it."""
+        original_id = await self._defer(interaction)
+
+        async def build() -> GenerationRequest:
+            record = await self.jobs.get_job(action.job_id)
+            if record.deleted or not record.text:
+                raise JobNotFound()
+            limits = self.limits
+            text = record.text.strip()[: int(limits.max_prompt_chars)]
+            return await COMMANDS["imagine"].build(Invocation(text=text), limits)
+
+        await self._run(interaction, kind="imagine", original_id=original_id, build=build)
 
     async def _delete(self, interaction: discord.Interaction[Any], action: ButtonAction) -> None:
         allowed = interaction.user.id == action.arg or interaction.permissions.manage_messages

@@ -30,6 +30,7 @@ __all__ = [
     "result_embed",
     "safe",
     "started_text",
+    "text_embed",
 ]
 
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -46,6 +47,7 @@ _TITLES = {
     "upscale": "🔍 Upscale",
     "variation": "🌀 Variation",
     "reroll": "🔁 Reroll",
+    "describe": "🔎 Describe",
 }
 
 
@@ -156,4 +158,13 @@ def result_embed(
             inline=False,
         )
     embed.set_footer(text=f"job {outcome.job_id[:8]}")
+    return embed
+
+
+def text_embed(outcome: JobOutcome, kind: str, requester_id: int) -> discord.Embed:
+    """The reply to a text result (/describe): the text (escaped), who asked, and what 🎨 does."""
+    embed = discord.Embed(title=title_for(kind), description=safe(outcome.text or "", _EMBED_DESCRIPTION_MAX))
+    embed.add_field(name="Requested by", value=f"<@{requester_id}>", inline=True)
+    embed.add_field(name="Model", value=safe(outcome.model or outcome.backend or "—", 200), inline=True)
+    embed.set_footer(text=f"🎨 Imagine this: /imagine with this prompt · job {outcome.job_id[:8]}")
     return embed

@@ -18,12 +18,12 @@ import asyncio
 import io
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.discord.components import result_view
+from bot.discord.components import result_view, text_view
 from bot.discord.render import (
     NO_MENTIONS,
     error_text,
@@ -32,6 +32,7 @@ from bot.discord.render import (
     result_embed,
     safe,
     started_text,
+    text_embed,
 )
 from services.encoding import EncodedFile, fit_upload, split_batches
 from services.errors import EaselError
@@ -216,6 +217,9 @@ class DiscordJobSink:
         """Post every image; raises only if Discord refuses for a reason other than size."""
         self._stop_status()
         await self.fe.wait_ready()
+        if not outcome.images and outcome.text is not None:
+            await self._deliver_text(outcome)
+            return
         limit = int(self.origin.get("filesize_limit") or DEFAULT_UPLOAD_LIMIT)
         async with self._lock:
             encoded = await fit_upload([i.data for i in outcome.images], limit, max_file_bytes=limit)
@@ -225,6 +229,15 @@ class DiscordJobSink:
             "discord.delivered",
             extra={"job_id": self.job_id, "images": len(outcome.images), "messages": len(groups)},
         )
+
+    async def _deliver_text(self, outcome: JobOutcome) -> None:
+        """A text result (/describe): the deferred reply becomes the text with 🎨 Imagine this."""
+        embed = text_embed(outcome, self.kind, self.user_id)
+        async with self._lock:
+            await self._send(
+                embed=embed, view=lambda: text_view(self.job_id, self.user_id), attachments=list, first=True
+            )
+        log.info("discord.delivered", extra={"job_id": self.job_id, "images": 0, "messages": 1})
 
     async def _post_groups(self, outcome: JobOutcome, groups: list[list[EncodedFile]], limit: int) -> None:
         # Uploads share a few slots: fifty results of ~2 MB pushed at once would queue every
@@ -281,6 +294,20 @@ class DiscordJobSink:
         def view() -> discord.ui.View:
             return result_view(self.job_id, indices, outcome.request.operation, self.user_id)
 
+        await self._send(embed=embed, view=view, attachments=attachments, first=first)
+
+    async def _send(
+        self,
+        *,
+        embed: discord.Embed,
+        view: Callable[[], discord.ui.View],
+        attachments: Callable[[], list[discord.File]],
+        first: bool,
+    ) -> None:
+        """The first message replaces the deferred reply; others follow. Channel message once the token is gone.
+
+        ``view`` and ``attachments`` are factories: a retry in the channel needs fresh file objects.
+        """
         if self.token_valid():
             webhook = self._webhook()
             try:
