@@ -25,6 +25,13 @@ __all__ = ["EaselBot"]
 log = logging.getLogger(__name__)
 
 
+# easel never joins voice: discord.py's start-up warnings about missing voice libraries
+# (PyNaCl, davey) would only worry operators.
+discord.VoiceClient.warn_nacl = False
+if hasattr(discord.VoiceClient, "warn_dave"):
+    discord.VoiceClient.warn_dave = False
+
+
 class EaselBot(commands.AutoShardedBot):
     """easel's client. ``setup`` registers commands and items; it runs in :meth:`setup_hook`."""
 
