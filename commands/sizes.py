@@ -98,7 +98,7 @@ def _free_sizes(limits: BackendLimits) -> list[tuple[int, int]]:
     low = math.ceil(limits.min_side / m) * m
     high = (limits.max_side // m) * m
     sides = range(low, high + 1, m)
-    return [(w, h) for w in sides for h in sides if w * h <= limits.max_pixels]
+    return [(w, h) for w in sides for h in sides if limits.min_pixels <= w * h <= limits.max_pixels]
 
 
 def _best_free_size(ratio: float, target_pixels: float, limits: BackendLimits) -> tuple[int, int]:
@@ -154,14 +154,15 @@ def check_size(size: tuple[int, int], limits: BackendLimits, *, flag: str = "--s
         and h % m == 0
         and limits.min_side <= w <= limits.max_side
         and limits.min_side <= h <= limits.max_side
-        and w * h <= limits.max_pixels
+        and limits.min_pixels <= w * h <= limits.max_pixels
     )
     if ok:
         return size
-    nearest = _best_free_size(w / h, min(w * h, limits.max_pixels), limits)
+    nearest = _best_free_size(w / h, min(max(w * h, limits.min_pixels), limits.max_pixels), limits)
+    at_least = f"at least {limits.min_pixels / 1e6:.2f} MP and " if limits.min_pixels else ""
     raise OptionError(
         f"{flag} {text} isn't possible here: width and height must be multiples of {m} between "
-        f"{limits.min_side} and {limits.max_side}, at most {limits.max_pixels / 1e6:.1f} MP in total. "
+        f"{limits.min_side} and {limits.max_side}, {at_least}at most {limits.max_pixels / 1e6:.1f} MP in total. "
         f"Did you mean {format_size(nearest)}?",
         option="size",
     )

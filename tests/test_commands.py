@@ -315,3 +315,15 @@ async def test_upscale_refuses_other_flags_and_ignores_text() -> None:
     request = await build("upscale", "bigger please", images={"image": png(64, 64)})
     assert request.prompts == ()
     assert str(await refused("upscale", "")) == "/upscale needs an image: please attach one."
+
+
+async def test_legacy_engine_minimum_pixels_are_checked_before_calling() -> None:
+    """Stability's 512-class engines need at least 512×512 pixels in all: refused here, with a suggestion."""
+    from services.backends.stability_v1 import limits_for_engine
+
+    limits = limits_for_engine("stable-diffusion-v1-6")
+    with pytest.raises(InvalidRequest, match=r"at least 0\.26 MP.*Did you mean"):
+        await COMMANDS["imagine"].build(Invocation(text="a fox --size 320x320"), limits)
+    request = await COMMANDS["imagine"].build(Invocation(text="a fox --ar 21:9"), limits)
+    assert request.width is not None and request.height is not None
+    assert request.width * request.height >= 512 * 512

@@ -162,8 +162,8 @@ def limits_for_engine(engine_id: str, engines: Sequence[str] = ()) -> BackendLim
             max_pixels=max(w * h for w, h in SDXL_SIZES),
             steps=SDXL_STEPS,
         )
-    # 512/768-class engines: any multiple of 64 with at most 1,048,576 pixels (and at least
-    # 262,144, or 589,824 for 768 engines — BackendLimits cannot say that; the API's 400 does).
+    # 512/768-class engines: any multiple of 64 with at most 1,048,576 pixels and at least
+    # 262,144 (589,824 for 768 engines).
     min_side = 320
     side = 768 if "768" in engine_id else 512
     return replace(
@@ -174,6 +174,7 @@ def limits_for_engine(engine_id: str, engines: Sequence[str] = ()) -> BackendLim
         max_side=(LEGACY_MAX_PIXELS // min_side) // LEGACY_SIZE_MULTIPLE * LEGACY_SIZE_MULTIPLE,
         size_multiple=LEGACY_SIZE_MULTIPLE,
         max_pixels=LEGACY_MAX_PIXELS,
+        min_pixels=side * side,
         steps=LEGACY_STEPS,
     )
 
