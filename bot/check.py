@@ -31,7 +31,9 @@ async def check_discord(settings: Settings, session: aiohttp.ClientSession) -> C
             return CheckResult("discord", False, f"unexpected HTTP {resp.status} from the Discord API")
     except (aiohttp.ClientError, TimeoutError) as exc:
         return CheckResult(
-            "discord", False, f"cannot reach {settings.discord_api_base}: {type(exc).__name__}"
+            "discord",
+            False,
+            f"cannot reach DISCORD_API_BASE {settings.discord_api_base}: {type(exc).__name__}",
         )
 
 
@@ -50,7 +52,37 @@ async def check_slack(settings: Settings, session: aiohttp.ClientSession) -> Che
                 "slack", False, f"Slack said {body.get('error', 'not ok')} for SLACK_BOT_TOKEN"
             )
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-        return CheckResult("slack", False, f"cannot reach {settings.slack_api_url}: {type(exc).__name__}")
+        return CheckResult(
+            "slack", False, f"cannot reach SLACK_API_URL {settings.slack_api_url}: {type(exc).__name__}"
+        )
+
+
+async def slack_app_token_error(settings: Settings, session: aiohttp.ClientSession) -> str | None:
+    """Slack's error code for ``SLACK_APP_TOKEN`` (``None`` when accepted); raises when Slack is unreachable.
+
+    ``apps.connections.open`` only hands out a websocket URL; nothing connects. The Socket Mode
+    client retries a refused token forever, so this is the one place a wrong token shows up.
+    """
+    assert settings.slack_app_token is not None
+    url = settings.slack_api_url.rstrip("/") + "/apps.connections.open"
+    headers = {"Authorization": f"Bearer {settings.slack_app_token.get_secret_value()}"}
+    async with session.post(url, headers=headers) as resp:
+        body = await resp.json(content_type=None)
+    return None if body.get("ok") else str(body.get("error") or "not ok")
+
+
+async def check_slack_app_token(settings: Settings, session: aiohttp.ClientSession) -> CheckResult:
+    try:
+        error = await slack_app_token_error(settings, session)
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        return CheckResult(
+            "slack socket mode",
+            False,
+            f"cannot reach SLACK_API_URL {settings.slack_api_url}: {type(exc).__name__}",
+        )
+    if error is None:
+        return CheckResult("slack socket mode", True, "SLACK_APP_TOKEN accepted")
+    return CheckResult("slack socket mode", False, f"Slack said {error} for SLACK_APP_TOKEN")
 
 
 async def collect_checks(settings: Settings) -> list[CheckResult]:
@@ -69,6 +101,8 @@ async def collect_checks(settings: Settings) -> list[CheckResult]:
             results.append(await check_discord(settings, session))
         if settings.slack_enabled:
             results.append(await check_slack(settings, session))
+            if settings.slack_app_token is not None:
+                results.append(await check_slack_app_token(settings, session))
     return results
 
 

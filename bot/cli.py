@@ -10,8 +10,10 @@
     easel upscale --image in.png --out out/
 
 Generation subcommands are generated from :data:`commands.COMMANDS`, so the CLI
-offers exactly the options the chat front ends do. Exit codes: 0 success, 1 the
-backend failed, 2 bad input or configuration, 3 quota exhausted.
+offers exactly the options the chat front ends do. Exit codes: 0 success (``easel run``:
+stopped by SIGTERM/SIGINT), 1 the backend failed or a front end could not start (wrong
+token, platform unreachable, port taken), 2 bad input or configuration (including another
+easel process on the same ``EASEL_DATA_DIR``), 3 quota exhausted.
 """
 
 from __future__ import annotations
@@ -121,8 +123,15 @@ def _secrets(settings: Settings) -> list[str]:
     return [v.get_secret_value() for v in values if v is not None]
 
 
+def _scrub(message: str, settings: Settings) -> str:
+    for secret in _secrets(settings):
+        if secret:
+            message = message.replace(secret, "***")
+    return message
+
+
 def _run(settings: Settings) -> int:
-    from bot.runner import missing_for_run, serve
+    from bot.runner import StartupFailed, missing_for_run, serve
 
     missing = missing_for_run(settings)
     if missing:
@@ -130,7 +139,10 @@ def _run(settings: Settings) -> int:
         return _fail(
             f"nothing to run yet. Set these environment variables (or put them in .env):\n{lines}", EXIT_USAGE
         )
-    asyncio.run(serve(settings))
+    try:
+        asyncio.run(serve(settings))
+    except StartupFailed as exc:
+        return _fail(_scrub(str(exc), settings), EXIT_BACKEND)
     return EXIT_OK
 
 

@@ -35,7 +35,8 @@ def _quote(value: object) -> str:
 
 
 # Libraries that log secrets at DEBUG: discord.py logs raw gateway payloads and webhook URLs
-# (interaction tokens), slack_sdk logs request headers and bodies, aiosqlite logs every SQL
+# (interaction tokens), slack_sdk logs request headers and bodies (and, in Socket Mode, every
+# envelope with its response_url through the Bolt app's logger), aiosqlite logs every SQL
 # statement with its parameters (a job's origin holds its interaction token or response_url).
 # easel never logs a secret, whatever level the operator chooses.
 TOKEN_LEAKING_LOGGERS = (
@@ -46,7 +47,27 @@ TOKEN_LEAKING_LOGGERS = (
     "slack_sdk",
     "slack_bolt",
     "aiosqlite",
+    "easel",  # slack_bolt names per-request loggers after the app (``AsyncApp(name="easel")``)
 )
+
+# Chatty at DEBUG without saying anything an operator needs (Pillow dumps every PNG chunk).
+_NOISY_LOGGERS = ("PIL",)
+
+
+def _leaky(name: str) -> bool:
+    return any(name == p or name.startswith((p + ".", p + ":")) for p in TOKEN_LEAKING_LOGGERS)
+
+
+class LibraryDebugFilter(logging.Filter):
+    """Drop DEBUG records of the loggers above at the handler.
+
+    Logger levels alone are not enough: slack_bolt copies the root level onto the loggers it
+    creates (``slack_bolt.AsyncApp`` and the app-named ones), so a DEBUG root turns them on
+    whatever their parent says.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.INFO or not _leaky(record.name)
 
 
 def guard_library_logs() -> None:
@@ -65,6 +86,7 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
             root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(KeyValueFormatter(secrets))
+    handler.addFilter(LibraryDebugFilter())
     handler._easel = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
@@ -73,4 +95,6 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     # discord.py and aiohttp access logs are chatty at INFO.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("discord.gateway").setLevel(logging.WARNING)
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
     guard_library_logs()

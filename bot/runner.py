@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import signal
-from typing import Protocol
+from typing import Protocol, TypeGuard
+
+import aiohttp
 
 from bot.app import Services, open_services
 from bot.health import HealthServer
@@ -21,6 +24,101 @@ class Frontend(Protocol):
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+class StartupFailed(Exception):
+    """``easel run`` could not start a part (a front end, the health endpoint).
+
+    The message is for the operator: one line naming the variable to fix, never a secret.
+    """
+
+
+_SLACK_TOKEN_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "not_allowed_token_type",
+    }
+)
+
+
+def _port_in_use(exc: BaseException) -> TypeGuard[OSError]:
+    return isinstance(exc, OSError) and exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
+
+
+def _unreachable(exc: BaseException | None) -> bool:
+    return isinstance(exc, (aiohttp.ClientConnectionError, TimeoutError, ConnectionError))
+
+
+def describe_start_failure(name: str, exc: BaseException, settings: Settings) -> str:
+    """Turn a front end's start-up exception into one line naming what the operator should check."""
+    if name == "slack":
+        from slack_sdk.errors import SlackApiError
+
+        if isinstance(exc, SlackApiError):
+            error = str(exc.response.get("error") or "not ok")
+            api_url = str(getattr(exc.response, "api_url", ""))
+            variable = "SLACK_APP_TOKEN" if api_url.endswith("apps.connections.open") else "SLACK_BOT_TOKEN"
+            if error in _SLACK_TOKEN_ERRORS:
+                return f"Slack refused {variable} ({error}). Copy the token from your Slack app's settings again."
+            return f"Slack answered {error} while checking {variable} at start-up"
+        if _port_in_use(exc):
+            return f"EASEL_SLACK_PORT {settings.slack_port} is not free ({exc.strerror}); choose another port"
+        if _unreachable(exc):
+            return f"cannot reach Slack at SLACK_API_URL {settings.slack_api_url} ({type(exc).__name__})"
+    if name == "discord" and _unreachable(exc.__cause__):
+        return (
+            f"cannot reach Discord at DISCORD_API_BASE {settings.discord_api_base} "
+            f"({type(exc.__cause__).__name__})"
+        )
+    if isinstance(exc, RuntimeError):
+        return str(exc)  # the front ends raise RuntimeError with an operator-facing message
+    return f"the {name} front end did not start: {type(exc).__name__}: {exc}"
+
+
+async def _preflight(name: str, settings: Settings) -> None:
+    """Credentials a library would retry forever instead of refusing: check them before starting."""
+    if name != "slack" or settings.slack_app_token is None:
+        return
+    from bot.check import slack_app_token_error
+
+    timeout = aiohttp.ClientTimeout(total=10, connect=5)
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            error = await slack_app_token_error(settings, session)
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return  # unreachable: auth.test in the front end's start names SLACK_API_URL
+    if error in _SLACK_TOKEN_ERRORS:
+        raise StartupFailed(
+            f"Slack refused SLACK_APP_TOKEN ({error}). Copy the app-level token (xapp-…) "
+            "from your Slack app's Basic Information page again."
+        )
+
+
+async def _start_unless_stopped(frontend: Frontend, stop: asyncio.Event) -> bool:
+    """Start ``frontend``; give up (False) if a stop signal arrives first, e.g. ``docker stop``."""
+    starting = asyncio.ensure_future(frontend.start())
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        starting.cancel()
+        raise
+    finally:
+        stopping.cancel()
+    if starting.done():
+        starting.result()  # raises the front end's start-up error
+        return True
+    log.info("frontend.start_abandoned", extra={"frontend": frontend.name})
+    starting.cancel()
+    try:
+        await starting
+    except BaseException:  # cancelled, or it failed while being cancelled: we are stopping anyway
+        pass
+    return False
 
 
 def missing_for_run(settings: Settings) -> list[str]:
@@ -84,13 +182,32 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             status=lambda: operator_status(services),
             port=settings.http_port,
         )
-        await health.start()
-        log.info("health.listening", extra={"port": health.port})
         try:
-            report = await services.jobs.start()
-            log.info("jobs.started", extra={"recovered": report})
+            # The data dir lock first: a second ``easel run`` on the same data is told so, not
+            # that the health port is taken.
+            await services.jobs.start()  # logs jobs.started with the resumed/refunded counts
+            try:
+                await health.start()
+            except OSError as exc:
+                if _port_in_use(exc):
+                    raise StartupFailed(
+                        f"EASEL_HTTP_PORT {settings.http_port} is not free ({exc.strerror}); choose another port"
+                    ) from exc
+                raise
+            log.info("health.listening", extra={"port": health.port})
             for frontend in frontends:
-                await frontend.start()
+                try:
+                    await _preflight(frontend.name, settings)
+                    started = await _start_unless_stopped(frontend, stop)
+                except StartupFailed as exc:
+                    log.error("frontend.start_failed", extra={"frontend": frontend.name, "reason": str(exc)})
+                    raise
+                except Exception as exc:
+                    reason = describe_start_failure(frontend.name, exc, settings)
+                    log.error("frontend.start_failed", extra={"frontend": frontend.name, "reason": reason})
+                    raise StartupFailed(reason) from exc
+                if not started:
+                    break
                 ready[frontend.name] = True
                 log.info("frontend.ready", extra={"frontend": frontend.name})
             await stop.wait()
