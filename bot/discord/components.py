@@ -33,6 +33,7 @@ __all__ = [
     "MODAL_PREFIX",
     "ButtonAction",
     "ResultButton",
+    "is_stale_custom_id",
     "modal_custom_id",
     "modal_values",
     "parse_modal_custom_id",
@@ -45,6 +46,7 @@ _JOB = r"[0-9A-Za-z_-]{1,64}"
 _TEMPLATE = rf"easel:(?P<verb>[uvrmdi]):(?P<job>{_JOB})(?::(?P<arg>\d{{1,20}}))?"
 MODAL_PREFIX = "easel:mm:"
 _MODAL_RE = re.compile(rf"easel:mm:(?P<job>{_JOB}):(?P<index>\d{{1,4}})")
+_BUTTON_RE = re.compile(_TEMPLATE)
 _PER_ROW = 5
 
 
@@ -132,6 +134,14 @@ def text_view(job_id: str, requester_id: int) -> discord.ui.View:
         ResultButton(ButtonAction("d", job_id, requester_id), emoji="🗑", style=discord.ButtonStyle.danger)
     )
     return view
+
+
+def is_stale_custom_id(custom_id: str, *, modal: bool) -> bool:
+    """An ``easel:`` id that no current button (or modal, for a modal submit) uses: an older
+    version's, or a forged one."""
+    if not custom_id.startswith("easel:"):
+        return False
+    return (_MODAL_RE if modal else _BUTTON_RE).fullmatch(custom_id) is None
 
 
 def modal_custom_id(job_id: str, index: int) -> str:

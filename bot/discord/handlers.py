@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.discord.components import ButtonAction, modal_values, parse_modal_custom_id, remix_modal
+from bot.discord.components import (
+    ButtonAction,
+    is_stale_custom_id,
+    modal_values,
+    parse_modal_custom_id,
+    remix_modal,
+)
 from bot.discord.render import NO_MENTIONS, error_text, help_embed, prompt_from_embed, prompt_text, quota_text
 from bot.discord.sink import make_origin
 from commands import COMMANDS, CommandSpec, Invocation
@@ -30,7 +36,7 @@ from services.types import GenerationRequest, Operation, Requester, SourceRef
 if TYPE_CHECKING:
     from bot.discord.frontend import DiscordFrontend
 
-__all__ = ["VARY_STRENGTH", "DiscordHandlers"]
+__all__ = ["STALE_BUTTON_TEXT", "VARY_STRENGTH", "DiscordHandlers"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,8 @@ _OPERATION_COMMAND = {
     Operation.INPAINT: "inpaint",
     Operation.UPSCALE: "upscale",
 }
+
+STALE_BUTTON_TEXT = "⚠️ I don't recognise that button any more. Please run the command again."
 
 
 def requester_of(user: discord.User | discord.Member) -> Requester:
@@ -260,13 +268,13 @@ class DiscordHandlers:
             )
             return
         await interaction.response.defer()  # acknowledges the click; @original is the result message
+        try:  # forget the job first: a button pressed while the post is being deleted finds it gone
+            await self.jobs.mark_deleted(action.job_id)
+        except JobNotFound:
+            pass
         try:
             await interaction.delete_original_response()
         except discord.NotFound:
-            pass
-        try:
-            await self.jobs.mark_deleted(action.job_id)
-        except JobNotFound:
             pass
         log.info(
             "discord.deleted",
@@ -294,14 +302,26 @@ class DiscordHandlers:
     # ---------------------------------------------------------------- the remix modal
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
-        """Modal submits are read from the raw interaction (works for modals opened before a restart)."""
-        if interaction.type is not discord.InteractionType.modal_submit or not interaction.data:
+        """Every interaction passes here. Modal submits are read from the raw interaction (works for
+        modals opened before a restart); buttons are routed by discord.py to :class:`ResultButton`,
+        except ``easel:`` ids no template matches, which would otherwise fail without a word."""
+        if not interaction.data:
             return
-        parsed = parse_modal_custom_id(str(interaction.data.get("custom_id", "")))
-        if parsed is None:
+        custom_id = str(interaction.data.get("custom_id", ""))
+        modal = interaction.type is discord.InteractionType.modal_submit
+        if modal:
+            parsed = parse_modal_custom_id(custom_id)
+            if parsed is not None:
+                with self._tracked():
+                    await self._remix_submit(interaction, parsed)
+                return
+        elif interaction.type is not discord.InteractionType.component:
             return
-        with self._tracked():
-            await self._remix_submit(interaction, parsed)
+        if is_stale_custom_id(custom_id, modal=modal):
+            log.info("discord.stale_component", extra={"user": user_hash(f"discord:{interaction.user.id}")})
+            await interaction.response.send_message(
+                STALE_BUTTON_TEXT, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
 
     async def _remix_submit(self, interaction: discord.Interaction[Any], parsed: tuple[str, int]) -> None:
         original_id = await self._defer(interaction)

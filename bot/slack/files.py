@@ -34,14 +34,18 @@ _CHUNK = 64 * 1024
 
 def is_slack_file_host(url: str, extra_hosts: frozenset[str] = frozenset()) -> bool:
     """True when ``url`` is https on a Slack file host, or on one of ``extra_hosts`` (host:port)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port out of range or not a number
+    except ValueError:
+        return False
     host = (parts.hostname or "").lower()
     if not host:
         return False
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    netloc = f"{host}:{port}" if port else host
     if netloc in extra_hosts:
         return parts.scheme in ("http", "https")
-    if parts.scheme != "https" or parts.port not in (None, 443):
+    if parts.scheme != "https" or port not in (None, 443):
         return False
     return any(host == h or host.endswith("." + h) for h in SLACK_FILE_HOSTS)
 

@@ -29,6 +29,7 @@ from bot.slack.modals import (
     pick_modal,
     read_submission,
 )
+from bot.slack.replies import error_text
 from bot.slack.status import StatusTarget
 from commands import COMMANDS, Invocation
 from commands.errors import OptionError
@@ -72,7 +73,7 @@ class Caller:
 
 
 def _warning(err: EaselError) -> str:
-    return f":warning: {err.user_message}"
+    return error_text(err)
 
 
 class SlackHandlers:
@@ -148,6 +149,10 @@ class SlackHandlers:
                 extra={"command": command, "error": type(err).__name__, "detail": err.log_detail},
             )
             await self._tell(caller, _warning(err))
+            return
+        except Exception:  # a bug or an unexpected failure below: still answer, and keep serving
+            log.exception("slack.handler_crashed", extra={"command": command})
+            await self._tell(caller, _warning(EaselError()))
             return
         log.info("slack.job_submitted", extra={"job_id": submitted.job_id, "command": command})
 
@@ -323,6 +328,13 @@ class SlackHandlers:
         if record.requester.key != caller.requester.key:
             await self._tell(caller, ":no_entry: Only the person who asked for these images can delete them.")
             return
+        # Forget the job first, so a button pressed while the message is being deleted finds it gone.
+        mark_deleted = getattr(self.jobs, "mark_deleted", None)
+        if mark_deleted is not None:
+            try:
+                await mark_deleted(record.job_id)
+            except JobNotFound:
+                pass
         container = body.get("container") or {}
         channel, ts = str(container.get("channel_id", "")), str(container.get("message_ts", ""))
         message = body.get("message") or {}
@@ -335,12 +347,6 @@ class SlackHandlers:
                 await self.fe.client.files_delete(file=str(file.get("id")))
             except SlackApiError as exc:
                 log.info("slack.file_delete_failed", extra={"error": exc.response.get("error")})
-        mark_deleted = getattr(self.jobs, "mark_deleted", None)
-        if mark_deleted is not None:
-            try:
-                await mark_deleted(record.job_id)
-            except JobNotFound:
-                pass
         log.info("slack.result_deleted", extra={"job_id": record.job_id})
 
     # ------------------------------------------------------------------ modals

@@ -31,7 +31,13 @@ class SlackHttpServer:
         self._runner: web.AppRunner | None = None
 
     async def _handle(self, request: web.Request) -> web.Response:
-        bolt_req = await to_bolt_request(request)
+        try:
+            bolt_req = await to_bolt_request(request)
+        except Exception as exc:  # bolt parses the body before it checks the signature
+            # Anyone can post here: a body bolt cannot parse (not JSON, a payload that is not an
+            # object, ...) gets a 400 and one log line, not a 500 with a traceback.
+            log.warning("slack.unreadable_request", extra={"error_kind": type(exc).__name__})
+            return web.Response(status=400, text="unreadable request")
         bolt_resp = await self._app.async_dispatch(bolt_req)
         return await to_aiohttp_response(bolt_resp)
 

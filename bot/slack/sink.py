@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import describe_message, fallback_text, result_blocks
 from bot.slack.mrkdwn import escape_text
+from bot.slack.replies import error_text
 from bot.slack.status import StatusTarget, StatusUpdater
 from services.errors import EaselError
 from services.jobs import JobRecord
@@ -140,5 +141,5 @@ class SlackJobSink:
 
     async def on_failed(self, job_id: str, error: EaselError) -> None:
         if not self._told_failure:
-            await self.updater.final(f":warning: {error.user_message}")
+            await self.updater.final(error_text(error))
         self.fe.forget_job(self.job_id)
