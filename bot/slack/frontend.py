@@ -42,6 +42,18 @@ __all__ = ["SlackFrontend"]
 
 log = logging.getLogger(__name__)
 
+
+class _NoEnvTokenWarning(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns that it is unused
+    because we pass a client (we authorize ourselves); that warning is noise for operators."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_BOLT_LOG = logging.getLogger("slack_bolt.AsyncApp")  # keeps bot.logs' DEBUG guard
+_BOLT_LOG.addFilter(_NoEnvTokenWarning())
+
 PLATFORM = "slack"
 
 
@@ -88,6 +100,7 @@ class SlackFrontend:
             request_verification_enabled=self._app_token is None,
             process_before_response=True,  # listeners only ack and spawn; see handlers.py
             name="easel",
+            logger=_BOLT_LOG,
         )
         self.dedup = RequestDeduplicator()
         self.app.middleware(self.dedup.middleware)
