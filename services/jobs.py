@@ -103,6 +103,9 @@ log = logging.getLogger(__name__)
 _FINISHED_CACHE_JOBS = 16
 _FINISHED_CACHE_BYTES = 64 * 1024 * 1024
 _LOCK_FILENAME = "jobs.lock"
+# How long a sink notification other than ``deliver`` may take: a chat API that hangs must not
+# hold a worker (nor submit(), nor start()) for ever and so block every other user.
+_SINK_TIMEOUT_S = 30.0
 
 
 class JobStatus(StrEnum):
@@ -285,6 +288,7 @@ class JobService:
         watermarker: Publisher,
         max_concurrency: int = 2,
         clock: Callable[[], float] = time.time,
+        sink_timeout_s: float = _SINK_TIMEOUT_S,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
@@ -294,6 +298,7 @@ class JobService:
         self.backend = backend
         self.watermarker = watermarker
         self.max_concurrency = max_concurrency
+        self.sink_timeout_s = sink_timeout_s
         self._clock = clock
         self._factories: dict[str, SinkFactory] = {}
         self._queue = FairQueue()
@@ -420,23 +425,29 @@ class JobService:
         request_json = json.dumps(request_to_dict(request, refs))
         now = self._clock()
         n = request.images_requested
-        async with self.db.transaction() as tx:
-            reservation = await self.quota.reserve(requester, n, job_id, tx=tx)
-            await tx.execute(
-                "INSERT INTO jobs (id, requester_key, requester_json, platform, origin_json, request_json,"
-                " status, reservation_id, created_at, n_requested) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-                (
-                    job_id,
-                    requester.key,
-                    json.dumps(requester_to_dict(requester)),
-                    platform,
-                    origin_json,
-                    request_json,
-                    reservation.id,
-                    now,
-                    n,
-                ),
+        try:
+            async with self.db.transaction() as tx:
+                reservation = await self.quota.reserve(requester, n, job_id, tx=tx)
+                await tx.execute(
+                    "INSERT INTO jobs (id, requester_key, requester_json, platform, origin_json, request_json,"
+                    " status, reservation_id, created_at, n_requested) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+                    (
+                        job_id,
+                        requester.key,
+                        json.dumps(requester_to_dict(requester)),
+                        platform,
+                        origin_json,
+                        request_json,
+                        reservation.id,
+                        now,
+                        n,
+                    ),
+                )
+        except sqlite3.Error as exc:  # locked by another process, disk full: rolled back, nothing spent
+            log.error(
+                "job.submit_failed", exc_info=True, extra={"job_id": job_id, "user": user_hash(requester.key)}
             )
+            raise BackendError(log_detail=f"could not store the job: {type(exc).__name__}") from exc
         job = _Job(job_id, requester, request, origin_dict, reservation.id, sink)
         self._jobs[job_id] = job
         self._counts["submitted"] += 1
@@ -606,7 +617,14 @@ class JobService:
             if filtered:
                 raise ContentFiltered(log_detail=f"all {filtered} images content-filtered")
             raise BackendError(log_detail=f"backend returned {len(result.images)} images, none usable")
-        published = await asyncio.gather(*(self._publish_one(job.job_id, i, img) for i, img in success))
+        settled = await asyncio.gather(
+            *(self._publish_one(job.job_id, i, img) for i, img in success), return_exceptions=True
+        )
+        failures = [r for r in settled if isinstance(r, BaseException)]
+        if failures:  # every sibling has finished writing: keep no originals of an unseen job
+            await self.store.delete_job_images(job.job_id)
+            raise failures[0]
+        published = [r for r in settled if not isinstance(r, BaseException)]
         await self.db.execute(
             "UPDATE jobs SET status = 'delivering', backend = ?, model = ?, n_filtered = ?, seeds_json = ?,"
             " result_text = ? WHERE id = ?",
@@ -622,9 +640,15 @@ class JobService:
         return self._outcome(job.job_id, job.request, job.requester, tuple(published), result, filtered)
 
     async def _publish_one(self, job_id: str, index: int, image: GeneratedImage) -> PublishedImage:
-        _, stamped = await asyncio.gather(
-            self.store.save_original(job_id, index, image), self.watermarker.publish(image.png)
+        saved, stamped = await asyncio.gather(
+            self.store.save_original(job_id, index, image),
+            self.watermarker.publish(image.png),
+            return_exceptions=True,  # both finish before the job may fail and clean up
         )
+        for outcome in (saved, stamped):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        assert isinstance(stamped, bytes)
         return PublishedImage(
             index=index,
             data=stamped,
@@ -727,7 +751,10 @@ class JobService:
         if handler is None:
             return
         try:
-            await handler(*args)
+            async with asyncio.timeout(self.sink_timeout_s):
+                await handler(*args)
+        except TimeoutError:
+            log.warning("job.sink_timeout", extra={"job_id": job.job_id, "method": method})
         except Exception:
             log.warning("job.sink_error", exc_info=True, extra={"job_id": job.job_id, "method": method})
 

@@ -40,6 +40,7 @@ __all__ = ["ImageStore", "StoredImage", "png_has_alpha"]
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_MAX_INDEX = 2**31
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +128,8 @@ class ImageStore:
 
     async def get_original(self, job_id: str, index: int) -> StoredImage:
         """The parameters of one stored original; :class:`JobNotFound` if there is none."""
+        if not 0 <= index < _MAX_INDEX:  # forged button ids: SQLite cannot even bind a huge int
+            raise JobNotFound(log_detail=f"no stored original {job_id}/{index}")
         row = await self.db.fetchone("SELECT * FROM images WHERE job_id = ? AND idx = ?", (job_id, index))
         if row is None:
             raise JobNotFound(log_detail=f"no stored original {job_id}/{index}")
