@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import socket
 import time
 
 import aiohttp
 import pytest
-from PIL import Image
 
 from services.backends.base import Backend
 from services.backends.retry import RetryPolicy, call_with_retries, parse_retry_after
@@ -31,6 +29,9 @@ from services.types import (
     WeightedPrompt,
 )
 from tests.fakes.stability import FakeStabilityServer, stability_backend_for
+from tests.stability_helpers import decode as _image
+from tests.stability_helpers import imagine as _imagine
+from tests.stability_helpers import input_image as _input
 
 SDXL = "stable-diffusion-xl-1024-v1-0"
 SDXL_SIZES = {
@@ -44,27 +45,6 @@ SDXL_SIZES = {
     (1536, 640),
     (640, 1536),
 }
-
-
-def _png(size: tuple[int, int], colour: tuple[int, ...] = (255, 0, 0), mode: str = "RGB") -> bytes:
-    out = io.BytesIO()
-    Image.new(mode, size, colour).save(out, "PNG", compress_level=1)
-    return out.getvalue()
-
-
-def _input(size: tuple[int, int], colour: tuple[int, ...] = (255, 0, 0), mode: str = "RGB") -> InputImage:
-    return InputImage(png=_png(size, colour, mode), width=size[0], height=size[1], has_alpha="A" in mode)
-
-
-def _image(png: bytes) -> Image.Image:
-    img = Image.open(io.BytesIO(png))
-    img.load()
-    return img
-
-
-def _imagine(**kwargs: object) -> GenerationRequest:
-    kwargs.setdefault("prompts", (WeightedPrompt("a lighthouse on a cliff"),))
-    return GenerationRequest(operation=Operation.IMAGINE, **kwargs)  # type: ignore[arg-type]
 
 
 def _dead_port() -> int:

@@ -40,30 +40,13 @@ from services.types import (
     WeightedPrompt,
 )
 from tests.fakes.stability import V2, FakeStabilityServer, stability_v2_backend_for
+from tests.stability_helpers import decode as _image
+from tests.stability_helpers import imagine as _imagine
+from tests.stability_helpers import input_image as _input
+from tests.stability_helpers import png as _png
 
 GENERATE = "/v2beta/stable-image/generate/"
 RATIOS = {"16:9", "1:1", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21"}
-
-
-def _png(size: tuple[int, int], colour: tuple[int, ...] = (255, 0, 0), mode: str = "RGB") -> bytes:
-    out = io.BytesIO()
-    Image.new(mode, size, colour).save(out, "PNG", compress_level=1)
-    return out.getvalue()
-
-
-def _input(size: tuple[int, int], colour: tuple[int, ...] = (255, 0, 0), mode: str = "RGB") -> InputImage:
-    return InputImage(png=_png(size, colour, mode), width=size[0], height=size[1], has_alpha="A" in mode)
-
-
-def _image(data: bytes) -> Image.Image:
-    img = Image.open(io.BytesIO(data))
-    img.load()
-    return img
-
-
-def _imagine(**kwargs: object) -> GenerationRequest:
-    kwargs.setdefault("prompts", (WeightedPrompt("a lighthouse on a cliff"),))
-    return GenerationRequest(operation=Operation.IMAGINE, **kwargs)  # type: ignore[arg-type]
 
 
 def _upscale(mode: str, size: tuple[int, int] = (256, 256), **kwargs: object) -> GenerationRequest:
