@@ -14,6 +14,7 @@ Each carries two texts that must never be mixed up:
     │   └── UnsupportedOption   the chosen backend/model cannot do what was asked
     ├── QuotaExceeded           no images left; ``resets_at`` says when one comes back
     ├── JobNotFound             a button refers to a job/image that is gone
+    ├── NotAllowed              the person may not do this to that job (e.g. delete someone else's)
     ├── BackendError            the backend could not produce images
     │   ├── BackendRejected     the backend refused the request (HTTP 400/422) — its message is shown
     │   ├── BackendMisconfigured  401/403: an operator problem (bad key, no credits)
@@ -38,6 +39,7 @@ __all__ = [
     "InvalidRequest",
     "JobCancelled",
     "JobNotFound",
+    "NotAllowed",
     "QuotaExceeded",
     "UnsupportedOption",
 ]
@@ -82,6 +84,12 @@ class QuotaExceeded(EaselError):
 
 class JobNotFound(EaselError):
     default_message = "I can't find that image any more; it may have been deleted."
+
+
+class NotAllowed(EaselError):
+    """The requester may not act on this job; front ends word the reply for their platform's roles."""
+
+    default_message = "Only the person who asked for these images can do that."
 
 
 class BackendError(EaselError):

@@ -58,7 +58,7 @@ from typing import Any, Protocol
 from services import errors as _errors
 from services.backends.base import Backend, ProgressCallback
 from services.db import Database
-from services.errors import BackendError, ContentFiltered, EaselError, JobCancelled, JobNotFound
+from services.errors import BackendError, ContentFiltered, EaselError, JobCancelled, JobNotFound, NotAllowed
 from services.fair_queue import FairQueue
 from services.job_codec import (
     image_refs,
@@ -918,6 +918,20 @@ class JobService:
             await job.finished.wait()
             return job.phase is JobStatus.CANCELLED
         return False
+
+    async def delete(self, job_id: str, *, by: Requester, moderator: bool = False) -> JobRecord:
+        """Delete a result for ``by``: the one rule for every front end.
+
+        Allowed for the stored requester, or when the front end vouches that ``by`` is a
+        moderator on its platform (Discord: Manage Messages). Anything carried in a button is
+        never trusted. Raises :class:`NotAllowed` or :class:`JobNotFound`; returns the record
+        so the front end can remove the post.
+        """
+        record = await self.get_job(job_id)
+        if record.requester.key != by.key and not moderator:
+            raise NotAllowed(log_detail=f"{user_hash(by.key)} may not delete job {job_id}")
+        await self.mark_deleted(job_id)
+        return record
 
     async def mark_deleted(self, job_id: str) -> None:
         """The user deleted the post: forget the stored originals (buttons answer "gone")."""

@@ -21,6 +21,7 @@ from services.errors import (
     EaselError,
     JobCancelled,
     JobNotFound,
+    NotAllowed,
     QuotaExceeded,
 )
 from services.jobs import JobService, JobStatus, SubmittedJob
@@ -369,6 +370,24 @@ async def test_mark_deleted_forgets_originals(svc: Services) -> None:
     assert (await svc.jobs.quota_status(ALICE)).used == 1  # deleting does not refund
     with pytest.raises(JobNotFound):
         await svc.jobs.mark_deleted("f" * 32)
+
+
+async def test_delete_is_allowed_to_the_requester_or_a_moderator_only(svc: Services) -> None:
+    mallory = Requester("test", "mallory")
+    first = await svc.jobs.submit(ALICE, imagine(), origin=ORIGIN)
+    second = await svc.jobs.submit(ALICE, imagine(), origin=ORIGIN)
+    for submitted in (first, second):
+        await asyncio.wait_for(svc.jobs.wait(submitted.job_id), 5)
+    with pytest.raises(NotAllowed):
+        await svc.jobs.delete(first.job_id, by=mallory)
+    await svc.jobs.load_original(first.job_id, 0)  # untouched by the refused delete
+    record = await svc.jobs.delete(first.job_id, by=ALICE)
+    assert record.requester == ALICE and (await svc.jobs.get_job(first.job_id)).deleted
+    await svc.jobs.delete(second.job_id, by=mallory, moderator=True)
+    with pytest.raises(JobNotFound):
+        await svc.jobs.load_original(second.job_id, 0)
+    with pytest.raises(JobNotFound):
+        await svc.jobs.delete("f" * 32, by=ALICE)
 
 
 async def test_submit_needs_a_platform_sink_and_a_running_service(svc: Services, tmp_path: Path) -> None:
