@@ -13,6 +13,7 @@ import aiohttp
 from bot.app import Services, open_services
 from bot.health import HealthServer
 from bot.settings import Settings
+from services.backends.base import BalanceReporter, HostStateReporter
 from services.errors import EaselError
 
 log = logging.getLogger(__name__)
@@ -137,15 +138,13 @@ async def operator_status(services: Services) -> dict[str, object]:
     """Backend facts for ``/status``: credits (Stability) and each GPU host's state."""
     backend = services.backend
     status: dict[str, object] = {"backend": backend.name, "model": services.limits.default_model}
-    balance = getattr(backend, "balance", None)
-    if balance is not None:
+    if isinstance(backend, BalanceReporter):
         try:
-            status["credits"] = await balance()
+            status["credits"] = await backend.balance()
         except EaselError as exc:
             status["credits_error"] = exc.user_message
-    host_states = getattr(backend, "host_states", None)
-    if host_states is not None:
-        status["hosts"] = {label: str(state) for label, state in host_states().items()}
+    if isinstance(backend, HostStateReporter):
+        status["hosts"] = {label: str(state) for label, state in backend.host_states().items()}
     return status
 
 

@@ -56,7 +56,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from services import errors as _errors
-from services.backends.base import Backend, ProgressCallback
+from services.backends.base import Backend, ProgressCallback, ResumableBackend
 from services.db import Database
 from services.errors import BackendError, ContentFiltered, EaselError, JobCancelled, JobNotFound, NotAllowed
 from services.fair_queue import FairQueue
@@ -588,18 +588,16 @@ class JobService:
         """Call the backend; backends with asynchronous generations get a resume token persisted
         on the job row, so a restart polls the same generation rather than paying again."""
         progress = self._progress_forwarder(job)
-        if not getattr(self.backend, "supports_resume", False):
+        if not isinstance(self.backend, ResumableBackend):
             return await self.backend.generate(job.request, progress=progress)
 
         async def save(token: str) -> None:
             job.resume_token = token
             await self.db.execute("UPDATE jobs SET resume_token = ? WHERE id = ?", (token, job.job_id))
 
-        generate: Any = self.backend.generate
-        result: GenerationResult = await generate(
-            job.request, progress=progress, resume_token=job.resume_token, on_resume_token=save
+        return await self.backend.generate_resumable(
+            job.request, progress, resume_token=job.resume_token, on_resume_token=save
         )
-        return result
 
     def _progress_forwarder(self, job: _Job) -> ProgressCallback:
         async def forward(progress: Progress) -> None:

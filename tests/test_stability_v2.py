@@ -19,7 +19,7 @@ from commands import cutout, imagine, outpaint, remix, upscale
 from commands import replace as replace_command
 from commands.errors import OptionError, OptionUnsupported
 from commands.invocation import Invocation
-from services.backends.base import Backend
+from services.backends.base import Backend, ResumableBackend
 from services.backends.stability_v2 import StabilityV2Backend, known_models, limits_for_model
 from services.errors import (
     BackendMisconfigured,
@@ -111,7 +111,7 @@ def test_limits_follow_the_model() -> None:
 def test_backend_satisfies_protocol_and_hides_key() -> None:
     backend = StabilityV2Backend("sk-super-secret-v2", organization="org-1", model="ultra")
     assert isinstance(backend, Backend)
-    assert backend.name == "stability" and backend.model == "ultra" and backend.supports_resume
+    assert backend.name == "stability" and backend.model == "ultra" and isinstance(backend, ResumableBackend)
     assert "sk-super-secret-v2" not in repr(backend)
     assert "sk-super-secret-v2" not in repr(vars(backend))
 
@@ -558,7 +558,7 @@ async def test_creative_upscale_polls_until_done(stability_server: FakeStability
 
     request = _upscale("creative", prompts=(WeightedPrompt("crisp old photo"),), seed=4)
     async with stability_v2_backend_for(stability_server) as backend:
-        result = await backend.generate(request, progress, on_resume_token=save)
+        result = await backend.generate_resumable(request, progress, resume_token=None, on_resume_token=save)
     (submit,) = stability_server.requests_for("/upscale/creative")
     assert submit.form == {"prompt": "crisp old photo", "seed": "4", "output_format": "png"}
     assert submit.headers["Accept"] == "application/json"
@@ -581,7 +581,9 @@ async def test_creative_upscale_survives_a_restart(stability_server: FakeStabili
 
     request = _upscale("creative", prompts=(WeightedPrompt("sharper"),))
     async with stability_v2_backend_for(stability_server) as first:
-        task = asyncio.create_task(first.generate(request, on_resume_token=save))
+        task = asyncio.create_task(
+            first.generate_resumable(request, None, resume_token=None, on_resume_token=save)
+        )
         for _ in range(500):
             if len(stability_server.requests_for("/v2beta/results/")) >= 2:
                 break
@@ -592,7 +594,7 @@ async def test_creative_upscale_survives_a_restart(stability_server: FakeStabili
     (token,) = saved
     stability_server.results[token].polls_left = 2
     async with stability_v2_backend_for(stability_server) as second:
-        result = await second.generate(request, resume_token=token, on_resume_token=save)
+        result = await second.generate_resumable(request, None, resume_token=token, on_resume_token=save)
     assert len(stability_server.requests_for("/upscale/creative")) == 1  # never paid twice
     assert saved == [token]
     assert [p.status for p in stability_server.requests_for("/v2beta/results/")][-3:] == [202, 202, 200]
@@ -608,11 +610,15 @@ async def test_expired_resume_token_submits_afresh(
         saved.append(token)
 
     request = _upscale("creative", prompts=(WeightedPrompt("sharper"),))
-    result = await stability_v2_backend.generate(request, resume_token="0" * 64, on_resume_token=save)
+    result = await stability_v2_backend.generate_resumable(
+        request, None, resume_token="0" * 64, on_resume_token=save
+    )
     assert stability_server.requests_for("/v2beta/results/")[0].status == 404
     assert len(stability_server.requests_for("/upscale/creative")) == 1 and len(saved) == 1
     assert result.images[0].width == 2048
-    await stability_v2_backend.generate(request, resume_token="../../v1/user/balance")  # not a token: ignored
+    await stability_v2_backend.generate_resumable(
+        request, None, resume_token="../../v1/user/balance", on_resume_token=None
+    )  # not a token: ignored
     assert not any("balance" in r.path for r in stability_server.requests)
 
 

@@ -6,13 +6,15 @@ constants of their own), so switching backend or model changes what users may as
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from services.types import CheckResult, GenerationRequest, GenerationResult, Operation, Progress
 
 ProgressCallback = Callable[[Progress], Awaitable[None]]
+#: Called with a backend's id for an asynchronous generation, to persist it before polling.
+ResumeTokenCallback = Callable[[str], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +91,35 @@ class Backend(Protocol):
 
     async def cancel(self) -> None:
         """Best-effort interrupt of the running generation (GPU hosts); may be a no-op."""
+
+
+# Optional capabilities: checked with ``isinstance``, never ``getattr``.
+
+
+@runtime_checkable
+class ResumableBackend(Protocol):
+    """A backend whose generations may be asynchronous: it hands out a resume token (persisted on
+    the job row) so a restart polls the same generation instead of paying for a second one."""
+
+    async def generate_resumable(
+        self,
+        request: GenerationRequest,
+        progress: ProgressCallback | None,
+        *,
+        resume_token: str | None,
+        on_resume_token: ResumeTokenCallback | None,
+    ) -> GenerationResult: ...
+
+
+@runtime_checkable
+class BalanceReporter(Protocol):
+    """A backend with a paid account whose credits the operator can see (``/status``, ``easel check``)."""
+
+    async def balance(self) -> float: ...
+
+
+@runtime_checkable
+class HostStateReporter(Protocol):
+    """A backend spread over several hosts, each with a state worth showing operators."""
+
+    def host_states(self) -> Mapping[str, object]: ...

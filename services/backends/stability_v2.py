@@ -68,14 +68,14 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import aiohttp
 from PIL import Image, ImageOps
 from pydantic import SecretStr
 
-from services.backends.base import BackendLimits, ProgressCallback
+from services.backends.base import BackendLimits, ProgressCallback, ResumeTokenCallback
 from services.backends.rate_limit import RateLimiter
 from services.backends.stability_http import (
     DEFAULT_HOST,
@@ -141,7 +141,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "core"
-ResumeTokenCallback = Callable[[str], Awaitable[None]]
 
 _EDIT_OPERATIONS = frozenset(
     {Operation.INPAINT, Operation.OUTPAINT, Operation.UPSCALE, Operation.REPLACE, Operation.CUTOUT}
@@ -374,8 +373,6 @@ class StabilityV2Backend:
     """easel's :class:`~services.backends.base.Backend` for Stability AI's v2beta Stable Image API."""
 
     name = "stability"
-    #: ``generate`` takes ``resume_token=`` / ``on_resume_token=`` (asynchronous upscales; see above)
-    supports_resume = True
 
     def __init__(
         self,
@@ -448,12 +445,17 @@ class StabilityV2Backend:
     # -- generation --
 
     async def generate(
+        self, request: GenerationRequest, progress: ProgressCallback | None = None
+    ) -> GenerationResult:
+        return await self.generate_resumable(request, progress, resume_token=None, on_resume_token=None)
+
+    async def generate_resumable(
         self,
         request: GenerationRequest,
-        progress: ProgressCallback | None = None,
+        progress: ProgressCallback | None,
         *,
-        resume_token: str | None = None,
-        on_resume_token: ResumeTokenCallback | None = None,
+        resume_token: str | None,
+        on_resume_token: ResumeTokenCallback | None,
     ) -> GenerationResult:
         """Run one job; see the module docstring for ``resume_token`` / ``on_resume_token``."""
         started = time.monotonic()
