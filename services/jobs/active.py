@@ -29,12 +29,12 @@ from services.jobs.records import JobRecord, JobStatus
 from services.jobs.sinks import JobSink
 from services.types import GenerationRequest, JobOutcome, Requester
 
-__all__ = ["ActiveJob", "ActiveJobs", "JobStats", "user_hash"]
+__all__ = ["FINISHED_CACHE_BYTES", "FINISHED_CACHE_JOBS", "ActiveJob", "ActiveJobs", "JobStats", "user_hash"]
 
 # Finished jobs kept in memory for a wait() that comes late (then the outcome is rebuilt from
 # the store, which costs a watermark pass): a few jobs, bounded in bytes of published images.
-_FINISHED_CACHE_JOBS = 16
-_FINISHED_CACHE_BYTES = 64 * 1024 * 1024
+FINISHED_CACHE_JOBS = 16
+FINISHED_CACHE_BYTES = 64 * 1024 * 1024
 
 
 def user_hash(key: str) -> str:
@@ -141,8 +141,8 @@ class ActiveJobs:
         job.finished.set()
         self._jobs.pop(job.job_id, None)
         self._finished[job.job_id] = job
-        while len(self._finished) > _FINISHED_CACHE_JOBS or (
-            len(self._finished) > 1 and self._cached_bytes() > _FINISHED_CACHE_BYTES
+        while len(self._finished) > FINISHED_CACHE_JOBS or (
+            len(self._finished) > 1 and self._cached_bytes() > FINISHED_CACHE_BYTES
         ):
             self._finished.popitem(last=False)
 

@@ -87,12 +87,12 @@ class JobRunner:
     async def cancel(self, job: ActiveJob) -> bool:
         """Cancel a queued or running job (quota refunded, sink told). False if too late."""
         if job.phase is JobStatus.QUEUED and self.active.queue.remove(job.job_id):
-            await asyncio.shield(self.settle.failed(job, JobCancelled(), JobStatus.CANCELLED))
+            cancelled = JobCancelled()
+            await asyncio.shield(self.settle.failed(job, cancelled, JobStatus.CANCELLED))
             log.info(
                 "job.cancelled", extra={"job_id": job.job_id, "user": job.user, "backend": self.backend.name}
             )
-            assert job.error is not None
-            await self.notify.failed(job.sink, job.job_id, job.error)
+            await self.notify.failed(job.sink, job.job_id, cancelled)
             return True
         if job.phase is JobStatus.RUNNING and job.task is not None and not job.task.done():
             job.cancel_requested = True
