@@ -2,7 +2,7 @@
 
 Usage::
 
-    publishing = Publishing(store, Watermarker("AI generated"), records)
+    publishing = Publishing(store=store, watermarker=Watermarker("AI generated"), records=records)
     outcome = await publishing.publish(job_id, request, requester, result)  # row -> 'delivering'
     outcome = await publishing.republish(record)   # after a crash, or a late wait(): from the store
 
@@ -16,6 +16,7 @@ back and stamps them again; the backend is not called, nor charged, twice.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Protocol
 
 from services.errors import BackendError, ContentFiltered, JobNotFound
@@ -40,13 +41,13 @@ class Publisher(Protocol):
     async def publish(self, png: bytes) -> bytes: ...
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Publishing:
     """See the module docstring."""
 
-    def __init__(self, store: ImageStore, watermarker: Publisher, records: JobRecords) -> None:
-        self.store = store
-        self.watermarker = watermarker
-        self.records = records
+    store: ImageStore
+    watermarker: Publisher
+    records: JobRecords
 
     async def publish(
         self, job_id: str, request: GenerationRequest, requester: Requester, result: GenerationResult

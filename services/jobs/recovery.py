@@ -2,7 +2,7 @@
 
 Usage::
 
-    recovery = Recovery(records, active, settle, notify, quota)
+    recovery = Recovery(records=records, active=active, settle=settle, notify=notify, quota=quota)
     report = await recovery.run(factories)     # before the workers start
 
 What happens to each unfinished row (oldest first):
@@ -54,22 +54,15 @@ class RecoveryReport:
     refunded: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Recovery:
     """See the module docstring."""
 
-    def __init__(
-        self,
-        records: JobRecords,
-        active: ActiveJobs,
-        settle: Settlement,
-        notify: SinkNotifier,
-        quota: QuotaBook,
-    ) -> None:
-        self.records = records
-        self.active = active
-        self.settle = settle
-        self.notify = notify
-        self.quota = quota
+    records: JobRecords
+    active: ActiveJobs
+    settle: Settlement
+    notify: SinkNotifier
+    quota: QuotaBook
 
     async def run(self, factories: Mapping[str, SinkFactory]) -> RecoveryReport:
         report = RecoveryReport()

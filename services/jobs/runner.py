@@ -2,7 +2,8 @@
 
 Usage::
 
-    runner = JobRunner(active, backend, records, publishing, settle, notify, clock=time.time)
+    runner = JobRunner(active=active, backend=backend, records=records, publishing=publishing,
+                       settle=settle, notify=notify, clock=time.time)
     runner.start(workers=2)
     ...
     cancelled = await runner.cancel(job)     # queued or running; False if too late
@@ -24,6 +25,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from services.backends.base import Backend, ProgressCallback, ResumableBackend
 from services.errors import BackendError, EaselError, JobCancelled
@@ -43,28 +45,18 @@ class _DeliveryFailed(Exception):
     """The sink raised from ``deliver``."""
 
 
+@dataclass(eq=False, kw_only=True)
 class JobRunner:
     """See the module docstring."""
 
-    def __init__(
-        self,
-        active: ActiveJobs,
-        backend: Backend,
-        records: JobRecords,
-        publishing: Publishing,
-        settle: Settlement,
-        notify: SinkNotifier,
-        *,
-        clock: Callable[[], float],
-    ) -> None:
-        self.active = active
-        self.backend = backend
-        self.records = records
-        self.publishing = publishing
-        self.settle = settle
-        self.notify = notify
-        self._clock = clock
-        self._workers: list[asyncio.Task[None]] = []
+    active: ActiveJobs
+    backend: Backend
+    records: JobRecords
+    publishing: Publishing
+    settle: Settlement
+    notify: SinkNotifier
+    clock: Callable[[], float]
+    _workers: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     def start(self, workers: int) -> None:
         self._workers = [
@@ -130,7 +122,7 @@ class JobRunner:
                 outcome = await self.publishing.republish(job.stored)
                 log.info("job.redelivering", extra=base_log)
             else:
-                await self.records.mark_running(job.job_id, started_at=self._clock())
+                await self.records.mark_running(job.job_id, started_at=self.clock())
                 if job.resumed:  # originals of an interrupted attempt must not mix with this one
                     await self.publishing.discard(job.job_id)
                 log.info("job.started", extra={**base_log, "resumed": job.resumed})

@@ -74,13 +74,20 @@ class JobService:
         self._records = JobRecords(db, store)
         self._active = ActiveJobs()
         self._notify = SinkNotifier(sink_timeout_s)
-        self._settle = Settlement(db, quota, self._records, self._active, clock=clock)
-        publishing = Publishing(store, watermarker, self._records)
+        self._settle = Settlement(db=db, quota=quota, records=self._records, active=self._active, clock=clock)
+        self._publishing = Publishing(store=store, watermarker=watermarker, records=self._records)
         self._runner = JobRunner(
-            self._active, backend, self._records, publishing, self._settle, self._notify, clock=clock
+            active=self._active,
+            backend=backend,
+            records=self._records,
+            publishing=self._publishing,
+            settle=self._settle,
+            notify=self._notify,
+            clock=clock,
         )
-        self._recovery = Recovery(self._records, self._active, self._settle, self._notify, quota)
-        self._publishing = publishing
+        self._recovery = Recovery(
+            records=self._records, active=self._active, settle=self._settle, notify=self._notify, quota=quota
+        )
         self._started = False
         self._stopping = False
 

@@ -2,7 +2,7 @@
 
 Usage::
 
-    settle = Settlement(db, quota, records, active, clock=time.time)
+    settle = Settlement(db=db, quota=quota, records=records, active=active, clock=time.time)
     await settle.done(job, outcome, units=len(outcome.images))   # charged, row 'done'
     await settle.failed(job, error, JobStatus.FAILED)            # refunded, row 'failed'
 
@@ -16,6 +16,7 @@ telling the user is the caller's business.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from services.db import Database
 from services.errors import EaselError
@@ -27,30 +28,22 @@ from services.types import JobOutcome
 __all__ = ["Settlement"]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settlement:
     """See the module docstring."""
 
-    def __init__(
-        self,
-        db: Database,
-        quota: QuotaBook,
-        records: JobRecords,
-        active: ActiveJobs,
-        *,
-        clock: Callable[[], float],
-    ) -> None:
-        self.db = db
-        self.quota = quota
-        self.records = records
-        self.active = active
-        self._clock = clock
+    db: Database
+    quota: QuotaBook
+    records: JobRecords
+    active: ActiveJobs
+    clock: Callable[[], float]
 
     async def done(self, job: ActiveJob, outcome: JobOutcome, units: int) -> None:
         """Charge ``units`` of the reservation (refunding the rest) and mark the job done."""
         async with self.db.transaction() as tx:
             await self.quota.commit(job.reservation_id, units, tx=tx)
             await self.records.mark_done(
-                tx, job.job_id, finished_at=self._clock(), n_delivered=len(outcome.images)
+                tx, job.job_id, finished_at=self.clock(), n_delivered=len(outcome.images)
             )
         counts = self.active.counts
         counts["done"] += 1
@@ -63,7 +56,7 @@ class Settlement:
         """Refund the reservation and mark the job ``status`` (failed or cancelled) with ``error``."""
         async with self.db.transaction() as tx:
             await self.quota.refund(job.reservation_id, tx=tx)
-            await self.records.mark_failed(tx, job.job_id, status, error, finished_at=self._clock())
+            await self.records.mark_failed(tx, job.job_id, status, error, finished_at=self.clock())
         self.active.counts[status.value] += 1
         job.error = error
         self.active.finish(job, status)
