@@ -31,7 +31,7 @@ The life of a job (status column of ``jobs``)::
 * One process per data dir: ``start()`` takes an exclusive lock on
   ``<data_dir>/jobs.lock`` so two processes can never recover (and run) the same jobs.
 * Register every platform before ``start()``: resumed jobs get their sink from the
-  factory during ``start()`` (``on_resumed``, or ``on_queued`` if the sink has none),
+  factory during ``start()`` (``on_resumed`` for a :class:`ResumeAwareSink`, else ``on_queued``),
   and a job whose platform is not registered is refunded and marked failed.
 * ``origin`` is stored as JSON in SQLite: channel/thread/message ids, never secrets.
 

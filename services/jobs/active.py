@@ -53,7 +53,7 @@ class ActiveJob:
     reservation_id: str
     sink: JobSink | None
     resumed: bool = False
-    stored: JobRecord | None = None  # crashed while delivering: the row whose originals to publish again
+    redeliver: JobRecord | None = None  # crashed while delivering: publish this row's stored originals again
     phase: JobStatus = JobStatus.QUEUED
     task: asyncio.Task[None] | None = None
     cancel_requested: bool = False

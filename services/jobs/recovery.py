@@ -108,7 +108,7 @@ class Recovery:
         job.resume_token = unfinished.resume_token
         redeliver = record.status is JobStatus.DELIVERING
         if redeliver:
-            job.stored = record
+            job.redeliver = record
         else:
             await self.records.mark_queued(job_id)
         position = self.active.enqueue(job)

@@ -118,8 +118,8 @@ class JobRunner:
         base_log = {"job_id": job.job_id, "user": job.user, "backend": self.backend.name}
         try:
             await job.announced.wait()
-            if job.stored is not None:
-                outcome = await self.publishing.republish(job.stored)
+            if job.redeliver is not None:
+                outcome = await self.publishing.republish(job.redeliver)
                 log.info("job.redelivering", extra=base_log)
             else:
                 await self.records.mark_running(job.job_id, started_at=self.clock())
