@@ -28,19 +28,54 @@ import shutil
 import sqlite3
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from services.db import Database
 from services.errors import JobNotFound
-from services.job_codec import ImageRef
 from services.types import FinishReason, GeneratedImage, InputImage
 
-__all__ = ["ImageStore", "StoredImage", "png_has_alpha"]
+__all__ = ["ImageRef", "ImageStore", "StoredImage", "png_has_alpha"]
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MAX_INDEX = 2**31
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    """A stored input image: content address plus what :class:`InputImage` needs besides bytes.
+
+    Defined here, beside the store that addresses inputs by it, so the store depends on no
+    job module; :mod:`services.jobs.codec` writes it into job rows.
+    """
+
+    sha256: str
+    width: int
+    height: int
+    has_alpha: bool = False
+
+    @classmethod
+    def of(cls, image: InputImage) -> ImageRef:
+        """Hash ``image`` (CPU: call it off the loop for large images)."""
+        return cls(hashlib.sha256(image.png).hexdigest(), image.width, image.height, image.has_alpha)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sha256": self.sha256,
+            "width": self.width,
+            "height": self.height,
+            "has_alpha": self.has_alpha,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ImageRef:
+        sha = str(data["sha256"])
+        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+            raise ValueError("not a sha256 hex digest")
+        return cls(sha, int(data["width"]), int(data["height"]), bool(data.get("has_alpha", False)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,8 @@ import pytest
 from services.backends.base import ProgressCallback
 from services.db import Database
 from services.errors import BackendError, EaselError, JobCancelled, JobNotFound, QuotaExceeded
-from services.fair_queue import FairQueue
 from services.jobs import JobService, JobStatus
+from services.jobs.fair_queue import FairQueue
 from services.quota import WINDOW_S, QuotaBook
 from services.store import ImageStore
 from services.types import (

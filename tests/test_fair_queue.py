@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from services.fair_queue import FairQueue
+from services.jobs.fair_queue import FairQueue
 
 
 def _drain(queue: FairQueue) -> list[str]:

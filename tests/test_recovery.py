@@ -19,7 +19,7 @@ import pytest
 
 from services.db import Database
 from services.errors import JobCancelled
-from services.jobs import JobService, JobStatus
+from services.jobs import DataDirBusy, JobService, JobStatus
 from services.quota import QuotaBook
 from services.store import ImageStore
 from services.types import Requester
@@ -288,7 +288,7 @@ async def test_one_process_per_data_dir(tmp_path: Path) -> None:
     second = await build_services(tmp_path / "data", FakeBackend())
     await first.jobs.start()
     try:
-        with pytest.raises(RuntimeError, match="another easel process"):
+        with pytest.raises(DataDirBusy, match="another easel process"):
             await second.jobs.start()
     finally:
         await first.jobs.stop()

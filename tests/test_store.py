@@ -12,7 +12,7 @@ from PIL import Image
 
 from services.db import DB_FILENAME, MIGRATIONS, Database
 from services.errors import JobNotFound
-from services.job_codec import (
+from services.jobs.codec import (
     ImageRef,
     image_refs,
     request_from_dict,

@@ -11,15 +11,15 @@ Usage::
 Everything travels by value except input images, which travel as a content address
 (sha256 of their PNG bytes) plus their size, so the job row stays small and the
 image is stored once however many jobs use it. Pure functions: no I/O here.
+:class:`ImageRef` is the store's (:mod:`services.store`); it is re-exported here.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from services.store import ImageRef
 from services.types import (
     GenerationRequest,
     InputImage,
@@ -45,36 +45,6 @@ __all__ = [
 
 CODEC_VERSION = 1
 IMAGE_FIELDS: tuple[str, ...] = ("init_image", "mask_image")
-
-
-@dataclass(frozen=True, slots=True)
-class ImageRef:
-    """A stored input image: content address plus what :class:`InputImage` needs besides bytes."""
-
-    sha256: str
-    width: int
-    height: int
-    has_alpha: bool = False
-
-    @classmethod
-    def of(cls, image: InputImage) -> ImageRef:
-        """Hash ``image`` (CPU: call it off the loop for large images)."""
-        return cls(hashlib.sha256(image.png).hexdigest(), image.width, image.height, image.has_alpha)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "sha256": self.sha256,
-            "width": self.width,
-            "height": self.height,
-            "has_alpha": self.has_alpha,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ImageRef:
-        sha = str(data["sha256"])
-        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-            raise ValueError("not a sha256 hex digest")
-        return cls(sha, int(data["width"]), int(data["height"]), bool(data.get("has_alpha", False)))
 
 
 def request_images(request: GenerationRequest) -> dict[str, InputImage]:

@@ -1,0 +1,152 @@
+"""From a backend's result to what the front end posts: store the originals, stamp the copies.
+
+Usage::
+
+    publishing = Publishing(store=store, watermarker=Watermarker("AI generated"), records=records)
+    outcome = await publishing.publish(job_id, request, requester, result)  # row -> 'delivering'
+    outcome = await publishing.republish(record)   # after a crash, or a late wait(): from the store
+
+Clean originals, stamped copies: the store keeps what the backend returned and the
+watermark goes only on the published copy, so a later upscale never upscales the mark.
+If any image fails to store or stamp, none of the job's originals are kept (the user
+never saw them, so nothing may be built on them). Republishing reads the originals
+back and stamps them again; the backend is not called, nor charged, twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Protocol
+
+from services.errors import BackendError, ContentFiltered, JobNotFound
+from services.jobs.records import JobRecord, JobRecords
+from services.store import ImageStore, StoredImage
+from services.types import (
+    FinishReason,
+    GeneratedImage,
+    GenerationRequest,
+    GenerationResult,
+    JobOutcome,
+    PublishedImage,
+    Requester,
+)
+
+__all__ = ["Publisher", "Publishing"]
+
+
+class Publisher(Protocol):
+    """Makes the published copy of a clean original (``services.watermark.Watermarker``)."""
+
+    async def publish(self, png: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Publishing:
+    """See the module docstring."""
+
+    store: ImageStore
+    watermarker: Publisher
+    records: JobRecords
+
+    async def publish(
+        self, job_id: str, request: GenerationRequest, requester: Requester, result: GenerationResult
+    ) -> JobOutcome:
+        """Store clean originals, stamp the published copies, record what is about to be delivered."""
+        success = [
+            (i, img) for i, img in enumerate(result.images) if img.finish_reason is FinishReason.SUCCESS
+        ]
+        filtered = sum(1 for img in result.images if img.finish_reason is FinishReason.CONTENT_FILTERED)
+        if not success and result.text is None:
+            if filtered:
+                raise ContentFiltered(log_detail=f"all {filtered} images content-filtered")
+            raise BackendError(log_detail=f"backend returned {len(result.images)} images, none usable")
+        settled = await asyncio.gather(
+            *(self._publish_one(job_id, i, img) for i, img in success), return_exceptions=True
+        )
+        failures = [r for r in settled if isinstance(r, BaseException)]
+        if failures:  # every sibling has finished writing: keep no originals of an unseen job
+            await self.store.delete_job_images(job_id)
+            raise failures[0]
+        published = [r for r in settled if not isinstance(r, BaseException)]
+        await self.records.mark_delivering(
+            job_id,
+            backend=result.backend,
+            model=result.model,
+            n_filtered=filtered,
+            seeds=[img.seed for _, img in success],
+            text=result.text,
+        )
+        return _outcome(job_id, request, requester, tuple(published), result, filtered)
+
+    async def republish(self, record: JobRecord) -> JobOutcome:
+        """Re-publish a job's stored originals (redelivery after a crash, late wait())."""
+        stored = [
+            s
+            for s in await self.store.list_originals(record.job_id)
+            if s.finish_reason is FinishReason.SUCCESS
+        ]
+        if record.request is None or (not stored and record.text is None):
+            raise JobNotFound(log_detail=f"no stored originals for {record.job_id}")
+
+        async def again(info: StoredImage) -> PublishedImage:
+            original = await self.store.load_original(record.job_id, info.index)
+            stamped = await self.watermarker.publish(original.png)
+            return _published(record.job_id, info.index, stamped, info.seed, info.width, info.height)
+
+        published = await asyncio.gather(*(again(info) for info in stored))
+        result = GenerationResult(
+            images=(), backend=record.backend or "", model=record.model or "", text=record.text
+        )
+        return _outcome(
+            record.job_id, record.request, record.requester, tuple(published), result, record.n_filtered
+        )
+
+    async def discard(self, job_id: str) -> None:
+        """Drop the stored originals of ``job_id`` (an interrupted attempt, before it runs again)."""
+        await self.store.delete_job_images(job_id)
+
+    async def _publish_one(self, job_id: str, index: int, image: GeneratedImage) -> PublishedImage:
+        saved, stamped = await asyncio.gather(
+            self.store.save_original(job_id, index, image),
+            self.watermarker.publish(image.png),
+            return_exceptions=True,  # both finish before the job may fail and clean up
+        )
+        for outcome in (saved, stamped):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        assert isinstance(stamped, bytes)
+        return _published(job_id, index, stamped, image.seed, image.width, image.height)
+
+
+def _published(job_id: str, index: int, data: bytes, seed: int, width: int, height: int) -> PublishedImage:
+    return PublishedImage(
+        index=index,
+        data=data,
+        filename=f"easel-{job_id[:8]}-{index + 1}.png",
+        content_type="image/png",
+        seed=seed,
+        width=width,
+        height=height,
+    )
+
+
+def _outcome(
+    job_id: str,
+    request: GenerationRequest,
+    requester: Requester,
+    images: tuple[PublishedImage, ...],
+    result: GenerationResult,
+    filtered: int,
+) -> JobOutcome:
+    return JobOutcome(
+        job_id=job_id,
+        request=request,
+        requester=requester,
+        images=images,
+        backend=result.backend,
+        model=result.model,
+        filtered=filtered,
+        text=result.text,
+        metadata={"operation": request.operation.value},
+    )

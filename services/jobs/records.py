@@ -1,0 +1,313 @@
+"""The ``jobs`` table: the one module with SQL on it, and the :class:`JobRecord` read from it.
+
+Usage::
+
+    records = JobRecords(db, store)
+    row = NewJob.encode(job_id, requester, origin, request, refs, created_at=now)
+    async with db.transaction() as tx:                 # with the quota reservation
+        await records.insert(tx, row, reservation_id)
+    await records.mark_running(job_id, started_at=now)
+    record = await records.get(job_id)                 # None if unknown
+    for job in await records.unfinished():             # what a crash left behind
+        ...
+
+The status column follows the life of a job drawn in :mod:`services.jobs`. Rows are
+never deleted: a deleted result keeps its row with ``deleted_at`` set, so its buttons
+can say "gone" instead of "unknown". Input images are not in the row (only their
+content addresses, see :mod:`services.jobs.codec`); reading a row loads them from the
+:class:`ImageStore`, and a row whose inputs are gone or unreadable comes back with
+``request=None`` and the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from services.db import Database, Transaction
+from services.errors import (
+    BackendError,
+    BackendMisconfigured,
+    BackendRejected,
+    BackendUnavailable,
+    ContentFiltered,
+    EaselError,
+    InvalidRequest,
+    JobCancelled,
+    JobNotFound,
+    NotAllowed,
+    UnsupportedOption,
+)
+from services.jobs.codec import (
+    image_refs,
+    request_from_dict,
+    request_to_dict,
+    requester_from_dict,
+    requester_to_dict,
+)
+from services.store import ImageRef, ImageStore
+from services.types import GenerationRequest, InputImage, Requester
+
+__all__ = ["JobRecord", "JobRecords", "JobStatus", "NewJob", "UnfinishedJob", "stored_error"]
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DELIVERING = "delivering"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+_UNFINISHED = (JobStatus.QUEUED.value, JobStatus.RUNNING.value, JobStatus.DELIVERING.value)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """A job as stored. ``request`` is None only when its input images are gone."""
+
+    job_id: str
+    requester: Requester
+    request: GenerationRequest | None
+    origin: Mapping[str, Any]
+    status: JobStatus
+    created_at: datetime
+    n_requested: int
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None  # the user message of the failure
+    error_kind: str | None = None  # its class name in services.errors
+    n_delivered: int = 0
+    n_filtered: int = 0
+    backend: str | None = None
+    model: str | None = None
+    seeds: tuple[int, ...] = ()  # of the delivered images
+    text: str | None = None
+    deleted: bool = False
+
+    @property
+    def platform(self) -> str:
+        return str(self.origin.get("platform", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class UnfinishedJob:
+    """A row the recovery scan found: what resuming it needs besides the record."""
+
+    record: JobRecord
+    reservation_id: str
+    resume_token: str | None
+    unreadable: str  # why ``record.request`` is None ("" when it is not)
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A job row before it is inserted, encoded up front: a bad origin fails at submit, not at restart."""
+
+    job_id: str
+    requester: Requester
+    platform: str
+    origin_json: str
+    request_json: str
+    created_at: float
+    n_requested: int
+
+    @classmethod
+    def encode(
+        cls,
+        job_id: str,
+        requester: Requester,
+        origin: Mapping[str, Any],
+        request: GenerationRequest,
+        refs: Mapping[str, ImageRef],
+        *,
+        created_at: float,
+    ) -> NewJob:
+        """``TypeError`` if ``origin`` is not JSON-able."""
+        return cls(
+            job_id=job_id,
+            requester=requester,
+            platform=str(origin["platform"]),
+            origin_json=json.dumps(dict(origin)),
+            request_json=json.dumps(request_to_dict(request, refs)),
+            created_at=created_at,
+            n_requested=request.images_requested,
+        )
+
+
+# Failures a late ``wait()`` rebuilds from ``error_kind``: an explicit list rather than a getattr on
+# services.errors, so text from a row can only ever build one of these (tests/test_job_records.py
+# fails when a new error class is missing). QuotaExceeded is absent: a job never fails with it (the
+# row is written only once quota is reserved) and its constructor needs figures the row lacks.
+_STORED_ERRORS: Mapping[str, type[EaselError]] = {
+    cls.__name__: cls
+    for cls in (
+        EaselError,
+        InvalidRequest,
+        UnsupportedOption,
+        JobNotFound,
+        NotAllowed,
+        BackendError,
+        BackendRejected,
+        BackendMisconfigured,
+        BackendUnavailable,
+        ContentFiltered,
+        JobCancelled,
+    )
+}
+
+
+def stored_error(kind: str | None, message: str | None) -> EaselError:
+    """The failure a row records, as the error a late ``wait()`` raises (unknown kinds: EaselError)."""
+    return _STORED_ERRORS.get(kind or "", EaselError)(message)
+
+
+class JobRecords:
+    """All reads and writes of the ``jobs`` table (see the module docstring)."""
+
+    def __init__(self, db: Database, store: ImageStore) -> None:
+        self.db = db
+        self.store = store
+
+    # Writes ---------------------------------------------------------------------------------
+
+    async def insert(self, tx: Transaction, job: NewJob, reservation_id: str) -> None:
+        """Write a queued job in ``tx``, the transaction that reserved its quota."""
+        await tx.execute(
+            "INSERT INTO jobs (id, requester_key, requester_json, platform, origin_json, request_json,"
+            " status, reservation_id, created_at, n_requested) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+            (
+                job.job_id,
+                job.requester.key,
+                json.dumps(requester_to_dict(job.requester)),
+                job.platform,
+                job.origin_json,
+                job.request_json,
+                reservation_id,
+                job.created_at,
+                job.n_requested,
+            ),
+        )
+
+    async def mark_queued(self, job_id: str) -> None:
+        """Back in the queue (a job a restart interrupted while running)."""
+        await self.db.execute("UPDATE jobs SET status = 'queued' WHERE id = ?", (job_id,))
+
+    async def mark_running(self, job_id: str, *, started_at: float) -> None:
+        await self.db.execute(
+            "UPDATE jobs SET status = 'running', started_at = ? WHERE id = ?", (started_at, job_id)
+        )
+
+    async def save_resume_token(self, job_id: str, token: str) -> None:
+        """The backend's handle on an asynchronous generation, polled again after a restart."""
+        await self.db.execute("UPDATE jobs SET resume_token = ? WHERE id = ?", (token, job_id))
+
+    async def mark_delivering(
+        self,
+        job_id: str,
+        *,
+        backend: str,
+        model: str,
+        n_filtered: int,
+        seeds: Sequence[int],
+        text: str | None,
+    ) -> None:
+        """The originals are stored and the sink is about to post them (a crash now redelivers)."""
+        await self.db.execute(
+            "UPDATE jobs SET status = 'delivering', backend = ?, model = ?, n_filtered = ?, seeds_json = ?,"
+            " result_text = ? WHERE id = ?",
+            (backend, model, n_filtered, json.dumps(list(seeds)), text, job_id),
+        )
+
+    async def mark_done(self, tx: Transaction, job_id: str, *, finished_at: float, n_delivered: int) -> None:
+        await tx.execute(
+            "UPDATE jobs SET status = 'done', finished_at = ?, n_delivered = ? WHERE id = ?",
+            (finished_at, n_delivered, job_id),
+        )
+
+    async def mark_failed(
+        self, tx: Transaction, job_id: str, status: JobStatus, error: EaselError, *, finished_at: float
+    ) -> None:
+        """Failed or cancelled: keeps the error's class name and user message for a late ``wait()``."""
+        await tx.execute(
+            "UPDATE jobs SET status = ?, finished_at = ?, error_kind = ?, error = ? WHERE id = ?",
+            (status.value, finished_at, type(error).__name__, error.user_message, job_id),
+        )
+
+    async def mark_deleted(self, job_id: str, *, deleted_at: float) -> bool:
+        """The user deleted the result; False if there is no such job."""
+        changed = await self.db.execute("UPDATE jobs SET deleted_at = ? WHERE id = ?", (deleted_at, job_id))
+        return changed > 0
+
+    # Reads ----------------------------------------------------------------------------------
+
+    async def get(self, job_id: str) -> JobRecord | None:
+        """The stored job with its request rebuilt (None if there is no such job)."""
+        row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        if row is None:
+            return None
+        request, _ = await self._rebuild_request(row)
+        return _record(row, request)
+
+    async def unfinished(self) -> list[UnfinishedJob]:
+        """The recovery scan: queued, running and delivering jobs, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE status IN (?, ?, ?) ORDER BY created_at", _UNFINISHED
+        )
+        found: list[UnfinishedJob] = []
+        for row in rows:
+            request, unreadable = await self._rebuild_request(row)
+            found.append(
+                UnfinishedJob(_record(row, request), row["reservation_id"], row["resume_token"], unreadable)
+            )
+        return found
+
+    async def _rebuild_request(self, row: sqlite3.Row) -> tuple[GenerationRequest | None, str]:
+        """The stored request with its input images, or (None, why not)."""
+        try:
+            data = json.loads(row["request_json"])
+            images: dict[str, InputImage] = {}
+            for name, ref in image_refs(data).items():
+                images[name] = await self.store.load_input(ref)
+            return request_from_dict(data, images), ""
+        except JobNotFound as exc:
+            return None, exc.log_detail
+        except (ValueError, KeyError, TypeError) as exc:
+            return None, f"undecodable request: {exc}"
+
+
+def _dt(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def _record(row: sqlite3.Row, request: GenerationRequest | None) -> JobRecord:
+    return JobRecord(
+        job_id=row["id"],
+        requester=requester_from_dict(json.loads(row["requester_json"])),
+        request=request,
+        origin=json.loads(row["origin_json"]),
+        status=JobStatus(row["status"]),
+        created_at=_dt(row["created_at"]) or datetime.now(UTC),
+        n_requested=int(row["n_requested"]),
+        started_at=_dt(row["started_at"]),
+        finished_at=_dt(row["finished_at"]),
+        error=row["error"],
+        error_kind=row["error_kind"],
+        n_delivered=int(row["n_delivered"]),
+        n_filtered=int(row["n_filtered"]),
+        backend=row["backend"],
+        model=row["model"],
+        seeds=tuple(json.loads(row["seeds_json"])) if row["seeds_json"] else (),
+        text=row["result_text"],
+        deleted=row["deleted_at"] is not None,
+    )

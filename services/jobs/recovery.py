@@ -1,0 +1,130 @@
+"""Start-up recovery: every job a previous process left unfinished is resumed, or refunded and told.
+
+Usage::
+
+    recovery = Recovery(records=records, active=active, settle=settle, notify=notify, quota=quota)
+    report = await recovery.run(factories)     # before the workers start
+
+What happens to each unfinished row (oldest first):
+
+* its platform has no registered sink factory, or the factory raises: refunded and
+  marked failed, silently (nobody to tell, and never charge for an unseen result);
+* its request cannot be rebuilt (input image gone or damaged, undecodable row):
+  refunded, marked failed, and the user is told why;
+* otherwise it is queued again with its open reservation (never charged twice) and
+  announced with ``on_resumed`` (or ``on_queued``); a job that crashed while
+  ``delivering`` republishes its stored originals instead of calling the backend.
+
+Last, reservations still open without a job to use them are refunded (this cannot
+happen without tampering, since reservation and job are written together, but a leak
+would be permanent).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from services.errors import JobCancelled
+from services.jobs.active import ActiveJob, ActiveJobs, user_hash
+from services.jobs.records import JobRecords, JobStatus, UnfinishedJob
+from services.jobs.settlement import Settlement
+from services.jobs.sinks import SinkFactory, SinkNotifier
+from services.quota import QuotaBook
+from services.types import GenerationRequest, Operation
+
+__all__ = ["Recovery", "RecoveryReport"]
+
+log = logging.getLogger(__name__)
+
+# Stands in for the request of a job whose inputs are gone, only to settle it.
+_NO_REQUEST = GenerationRequest(operation=Operation.IMAGINE)
+_INTERRUPTED = (
+    "This job was interrupted when easel restarted and could not be resumed. Your quota was not spent."
+)
+_INPUT_GONE = "The image this job was working on is gone, so it could not continue. Your quota was not spent."
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryReport:
+    """What ``start()`` found left over from the previous process."""
+
+    resumed: list[str] = field(default_factory=list)
+    refunded: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recovery:
+    """See the module docstring."""
+
+    records: JobRecords
+    active: ActiveJobs
+    settle: Settlement
+    notify: SinkNotifier
+    quota: QuotaBook
+
+    async def run(self, factories: Mapping[str, SinkFactory]) -> RecoveryReport:
+        report = RecoveryReport()
+        for unfinished in await self.records.unfinished():
+            await self._recover(unfinished, factories, report)
+        for reservation in await self.quota.open_reservations():
+            if self.active.unfinished(reservation.job_id) is None:
+                await self.quota.refund(reservation.id)
+                log.warning("quota.orphan_refunded", extra={"job_id": reservation.job_id})
+        return report
+
+    async def _recover(
+        self, unfinished: UnfinishedJob, factories: Mapping[str, SinkFactory], report: RecoveryReport
+    ) -> None:
+        record = unfinished.record
+        job_id = record.job_id
+        base_log = {"job_id": job_id, "user": user_hash(record.requester.key), "platform": record.platform}
+        factory = factories.get(record.platform)
+        job = ActiveJob(
+            job_id,
+            record.requester,
+            record.request or _NO_REQUEST,
+            dict(record.origin),
+            unfinished.reservation_id,
+            None,
+        )
+        try:
+            job.sink = factory(record) if factory is not None else None
+        except Exception:
+            log.exception("job.sink_factory_failed", extra=base_log)
+        if job.sink is None:  # nobody to deliver to: never charge for an unseen result
+            reason = "platform not registered" if factory is None else "sink factory failed"
+            log.warning("job.recovery_refunded", extra={**base_log, "reason": reason})
+            await self._refund(job, _interrupted(_INTERRUPTED), report)
+            return
+        if record.request is None:
+            log.warning("job.recovery_refunded", extra={**base_log, "reason": unfinished.unreadable})
+            error = _interrupted(_INPUT_GONE)
+            await self._refund(job, error, report)
+            await self.notify.failed(job.sink, job_id, error)
+            return
+        job.resumed = True
+        job.resume_token = unfinished.resume_token
+        redeliver = record.status is JobStatus.DELIVERING
+        if redeliver:
+            job.redeliver = record
+        else:
+            await self.records.mark_queued(job_id)
+        position = self.active.enqueue(job)
+        self.active.counts["resumed"] += 1
+        report.resumed.append(job_id)
+        log.info("job.resumed", extra={**base_log, "position": position, "redeliver": redeliver})
+        try:
+            await self.notify.resumed(job.sink, job_id, position)
+        finally:
+            job.announced.set()
+
+    async def _refund(self, job: ActiveJob, error: JobCancelled, report: RecoveryReport) -> None:
+        await self.settle.failed(job, error, JobStatus.FAILED)
+        self.active.counts["refunded_on_recovery"] += 1
+        report.refunded.append(job.job_id)
+
+
+def _interrupted(message: str) -> JobCancelled:
+    return JobCancelled(message, log_detail="interrupted by a restart")

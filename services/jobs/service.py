@@ -1,0 +1,297 @@
+"""The facade every front end and the CLI use: :class:`JobService` (see :mod:`services.jobs`).
+
+It owns the composition of the package (records, the in-memory table, settlement,
+publishing, runner, recovery, the data-dir lock) and the steps that span them: submit
+(reserve quota and write the row in one transaction, then queue), the queries, cancel
+and delete.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from services.backends.base import Backend
+from services.db import Database
+from services.errors import BackendError, JobCancelled, JobNotFound, NotAllowed
+from services.jobs.active import ActiveJob, ActiveJobs, JobStats, user_hash
+from services.jobs.codec import request_images
+from services.jobs.lock import DataDirLock
+from services.jobs.publishing import Publisher, Publishing
+from services.jobs.records import JobRecord, JobRecords, JobStatus, NewJob, stored_error
+from services.jobs.recovery import Recovery, RecoveryReport
+from services.jobs.runner import JobRunner
+from services.jobs.settlement import Settlement
+from services.jobs.sinks import SINK_TIMEOUT_S, JobSink, SinkFactory, SinkNotifier
+from services.quota import QuotaBook, QuotaStatus
+from services.store import ImageStore
+from services.types import GenerationRequest, InputImage, JobOutcome, Requester
+
+__all__ = ["JobService", "SubmittedJob"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedJob:
+    job_id: str
+    position: int  # 1 = starts next
+
+
+class JobService:
+    """Shared by every front end and the CLI; see :mod:`services.jobs`."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        quota: QuotaBook,
+        store: ImageStore,
+        backend: Backend,
+        watermarker: Publisher,
+        max_concurrency: int = 2,
+        clock: Callable[[], float] = time.time,
+        sink_timeout_s: float = SINK_TIMEOUT_S,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be >= 1")
+        self.db = db
+        self.quota = quota
+        self.store = store
+        self.backend = backend
+        self.watermarker = watermarker
+        self.max_concurrency = max_concurrency
+        self.sink_timeout_s = sink_timeout_s
+        self._clock = clock
+        self._factories: dict[str, SinkFactory] = {}
+        self._lock = DataDirLock(db.data_dir)
+        self._records = JobRecords(db, store)
+        self._active = ActiveJobs()
+        self._notify = SinkNotifier(sink_timeout_s)
+        self._settle = Settlement(db=db, quota=quota, records=self._records, active=self._active, clock=clock)
+        self._publishing = Publishing(store=store, watermarker=watermarker, records=self._records)
+        self._runner = JobRunner(
+            active=self._active,
+            backend=backend,
+            records=self._records,
+            publishing=self._publishing,
+            settle=self._settle,
+            notify=self._notify,
+            clock=clock,
+        )
+        self._recovery = Recovery(
+            records=self._records, active=self._active, settle=self._settle, notify=self._notify, quota=quota
+        )
+        self._started = False
+        self._stopping = False
+
+    # Front ends ----------------------------------------------------------------------------
+
+    def register_platform(self, platform: str, factory: SinkFactory) -> None:
+        """How to talk back to users of ``platform`` (``origin["platform"]``); register before start()."""
+        self._factories[platform] = factory
+
+    # Lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> RecoveryReport:
+        """Lock the data dir, resume or refund what a previous process left, start the workers."""
+        if self._started:
+            raise RuntimeError("JobService already started")
+        self._lock.acquire()
+        try:
+            report = await self._recovery.run(self._factories)
+        except BaseException:
+            self._lock.release()
+            raise
+        self._stopping = False
+        self._started = True
+        self._runner.start(self.max_concurrency)
+        log.info(
+            "jobs.started",
+            extra={
+                "workers": self.max_concurrency,
+                "backend": self.backend.name,
+                "resumed": len(report.resumed),
+                "refunded": len(report.refunded),
+            },
+        )
+        return report
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Stop taking jobs, give running ones ``grace_s`` to finish, then interrupt them.
+
+        Interrupted and queued jobs stay unfinished in SQLite (resumed by the next start);
+        waiters in this process get :class:`JobCancelled`. Closes nothing it did not open.
+        """
+        if not self._started:
+            return
+        self._stopping = True
+        await self._runner.stop(grace_s)
+        self._active.abandon(
+            lambda: JobCancelled(
+                "easel is restarting; this job will continue when it is back.",
+                log_detail="stopped before the job finished",
+            )
+        )
+        self._started = False
+        self._lock.release()
+        log.info("jobs.stopped")
+
+    # Submitting ----------------------------------------------------------------------------
+
+    async def submit(
+        self,
+        requester: Requester,
+        request: GenerationRequest,
+        *,
+        origin: Mapping[str, Any],
+        sink: JobSink | None = None,
+    ) -> SubmittedJob:
+        """Reserve quota, persist and queue a job; raises :class:`QuotaExceeded` before writing.
+
+        ``origin`` is JSON-able and names the platform (``origin["platform"]``) whose
+        registered factory builds the job's sink; ``sink`` overrides that for this run
+        only (after a restart the factory is used).
+        """
+        if not self._started or self._stopping:
+            raise RuntimeError("JobService is not running (call start() first)")
+        origin_dict = dict(origin)
+        platform = origin_dict.get("platform")
+        if not isinstance(platform, str) or not platform:
+            raise ValueError('origin must name its platform: origin["platform"]')
+        if sink is None and platform not in self._factories:
+            raise ValueError(f"no sink factory registered for platform {platform!r}")
+        job_id = uuid.uuid4().hex
+        images = request_images(request)
+        refs = {name: await self.store.ref_for(image) for name, image in images.items()}
+        now = self._clock()
+        row = NewJob.encode(job_id, requester, origin_dict, request, refs, created_at=now)  # TypeError now
+        try:
+            async with self.db.transaction() as tx:
+                reservation = await self.quota.reserve(requester, row.n_requested, job_id, tx=tx)
+                await self._records.insert(tx, row, reservation.id)
+        except sqlite3.Error as exc:  # locked by another process, disk full: rolled back, nothing spent
+            log.error(
+                "job.submit_failed", exc_info=True, extra={"job_id": job_id, "user": user_hash(requester.key)}
+            )
+            raise BackendError(log_detail=f"could not store the job: {type(exc).__name__}") from exc
+        job = ActiveJob(job_id, requester, request, origin_dict, reservation.id, sink)
+        self._active.hold(job)
+        self._active.counts["submitted"] += 1
+        try:
+            for name, image in images.items():
+                await self.store.put_input(image, refs[name])
+            if job.sink is None:
+                job.sink = self._factories[platform](_queued_record(job, now))
+        except Exception as exc:
+            log.exception("job.submit_failed", extra={"job_id": job_id, "user": job.user})
+            error = BackendError(log_detail=f"could not store the job: {type(exc).__name__}")
+            await self._settle.failed(job, error, JobStatus.FAILED)
+            raise error from exc
+        position = self._active.enqueue(job)
+        log.info(
+            "job.queued",
+            extra={
+                "job_id": job_id,
+                "user": job.user,
+                "platform": platform,
+                "backend": self.backend.name,
+                "operation": request.operation.value,
+                "images": row.n_requested,
+                "position": position,
+            },
+        )
+        try:
+            await self._notify.queued(job.sink, job_id, position)
+        finally:
+            job.announced.set()
+        return SubmittedJob(job_id, position)
+
+    # Queries and commands ------------------------------------------------------------------
+
+    async def get_job(self, job_id: str) -> JobRecord:
+        """The stored job (``JobNotFound`` if unknown)."""
+        record = await self._records.get(job_id)
+        if record is None:
+            raise JobNotFound(log_detail=f"no job {job_id!r}")
+        return record
+
+    async def wait(self, job_id: str) -> JobOutcome:
+        """The job's outcome once it is finished; raises the job's :class:`EaselError`."""
+        job = self._active.get(job_id)
+        if job is not None:
+            await job.finished.wait()
+            if job.error is not None:
+                raise job.error
+            assert job.outcome is not None
+            return job.outcome
+        record = await self.get_job(job_id)
+        if record.status is JobStatus.DONE and not record.deleted and record.request is not None:
+            return await self._publishing.republish(record)
+        if record.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+            raise stored_error(record.error_kind, record.error)
+        raise JobNotFound(log_detail=f"job {job_id} is {record.status} and not running in this process")
+
+    async def load_original(self, job_id: str, index: int) -> InputImage:
+        """The clean stored original of image ``index`` (``JobNotFound`` if gone or deleted)."""
+        return await self.store.load_original(job_id, index)
+
+    async def quota_status(self, requester: Requester) -> QuotaStatus:
+        return await self.quota.status(requester)
+
+    async def cancel(self, job_id: str) -> bool:
+        """Cancel a queued or running job (quota refunded, sink told). False if too late.
+
+        Authorisation (is this the requester?) is the front end's business.
+        """
+        job = self._active.unfinished(job_id)
+        if job is None:
+            await self.get_job(job_id)  # JobNotFound if it never existed
+            return False
+        return await self._runner.cancel(job)
+
+    async def delete(self, job_id: str, *, by: Requester, moderator: bool = False) -> JobRecord:
+        """Delete a result for ``by``: the one rule for every front end.
+
+        Allowed for the stored requester, or when the front end vouches that ``by`` is a
+        moderator on its platform (Discord: Manage Messages). Anything carried in a button is
+        never trusted. Raises :class:`NotAllowed` or :class:`JobNotFound`; returns the record
+        so the front end can remove the post.
+        """
+        record = await self.get_job(job_id)
+        if record.requester.key != by.key and not moderator:
+            raise NotAllowed(log_detail=f"{user_hash(by.key)} may not delete job {job_id}")
+        await self.mark_deleted(job_id)
+        return record
+
+    async def mark_deleted(self, job_id: str) -> None:
+        """The user deleted the post: forget the stored originals (buttons answer "gone")."""
+        job = self._active.unfinished(job_id)
+        if job is not None and not job.phase.finished:
+            await self.cancel(job_id)
+        if not await self._records.mark_deleted(job_id, deleted_at=self._clock()):
+            raise JobNotFound(log_detail=f"no job {job_id!r}")
+        await self.store.delete_job_images(job_id)
+        log.info("job.deleted", extra={"job_id": job_id})
+
+    def stats(self) -> JobStats:
+        return self._active.stats()
+
+
+def _queued_record(job: ActiveJob, created_at: float) -> JobRecord:
+    """What the sink factory gets for a job just submitted (its row, without reading it back)."""
+    return JobRecord(
+        job_id=job.job_id,
+        requester=job.requester,
+        request=job.request,
+        origin=dict(job.origin),
+        status=job.phase,
+        created_at=datetime.fromtimestamp(created_at, UTC),
+        n_requested=job.request.images_requested,
+    )

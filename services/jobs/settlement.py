@@ -1,0 +1,62 @@
+"""Ending a job: commit or refund its quota and write its final row, in one transaction.
+
+Usage::
+
+    settle = Settlement(db=db, quota=quota, records=records, active=active, clock=time.time)
+    await settle.done(job, outcome, units=len(outcome.images))   # charged, row 'done'
+    await settle.failed(job, error, JobStatus.FAILED)            # refunded, row 'failed'
+
+Quota and status change together or not at all, so a crash between them can never
+leave a job charged but failed, or refunded but done. Commit and refund only act on a
+reservation still open (:mod:`services.quota`), so settling a job twice never charges
+twice. After the transaction the job's waiters wake up (:meth:`ActiveJobs.finish`);
+telling the user is the caller's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from services.db import Database
+from services.errors import EaselError
+from services.jobs.active import ActiveJob, ActiveJobs
+from services.jobs.records import JobRecords, JobStatus
+from services.quota import QuotaBook
+from services.types import JobOutcome
+
+__all__ = ["Settlement"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settlement:
+    """See the module docstring."""
+
+    db: Database
+    quota: QuotaBook
+    records: JobRecords
+    active: ActiveJobs
+    clock: Callable[[], float]
+
+    async def done(self, job: ActiveJob, outcome: JobOutcome, units: int) -> None:
+        """Charge ``units`` of the reservation (refunding the rest) and mark the job done."""
+        async with self.db.transaction() as tx:
+            await self.quota.commit(job.reservation_id, units, tx=tx)
+            await self.records.mark_done(
+                tx, job.job_id, finished_at=self.clock(), n_delivered=len(outcome.images)
+            )
+        counts = self.active.counts
+        counts["done"] += 1
+        counts["images_delivered"] += len(outcome.images)
+        counts["images_filtered"] += outcome.filtered
+        job.outcome = outcome
+        self.active.finish(job, JobStatus.DONE)
+
+    async def failed(self, job: ActiveJob, error: EaselError, status: JobStatus) -> None:
+        """Refund the reservation and mark the job ``status`` (failed or cancelled) with ``error``."""
+        async with self.db.transaction() as tx:
+            await self.quota.refund(job.reservation_id, tx=tx)
+            await self.records.mark_failed(tx, job.job_id, status, error, finished_at=self.clock())
+        self.active.counts[status.value] += 1
+        job.error = error
+        self.active.finish(job, status)
