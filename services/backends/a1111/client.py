@@ -83,7 +83,10 @@ class A1111Client:
         token: str | None = None,
         timeout_s: float = 600.0,
     ) -> None:
-        parsed = URL(url.strip())
+        try:
+            parsed = URL(url.strip())
+        except ValueError as exc:  # yarl: "Invalid URL: host is required …" (never echoes the URL)
+            raise BackendConfigError(str(exc)) from None
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise BackendConfigError(
                 f"GPU host URL must look like http(s)://host:port, not {parsed.with_user(None)!s}"

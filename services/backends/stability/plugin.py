@@ -12,7 +12,7 @@ from pydantic import SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 from services.backends.base import Backend
-from services.backends.plugin import BackendContext, BackendPlugin
+from services.backends.plugin import BackendConfigError, BackendContext, BackendPlugin
 from services.backends.settings import BackendSettings, http_url, setting, split_commas
 from services.backends.stability_v1 import StabilityV1Backend
 from services.backends.stability_v2 import StabilityV2Backend, known_models
@@ -87,7 +87,18 @@ class StabilitySettings(BackendSettings):
 
 
 def build(settings: StabilitySettings, context: BackendContext) -> Backend:
-    """The v1 backend for ``sdxl-v1``, else the v2beta backend for the chosen model."""
+    """The v1 backend for ``sdxl-v1``, else the v2beta backend for the chosen model.
+
+    The Stability modules refuse unusable arguments (a blank key, a key an HTTP header cannot
+    carry) with ``ValueError``; that becomes :class:`BackendConfigError`, shown to the operator.
+    """
+    try:
+        return _build(settings, context)
+    except ValueError as exc:
+        raise BackendConfigError(str(exc)) from None
+
+
+def _build(settings: StabilitySettings, context: BackendContext) -> Backend:
     assert settings.stability_api_key is not None  # build runs only when problems() is empty
     if settings.stability_model != V1_MODEL:
         return StabilityV2Backend(
