@@ -41,7 +41,10 @@ _SLACK_HTTP = "Slack front end over HTTP (`/slack/events` on `EASEL_SLACK_PORT`)
 
 
 class Settings(EnvSettings):
-    """Everything an operator can set. See the README's table for meanings."""
+    """The core settings, carrying every backend plugin's own (:attr:`backend_settings` is the chosen one).
+
+    See the README's table for meanings.
+    """
 
     # Discord
     discord_token: SecretStr | None = setting(
