@@ -7,6 +7,7 @@ one registry line.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -88,3 +89,11 @@ async def test_check_reports_a_backend_that_cannot_be_built(make_settings: Calla
     results = await collect_checks(make_settings(backend="gpu-host", gpu_host_url="http://:7860"))
     failed = [r for r in results if not r.ok]
     assert [(r.name, "host is required" in r.detail) for r in failed][-1] == ("configuration", True)
+
+
+def test_the_composition_root_knows_no_backend_by_name() -> None:
+    source = (Path(__file__).resolve().parents[1] / "bot" / "app.py").read_text().lower()
+    for plugin in registry.PLUGINS:
+        module = plugin.settings_model.__module__.split(".")[2]  # services.backends.<package>.plugin
+        for name in (*plugin.names, module):
+            assert name.lower() not in source, f"bot/app.py names the {plugin.name} backend ({name!r})"
