@@ -4,7 +4,7 @@ A GPU runs one job at a time; while it waits for easel to send the next one it i
 This starts fake AUTOMATIC1111 hosts whose every generation takes a fixed ``T`` seconds
 (``tests/fakes/a1111.py``, one job at a time like a real GPU), lets ``--users`` users each
 submit ``--jobs`` jobs at once through the real :class:`services.jobs.JobService` (SQLite,
-fair queue, store, watermark) and :class:`services.backends.gpu_pool.GpuHostBackend`,
+fair queue, store, watermark) and :class:`services.backends.a1111.A1111Backend`,
 and prints each host's utilisation as the fake measures it: time spent generating /
 wall time from its first job's start to its last job's end. Targets: ≥ 98 % with one
 host, ≥ 95 % per host with two.
@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from services.backends.gpu_pool import GpuHostBackend  # noqa: E402
+from services.backends.a1111 import A1111Backend  # noqa: E402
 from services.db import Database  # noqa: E402
 from services.errors import EaselError  # noqa: E402
 from services.jobs import JobService  # noqa: E402
@@ -73,7 +73,7 @@ class CountingSink:
 
 async def run(hosts: int, args: argparse.Namespace) -> list[str]:
     fakes = [await FakeA1111(generation_s=args.generation_s).start() for _ in range(hosts)]
-    backend = GpuHostBackend(
+    backend = A1111Backend(
         [f.url for f in fakes],
         per_host_concurrency=args.per_host,
         progress_interval_s=args.progress_s,
@@ -148,7 +148,7 @@ def main() -> int:
     parser.add_argument("--progress-s", type=float, default=1.0, help="progress poll interval")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    print("Driven through services.jobs.JobService (SQLite, fair queue, store, watermark) + GpuHostBackend.")
+    print("Driven through services.jobs.JobService (SQLite, fair queue, store, watermark) + A1111Backend.")
     for hosts in args.hosts:
         for line in asyncio.run(run(hosts, args)):
             print(line)

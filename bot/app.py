@@ -1,5 +1,8 @@
 """The composition root: builds easel's services from :class:`Settings`.
 
+The backend is whichever plugin ``EASEL_BACKEND`` selects (:mod:`services.backends.registry`);
+nothing here knows a backend by name.
+
 Every process shape (``easel run``, the one-shot CLI commands, tests) goes through
 :func:`open_services`, so the CLI exercises exactly what the chat front ends use.
 
@@ -21,8 +24,10 @@ from dataclasses import dataclass
 import aiohttp
 
 from bot import __version__
-from bot.settings import BackendKind, Settings, SettingsError
+from bot.errors import SettingsError
+from bot.settings import Settings
 from services.backends.base import Backend, BackendLimits
+from services.backends.plugin import BackendConfigError, BackendContext
 from services.db import Database
 from services.jobs import JobService
 from services.quota import QuotaBook
@@ -49,53 +54,20 @@ class Services:
         return self.backend.limits
 
 
+def backend_context(session: aiohttp.ClientSession | None = None) -> BackendContext:
+    """What every backend this process builds gets beside its settings."""
+    return BackendContext(client_version=__version__, session=session)
+
+
 def build_backend(settings: Settings, session: aiohttp.ClientSession | None = None) -> Backend:
-    """The configured backend, not yet started. Raises ``ValueError`` naming what is missing."""
+    """The configured backend, not yet started. Raises :class:`SettingsError` naming what is missing."""
     problems = settings.backend_problems()
     if problems:
-        raise ValueError("set " + "; ".join(problems))
-    if settings.backend is BackendKind.GPU_HOST:
-        from services.backends.gpu_pool import GpuHostBackend
-
-        auth = None
-        if settings.gpu_host_auth is not None:
-            user, _, password = settings.gpu_host_auth.get_secret_value().partition(":")
-            auth = (user, password)
-        return GpuHostBackend(
-            settings.gpu_host_url,
-            auth=auth,
-            token=settings.gpu_host_token.get_secret_value() if settings.gpu_host_token else None,
-            upscaler=settings.gpu_upscaler,
-            per_host_concurrency=settings.gpu_host_concurrency,
-            timeout_s=settings.gpu_timeout_s,
-            max_side=settings.gpu_max_side,
-            session=session,
-        )
-    assert settings.stability_api_key is not None
-    if settings.stability_model != "sdxl-v1":
-        from services.backends.stability_v2 import StabilityV2Backend
-
-        return StabilityV2Backend(
-            settings.stability_api_key.get_secret_value(),
-            host=settings.stability_api_host,
-            model=settings.stability_model,
-            models=settings.stability_models or None,
-            organization=settings.stability_organization,
-            client_version=__version__,
-            timeout_s=settings.stability_timeout_s,
-            session=session,
-        )
-    from services.backends.stability_v1 import StabilityV1Backend
-
-    return StabilityV1Backend(
-        settings.stability_api_key.get_secret_value(),
-        host=settings.stability_api_host,
-        organization=settings.stability_organization,
-        engine=settings.stability_engine,
-        client_version=__version__,
-        timeout_s=settings.stability_timeout_s,
-        session=session,
-    )
+        raise SettingsError("set " + "; ".join(problems))
+    try:
+        return settings.backend_plugin.build(settings.backend_settings, backend_context(session))
+    except BackendConfigError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 @asynccontextmanager
@@ -114,10 +86,7 @@ async def open_services(settings: Settings, *, backend: Backend | None = None) -
             watermarker = Watermarker(settings.watermark_text, settings.watermark_image)
         except ValueError as exc:
             raise SettingsError(f"EASEL_WATERMARK_IMAGE: {exc}") from None
-        try:
-            backend = backend or build_backend(settings)
-        except ValueError as exc:
-            raise SettingsError(str(exc)) from None
+        backend = backend or build_backend(settings)
         await backend.start()
         try:
             jobs = JobService(

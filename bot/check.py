@@ -1,4 +1,8 @@
-"""``easel check``: configuration and reachability, without starting or generating anything."""
+"""``easel check``: configuration and reachability, without starting or generating anything.
+
+The backend's lines come from its plugin (:meth:`BackendPlugin.check`); the platform probes
+live here, and ``easel run`` reuses :func:`slack_app_token_error` before starting Socket Mode.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,8 @@ from typing import TextIO
 
 import aiohttp
 
-from bot.app import build_backend
-from bot.runner import missing_for_run
-from bot.settings import Settings
+from bot.app import backend_context
+from bot.settings import Settings, missing_for_run
 from services.types import CheckResult
 
 _TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
@@ -90,13 +93,7 @@ async def collect_checks(settings: Settings) -> list[CheckResult]:
     for problem in missing_for_run(settings):
         results.append(CheckResult("configuration", False, "missing " + problem))
     async with aiohttp.ClientSession(timeout=_TIMEOUT) as session:
-        if not settings.backend_problems():
-            backend = build_backend(settings)
-            await backend.start()
-            try:
-                results.extend(await backend.check())
-            finally:
-                await backend.close()
+        results.extend(await settings.backend_plugin.check(settings.backend_settings, backend_context()))
         if settings.discord_enabled:
             results.append(await check_discord(settings, session))
         if settings.slack_enabled:

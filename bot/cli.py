@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
-from bot.settings import Settings, SettingsError, load_settings
+from bot.errors import SettingsError, StartupError
+from bot.settings import Settings, load_settings, missing_for_run
 from services.jobs import DataDirBusy
 
 EXIT_OK, EXIT_BACKEND, EXIT_USAGE, EXIT_QUOTA = 0, 1, 2, 3
@@ -111,16 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _secrets(settings: Settings) -> list[str]:
-    values = [
-        settings.discord_token,
-        settings.slack_bot_token,
-        settings.slack_signing_secret,
-        settings.slack_app_token,
-        settings.stability_api_key,
-        settings.gpu_host_auth,
-        settings.gpu_host_token,
-    ]
-    return [v.get_secret_value() for v in values if v is not None]
+    return settings.secret_values()
 
 
 def _scrub(message: str, settings: Settings) -> str:
@@ -131,7 +123,7 @@ def _scrub(message: str, settings: Settings) -> str:
 
 
 def _run(settings: Settings) -> int:
-    from bot.runner import StartupFailed, missing_for_run, serve
+    from bot.runner import serve
 
     missing = missing_for_run(settings)
     if missing:
@@ -141,7 +133,7 @@ def _run(settings: Settings) -> int:
         )
     try:
         asyncio.run(serve(settings))
-    except StartupFailed as exc:
+    except StartupError as exc:
         return _fail(_scrub(str(exc), settings), EXIT_BACKEND)
     return EXIT_OK
 

@@ -1,8 +1,9 @@
 """Regenerates the generated parts of README.md from the declarations they document.
 
 ``python -m bot.readme`` rewrites the text between ``<!-- FLAGS:BEGIN -->`` and
-``<!-- FLAGS:END -->``; ``tests/test_readme.py`` fails when the README is stale, so the
-flag table can never drift from ``commands/``.
+``<!-- FLAGS:END -->`` (the flag table, from ``commands/``) and between ``<!-- ENV:BEGIN -->``
+and ``<!-- ENV:END -->`` (the variable table, from the core and backend settings models);
+``tests/test_readme.py`` fails when the README is stale, so neither table can drift.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import re
 import sys
 from pathlib import Path
 
+from bot.settings import documented_variables
 from commands.help import flags_table_markdown
+from services.backends.settings import Variable
 from services.backends.stability_v1 import limits_for_engine
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 _FLAGS = re.compile(r"(<!-- FLAGS:BEGIN -->\n).*?(<!-- FLAGS:END -->)", re.S)
+_ENV = re.compile(r"(<!-- ENV:BEGIN -->\n).*?(<!-- ENV:END -->)", re.S)
 
 
 def flags_section() -> str:
@@ -35,8 +39,25 @@ def flags_section() -> str:
     )
 
 
+def env_table(variables: list[Variable] | None = None) -> str:
+    """One row per variable; neighbours with the same meaning and default share a row."""
+    rows: list[tuple[list[str], str, str]] = []
+    for v in documented_variables() if variables is None else variables:
+        if rows and rows[-1][1:] == (v.meaning, v.default):
+            rows[-1][0].append(v.name)
+        else:
+            rows.append(([v.name], v.meaning, v.default))
+    lines = ["| variable | meaning | default |", "| --- | --- | --- |"]
+    lines += [
+        f"| {', '.join(f'`{n}`' for n in names)} | {meaning} | {default} |"
+        for names, meaning, default in rows
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def render(text: str) -> str:
-    return _FLAGS.sub(lambda m: m.group(1) + flags_section() + m.group(2), text)
+    text = _FLAGS.sub(lambda m: m.group(1) + flags_section() + m.group(2), text)
+    return _ENV.sub(lambda m: m.group(1) + env_table() + m.group(2), text)
 
 
 def main() -> int:

@@ -11,6 +11,8 @@ from typing import Protocol, TypeGuard
 import aiohttp
 
 from bot.app import Services, open_services
+from bot.check import slack_app_token_error
+from bot.errors import OperatorError, StartupError
 from bot.health import HealthServer
 from bot.settings import Settings
 from services.backends.base import BalanceReporter, HostStateReporter
@@ -25,13 +27,6 @@ class Frontend(Protocol):
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
-
-
-class StartupFailed(Exception):
-    """``easel run`` could not start a part (a front end, the health endpoint).
-
-    The message is for the operator: one line naming the variable to fix, never a secret.
-    """
 
 
 _SLACK_TOKEN_ERRORS = frozenset(
@@ -75,8 +70,10 @@ def describe_start_failure(name: str, exc: BaseException, settings: Settings) ->
             f"cannot reach Discord at DISCORD_API_BASE {settings.discord_api_base} "
             f"({type(exc.__cause__).__name__})"
         )
+    if isinstance(exc, OperatorError):
+        return exc.message
     if isinstance(exc, RuntimeError):
-        return str(exc)  # the front ends raise RuntimeError with an operator-facing message
+        return str(exc)  # the front ends still raise RuntimeError with an operator-facing message
     return f"the {name} front end did not start: {type(exc).__name__}: {exc}"
 
 
@@ -84,8 +81,6 @@ async def _preflight(name: str, settings: Settings) -> None:
     """Credentials a library would retry forever instead of refusing: check them before starting."""
     if name != "slack" or settings.slack_app_token is None:
         return
-    from bot.check import slack_app_token_error
-
     timeout = aiohttp.ClientTimeout(total=10, connect=5)
     try:
         async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -93,7 +88,7 @@ async def _preflight(name: str, settings: Settings) -> None:
     except (aiohttp.ClientError, TimeoutError, ValueError):
         return  # unreachable: auth.test in the front end's start names SLACK_API_URL
     if error in _SLACK_TOKEN_ERRORS:
-        raise StartupFailed(
+        raise StartupError(
             f"Slack refused SLACK_APP_TOKEN ({error}). Copy the app-level token (xapp-…) "
             "from your Slack app's Basic Information page again."
         )
@@ -120,18 +115,6 @@ async def _start_unless_stopped(frontend: Frontend, stop: asyncio.Event) -> bool
     except BaseException:  # cancelled, or it failed while being cancelled: we are stopping anyway
         pass
     return False
-
-
-def missing_for_run(settings: Settings) -> list[str]:
-    """What must be set before ``easel run`` can do anything useful (empty when ready)."""
-    missing: list[str] = []
-    if not settings.discord_enabled and not settings.slack_enabled:
-        missing.append(
-            "DISCORD_TOKEN (Discord bot token) and/or SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET "
-            "(or SLACK_APP_TOKEN for Socket Mode) for Slack"
-        )
-    missing.extend(settings.backend_problems())
-    return missing
 
 
 async def operator_status(services: Services) -> dict[str, object]:
@@ -189,7 +172,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 await health.start()
             except OSError as exc:
                 if _port_in_use(exc):
-                    raise StartupFailed(
+                    raise StartupError(
                         f"EASEL_HTTP_PORT {settings.http_port} is not free ({exc.strerror}); choose another port"
                     ) from exc
                 raise
@@ -198,13 +181,13 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 try:
                     await _preflight(frontend.name, settings)
                     started = await _start_unless_stopped(frontend, stop)
-                except StartupFailed as exc:
+                except StartupError as exc:
                     log.error("frontend.start_failed", extra={"frontend": frontend.name, "reason": str(exc)})
                     raise
                 except Exception as exc:
                     reason = describe_start_failure(frontend.name, exc, settings)
                     log.error("frontend.start_failed", extra={"frontend": frontend.name, "reason": reason})
-                    raise StartupFailed(reason) from exc
+                    raise StartupError(reason) from exc
                 if not started:
                     break
                 ready[frontend.name] = True

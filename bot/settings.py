@@ -1,151 +1,167 @@
 """Operator configuration: environment variables and an optional ``.env`` file.
 
-Names are public (README, Docker configs) and stable. Validation errors name the
-variable, never echo a secret's value, and ``repr(settings)`` masks secrets.
+:class:`Settings` holds the core (chat platforms, data, quota, watermark, ports) and, for every
+registered backend plugin, that plugin's own settings model (:mod:`services.backends.registry`).
+Keyword arguments go to whichever model declares them, so tests and benchmarks write
+``Settings(stability_api_host=..., gpu_host_url=[...], data_dir=...)`` as before::
+
+    settings = load_settings()                  # environment + .env
+    settings.backend_plugin.name                # "stability" (EASEL_BACKEND)
+    settings.backend_settings.problems()        # what is missing for it, e.g. STABILITY_API_KEY
+
+Names are public (README, Docker configs) and stable. Validation errors name the variable,
+never echo a secret's value, and ``repr(settings)`` masks secrets.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from bot.errors import SettingsError
+from services.backends import registry
+from services.backends.plugin import BackendPlugin
+from services.backends.settings import BackendSettings, EnvSettings, Variable, http_url, setting, split_commas
+
+__all__ = [
+    "ENV_NAMES",
+    "Settings",
+    "SettingsError",
+    "documented_variables",
+    "load_settings",
+    "missing_for_run",
+]
+
+S = TypeVar("S", bound=BackendSettings)
+
+_SLACK_HTTP = "Slack front end over HTTP (`/slack/events` on `EASEL_SLACK_PORT`)"
 
 
-class BackendKind(StrEnum):
-    STABILITY = "stability"
-    GPU_HOST = "gpu-host"
+class Settings(EnvSettings):
+    """The core settings, carrying every backend plugin's own (:attr:`backend_settings` is the chosen one).
 
-
-def _env(name: str) -> Any:
-    """Map a field to exactly one public environment variable name."""
-    return AliasChoices(name, name.lower())
-
-
-class Settings(BaseSettings):
-    """Everything an operator can set. See the README's table for meanings."""
-
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        populate_by_name=True,
-        case_sensitive=False,
-    )
+    See the README's table for meanings.
+    """
 
     # Discord
-    discord_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_TOKEN"))
-    discord_api_base: str = Field("https://discord.com/api/v10", validation_alias=_env("DISCORD_API_BASE"))
-    discord_gateway_url: str | None = Field(None, validation_alias=_env("DISCORD_GATEWAY_URL"))
-    discord_guild_ids: Annotated[list[int], NoDecode] = Field(
-        default_factory=list, validation_alias=_env("DISCORD_GUILD_IDS")
+    discord_token: SecretStr | None = setting(
+        "DISCORD_TOKEN", None, meaning="bot token; the Discord front end starts when set"
+    )
+    discord_api_base: str = setting(
+        "DISCORD_API_BASE",
+        "https://discord.com/api/v10",
+        meaning="Discord REST base URL (REST proxies, tests); applied to `discord.http.Route.BASE` before login",
+    )
+    discord_gateway_url: str | None = setting(
+        "DISCORD_GATEWAY_URL",
+        None,
+        meaning="gateway websocket URL override; by default it comes from `GET /gateway/bot`",
+    )
+    discord_guild_ids: Annotated[list[int], NoDecode] = setting(
+        "DISCORD_GUILD_IDS",
+        default_factory=list,
+        meaning="comma list: sync commands to these servers (instant) instead of globally (up to an hour)",
     )
 
     # Slack
-    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
-    slack_signing_secret: SecretStr | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
-    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
-    slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
-    slack_port: int = Field(3000, ge=0, le=65535, validation_alias=_env("EASEL_SLACK_PORT"))
+    slack_bot_token: SecretStr | None = setting("SLACK_BOT_TOKEN", None, meaning=_SLACK_HTTP)
+    slack_signing_secret: SecretStr | None = setting("SLACK_SIGNING_SECRET", None, meaning=_SLACK_HTTP)
+    slack_app_token: SecretStr | None = setting(
+        "SLACK_APP_TOKEN", None, meaning="Slack Socket Mode instead of HTTP (no public URL needed)"
+    )
+    slack_api_url: str = setting(
+        "SLACK_API_URL", "https://slack.com/api/", meaning="Slack Web API base URL (proxies, tests)"
+    )
+    slack_port: int = setting(
+        "EASEL_SLACK_PORT", 3000, ge=0, le=65535, meaning="port for Slack's HTTP requests"
+    )
 
-    # Backend
-    backend: BackendKind = Field(BackendKind.STABILITY, validation_alias=_env("EASEL_BACKEND"))
-    stability_api_key: SecretStr | None = Field(None, validation_alias=_env("STABILITY_API_KEY"))
-    stability_api_host: str = Field("https://api.stability.ai", validation_alias=_env("STABILITY_API_HOST"))
-    stability_organization: str | None = Field(None, validation_alias=_env("STABILITY_ORGANIZATION"))
-    stability_engine: str = Field("stable-diffusion-xl-1024-v1-0", validation_alias=_env("STABILITY_ENGINE"))
-    stability_model: str = Field("sdxl-v1", validation_alias=_env("EASEL_STABILITY_MODEL"))
-    stability_models: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, validation_alias=_env("EASEL_STABILITY_MODELS")
-    )
-    stability_timeout_s: float = Field(120.0, gt=0, validation_alias=_env("STABILITY_TIMEOUT_S"))
-    gpu_host_url: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, validation_alias=_env("EASEL_GPU_HOST_URL")
-    )
-    gpu_host_auth: SecretStr | None = Field(None, validation_alias=_env("EASEL_GPU_HOST_AUTH"))
-    gpu_host_token: SecretStr | None = Field(None, validation_alias=_env("EASEL_GPU_HOST_TOKEN"))
-    gpu_upscaler: str | None = Field(None, validation_alias=_env("EASEL_GPU_UPSCALER"))
-    gpu_host_concurrency: int = Field(1, ge=1, le=16, validation_alias=_env("EASEL_GPU_HOST_CONCURRENCY"))
-    gpu_timeout_s: float = Field(600.0, gt=0, validation_alias=_env("EASEL_GPU_TIMEOUT_S"))
-    gpu_max_side: int = Field(2048, ge=256, le=8192, validation_alias=_env("EASEL_GPU_MAX_SIDE"))
+    # Backend: which plugin; its own variables are in its settings model.
+    backend: str = setting("EASEL_BACKEND", registry.DEFAULT.name, meaning=registry.choices_markdown())
 
     # Core
-    data_dir: Path = Field(Path("./data"), validation_alias=_env("EASEL_DATA_DIR"))
-    daily_quota: int = Field(25, ge=0, le=100_000, validation_alias=_env("EASEL_DAILY_QUOTA"))
-    max_concurrency: int = Field(2, ge=1, le=64, validation_alias=_env("EASEL_MAX_CONCURRENCY"))
-    watermark_text: str = Field("AI generated", max_length=80, validation_alias=_env("EASEL_WATERMARK_TEXT"))
-    watermark_image: Path | None = Field(None, validation_alias=_env("EASEL_WATERMARK_IMAGE"))
-    http_port: int = Field(8080, ge=0, le=65535, validation_alias=_env("EASEL_HTTP_PORT"))
-    log_level: str = Field("INFO", validation_alias=_env("EASEL_LOG_LEVEL"))
+    data_dir: Path = setting(
+        "EASEL_DATA_DIR",
+        Path("./data"),
+        meaning="SQLite database and stored originals",
+        shown_default="`./data`",
+    )
+    daily_quota: int = setting(
+        "EASEL_DAILY_QUOTA",
+        25,
+        ge=0,
+        le=100_000,
+        meaning="images per user per rolling 24 h (`0` disables generation)",
+    )
+    max_concurrency: int = setting(
+        "EASEL_MAX_CONCURRENCY", 2, ge=1, le=64, meaning="jobs running at once (workers)"
+    )
+    watermark_text: str = setting(
+        "EASEL_WATERMARK_TEXT", "AI generated", max_length=80, meaning="visible watermark text"
+    )
+    watermark_image: Path | None = setting(
+        "EASEL_WATERMARK_IMAGE", None, meaning="optional logo (PNG) drawn beside the watermark text"
+    )
+    http_port: int = setting(
+        "EASEL_HTTP_PORT",
+        8080,
+        ge=0,
+        le=65535,
+        meaning="`/healthz`, Prometheus `/metrics` and the operator's `/status`",
+    )
+    log_level: str = setting("EASEL_LOG_LEVEL", "INFO", meaning="`DEBUG`, `INFO`, `WARNING` or `ERROR`")
+
+    _backends: dict[str, BackendSettings] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **values: Any) -> None:
+        """Validate the core and every plugin's settings; one :class:`SettingsError` lists every problem.
+
+        Options such as ``_env_file=None`` apply to every model; any other keyword goes to the
+        model that declares it (field name or variable name).
+        """
+        options = {k: v for k, v in values.items() if k.startswith("_")}
+        routed: dict[str, dict[str, Any]] = {plugin.name: {} for plugin in registry.PLUGINS}
+        core: dict[str, Any] = {}
+        for key, value in values.items():
+            if key in options:
+                continue
+            owner = next((p for p in registry.PLUGINS if p.settings_model.accepts(key)), None)
+            (routed[owner.name] if owner else core)[key] = value
+        problems: list[str] = []
+        try:
+            super().__init__(**options, **core)
+        except ValidationError as exc:
+            problems.extend(type(self).error_lines(exc))
+        backends: dict[str, BackendSettings] = {}
+        for plugin in registry.PLUGINS:
+            try:
+                backends[plugin.name] = plugin.settings_model(**options, **routed[plugin.name])
+            except ValidationError as exc:
+                problems.extend(plugin.settings_model.error_lines(exc))
+        if problems:
+            raise SettingsError("invalid configuration:\n  " + "\n  ".join(problems))
+        self._backends = backends
 
     @field_validator("discord_guild_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
-        if isinstance(value, str):
-            parts = [p.strip() for p in value.split(",") if p.strip()]
+        parts = split_commas(value)
+        if isinstance(parts, list):
             try:
                 return [int(p) for p in parts]
             except ValueError:
                 raise ValueError("must be a comma-separated list of numeric server (guild) ids") from None
         return value
 
-    @field_validator("gpu_host_url", mode="before")
+    _check_base = field_validator("discord_api_base", "slack_api_url")(http_url)
+
+    @field_validator("backend")
     @classmethod
-    def _split_urls(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [p.strip().rstrip("/") for p in value.split(",") if p.strip()]
-        return value
-
-    @field_validator("stability_models", mode="before")
-    @classmethod
-    def _split_models(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [p.strip() for p in value.split(",") if p.strip()]
-        return value
-
-    @field_validator("stability_model")
-    @classmethod
-    def _check_model(cls, value: str) -> str:
-        from services.backends.stability_v2 import known_models
-
-        allowed = ("sdxl-v1", *known_models())
-        if value not in allowed:
-            raise ValueError(f"{value!r} is not a Stability model easel knows; choose one of: {', '.join(allowed)}")
-        return value
-
-    @field_validator("stability_models")
-    @classmethod
-    def _check_models(cls, value: list[str]) -> list[str]:
-        from services.backends.stability_v2 import known_models
-
-        unknown = [m for m in value if m not in known_models()]
-        if unknown:
-            raise ValueError(f"unknown model {unknown[0]!r}; choose from: {', '.join(known_models())}")
-        return value
-
-    @field_validator("gpu_host_url")
-    @classmethod
-    def _check_urls(cls, value: list[str]) -> list[str]:
-        for url in value:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"{url!r} must start with http:// or https://")
-        return value
-
-    @field_validator("discord_api_base", "slack_api_url", "stability_api_host")
-    @classmethod
-    def _check_base(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
-
-    @field_validator("gpu_host_auth")
-    @classmethod
-    def _check_auth(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and ":" not in value.get_secret_value():
-            raise ValueError("must look like user:password")
-        return value
+    def _known_backend(cls, value: str) -> str:
+        return registry.get(value).name  # an alias becomes the plugin's name
 
     @field_validator("log_level")
     @classmethod
@@ -162,12 +178,6 @@ class Settings(BaseSettings):
                 "EASEL_WATERMARK_TEXT is empty and EASEL_WATERMARK_IMAGE is not set: "
                 "published images must carry a visible watermark"
             )
-        return self
-
-    @model_validator(mode="after")
-    def _gpu_auth_one_way(self) -> Settings:
-        if self.gpu_host_auth is not None and self.gpu_host_token is not None:
-            raise ValueError("set EASEL_GPU_HOST_AUTH or EASEL_GPU_HOST_TOKEN, not both")
         return self
 
     @model_validator(mode="after")
@@ -193,42 +203,66 @@ class Settings(BaseSettings):
     def slack_enabled(self) -> bool:
         return self.slack_bot_token is not None and bool(self.slack_bot_token.get_secret_value())
 
+    @property
+    def backend_plugin(self) -> BackendPlugin[Any]:
+        """The plugin ``EASEL_BACKEND`` selects."""
+        return registry.get(self.backend)
+
+    @property
+    def backend_settings(self) -> BackendSettings:
+        """The selected plugin's settings."""
+        return self._backends[self.backend]
+
+    def plugin_settings(self, model: type[S]) -> S:
+        """One plugin's settings by model, typed (``settings.plugin_settings(A1111Settings).gpu_host_url``)."""
+        for values in self._backends.values():
+            if isinstance(values, model):
+                return values
+        raise LookupError(f"{model.__name__} is not the settings model of a registered backend")
+
     def backend_problems(self) -> list[str]:
         """Missing variables that stop the configured backend from working."""
-        if self.backend is BackendKind.STABILITY and not (
-            self.stability_api_key and self.stability_api_key.get_secret_value()
-        ):
-            return [
-                "STABILITY_API_KEY (your Stability AI key), or EASEL_BACKEND=gpu-host with EASEL_GPU_HOST_URL"
-            ]
-        if self.backend is BackendKind.GPU_HOST and not self.gpu_host_url:
-            return [
-                "EASEL_GPU_HOST_URL (e.g. http://gpu-box:7860, the A1111/Forge/SD.Next web UI started with --api)"
-            ]
-        return []
+        return self.backend_settings.problems()
+
+    def secret_values(self) -> list[str]:
+        """Every secret set (platform tokens, backend keys), for scrubbing logs and messages."""
+        values = super().secret_values()
+        for backend in self._backends.values():
+            values.extend(backend.secret_values())
+        return values
 
 
-# Field name → public variable, for error messages.
+def missing_for_run(settings: Settings) -> list[str]:
+    """What must be set before ``easel run`` can do anything useful (empty when ready)."""
+    missing: list[str] = []
+    if not settings.discord_enabled and not settings.slack_enabled:
+        missing.append(
+            "DISCORD_TOKEN (Discord bot token) and/or SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET "
+            "(or SLACK_APP_TOKEN for Socket Mode) for Slack"
+        )
+    missing.extend(settings.backend_problems())
+    return missing
+
+
+def documented_variables() -> list[Variable]:
+    """Every public variable as the README documents it: the core's, each backend's after ``EASEL_BACKEND``."""
+    rows: list[Variable] = []
+    backend_env = Settings.env_names()["backend"]
+    for row in Settings.variables():
+        rows.append(row)
+        if row.name == backend_env:
+            for plugin in registry.PLUGINS:
+                rows.extend(plugin.settings_model.variables())
+    return rows
+
+
+# Field name → public variable (core and every backend), for error messages and tests.
 ENV_NAMES: dict[str, str] = {
-    name: str(field.validation_alias.choices[0])
-    for name, field in Settings.model_fields.items()
-    if isinstance(field.validation_alias, AliasChoices)
+    **Settings.env_names(),
+    **{k: v for plugin in registry.PLUGINS for k, v in plugin.settings_model.env_names().items()},
 }
 
 
-class SettingsError(Exception):
-    """Configuration is invalid; the message names each variable and never a secret value."""
-
-
 def load_settings(**overrides: Any) -> Settings:
-    """Read settings from the environment (and ``.env``), turning errors into one readable message."""
-    try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors(include_input=False, include_url=False):
-            loc = err.get("loc") or ()
-            field = str(loc[0]) if loc else ""
-            name = ENV_NAMES.get(field, field.upper() or "configuration")
-            lines.append(f"{name}: {err['msg']}")
-        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    """Read settings from the environment (and ``.env``); raises :class:`SettingsError` naming each variable."""
+    return Settings(**overrides)

@@ -2,7 +2,8 @@
 
 ``easel_settings`` points a real :class:`bot.settings.Settings` at the fake
 Stability server with a per-test data dir; ``make_settings(**overrides)`` builds
-variants (e.g. a Discord token and the fake Discord's URL). Settings are built
+variants (e.g. a Discord token and the fake Discord's URL, or ``backend="gpu-host",
+gpu_host_url=...``: each keyword goes to the settings model that declares it). Settings are built
 from keyword arguments with ``_env_file=None`` so a developer's ``.env`` or
 environment never leaks into a test.
 """
@@ -15,19 +16,11 @@ from typing import Any
 
 import pytest
 
-from bot.settings import Settings
+from bot.settings import Settings, documented_variables
 
-# Every public variable easel reads; cleared for each test so the developer's shell can't leak in.
-_EASEL_ENV = [
-    "DISCORD_TOKEN", "DISCORD_API_BASE", "DISCORD_GATEWAY_URL", "DISCORD_GUILD_IDS",
-    "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "EASEL_SLACK_PORT",
-    "EASEL_BACKEND", "STABILITY_API_KEY", "STABILITY_API_HOST", "STABILITY_ORGANIZATION", "STABILITY_ENGINE",
-    "EASEL_GPU_HOST_URL", "EASEL_GPU_HOST_AUTH", "EASEL_GPU_HOST_TOKEN", "EASEL_GPU_UPSCALER",
-    "EASEL_GPU_HOST_CONCURRENCY", "EASEL_GPU_TIMEOUT_S", "EASEL_GPU_MAX_SIDE", "STABILITY_TIMEOUT_S",
-    "EASEL_STABILITY_MODEL", "EASEL_STABILITY_MODELS",
-    "EASEL_DATA_DIR", "EASEL_DAILY_QUOTA", "EASEL_MAX_CONCURRENCY", "EASEL_WATERMARK_TEXT",
-    "EASEL_WATERMARK_IMAGE", "EASEL_HTTP_PORT", "EASEL_LOG_LEVEL",
-]  # fmt: skip
+# Every public variable easel reads (core and every backend plugin), from the settings models;
+# cleared for each test so the developer's shell can't leak in.
+_EASEL_ENV = [variable.name for variable in documented_variables()]
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +44,7 @@ def make_settings(tmp_path: Path, stability_server: Any) -> Callable[..., Settin
             "max_concurrency": 2,
         }
         values.update(overrides)
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return Settings(_env_file=None, **values)
 
     return make
 

@@ -1,4 +1,4 @@
-"""GpuHostBackend against the fake AUTOMATIC1111 host: what reaches the host, what comes back."""
+"""A1111Backend against the fake AUTOMATIC1111 host: what reaches the host, what comes back."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from services.backends.a1111_wire import denoising_strength, error_text, prompt_text
+from services.backends.a1111 import A1111Backend, HostState
+from services.backends.a1111.wire import denoising_strength, error_text, prompt_text
 from services.backends.base import Backend
-from services.backends.gpu_pool import GpuHostBackend, HostState
+from services.backends.plugin import BackendConfigError
 from services.errors import (
     BackendMisconfigured,
     BackendRejected,
@@ -69,8 +70,8 @@ def imagine(prompt: str = "a lighthouse", **kw: Any) -> GenerationRequest:
 
 
 @pytest.fixture
-async def gpu(a1111_server: FakeA1111) -> AsyncIterator[GpuHostBackend]:
-    backend = GpuHostBackend([a1111_server.url], progress_interval_s=0.05, reprobe_interval_s=0)
+async def gpu(a1111_server: FakeA1111) -> AsyncIterator[A1111Backend]:
+    backend = A1111Backend([a1111_server.url], progress_interval_s=0.05, reprobe_interval_s=0)
     await backend.start()
     try:
         yield backend
@@ -81,7 +82,7 @@ async def gpu(a1111_server: FakeA1111) -> AsyncIterator[GpuHostBackend]:
 # ---- capabilities --------------------------------------------------------------------------------
 
 
-async def test_limits_come_from_what_the_host_lists(gpu: GpuHostBackend, a1111_server: FakeA1111) -> None:
+async def test_limits_come_from_what_the_host_lists(gpu: A1111Backend, a1111_server: FakeA1111) -> None:
     assert isinstance(gpu, Backend)
     lim = gpu.limits
     assert gpu.name == "gpu-host"
@@ -101,7 +102,7 @@ async def test_limits_come_from_what_the_host_lists(gpu: GpuHostBackend, a1111_s
 
 async def test_older_host_without_schedulers_endpoint(a1111_factory: Factory) -> None:
     server = await a1111_factory(schedulers=None)
-    backend = GpuHostBackend([server.url], max_side=1536, reprobe_interval_s=0)
+    backend = A1111Backend([server.url], max_side=1536, reprobe_interval_s=0)
     await backend.start()
     try:
         assert backend.limits.schedulers == ()
@@ -114,7 +115,7 @@ async def test_older_host_without_schedulers_endpoint(a1111_factory: Factory) ->
 # ---- imagine -------------------------------------------------------------------------------------
 
 
-async def test_imagine_maps_every_parameter(gpu: GpuHostBackend, a1111_server: FakeA1111) -> None:
+async def test_imagine_maps_every_parameter(gpu: A1111Backend, a1111_server: FakeA1111) -> None:
     request = GenerationRequest(
         operation=Operation.IMAGINE,
         prompts=(
@@ -155,7 +156,7 @@ async def test_imagine_maps_every_parameter(gpu: GpuHostBackend, a1111_server: F
     assert open_png(result.images[0].png).size == (768, 512)
 
 
-async def test_random_seed_is_read_back_from_info(gpu: GpuHostBackend, a1111_server: FakeA1111) -> None:
+async def test_random_seed_is_read_back_from_info(gpu: A1111Backend, a1111_server: FakeA1111) -> None:
     first = await gpu.generate(imagine(width=64, height=64, samples=2))
     assert a1111_server.last("/sdapi/v1/txt2img").json["seed"] == -1
     seeds = [i.seed for i in first.images]
@@ -165,7 +166,7 @@ async def test_random_seed_is_read_back_from_info(gpu: GpuHostBackend, a1111_ser
     assert again.images[0].png == first.images[0].png
 
 
-async def test_defaults_pin_the_default_model(gpu: GpuHostBackend, a1111_server: FakeA1111) -> None:
+async def test_defaults_pin_the_default_model(gpu: A1111Backend, a1111_server: FakeA1111) -> None:
     result = await gpu.generate(imagine())
     body = a1111_server.last("/sdapi/v1/txt2img").json
     assert body["override_settings"] == {"sd_model_checkpoint": XL_TITLE}
@@ -176,7 +177,7 @@ async def test_defaults_pin_the_default_model(gpu: GpuHostBackend, a1111_server:
 
 
 async def test_aspect_ratio_without_size_keeps_pixel_count(
-    gpu: GpuHostBackend, a1111_server: FakeA1111
+    gpu: A1111Backend, a1111_server: FakeA1111
 ) -> None:
     await gpu.generate(imagine(aspect_ratio="16:9"))
     body = a1111_server.last("/sdapi/v1/txt2img").json
@@ -186,7 +187,7 @@ async def test_aspect_ratio_without_size_keeps_pixel_count(
 
 
 async def test_unknown_names_are_refused_before_the_host_is_busy(
-    gpu: GpuHostBackend, a1111_server: FakeA1111
+    gpu: A1111Backend, a1111_server: FakeA1111
 ) -> None:
     with pytest.raises(UnsupportedOption, match="no sampler called 'Warp 9'"):
         await gpu.generate(imagine(sampler="Warp 9"))
@@ -199,7 +200,7 @@ async def test_unknown_names_are_refused_before_the_host_is_busy(
 
 async def test_jpeg_answers_are_returned_as_png(a1111_factory: Factory) -> None:
     server = await a1111_factory(image_format="jpg")
-    backend = GpuHostBackend([server.url], reprobe_interval_s=0)
+    backend = A1111Backend([server.url], reprobe_interval_s=0)
     await backend.start()
     try:
         result = await backend.generate(imagine(width=80, height=64))
@@ -217,7 +218,7 @@ def test_strength_means_keep_so_denoising_is_its_complement() -> None:
     assert denoising_strength(0.0) == 1.0 and denoising_strength(1.0) == 0.0
 
 
-async def test_remix_sends_init_image_and_denoising(gpu: GpuHostBackend, a1111_server: FakeA1111) -> None:
+async def test_remix_sends_init_image_and_denoising(gpu: A1111Backend, a1111_server: FakeA1111) -> None:
     init = input_image(96, 64)
     request = GenerationRequest(
         operation=Operation.REMIX,
@@ -238,7 +239,7 @@ async def test_remix_sends_init_image_and_denoising(gpu: GpuHostBackend, a1111_s
 
 
 async def test_remix_of_odd_size_is_snapped_to_multiples_of_8(
-    gpu: GpuHostBackend, a1111_server: FakeA1111
+    gpu: A1111Backend, a1111_server: FakeA1111
 ) -> None:
     await gpu.generate(
         GenerationRequest(
@@ -252,7 +253,7 @@ async def test_remix_of_odd_size_is_snapped_to_multiples_of_8(
 
 @pytest.mark.parametrize(("source", "invert"), [(MaskSource.WHITE, 0), (MaskSource.BLACK, 1)])
 async def test_inpaint_with_a_mask(
-    gpu: GpuHostBackend, a1111_server: FakeA1111, source: MaskSource, invert: int
+    gpu: A1111Backend, a1111_server: FakeA1111, source: MaskSource, invert: int
 ) -> None:
     mask = Image.new("L", (96, 64), 0)
     mask.paste(255, (0, 0, 48, 64))
@@ -280,7 +281,7 @@ async def test_inpaint_with_a_mask(
     assert picture.getpixel(repainted) != picture.getpixel(kept)
 
 
-async def test_inpaint_from_alpha_derives_the_mask(gpu: GpuHostBackend, a1111_server: FakeA1111) -> None:
+async def test_inpaint_from_alpha_derives_the_mask(gpu: A1111Backend, a1111_server: FakeA1111) -> None:
     image = Image.new("RGBA", (64, 64), (10, 120, 10, 255))
     image.paste((0, 0, 0, 0), (32, 0, 64, 64))  # right half erased
     out = io.BytesIO()
@@ -299,7 +300,7 @@ async def test_inpaint_from_alpha_derives_the_mask(gpu: GpuHostBackend, a1111_se
     assert b64_image(body["init_images"][0]).mode == "RGB"
 
 
-async def test_inpaint_alpha_needs_transparency(gpu: GpuHostBackend) -> None:
+async def test_inpaint_alpha_needs_transparency(gpu: A1111Backend) -> None:
     request = GenerationRequest(
         operation=Operation.INPAINT,
         prompts=(WeightedPrompt("sky"),),
@@ -315,7 +316,7 @@ async def test_inpaint_alpha_needs_transparency(gpu: GpuHostBackend) -> None:
 
 async def test_upscale_with_configured_upscaler(a1111_factory: Factory) -> None:
     server = await a1111_factory()
-    backend = GpuHostBackend([server.url], upscaler="Lanczos", reprobe_interval_s=0)
+    backend = A1111Backend([server.url], upscaler="Lanczos", reprobe_interval_s=0)
     await backend.start()
     try:
         request = GenerationRequest(
@@ -331,9 +332,7 @@ async def test_upscale_with_configured_upscaler(a1111_factory: Factory) -> None:
     assert result.model == "Lanczos"
 
 
-async def test_upscale_picks_a_model_upscaler_by_default(
-    gpu: GpuHostBackend, a1111_server: FakeA1111
-) -> None:
+async def test_upscale_picks_a_model_upscaler_by_default(gpu: A1111Backend, a1111_server: FakeA1111) -> None:
     result = await gpu.generate(
         GenerationRequest(operation=Operation.UPSCALE, init_image=input_image(40, 30))
     )
@@ -342,14 +341,14 @@ async def test_upscale_picks_a_model_upscaler_by_default(
     assert (result.images[0].width, result.images[0].height) == (80, 60)
 
 
-async def test_upscale_factor_outside_limits(gpu: GpuHostBackend) -> None:
+async def test_upscale_factor_outside_limits(gpu: A1111Backend) -> None:
     with pytest.raises(UnsupportedOption, match="2 or 4"):
         await gpu.generate(
             GenerationRequest(operation=Operation.UPSCALE, init_image=input_image(), upscale_factor=3)
         )
 
 
-async def test_describe_round_trip(gpu: GpuHostBackend, a1111_server: FakeA1111) -> None:
+async def test_describe_round_trip(gpu: A1111Backend, a1111_server: FakeA1111) -> None:
     init = input_image(120, 80)
     result = await gpu.generate(GenerationRequest(operation=Operation.DESCRIBE, init_image=init))
     body = a1111_server.last("/sdapi/v1/interrogate").json
@@ -365,7 +364,7 @@ async def test_describe_round_trip(gpu: GpuHostBackend, a1111_server: FakeA1111)
 
 async def test_previews_are_reported_during_a_slow_job(a1111_factory: Factory) -> None:
     server = await a1111_factory(generation_s=1.0)
-    backend = GpuHostBackend([server.url], progress_interval_s=0.1, reprobe_interval_s=0)
+    backend = A1111Backend([server.url], progress_interval_s=0.1, reprobe_interval_s=0)
     reports: list[Progress] = []
 
     async def on_progress(p: Progress) -> None:
@@ -388,7 +387,7 @@ async def test_previews_are_reported_during_a_slow_job(a1111_factory: Factory) -
 
 async def test_backend_cancel_interrupts_the_host(a1111_factory: Factory) -> None:
     server = await a1111_factory(generation_s=3.0)
-    backend = GpuHostBackend([server.url], reprobe_interval_s=0)
+    backend = A1111Backend([server.url], reprobe_interval_s=0)
     await backend.start()
     try:
         job = asyncio.create_task(backend.generate(imagine(width=64, height=64)))
@@ -406,7 +405,7 @@ async def test_backend_cancel_interrupts_the_host(a1111_factory: Factory) -> Non
 
 async def test_cancelling_the_job_task_interrupts_the_host(a1111_factory: Factory) -> None:
     server = await a1111_factory(generation_s=3.0)
-    backend = GpuHostBackend([server.url], reprobe_interval_s=0)
+    backend = A1111Backend([server.url], reprobe_interval_s=0)
     await backend.start()
     try:
         job = asyncio.create_task(backend.generate(imagine(width=64, height=64)))
@@ -440,7 +439,7 @@ def test_error_text_reads_fastapi_and_a1111_shapes() -> None:
 
 async def test_validation_error_becomes_one_readable_line(a1111_factory: Factory) -> None:
     server = await a1111_factory(max_side=512)  # the host allows less than easel thinks
-    backend = GpuHostBackend([server.url], reprobe_interval_s=0)
+    backend = A1111Backend([server.url], reprobe_interval_s=0)
     await backend.start()
     try:
         with pytest.raises(BackendRejected) as caught:
@@ -460,7 +459,7 @@ async def test_validation_error_becomes_one_readable_line(a1111_factory: Factory
 async def test_basic_auth(a1111_factory: Factory, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     server = await a1111_factory(auth=("easel", "s3cret-pw"))
-    backend = GpuHostBackend([server.url], auth=("easel", "s3cret-pw"), reprobe_interval_s=0)
+    backend = A1111Backend([server.url], auth=("easel", "s3cret-pw"), reprobe_interval_s=0)
     await backend.start()
     try:
         result = await backend.generate(imagine(width=64, height=64))
@@ -481,7 +480,7 @@ async def test_wrong_password_is_an_operator_problem(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     server = await a1111_factory(auth=("easel", "right"))
-    backend = GpuHostBackend([server.url], auth=("easel", "wrong-pw-123"), reprobe_interval_s=0)
+    backend = A1111Backend([server.url], auth=("easel", "wrong-pw-123"), reprobe_interval_s=0)
     await backend.start()  # not fatal: the bot still starts and says what is wrong
     try:
         with pytest.raises(BackendMisconfigured) as caught:
@@ -501,7 +500,7 @@ async def test_bearer_token_and_credentials_in_url(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     token_host = await a1111_factory(token="tok-abc-987")
-    backend = GpuHostBackend([token_host.url], token="tok-abc-987", reprobe_interval_s=0)
+    backend = A1111Backend([token_host.url], token="tok-abc-987", reprobe_interval_s=0)
     await backend.start()
     try:
         await backend.generate(imagine(width=64, height=64))
@@ -511,7 +510,7 @@ async def test_bearer_token_and_credentials_in_url(
 
     basic_host = await a1111_factory(auth=("bob", "pw-in-url-555"))
     url = basic_host.url.replace("http://", "http://bob:pw-in-url-555@")
-    backend = GpuHostBackend([url], reprobe_interval_s=0)
+    backend = A1111Backend([url], reprobe_interval_s=0)
     await backend.start()
     try:
         await backend.generate(imagine(width=64, height=64))
@@ -523,10 +522,10 @@ async def test_bearer_token_and_credentials_in_url(
 
 
 def test_basic_auth_and_token_together_are_refused() -> None:
-    with pytest.raises(ValueError, match="not both"):
-        GpuHostBackend(["http://127.0.0.1:1"], auth=("a", "b"), token="t")
-    with pytest.raises(ValueError, match="at least one"):
-        GpuHostBackend([" "])
+    with pytest.raises(BackendConfigError, match="not both"):
+        A1111Backend(["http://127.0.0.1:1"], auth=("a", "b"), token="t")
+    with pytest.raises(BackendConfigError, match="at least one"):
+        A1111Backend([" "])
 
 
 async def test_check_without_start_and_an_unreachable_host(a1111_server: FakeA1111) -> None:
@@ -534,7 +533,7 @@ async def test_check_without_start_and_an_unreachable_host(a1111_server: FakeA11
     await closed.start()
     dead_url = closed.url
     await closed.close()  # nothing listens there any more
-    backend = GpuHostBackend([a1111_server.url, dead_url], upscaler="Nope 8x")
+    backend = A1111Backend([a1111_server.url, dead_url], upscaler="Nope 8x")
     results = await backend.check()
     await backend.close()
     assert [r.name for r in results] == [f"gpu-host {a1111_server.url}", f"gpu-host {dead_url}"]
@@ -553,7 +552,7 @@ async def _until(condition: Callable[[], bool], within_s: float = 3.0) -> None:
 
 
 async def test_out_of_memory_is_rejected_and_the_host_stays(
-    gpu: GpuHostBackend, a1111_server: FakeA1111
+    gpu: A1111Backend, a1111_server: FakeA1111
 ) -> None:
     a1111_server.fail_next = (
         500,
@@ -571,7 +570,7 @@ async def test_out_of_memory_is_rejected_and_the_host_stays(
     assert len((await gpu.generate(imagine(width=64, height=64))).images) == 1
 
 
-async def test_a1111_not_found_detail_is_shown(gpu: GpuHostBackend, a1111_server: FakeA1111) -> None:
+async def test_a1111_not_found_detail_is_shown(gpu: A1111Backend, a1111_server: FakeA1111) -> None:
     a1111_server.fail_next = (
         404,
         {"error": "HTTPException", "detail": "Sampler not found", "body": "", "errors": ""},
@@ -582,7 +581,7 @@ async def test_a1111_not_found_detail_is_shown(gpu: GpuHostBackend, a1111_server
 
 async def test_describe_on_a_fork_without_interrogate(a1111_factory: Factory) -> None:
     server = await a1111_factory(interrogate=False)
-    backend = GpuHostBackend([server.url], reprobe_interval_s=0)
+    backend = A1111Backend([server.url], reprobe_interval_s=0)
     await backend.start()
     try:
         with pytest.raises(UnsupportedOption, match="/describe is not available on this GPU host"):
@@ -594,7 +593,7 @@ async def test_describe_on_a_fork_without_interrogate(a1111_factory: Factory) ->
 
 async def test_default_model_does_not_follow_the_last_users_choice(a1111_factory: Factory) -> None:
     server = await a1111_factory()
-    backend = GpuHostBackend([server.url], reprobe_interval_s=0.05)
+    backend = A1111Backend([server.url], reprobe_interval_s=0.05)
     await backend.start()
     try:
         await backend.generate(imagine(width=64, height=64, model="v1-5-pruned-emaonly"))

@@ -11,8 +11,8 @@ from PIL import Image
 from commands import describe, outpaint
 from commands.errors import OptionError
 from commands.invocation import Invocation
+from services.backends.a1111 import A1111Backend
 from services.backends.base import BackendLimits
-from services.backends.gpu_pool import GpuHostBackend
 from services.errors import UnsupportedOption
 from services.types import InputImage, Operation, OutpaintMargins, SourceRef, WeightedPrompt
 from tests.fakes.a1111 import FakeA1111
@@ -30,8 +30,8 @@ def png(width: int, height: int, color: tuple[int, int, int] = (20, 90, 200)) ->
 
 
 @pytest.fixture
-async def gpu(a1111_server: FakeA1111) -> AsyncIterator[GpuHostBackend]:
-    backend = GpuHostBackend([a1111_server.url], reprobe_interval_s=0)
+async def gpu(a1111_server: FakeA1111) -> AsyncIterator[A1111Backend]:
+    backend = A1111Backend([a1111_server.url], reprobe_interval_s=0)
     await backend.start()
     try:
         yield backend
@@ -43,7 +43,7 @@ async def gpu(a1111_server: FakeA1111) -> AsyncIterator[GpuHostBackend]:
 
 
 async def test_describe_builds_from_an_upload_and_round_trips(
-    gpu: GpuHostBackend, a1111_server: FakeA1111
+    gpu: A1111Backend, a1111_server: FakeA1111
 ) -> None:
     request = await describe.build(Invocation(images={"image": png(96, 64)}), gpu.limits)
     assert request.operation is Operation.DESCRIBE
@@ -130,7 +130,7 @@ async def test_outpaint_refused_on_a_backend_without_it() -> None:
         await outpaint.build(Invocation(text="--right 64", images={"image": png(64, 64)}), NO_EXTRAS)
 
 
-async def test_outpaint_command_to_gpu_host_end_to_end(gpu: GpuHostBackend) -> None:
+async def test_outpaint_command_to_gpu_host_end_to_end(gpu: A1111Backend) -> None:
     inv = Invocation(text="a wider view --left 40 --right 40", images={"image": png(128, 96)})
     request = await outpaint.build(inv, gpu.limits)
     result = await gpu.generate(request)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from services.backends.gpu_pool import GpuHostBackend
+from services.backends.a1111 import A1111Backend
 from services.db import Database
 from services.errors import EaselError, JobCancelled
 from services.jobs import JobService
@@ -58,7 +58,7 @@ class Stack:
 @pytest.fixture
 async def stack(tmp_path: Path, a1111_factory: Factory) -> AsyncIterator[Stack]:
     host = await a1111_factory(generation_s=0.6)
-    backend = GpuHostBackend([host.url], progress_interval_s=0.1, reprobe_interval_s=0)
+    backend = A1111Backend([host.url], progress_interval_s=0.1, reprobe_interval_s=0)
     await backend.start()
     db = await Database.open(tmp_path / "data")
     quota = QuotaBook(db, 10)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from PIL import Image, ImageChops
 
-from services.backends.gpu_pool import GpuHostBackend
+from services.backends.a1111 import A1111Backend
 from services.errors import InvalidRequest
 from services.outpaint import (
     fit_outpaint,
@@ -46,8 +46,8 @@ def same_pixels(a: Image.Image, b: Image.Image) -> bool:
 
 
 @pytest.fixture
-async def gpu(a1111_server: FakeA1111) -> AsyncIterator[GpuHostBackend]:
-    backend = GpuHostBackend([a1111_server.url], reprobe_interval_s=0)
+async def gpu(a1111_server: FakeA1111) -> AsyncIterator[A1111Backend]:
+    backend = A1111Backend([a1111_server.url], reprobe_interval_s=0)
     await backend.start()
     try:
         yield backend
@@ -132,9 +132,7 @@ def test_paste_back_restores_the_original_even_if_the_result_changed_it() -> Non
 # ---- through the GPU host ------------------------------------------------------------------------
 
 
-async def test_outpaint_keeps_the_original_pixels_exactly(
-    gpu: GpuHostBackend, a1111_server: FakeA1111
-) -> None:
+async def test_outpaint_keeps_the_original_pixels_exactly(gpu: A1111Backend, a1111_server: FakeA1111) -> None:
     original = noisy_png(100, 60)
     request = GenerationRequest(
         operation=Operation.OUTPAINT,
@@ -169,7 +167,7 @@ async def test_outpaint_keeps_the_original_pixels_exactly(
     assert result.images[0].png != result.images[1].png
 
 
-async def test_outpaint_needs_margins(gpu: GpuHostBackend, a1111_server: FakeA1111) -> None:
+async def test_outpaint_needs_margins(gpu: A1111Backend, a1111_server: FakeA1111) -> None:
     request = GenerationRequest(
         operation=Operation.OUTPAINT, init_image=InputImage(noisy_png(64, 64), 64, 64)
     )

@@ -1,4 +1,4 @@
-"""Several GPU hosts behind one GpuHostBackend: sharing, serialising, failing over, coming back."""
+"""Several GPU hosts behind one A1111Backend: sharing, serialising, failing over, coming back."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from services.backends.gpu_pool import GpuHostBackend, GpuPool, HostState
+from services.backends.a1111 import A1111Backend, GpuPool, HostState
 from services.errors import BackendMisconfigured, BackendUnavailable
 from services.types import GenerationRequest, Operation, WeightedPrompt
 from tests.fakes.a1111 import FakeA1111
@@ -38,7 +38,7 @@ async def until(condition: Callable[[], bool], within_s: float = 3.0) -> None:
         await asyncio.sleep(0.01)
 
 
-async def started(backend: GpuHostBackend) -> GpuHostBackend:
+async def started(backend: A1111Backend) -> A1111Backend:
     await backend.start()
     return backend
 
@@ -46,7 +46,7 @@ async def started(backend: GpuHostBackend) -> GpuHostBackend:
 async def test_two_hosts_share_the_load_one_job_each_at_a_time(a1111_factory: Factory) -> None:
     a = await a1111_factory(generation_s=0.2)
     b = await a1111_factory(generation_s=0.2)
-    backend = await started(GpuHostBackend([a.url, b.url], reprobe_interval_s=0))
+    backend = await started(A1111Backend([a.url, b.url], reprobe_interval_s=0))
     try:
         results = await asyncio.gather(*(backend.generate(imagine(seed=i)) for i in range(6)))
     finally:
@@ -60,7 +60,7 @@ async def test_two_hosts_share_the_load_one_job_each_at_a_time(a1111_factory: Fa
 
 async def test_per_host_concurrency_queues_on_the_host(a1111_factory: Factory) -> None:
     a = await a1111_factory(generation_s=0.2)
-    backend = await started(GpuHostBackend([a.url], per_host_concurrency=2, reprobe_interval_s=0))
+    backend = await started(A1111Backend([a.url], per_host_concurrency=2, reprobe_interval_s=0))
     try:
         await asyncio.gather(*(backend.generate(imagine(seed=i)) for i in range(4)))
     finally:
@@ -71,7 +71,7 @@ async def test_per_host_concurrency_queues_on_the_host(a1111_factory: Factory) -
 async def test_least_busy_host_gets_the_next_job(a1111_factory: Factory) -> None:
     a = await a1111_factory(generation_s=1.0)
     b = await a1111_factory(generation_s=0.05)
-    backend = await started(GpuHostBackend([a.url, b.url], reprobe_interval_s=0))
+    backend = await started(A1111Backend([a.url, b.url], reprobe_interval_s=0))
     try:
         slow = asyncio.create_task(backend.generate(imagine("slow")))
         await until(lambda: a.running)
@@ -88,7 +88,7 @@ async def test_least_busy_host_gets_the_next_job(a1111_factory: Factory) -> None
 async def test_a_dying_hosts_job_completes_on_the_other(a1111_factory: Factory, mode: str) -> None:
     a = await a1111_factory(generation_s=2.0)
     b = await a1111_factory(generation_s=0.05)
-    backend = await started(GpuHostBackend([a.url, b.url], reprobe_interval_s=0))
+    backend = await started(A1111Backend([a.url, b.url], reprobe_interval_s=0))
     try:
         job = asyncio.create_task(backend.generate(imagine("survivor", seed=77)))
         await until(lambda: a.running)
@@ -105,7 +105,7 @@ async def test_a_dying_hosts_job_completes_on_the_other(a1111_factory: Factory, 
 async def test_host_out_of_rotation_is_reprobed_and_comes_back(a1111_factory: Factory) -> None:
     a = await a1111_factory()
     b = await a1111_factory()
-    backend = await started(GpuHostBackend([a.url, b.url], reprobe_interval_s=0.1))
+    backend = await started(A1111Backend([a.url, b.url], reprobe_interval_s=0.1))
     try:
         a.die("500")
         for i in range(3):
@@ -124,7 +124,7 @@ async def test_host_out_of_rotation_is_reprobed_and_comes_back(a1111_factory: Fa
 async def test_host_down_at_start_joins_when_it_comes_up(a1111_factory: Factory) -> None:
     a = await a1111_factory()
     a.die("close")
-    backend = await started(GpuHostBackend([a.url], reprobe_interval_s=0.1))
+    backend = await started(A1111Backend([a.url], reprobe_interval_s=0.1))
     try:
         assert backend.host_states() == {a.url: HostState.DOWN}
         assert backend.limits.models == ()  # nothing learned yet
@@ -139,7 +139,7 @@ async def test_host_down_at_start_joins_when_it_comes_up(a1111_factory: Factory)
 
 async def test_single_host_is_reprobed_at_once_when_a_job_finds_none(a1111_factory: Factory) -> None:
     a = await a1111_factory()
-    backend = await started(GpuHostBackend([a.url], reprobe_interval_s=0))
+    backend = await started(A1111Backend([a.url], reprobe_interval_s=0))
     try:
         a.die("500")
         with pytest.raises(BackendUnavailable) as caught:
@@ -159,7 +159,7 @@ async def test_every_host_down_fails_fast(a1111_factory: Factory) -> None:
     b = await a1111_factory()
     a.die("close")
     b.die("500")
-    backend = await started(GpuHostBackend([a.url, b.url], reprobe_interval_s=0))
+    backend = await started(A1111Backend([a.url, b.url], reprobe_interval_s=0))
     try:
         begun = time.monotonic()
         with pytest.raises(BackendUnavailable):
@@ -172,7 +172,7 @@ async def test_every_host_down_fails_fast(a1111_factory: Factory) -> None:
 async def test_a_host_with_wrong_credentials_is_skipped(a1111_factory: Factory) -> None:
     a = await a1111_factory(auth=("easel", "other"))
     b = await a1111_factory(auth=("easel", "pw"))
-    backend = await started(GpuHostBackend([a.url, b.url], auth=("easel", "pw"), reprobe_interval_s=0))
+    backend = await started(A1111Backend([a.url, b.url], auth=("easel", "pw"), reprobe_interval_s=0))
     try:
         assert backend.host_states() == {a.url: HostState.AUTH_FAILED, b.url: HostState.UP}
         await asyncio.gather(*(backend.generate(imagine(seed=i)) for i in range(3)))
@@ -183,7 +183,7 @@ async def test_a_host_with_wrong_credentials_is_skipped(a1111_factory: Factory) 
 
 async def test_all_hosts_refusing_credentials_is_misconfigured(a1111_factory: Factory) -> None:
     a = await a1111_factory(auth=("easel", "other"))
-    backend = await started(GpuHostBackend([a.url], auth=("easel", "pw"), reprobe_interval_s=0))
+    backend = await started(A1111Backend([a.url], auth=("easel", "pw"), reprobe_interval_s=0))
     try:
         with pytest.raises(BackendMisconfigured):
             await backend.generate(imagine())
@@ -196,7 +196,7 @@ async def test_jobs_go_to_the_host_that_has_the_model(a1111_factory: Factory) ->
     anime = ("anything-v5.safetensors [7f96a1a9ca]", "anything-v5", "7f96a1a9ca")
     a = await a1111_factory(models=(xl,))
     b = await a1111_factory(models=(xl, anime))
-    backend = await started(GpuHostBackend([a.url, b.url], reprobe_interval_s=0))
+    backend = await started(A1111Backend([a.url, b.url], reprobe_interval_s=0))
     try:
         assert backend.limits.models == ("sd_xl_base_1.0", "anything-v5")
         results = await asyncio.gather(
@@ -212,7 +212,7 @@ async def test_jobs_go_to_the_host_that_has_the_model(a1111_factory: Factory) ->
 async def test_a_host_that_stops_answering_progress_loses_its_job(a1111_factory: Factory) -> None:
     a = await a1111_factory(generation_s=3.0)
     b = await a1111_factory(generation_s=0.05)
-    backend = await started(GpuHostBackend([a.url, b.url], progress_interval_s=0.05, reprobe_interval_s=0))
+    backend = await started(A1111Backend([a.url, b.url], progress_interval_s=0.05, reprobe_interval_s=0))
     try:
         job = asyncio.create_task(backend.generate(imagine("moved")))
         await until(lambda: a.running)

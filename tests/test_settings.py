@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import ENV_NAMES, BackendKind, SettingsError, load_settings
+from bot.settings import ENV_NAMES, SettingsError, load_settings
 
 
 def test_reads_public_variable_names(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -17,8 +17,8 @@ def test_reads_public_variable_names(monkeypatch: pytest.MonkeyPatch, tmp_path) 
     s = load_settings()
     assert s.discord_enabled and not s.slack_enabled
     assert s.discord_guild_ids == [123, 456]
-    assert s.backend is BackendKind.GPU_HOST
-    assert s.gpu_host_url == ["http://127.0.0.1:7860", "http://127.0.0.1:7861"]
+    assert s.backend == "gpu-host"
+    assert s.backend_settings.gpu_host_url == ["http://127.0.0.1:7860", "http://127.0.0.1:7861"]
     assert s.daily_quota == 7
     assert s.backend_problems() == []
     assert "discord-secret-token" not in repr(s)
@@ -29,8 +29,9 @@ def test_dotenv_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("STABILITY_API_KEY=sk-from-dotenv\nEASEL_WATERMARK_TEXT=made by bots\n")
     s = load_settings()
-    assert s.stability_api_key is not None
-    assert s.stability_api_key.get_secret_value() == "sk-from-dotenv"
+    key = s.backend_settings.stability_api_key
+    assert key is not None
+    assert key.get_secret_value() == "sk-from-dotenv"
     assert s.watermark_text == "made by bots"
 
 

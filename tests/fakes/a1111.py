@@ -7,7 +7,7 @@ records every request, measures its own busy time (for ``bench/gpu_host.py``) an
 be told to die (abort connections or answer 500) to exercise failover::
 
     async def test_x(a1111_server: FakeA1111) -> None:
-        backend = GpuHostBackend([a1111_server.url])
+        backend = A1111Backend([a1111_server.url])
         ...
         assert a1111_server.last("/sdapi/v1/txt2img").json["steps"] == 20
 

@@ -2,7 +2,7 @@
 
 Everything here is JSON in, JSON out, with no I/O, so the mapping from easel's
 :class:`~services.types.GenerationRequest` to A1111 fields can be read (and tested) in
-one place. The HTTP client and the backend live in :mod:`services.backends.a1111`.
+one place. The HTTP client is :mod:`.client`, request bodies :mod:`.payloads`, the backend :mod:`.backend`.
 
 Two mappings deserve a note:
 
