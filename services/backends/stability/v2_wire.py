@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, NotRequired, TypedDict
 
-from services.backends.stability_wire import STYLE_PRESETS
+from services.backends.stability.v1_wire import STYLE_PRESETS
 
 __all__ = [
     "ASPECT_RATIOS",

@@ -11,7 +11,7 @@ One :class:`aiohttp.ClientSession` serves every job (pass your own with ``sessio
 e.g. in tests; it is then left open on :meth:`close`). Transient failures (429 with
 ``Retry-After``, 5xx, connection errors, timeouts) are retried with the shared policy in
 :mod:`services.backends.retry` (the HTTP plumbing both Stability backends share lives in
-:mod:`services.backends.stability_http`); what is left is mapped onto :mod:`services.errors`:
+:mod:`services.backends.stability.http`); what is left is mapped onto :mod:`services.errors`:
 
 ==========================  ==================================================================
 Stability says              easel raises
@@ -46,7 +46,7 @@ from pydantic import SecretStr
 
 from services.backends.base import BackendLimits, ProgressCallback
 from services.backends.rate_limit import RateLimiter
-from services.backends.stability_http import (
+from services.backends.stability.http import (
     DEFAULT_HOST,
     EASEL_VERSION,
     V1_DIALECT,
@@ -56,7 +56,7 @@ from services.backends.stability_http import (
     parse_ratio,
     report_progress,
 )
-from services.backends.stability_wire import (
+from services.backends.stability.v1_wire import (
     CFG_SCALE_RANGE,
     DEFAULT_ENGINE,
     LEGACY_MAX_PIXELS,

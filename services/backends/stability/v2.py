@@ -44,7 +44,7 @@ Stability says                      easel raises
 ==================================  ==================================================
 
 Session, headers, pacing, retries and this mapping are shared with the v1 backend in
-:mod:`services.backends.stability_http` (``V2_DIALECT`` says where v2 differs).
+:mod:`services.backends.stability.http` (``V2_DIALECT`` says where v2 differs).
 
 Asynchronous upscales survive a restart: ``generate(..., on_resume_token=save)`` is called
 with the generation id right after the submit; a later ``generate(same_request,
@@ -77,7 +77,7 @@ from pydantic import SecretStr
 
 from services.backends.base import BackendLimits, ProgressCallback, ResumeTokenCallback
 from services.backends.rate_limit import RateLimiter
-from services.backends.stability_http import (
+from services.backends.stability.http import (
     DEFAULT_HOST,
     EASEL_VERSION,
     V2_DIALECT,
@@ -86,7 +86,7 @@ from services.backends.stability_http import (
     parse_ratio,
     report_progress,
 )
-from services.backends.stability_v2_wire import (
+from services.backends.stability.v2_wire import (
     ASPECT_RATIO_SIZES,
     ASPECT_RATIOS,
     CREATIVE_OUTPUT_PIXELS,
