@@ -73,7 +73,7 @@ def build_backend(settings: Settings, session: aiohttp.ClientSession | None = No
         )
     assert settings.stability_api_key is not None
     if settings.stability_model != "sdxl-v1":
-        from services.backends.stability.v2 import StabilityV2Backend
+        from services.backends.stability import StabilityV2Backend
 
         return StabilityV2Backend(
             settings.stability_api_key.get_secret_value(),
@@ -85,7 +85,7 @@ def build_backend(settings: Settings, session: aiohttp.ClientSession | None = No
             timeout_s=settings.stability_timeout_s,
             session=session,
         )
-    from services.backends.stability.v1 import StabilityV1Backend
+    from services.backends.stability import StabilityV1Backend
 
     return StabilityV1Backend(
         settings.stability_api_key.get_secret_value(),

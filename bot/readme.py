@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from commands.help import flags_table_markdown
-from services.backends.stability.v1 import limits_for_engine
+from services.backends.stability import limits_for_engine
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 _FLAGS = re.compile(r"(<!-- FLAGS:BEGIN -->\n).*?(<!-- FLAGS:END -->)", re.S)

@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     @field_validator("stability_model")
     @classmethod
     def _check_model(cls, value: str) -> str:
-        from services.backends.stability.v2 import known_models
+        from services.backends.stability import known_models
 
         allowed = ("sdxl-v1", *known_models())
         if value not in allowed:
@@ -118,7 +118,7 @@ class Settings(BaseSettings):
     @field_validator("stability_models")
     @classmethod
     def _check_models(cls, value: list[str]) -> list[str]:
-        from services.backends.stability.v2 import known_models
+        from services.backends.stability import known_models
 
         unknown = [m for m in value if m not in known_models()]
         if unknown:

@@ -62,9 +62,15 @@ async def fit_image(image: InputImage, rule: ImageRule, command: str) -> InputIm
     return InputImage(png=png, width=size[0], height=size[1], has_alpha=image.has_alpha)
 
 
-async def within_body_limit(call: V2Call, *, may_resize: bool = True) -> V2Call:
-    """Re-encode (and if allowed, scale down) the main image until the body fits in 10 MiB."""
-    budget = MAX_REQUEST_BYTES - BODY_MARGIN_BYTES
+async def within_body_limit(
+    call: V2Call, *, may_resize: bool = True, budget_bytes: int = MAX_REQUEST_BYTES - BODY_MARGIN_BYTES
+) -> V2Call:
+    """Re-encode (and if allowed, scale down) the main image until the body fits in 10 MiB.
+
+    ``budget_bytes`` is what files and fields may take together (the API's limit less room
+    for the multipart headers); the mask, if any, is scaled along with the image.
+    """
+    budget = budget_bytes
     if call.body_bytes <= budget:
         return call
     image = next(f for f in call.files if f.field == "image")
