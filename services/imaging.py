@@ -24,11 +24,13 @@ from PIL import Image, ImageOps
 __all__ = [
     "EDIT_PNG_COMPRESS_LEVEL",
     "invert_png",
+    "jpeg_bytes",
     "png_bytes",
     "resize_png",
     "smaller_encoding",
     "to_png",
     "transparency_and_size",
+    "webp_bytes",
 ]
 
 #: zlib level of the PNGs made while editing (resized inputs, inverted masks, pasted-back results).
@@ -39,6 +41,26 @@ def png_bytes(img: Image.Image, level: int = EDIT_PNG_COMPRESS_LEVEL) -> bytes:
     """``img`` encoded as PNG."""
     out = io.BytesIO()
     img.save(out, format="PNG", compress_level=level)
+    return out.getvalue()
+
+
+def jpeg_bytes(img: Image.Image, quality: int, *, progressive: bool = False) -> bytes:
+    """``img`` encoded as JPEG; JPEG has no alpha, so anything but RGB is flattened onto white
+    (the background chat clients mostly show)."""
+    if img.mode != "RGB":
+        rgba = img.convert("RGBA")
+        flat = Image.new("RGB", img.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        img = flat
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=quality, optimize=True, progressive=progressive)
+    return out.getvalue()
+
+
+def webp_bytes(img: Image.Image, quality: int) -> bytes:
+    """``img`` encoded as lossy WebP (keeps transparency)."""
+    out = io.BytesIO()
+    img.save(out, format="WEBP", quality=quality, method=4)
     return out.getvalue()
 
 
@@ -74,9 +96,6 @@ def smaller_encoding(png: bytes, *, has_alpha: bool, quality: int) -> tuple[byte
     """A smaller encoding of ``png`` and its content type: JPEG, or WebP when transparency must survive."""
     with Image.open(io.BytesIO(png)) as img:
         img.load()
-        out = io.BytesIO()
         if has_alpha:
-            img.convert("RGBA").save(out, "WEBP", quality=quality, method=4)
-            return out.getvalue(), "image/webp"
-        img.convert("RGB").save(out, "JPEG", quality=quality, optimize=True)
-        return out.getvalue(), "image/jpeg"
+            return webp_bytes(img.convert("RGBA"), quality), "image/webp"
+        return jpeg_bytes(img.convert("RGB"), quality), "image/jpeg"
