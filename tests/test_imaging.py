@@ -10,11 +10,13 @@ from services.images import sniff_format
 from services.imaging import (
     EDIT_PNG_COMPRESS_LEVEL,
     invert_png,
+    jpeg_bytes,
     png_bytes,
     resize_png,
     smaller_encoding,
     to_png,
     transparency_and_size,
+    webp_bytes,
 )
 from tests.stability_helpers import decode, png
 
@@ -71,3 +73,13 @@ def test_smaller_encoding_keeps_transparency_only_when_asked() -> None:
     assert (sniff_format(data), content_type) == ("WEBP", "image/webp") and decode(data).mode == "RGBA"
     data, content_type = smaller_encoding(source, has_alpha=False, quality=90)
     assert (sniff_format(data), content_type) == ("JPEG", "image/jpeg") and decode(data).mode == "RGB"
+
+
+def test_jpeg_flattens_transparency_onto_white_and_webp_keeps_it() -> None:
+    clear = Image.new("RGBA", (16, 16), (255, 0, 0, 0))
+    flat = decode(jpeg_bytes(clear, 90))
+    assert flat.mode == "RGB" and all(min(px) > 240 for px in flat.getdata())  # white, not red or black
+    progressive = jpeg_bytes(Image.new("RGB", (16, 16), (0, 0, 255)), 90, progressive=True)
+    assert decode(progressive).info.get("progressive") == 1
+    kept = decode(webp_bytes(clear, 90))
+    assert kept.mode == "RGBA" and kept.getpixel((0, 0))[3] == 0
