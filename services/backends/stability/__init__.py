@@ -12,15 +12,16 @@ Usage::
 What each model or engine accepts is known without the network: :func:`limits_for_model`
 (v2beta, the names :func:`known_models` lists) and :func:`limits_for_engine` (v1).
 
-The modules inside are private; these names are the surface the rest of easel uses:
+The modules inside are private; the names below are the surface the rest of easel uses.
 
-=================  ==============================================================================
-``http``, ``api``  the HTTP client both backends share (key, limiter, retries, error mapping)
-``v1*``            v1: ``v1`` the backend, ``v1_engines``, ``v1_requests``, ``v1_answers``, ``v1_wire``
-``v2*``            v2beta: ``v2`` the backend, ``models``, ``v2_options``, ``v2_requests``,
-                   ``v2_edits``, ``fitting``, ``v2_samples``, ``v2_upscale``, ``v2_answers``,
-                   ``v2_call``, ``v2_wire``
-=================  ==============================================================================
+=============  ================================================================================
+shared         ``http`` (the client: key, limiter, retries, error mapping), ``api`` (dialects,
+               replies, error bodies), ``checks`` (``easel check`` lines), ``progress``,
+               ``request_parts`` (what both APIs read from a request the same way)
+v1             ``v1`` (the backend), ``v1_engines``, ``v1_requests``, ``v1_answers``, ``v1_wire``
+v2beta         ``v2`` (the backend), ``models``, ``v2_options``, ``v2_requests``, ``v2_edits``,
+               ``fitting``, ``v2_call``, ``v2_samples``, ``v2_upscale``, ``v2_answers``, ``v2_wire``
+=============  ================================================================================
 """
 
 from services.backends.stability.http import DEFAULT_HOST

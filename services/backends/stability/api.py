@@ -1,4 +1,4 @@
-"""What Stability AI's REST APIs say, as values: dialects, replies, error bodies, probe results.
+"""What Stability AI's REST APIs say, as values: dialects, replies, error bodies.
 
 Both backends read answers through these; where v1 and v2beta really differ — error bodies
 ``{id, name, message}`` (v1) or ``{id, name, errors: [...]}`` (v2), v2's 403
@@ -10,15 +10,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from services.types import CheckResult
-
 __all__ = [
     "MAX_USER_MESSAGE_CHARS",
     "V1_DIALECT",
     "V2_DIALECT",
     "ApiDialect",
     "ApiError",
-    "ApiProbe",
     "Reply",
     "describe",
     "one_line",
@@ -99,12 +96,3 @@ class ApiError:
 
     def detail(self, status: int) -> str:
         return f"HTTP {status} {self.name or '-'} id={self.error_id or '-'}: {one_line(self.message, 500)}"
-
-
-@dataclass(frozen=True, slots=True)
-class ApiProbe:
-    """What ``easel check`` learnt from its first request."""
-
-    result: CheckResult  # the API line: reachable and key accepted, or why not
-    reply: Reply | None = None  # the 200 answer; None when the API check failed
-    skipped: str = ""  # why the checks depending on it were not run ("API unreachable", …)

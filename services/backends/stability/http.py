@@ -23,7 +23,6 @@ front of :meth:`StabilityHttp.error_for`.
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -39,7 +38,7 @@ from services.backends.retry import (
     is_transient_status,
     parse_retry_after,
 )
-from services.backends.stability.api import ApiDialect, ApiError, ApiProbe, Reply, describe, one_line
+from services.backends.stability.api import ApiDialect, ApiError, Reply, describe, one_line
 from services.errors import (
     BackendError,
     BackendMisconfigured,
@@ -47,7 +46,6 @@ from services.errors import (
     BackendUnavailable,
     ContentFiltered,
 )
-from services.types import CheckResult
 
 __all__ = ["DEFAULT_HOST", "EASEL_VERSION", "StabilityHttp"]
 
@@ -272,51 +270,3 @@ class StabilityHttp:
             event,
             extra={"status": status, "operation": operation, "detail": cause, "error_id": error.error_id},
         )
-
-    # -- easel check --
-
-    async def probe(self, name: str, path: str) -> ApiProbe:
-        """``GET path`` to learn whether the API is reachable and takes the key."""
-        try:
-            reply = await self.request("GET", path, client_timeout=self.check_timeout)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return ApiProbe(
-                CheckResult(name, False, f"cannot reach {self.base_url}: {describe(exc)}"),
-                skipped="API unreachable",
-            )
-        if reply.status == 401:
-            return ApiProbe(
-                CheckResult(name, False, "Stability rejected the API key (401): check STABILITY_API_KEY"),
-                skipped="key rejected",
-            )
-        if reply.status != 200:
-            message = one_line(self.api_error(reply).message, 200)
-            return ApiProbe(
-                CheckResult(name, False, f"{self.base_url} answered HTTP {reply.status}: {message}"),
-                skipped="API check failed",
-            )
-        return ApiProbe(CheckResult(name, True, f"{self.base_url} reachable, API key accepted"), reply)
-
-    async def check_balance(self, name: str) -> CheckResult:
-        """``GET /v1/user/balance`` as a check line (the same endpoint serves both API versions)."""
-        try:
-            reply = await self.request("GET", "/v1/user/balance", client_timeout=self.check_timeout)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return CheckResult(name, False, f"balance unavailable: {describe(exc)}")
-        if reply.status != 200:
-            error = self.api_error(reply)
-            return CheckResult(name, False, f"HTTP {reply.status}: {one_line(error.message, 200)}")
-        return self.credits_result(name, reply.body)
-
-    @staticmethod
-    def credits_result(name: str, body: bytes) -> CheckResult:
-        """The check line for a balance answer: credits left, none left, or unreadable."""
-        try:
-            credits = float(json.loads(body)["credits"])
-        except (ValueError, KeyError, TypeError):
-            return CheckResult(name, False, "unreadable balance")
-        if credits <= 0:
-            return CheckResult(
-                name, False, f"{credits:.2f} credits: generation fails until the account is topped up"
-            )
-        return CheckResult(name, True, f"{credits:.2f} credits")

@@ -40,6 +40,7 @@ from pydantic import SecretStr
 from services.backends.base import BackendLimits, ProgressCallback
 from services.backends.rate_limit import RateLimiter
 from services.backends.stability.api import V1_DIALECT, Reply, describe
+from services.backends.stability.checks import check_balance, probe_api
 from services.backends.stability.http import DEFAULT_HOST, EASEL_VERSION, StabilityHttp
 from services.backends.stability.progress import report_progress
 from services.backends.stability.v1_answers import decode_artifacts
@@ -268,7 +269,7 @@ class StabilityV1Backend:
                 CheckResult(credits, False, f"not checked: {why}"),
             ]
 
-        probe = await self._http.probe(api, "/v1/engines/list")
+        probe = await probe_api(self._http, api, "/v1/engines/list")
         if probe.reply is None:
             return api_failed(probe.result, probe.skipped)
         try:
@@ -283,7 +284,7 @@ class StabilityV1Backend:
         else:
             offered = ", ".join(e for e in engines if is_generation_engine(e)) or "none"
             results.append(CheckResult(engine, False, f"{self._engine} is not offered; available: {offered}"))
-        results.append(await self._http.check_balance(credits))
+        results.append(await check_balance(self._http, credits))
         return results
 
     # -- engines --

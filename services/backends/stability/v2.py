@@ -77,6 +77,7 @@ from pydantic import SecretStr
 from services.backends.base import BackendLimits, ProgressCallback, ResumeTokenCallback
 from services.backends.rate_limit import RateLimiter
 from services.backends.stability.api import V2_DIALECT
+from services.backends.stability.checks import credits_result, probe_api
 from services.backends.stability.http import DEFAULT_HOST, EASEL_VERSION, StabilityHttp
 from services.backends.stability.models import (
     DEFAULT_MODEL,
@@ -274,11 +275,11 @@ class StabilityV2Backend:
         api, model, credits_name = "stability api", "stability model", "stability credits"
         spec = MODELS[self._model]
         model_line = CheckResult(model, True, f"{self._model} via {spec.path} (v2beta)")
-        probe = await self._http.probe(api, "/v1/user/balance")
+        probe = await probe_api(self._http, api, "/v1/user/balance")
         if probe.reply is None:
             return [
                 probe.result,
                 model_line,
                 CheckResult(credits_name, False, f"not checked: {probe.skipped}"),
             ]
-        return [probe.result, model_line, self._http.credits_result(credits_name, probe.reply.body)]
+        return [probe.result, model_line, credits_result(credits_name, probe.reply.body)]
