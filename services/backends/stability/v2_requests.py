@@ -1,14 +1,8 @@
 """v2beta's requests for a job: one :class:`V2Call` per image, checked before anything is sent.
 
-==========  ===============================================================================
-imagine     ``/generate/core`` · ``/generate/ultra`` · ``/generate/sd3`` (``model=sd3.5-…``)
-remix       ``/generate/ultra`` or ``/generate/sd3`` with ``mode=image-to-image``
-inpaint     ``/edit/inpaint`` (mask, or the image's transparent pixels; ``grow_mask``)
-outpaint    ``/edit/outpaint`` (``left/right/up/down``)
-replace     ``/edit/search-and-replace`` (``search_prompt`` from ``extras``)
-cutout      ``/edit/remove-background``
-upscale     ``/upscale/fast`` (4×, default) · ``/upscale/conservative`` · ``/upscale/creative``
-==========  ===============================================================================
+:func:`prepare` picks the builder for the operation (the endpoints are listed in
+:mod:`~services.backends.stability.v2`) and gives each sample its own seed; text-to-image and
+remix are built here, the edits in :mod:`~services.backends.stability.v2_edits`.
 
 Strength: easel's ``strength`` is how much of the source to *keep* (Stability v1's
 ``image_strength``); v2's ``strength`` is how much to *change*, so ``1 - strength`` is sent.
