@@ -5,7 +5,7 @@ Run from the repo root (takes about 21 s: real 10 s windows)::
     python bench/stability_rate.py [--jobs 300]
 
 A burst of single-image ``/imagine`` jobs goes at once through the real
-:class:`~services.backends.stability_v2.StabilityV2Backend` with its production limiter
+:class:`~services.backends.stability.StabilityV2Backend` with its production limiter
 (:data:`~services.backends.rate_limit.STABILITY_BUDGET`) to the fake Stability server, which
 answers instantly and enforces 150 requests per sliding 10 s per key (then 429 for 60 s),
 like the real API.
@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from services.backends.rate_limit import STABILITY_BUDGET, RateLimiter
-from services.backends.stability_v2 import StabilityV2Backend
+from services.backends.stability import StabilityV2Backend
 from services.types import GenerationRequest, Operation, WeightedPrompt
 from tests.fakes.stability import FakeStabilityServer
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from bot.settings import documented_variables
 from commands.help import flags_table_markdown
 from services.backends.settings import Variable
-from services.backends.stability_v1 import limits_for_engine
+from services.backends.stability import limits_for_engine
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 _FLAGS = re.compile(r"(<!-- FLAGS:BEGIN -->\n).*?(<!-- FLAGS:END -->)", re.S)

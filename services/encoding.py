@@ -24,6 +24,7 @@ from typing import Final
 from PIL import Image
 
 from services.images import sniff_format
+from services.imaging import jpeg_bytes, webp_bytes
 from services.offload import run_cpu
 
 __all__ = ["EncodedFile", "fit_upload", "fit_upload_sync", "split_batches"]
@@ -61,18 +62,8 @@ def _as_is(data: bytes) -> EncodedFile:
 
 
 def _encode(img: Image.Image, fmt: str, quality: int) -> EncodedFile:
-    buf = io.BytesIO()
-    if fmt == "WEBP":
-        img.save(buf, format="WEBP", quality=quality, method=4)
-    else:
-        if img.mode != "RGB":
-            # JPEG has no alpha: flatten onto white, the background chat clients mostly show.
-            rgba = img.convert("RGBA")
-            flat = Image.new("RGB", img.size, (255, 255, 255))
-            flat.paste(rgba, mask=rgba.getchannel("A"))
-            img = flat
-        img.save(buf, format="JPEG", quality=quality, optimize=True, progressive=True)
-    return EncodedFile(buf.getvalue(), _CONTENT_TYPES[fmt], _EXTENSIONS[fmt])
+    data = webp_bytes(img, quality) if fmt == "WEBP" else jpeg_bytes(img, quality, progressive=True)
+    return EncodedFile(data, _CONTENT_TYPES[fmt], _EXTENSIONS[fmt])
 
 
 def _fit_one(data: bytes, budget: int) -> EncodedFile:

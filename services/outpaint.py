@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from services.errors import InvalidRequest
+from services.imaging import png_bytes, resize_png
 from services.offload import run_cpu
 from services.types import InputImage, OutpaintMargins
 
@@ -189,7 +190,7 @@ async def fit_outpaint(
             f"far beyond the limit of {max_side} px per side here. Ask for smaller margins."
         )
     width, height = max(1, round(image.width * scale)), max(1, round(image.height * scale))
-    png = await run_cpu(_resize_png, image.png, (width, height))
+    png = await run_cpu(resize_png, image.png, (width, height))
     small = InputImage(png=png, width=width, height=height, has_alpha=image.has_alpha)
     if isinstance(margins, str):
         fitted = margins_for_aspect_ratio(width, height, margins)
@@ -201,11 +202,6 @@ async def fit_outpaint(
         width, height, fitted, size_multiple=size_multiple, max_side=max_side, max_pixels=max_pixels
     )
     return small, fitted
-
-
-def _resize_png(png: bytes, size: tuple[int, int]) -> bytes:
-    with Image.open(io.BytesIO(png)) as opened:
-        return _png(opened.resize(size, Image.Resampling.LANCZOS))
 
 
 def _round_axis(length: int, before: int, after: int, multiple: int) -> tuple[int, int]:
@@ -248,7 +244,7 @@ def pad_canvas(png: bytes, plan: OutpaintPlan) -> tuple[bytes, bytes]:
         canvas.paste(row, (0, cu + h))
     mask = Image.new("L", plan.canvas_size, 255)
     mask.paste(0, plan.original_box)
-    return _png(canvas), _png(mask)
+    return png_bytes(canvas), png_bytes(mask)
 
 
 def paste_original(result_png: bytes, original_png: bytes, plan: OutpaintPlan) -> bytes:
@@ -265,7 +261,7 @@ def paste_original(result_png: bytes, original_png: bytes, plan: OutpaintPlan) -
     elif original.mode != "RGB":
         original = original.convert("RGB")
     result.paste(original, plan.original_box[:2])
-    return _png(result.crop(plan.crop_box))
+    return png_bytes(result.crop(plan.crop_box))
 
 
 async def prepare_outpaint(png: bytes, plan: OutpaintPlan) -> tuple[bytes, bytes]:
@@ -289,9 +285,3 @@ def _flatten(image: Image.Image) -> Image.Image:
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(white, rgba).convert("RGB")
     return image.convert("RGB")
-
-
-def _png(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=4)
-    return out.getvalue()

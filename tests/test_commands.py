@@ -319,7 +319,7 @@ async def test_upscale_refuses_other_flags_and_ignores_text() -> None:
 
 async def test_legacy_engine_minimum_pixels_are_checked_before_calling() -> None:
     """Stability's 512-class engines need at least 512×512 pixels in all: refused here, with a suggestion."""
-    from services.backends.stability_v1 import limits_for_engine
+    from services.backends.stability import limits_for_engine
 
     limits = limits_for_engine("stable-diffusion-v1-6")
     with pytest.raises(InvalidRequest, match=r"at least 0\.26 MP.*Did you mean"):

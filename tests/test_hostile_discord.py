@@ -203,7 +203,7 @@ async def test_typed_values_outside_the_schema_get_the_specific_message(
 @pytest.fixture
 async def quick_backend(stability_server: FakeStabilityServer) -> AsyncIterator[Any]:
     """Stability v1 against the fake, with retries and timeouts short enough for a test."""
-    from services.backends.stability_v1 import StabilityV1Backend
+    from services.backends.stability import StabilityV1Backend
 
     backend = StabilityV1Backend(
         stability_server.api_key,

@@ -192,7 +192,7 @@ async def quick_easel(
     slack_server: FakeSlack, slack_settings: Callable[..., Any], stability_server: FakeStabilityServer
 ) -> AsyncIterator[SlackEasel]:
     """easel on Slack with Stability v1 retrying and timing out fast enough for a test."""
-    from services.backends.stability_v1 import StabilityV1Backend
+    from services.backends.stability import StabilityV1Backend
 
     backend = StabilityV1Backend(
         stability_server.api_key,

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.app import open_services
 from commands import COMMANDS, Invocation
-from services.backends.stability_v2 import StabilityV2Backend
+from services.backends.stability import StabilityV2Backend
 from services.errors import EaselError
 from services.jobs import JobRecord
 from services.types import JobOutcome, Progress, Requester

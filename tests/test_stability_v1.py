@@ -11,7 +11,7 @@ import pytest
 
 from services.backends.base import Backend
 from services.backends.retry import RetryPolicy, call_with_retries, parse_retry_after
-from services.backends.stability_v1 import StabilityV1Backend, limits_for_engine
+from services.backends.stability import StabilityV1Backend, limits_for_engine
 from services.errors import (
     BackendMisconfigured,
     BackendRejected,

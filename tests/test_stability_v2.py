@@ -20,7 +20,7 @@ from commands import replace as replace_command
 from commands.errors import OptionError, OptionUnsupported
 from commands.invocation import Invocation
 from services.backends.base import Backend, ResumableBackend
-from services.backends.stability_v2 import StabilityV2Backend, known_models, limits_for_model
+from services.backends.stability import StabilityV2Backend, known_models, limits_for_model
 from services.errors import (
     BackendMisconfigured,
     BackendRejected,

@@ -95,8 +95,7 @@ from aiohttp.test_utils import TestServer
 from multidict import CIMultiDict, CIMultiDictProxy
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from services.backends.stability_v1 import StabilityV1Backend
-from services.backends.stability_v2 import StabilityV2Backend
+from services.backends.stability import StabilityV1Backend, StabilityV2Backend
 
 __all__ = [
     "V2",

@@ -14,8 +14,7 @@ from pydantic_settings import NoDecode
 from services.backends.base import Backend
 from services.backends.plugin import BackendConfigError, BackendContext, BackendPlugin
 from services.backends.settings import BackendSettings, http_url, setting, split_commas
-from services.backends.stability_v1 import StabilityV1Backend
-from services.backends.stability_v2 import StabilityV2Backend, known_models
+from services.backends.stability import StabilityV1Backend, StabilityV2Backend, known_models
 
 __all__ = ["PLUGIN", "StabilitySettings"]
 

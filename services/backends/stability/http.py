@@ -15,25 +15,21 @@ timeouts, the shared per-key :mod:`~services.backends.rate_limit` limiter and th
 :mod:`~services.backends.retry` policy. It maps what is left after retries onto
 :mod:`services.errors`, so v1 and v2 refuse, warn and log the same way.
 
-Where the two APIs really differ — error bodies ``{id, name, message}`` (v1) or
-``{id, name, errors: [...]}`` (v2), v2's 403 ``content_moderation``, v2's 404 meaning a
-missing endpoint — an :class:`ApiDialect` says so; each backend keeps its own
-operation-specific mapping (v1's 404 for an engine) in front of :meth:`StabilityHttp.error_for`.
+Where the two APIs really differ an :class:`~services.backends.stability.api.ApiDialect`
+says so; each backend keeps its own operation-specific mapping (v1's 404 for an engine) in
+front of :meth:`StabilityHttp.error_for`.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import logging
-import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import aiohttp
 from pydantic import SecretStr
 
-from services.backends.base import ProgressCallback
 from services.backends.rate_limit import RateLimiter, shared_limiter
 from services.backends.retry import (
     RetryPolicy,
@@ -42,6 +38,7 @@ from services.backends.retry import (
     is_transient_status,
     parse_retry_after,
 )
+from services.backends.stability.api import ApiDialect, ApiError, Reply, describe, one_line
 from services.errors import (
     BackendError,
     BackendMisconfigured,
@@ -49,28 +46,12 @@ from services.errors import (
     BackendUnavailable,
     ContentFiltered,
 )
-from services.types import CheckResult, Progress
 
-__all__ = [
-    "DEFAULT_HOST",
-    "EASEL_VERSION",
-    "V1_DIALECT",
-    "V2_DIALECT",
-    "ApiDialect",
-    "ApiError",
-    "ApiProbe",
-    "Reply",
-    "StabilityHttp",
-    "describe",
-    "one_line",
-    "parse_ratio",
-    "report_progress",
-]
+__all__ = ["DEFAULT_HOST", "EASEL_VERSION", "StabilityHttp"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "https://api.stability.ai"
-MAX_USER_MESSAGE_CHARS = 300
 
 Form = aiohttp.FormData | aiohttp.MultipartWriter
 
@@ -83,117 +64,6 @@ def _easel_version() -> str:
 
 
 EASEL_VERSION = _easel_version()
-
-
-# --- small helpers -------------------------------------------------------------------------------
-
-
-def one_line(text: str, limit: int = MAX_USER_MESSAGE_CHARS) -> str:
-    """``text`` on one line, cut to ``limit`` characters (what users and log lines get)."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
-
-
-def describe(exc: BaseException) -> str:
-    """An exception for logs and ``easel check``: its type, and its text when it has one."""
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def parse_ratio(text: str | None) -> float | None:
-    """``"16:9"`` (or ``"1.5"``) as a positive number; None when it cannot be read."""
-    if not text:
-        return None
-    left, sep, right = text.partition(":")
-    try:
-        ratio = float(left) / float(right) if sep else float(left)
-    except (ValueError, ZeroDivisionError):
-        return None
-    return ratio if math.isfinite(ratio) and ratio > 0 else None
-
-
-async def report_progress(progress: ProgressCallback | None, update: Progress) -> None:
-    """Tell the job how far it got; a failed status message must not fail the job."""
-    if progress is None:
-        return
-    try:
-        await progress(update)
-    except Exception:
-        log.warning("stability.progress_failed", exc_info=True)
-
-
-# --- what the API says ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ApiDialect:
-    """How one Stability API version speaks where the two differ."""
-
-    host_suffixes: tuple[str, ...]  # API roots people paste into STABILITY_API_HOST; stripped, in order
-    errors_list: bool  # error bodies carry ``errors: [...]`` (v2) rather than only ``message`` (v1)
-    moderation_403: bool  # 403 ``content_moderation`` means the image was filtered (v2)
-    endpoint_404: bool  # 404 means easel called an endpoint this host lacks: the operator's problem (v2)
-    specific_4xx: bool  # 413 and 422 get their own user messages (v2)
-
-
-V1_DIALECT = ApiDialect(
-    host_suffixes=("/v1",), errors_list=False, moderation_403=False, endpoint_404=False, specific_4xx=False
-)
-V2_DIALECT = ApiDialect(
-    host_suffixes=("/v2beta", "/v1"),
-    errors_list=True,
-    moderation_403=True,
-    endpoint_404=True,
-    specific_4xx=True,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """One HTTP answer, read in full (the image headers only matter to v2)."""
-
-    status: int
-    body: bytes
-    retry_after: str | None
-    content_type: str = ""
-    finish_reason: str | None = None
-    seed: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ApiError:
-    """The API's error body: ``{id, name, message}`` (v1) or ``{id, name, errors: [...]}`` (v2)."""
-
-    name: str
-    message: str
-    error_id: str
-
-    @classmethod
-    def parse(cls, body: bytes, *, errors_list: bool = False) -> ApiError:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            errors = data.get("errors") if errors_list else None
-            if isinstance(errors, list) and errors:
-                message = "; ".join(str(e) for e in errors)
-            else:
-                message = str(data.get("message", ""))
-            return cls(str(data.get("name", "")), message, str(data.get("id", "")))
-        return cls("", body[:200].decode("utf-8", errors="replace"), "")
-
-    def detail(self, status: int) -> str:
-        return f"HTTP {status} {self.name or '-'} id={self.error_id or '-'}: {one_line(self.message, 500)}"
-
-
-@dataclass(frozen=True, slots=True)
-class ApiProbe:
-    """What ``easel check`` learnt from its first request."""
-
-    result: CheckResult  # the API line: reachable and key accepted, or why not
-    reply: Reply | None = None  # the 200 answer; None when the API check failed
-    skipped: str = ""  # why the checks depending on it were not run ("API unreachable", …)
 
 
 # --- the client ----------------------------------------------------------------------------------
@@ -400,51 +270,3 @@ class StabilityHttp:
             event,
             extra={"status": status, "operation": operation, "detail": cause, "error_id": error.error_id},
         )
-
-    # -- easel check --
-
-    async def probe(self, name: str, path: str) -> ApiProbe:
-        """``GET path`` to learn whether the API is reachable and takes the key."""
-        try:
-            reply = await self.request("GET", path, client_timeout=self.check_timeout)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return ApiProbe(
-                CheckResult(name, False, f"cannot reach {self.base_url}: {describe(exc)}"),
-                skipped="API unreachable",
-            )
-        if reply.status == 401:
-            return ApiProbe(
-                CheckResult(name, False, "Stability rejected the API key (401): check STABILITY_API_KEY"),
-                skipped="key rejected",
-            )
-        if reply.status != 200:
-            message = one_line(self.api_error(reply).message, 200)
-            return ApiProbe(
-                CheckResult(name, False, f"{self.base_url} answered HTTP {reply.status}: {message}"),
-                skipped="API check failed",
-            )
-        return ApiProbe(CheckResult(name, True, f"{self.base_url} reachable, API key accepted"), reply)
-
-    async def check_balance(self, name: str) -> CheckResult:
-        """``GET /v1/user/balance`` as a check line (the same endpoint serves both API versions)."""
-        try:
-            reply = await self.request("GET", "/v1/user/balance", client_timeout=self.check_timeout)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return CheckResult(name, False, f"balance unavailable: {describe(exc)}")
-        if reply.status != 200:
-            error = self.api_error(reply)
-            return CheckResult(name, False, f"HTTP {reply.status}: {one_line(error.message, 200)}")
-        return self.credits_result(name, reply.body)
-
-    @staticmethod
-    def credits_result(name: str, body: bytes) -> CheckResult:
-        """The check line for a balance answer: credits left, none left, or unreadable."""
-        try:
-            credits = float(json.loads(body)["credits"])
-        except (ValueError, KeyError, TypeError):
-            return CheckResult(name, False, "unreadable balance")
-        if credits <= 0:
-            return CheckResult(
-                name, False, f"{credits:.2f} credits: generation fails until the account is topped up"
-            )
-        return CheckResult(name, True, f"{credits:.2f} credits")

@@ -1,4 +1,4 @@
-"""Stability AI v2beta (``/v2beta/stable-image/…``) wire constants, the model table and payload shapes.
+"""Stability AI v2beta (``/v2beta/stable-image/…``) wire constants, endpoint rules and payload shapes.
 
 Nothing outside :mod:`services.backends` imports this module. Sources: Stability's API
 reference for Stable Image (generate core/ultra/sd3, edit, upscale, results) and
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, NotRequired, TypedDict
 
-from services.backends.stability_wire import STYLE_PRESETS
+from services.backends.stability.v1_wire import STYLE_PRESETS
 
 __all__ = [
     "ASPECT_RATIOS",
@@ -22,7 +22,6 @@ __all__ = [
     "ENDPOINTS",
     "MAX_PROMPT_CHARS",
     "MAX_REQUEST_BYTES",
-    "MODELS",
     "RESULTS_PATH",
     "SEED_MAX",
     "STYLE_PRESETS",
@@ -31,7 +30,6 @@ __all__ = [
     "ImageBody",
     "ImageRule",
     "InProgressBody",
-    "ModelSpec",
     "SubmittedBody",
 ]
 
@@ -60,51 +58,6 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024  # the whole multipart body; more is 413
 UpscaleMode = Literal["fast", "conservative", "creative"]
 UPSCALE_MODES: tuple[UpscaleMode, ...] = ("fast", "conservative", "creative")
 
-
-@dataclass(frozen=True, slots=True)
-class ModelSpec:
-    """One model users may choose: where it lives and which options it declares.
-
-    ``wire_model`` is the ``model`` field of the shared ``/generate/sd3`` endpoint (None for
-    models with their own endpoint). ``cfg_scale`` is None when the model takes none.
-    """
-
-    name: str
-    path: str
-    wire_model: str | None = None
-    image_to_image: bool = False
-    style_presets: bool = True
-    cfg_scale: tuple[float, float] | None = None
-    default_cfg_scale: float | None = None
-    output_formats: tuple[str, ...] = ("png", "jpeg", "webp")
-
-
-_GENERATE = "/v2beta/stable-image/generate"
-
-
-def _sd3(name: str, default_cfg: float) -> ModelSpec:
-    return ModelSpec(
-        name=name,
-        path=f"{_GENERATE}/sd3",
-        wire_model=name,
-        image_to_image=True,
-        cfg_scale=(1.0, 10.0),
-        default_cfg_scale=default_cfg,
-        output_formats=("png", "jpeg"),
-    )
-
-
-MODELS: dict[str, ModelSpec] = {
-    spec.name: spec
-    for spec in (
-        ModelSpec("core", f"{_GENERATE}/core"),
-        ModelSpec("ultra", f"{_GENERATE}/ultra", image_to_image=True),
-        _sd3("sd3.5-large", 4.0),
-        _sd3("sd3.5-large-turbo", 1.0),
-        _sd3("sd3.5-medium", 4.0),
-        _sd3("sd3.5-flash", 1.0),
-    )
-}
 
 # --- edits and upscales -----------------------------------------------------------------------------
 

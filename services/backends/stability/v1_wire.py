@@ -107,7 +107,7 @@ class TextToImageBody(TypedDict):
 
 
 # image-to-image, masking and upscale are multipart/form-data: their fields are built in
-# stability_v1.py with the API's flat names (``text_prompts[0][text]``, ``init_image`` …).
+# v1_requests.py with the API's flat names (``text_prompts[0][text]``, ``init_image`` …).
 
 # --- response bodies ---------------------------------------------------------------------------
 
