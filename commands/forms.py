@@ -42,6 +42,12 @@ __all__ = [
 
 ValueType = Literal["text", "integer", "decimal", "boolean", "image"]
 Upload = TypeVar("Upload")
+_VALUE_TYPES: dict[str, ValueType] = {
+    "int": "integer",
+    "float": "decimal",
+    "bool": "boolean",
+    "image": "image",
+}
 
 # Shapes people ask for, used to label the ratio suggestions on backends that render any size.
 _COMMON_RATIOS = ("1:1", "4:3", "3:4", "3:2", "2:3", "16:9", "9:16", "21:9", "9:21")
@@ -142,14 +148,8 @@ def _label(option: OptionSpec) -> str:
 
 
 def _value_type(option: OptionSpec, choices: tuple[Choice, ...]) -> ValueType:
-    if option.kind == "int":
-        return "integer"
-    if option.kind == "float":
-        return "decimal"
-    if option.kind == "bool":
-        return "boolean"
-    if option.kind == "image":
-        return "image"
+    if option.kind in _VALUE_TYPES:
+        return _VALUE_TYPES[option.kind]
     if option.kind == "choice" and choices and all(isinstance(c, int) for c in choices):
         return "integer"
     return "text"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk.models.blocks import Block, DividerBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import Block, DividerBlock, SectionBlock
 
 from commands import COMMANDS
 from commands.help import FLAG_HELP, command_help, command_overview
@@ -12,13 +12,14 @@ from commands.info import HELP
 from services.backends.base import BackendLimits
 from services.quota import QuotaStatus
 
-__all__ = ["help_blocks", "quota_text"]
+__all__ = ["SHORTCUT_NAME", "help_blocks", "quota_text"]
 
+SHORTCUT_NAME = "Remix / Upscale this image"  # the message shortcut, as the manifest names it
 _SECTION_MAX = 3000
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=text[:_SECTION_MAX]))
+    return SectionBlock(text=text[:_SECTION_MAX])  # a string is mrkdwn
 
 
 def _chunks(text: str) -> list[str]:
@@ -46,8 +47,8 @@ def _overview(limits: BackendLimits) -> str:
         files = " (opens a form to upload your picture)" if line.takes_pictures else ""
         lines.append(f"• `/{line.command}` — {line.summary}{files}")
     lines.append(
-        "On any message with a picture, open the *⋮ More actions* menu and choose "
-        "*Remix / Upscale this image*. Results come with buttons to upscale, vary, reroll, remix or delete."
+        f"On any message with a picture, open the *⋮ More actions* menu and choose *{SHORTCUT_NAME}*. "
+        "Results come with buttons to upscale, vary, reroll, remix or delete."
     )
     return "\n".join(lines)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.slack.handlers import IMAGE_COMMANDS, SHORTCUT_CALLBACK
+from bot.slack.help import SHORTCUT_NAME
 from commands import COMMANDS
 from commands.info import QUOTA
 from commands.spec import CommandSpec
@@ -81,7 +82,7 @@ def build_manifest(url: str | None = PLACEHOLDER_URL, *, name: str = "easel") ->
             "slash_commands": commands,
             "shortcuts": [
                 {
-                    "name": "Remix / Upscale this image",
+                    "name": SHORTCUT_NAME,
                     "type": "message",
                     "callback_id": SHORTCUT_CALLBACK,
                     "description": "Remix or upscale the picture in this message",

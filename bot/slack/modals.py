@@ -16,22 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    CheckboxesElement,
-    ContextBlock,
-    InputBlock,
-    InputInteractiveElement,
-    MarkdownTextObject,
-    NumberInputElement,
-    Option,
-    PlainTextInputElement,
-    PlainTextObject,
-    SectionBlock,
-    StaticSelectElement,
-)
+from slack_sdk.models import blocks as kit
 from slack_sdk.models.blocks.block_elements import FileInputElement
 from slack_sdk.models.views import View
 
@@ -47,6 +32,7 @@ __all__ = [
     "FormValues",
     "ModalContext",
     "command_modal",
+    "message_modal",
     "pick_modal",
     "read_submission",
 ]
@@ -99,12 +85,8 @@ class ModalContext:
         )
 
 
-def _plain(text: str, limit: int) -> PlainTextObject:
-    return PlainTextObject(text=truncate(text, limit))
-
-
-def _option(choice: FieldChoice) -> Option:
-    return Option(value=str(choice.value), text=_plain(choice.label, 75))
+def _option(choice: FieldChoice) -> kit.Option:
+    return kit.Option(value=str(choice.value), text=truncate(choice.label, 75))
 
 
 def _number(value: float | None, decimal: bool) -> str | None:
@@ -113,16 +95,16 @@ def _number(value: float | None, decimal: bool) -> str | None:
     return f"{value:g}" if decimal else str(int(value))
 
 
-def _element(field: FormField, prefill: str) -> InputInteractiveElement:
-    aid, placeholder = field.name, _plain(field.placeholder, 150) if field.placeholder else None
+def _element(field: FormField, prefill: str) -> kit.InputInteractiveElement:
+    aid, placeholder = field.name, truncate(field.placeholder, 150) if field.placeholder else None
     if field.value_type == "image":
         return FileInputElement(action_id=aid, filetypes=FILE_TYPES, max_files=1)
     if field.choices:
         options = [_option(c) for c in field.choices[:_MAX_OPTIONS]]
-        return StaticSelectElement(action_id=aid, options=options, placeholder=placeholder)
+        return kit.StaticSelectElement(action_id=aid, options=options, placeholder=placeholder)
     if field.value_type in ("integer", "decimal"):
         decimal = field.value_type == "decimal"
-        return NumberInputElement(
+        return kit.NumberInputElement(
             action_id=aid,
             is_decimal_allowed=decimal,
             min_value=_number(field.min_value, decimal),
@@ -130,8 +112,8 @@ def _element(field: FormField, prefill: str) -> InputInteractiveElement:
             placeholder=placeholder,
         )
     if field.value_type == "boolean":
-        return CheckboxesElement(action_id=aid, options=[_option(FieldChoice("yes", "yes"))])
-    return PlainTextInputElement(
+        return kit.CheckboxesElement(action_id=aid, options=[_option(FieldChoice("yes", "yes"))])
+    return kit.PlainTextInputElement(
         action_id=aid,
         multiline=field.multiline or None,
         max_length=min(field.max_length, _MAX_TEXT) if field.max_length else None,
@@ -140,10 +122,14 @@ def _element(field: FormField, prefill: str) -> InputInteractiveElement:
     )
 
 
-def _modal(title: str, blocks: list[Block], *, close: str = "Cancel", **view: Any) -> dict[str, Any]:
+def _note(text: str) -> kit.ContextBlock:
+    return kit.ContextBlock(elements=[kit.MarkdownTextObject(text=text)])
+
+
+def _modal(title: str, blocks: list[kit.Block], *, close: str = "Cancel", **view: Any) -> dict[str, Any]:
     """The view as ``views.open`` takes it; ``View.to_dict`` also checks Block Kit's limits."""
     return View(
-        type="modal", title=_plain(title, 24), close=_plain(close, 24), blocks=blocks, **view
+        type="modal", title=truncate(title, 24), close=truncate(close, 24), blocks=blocks, **view
     ).to_dict()
 
 
@@ -157,18 +143,18 @@ def command_modal(
 ) -> dict[str, Any]:
     """The modal for ``spec``; ``image_given`` leaves out the ``image`` upload (it comes from a message)."""
     form = command_form(spec, limits)
-    blocks: list[Block] = []
+    blocks: list[kit.Block] = []
     if image_given:
         name = (context.file or {}).get("name") or "the picture from the message"
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Using *{escape_text(str(name))}*.")]))
+        blocks.append(_note(f"Using *{escape_text(str(name))}*."))
     for entry in form.fields:
         if entry.name == "image" and image_given:
             continue
         blocks.append(
-            InputBlock(
+            kit.InputBlock(
                 block_id=_BLOCK_PREFIX + entry.name,
-                label=_plain(entry.label, 2000),
-                hint=_plain(entry.description, 2000),
+                label=truncate(entry.label, 2000),
+                hint=truncate(entry.description, 2000),
                 optional=not entry.required,
                 element=_element(entry, prefill),
             )
@@ -176,12 +162,12 @@ def command_modal(
     flags = ", ".join(f"`{flag}`" for flag in form.flag_only)
     tip = f"Flags work in the prompt too{': ' + flags if flags else ''}. `/easel help` lists them all."
     if form.takes_prompt:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=tip)]))
+        blocks.append(_note(tip))
     return _modal(
         form.title,
         blocks,
         callback_id=MODAL_CALLBACK,
-        submit=_plain("Go", 24),
+        submit="Go",
         private_metadata=context.dump(),
     )
 
@@ -189,16 +175,16 @@ def command_modal(
 def pick_modal(context: ModalContext, choices: list[CommandSpec]) -> dict[str, Any]:
     """First step of the message shortcut: which command to run on the picture."""
     buttons = [
-        ButtonElement(
-            text=_plain(form_title(spec), 75), action_id=f"{PICK_ACTION}:{spec.name}", value=spec.name
+        kit.ButtonElement(
+            text=truncate(form_title(spec), 75), action_id=f"{PICK_ACTION}:{spec.name}", value=spec.name
         )
         for spec in choices
     ]
     name = (context.file or {}).get("name") or "this picture"
-    question = MarkdownTextObject(text=f"What should I do with *{escape_text(str(name))}*?")
+    question = f"What should I do with *{escape_text(str(name))}*?"
     return _modal(
         "Use this image",
-        [SectionBlock(text=question), ActionsBlock(block_id=PICK_ACTION, elements=buttons)],
+        [kit.SectionBlock(text=question), kit.ActionsBlock(block_id=PICK_ACTION, elements=buttons)],
         callback_id=PICK_ACTION,
         private_metadata=context.dump(),
     )
@@ -206,7 +192,7 @@ def pick_modal(context: ModalContext, choices: list[CommandSpec]) -> dict[str, A
 
 def message_modal(title: str, text: str) -> dict[str, Any]:
     """A modal that only says something (errors from a shortcut, where there is no channel reply)."""
-    return _modal(title, [SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000)))], close="OK")
+    return _modal(title, [kit.SectionBlock(text=truncate(text, 3000))], close="OK")
 
 
 def _submitted(state: Mapping[str, Any]) -> object:
