@@ -21,7 +21,7 @@ __all__ = ["BuildFn", "CommandSpec", "InfoCommand"]
 BuildFn = Callable[[Invocation, BackendLimits], Awaitable[GenerationRequest]]
 
 
-def _check_description(name: str, description: str) -> None:
+def _check_command(name: str, description: str) -> None:
     if not NAME_RE.match(name):
         raise ValueError(f"command name {name!r} is not a valid slash command name")
     if not description or len(description) > HELP_MAX_CHARS:
@@ -41,7 +41,7 @@ class InfoCommand:
     summary: str
 
     def __post_init__(self) -> None:
-        _check_description(self.name, self.description)
+        _check_command(self.name, self.description)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,7 @@ class CommandSpec:
     needs_images: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        _check_description(self.name, self.description)
+        _check_command(self.name, self.description)
         names = [o.name for o in self.options]
         if len(set(names)) != len(names):
             raise ValueError(f"/{self.name} declares an option twice")
