@@ -199,3 +199,10 @@ def test_slack_inputs_are_the_form_fields_and_read_back() -> None:
     submitted = read_submission(state, COMMANDS["remix"])
     assert (submitted.text, submitted.options) == ("a fox", {"style": "anime"})
     assert submitted.files == {"image": [{"id": "F1"}]}
+
+
+def test_slack_leaves_out_choices_too_long_for_an_option() -> None:
+    long_names = BackendLimits(operations=ALL_OPS, style_presets=("x" * 151, "anime"))
+    view = command_modal(COMMANDS["imagine"], long_names, ModalContext(command="imagine", channel="C1"))
+    [style] = [b["element"] for b in view["blocks"] if b.get("block_id") == "opt:style"]
+    assert [o["value"] for o in style["options"]] == ["anime"]  # the long one still works as --style

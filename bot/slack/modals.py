@@ -41,6 +41,7 @@ MODAL_CALLBACK = "easel_modal"
 PICK_ACTION = "easel_pick"
 FILE_TYPES = ["png", "jpg", "jpeg", "webp"]
 _MAX_OPTIONS = 100  # static_select limit
+_MAX_VALUE = 150  # an option's value
 _MAX_TEXT = 3000  # plain_text_input's max_length and initial_value
 _BLOCK_PREFIX = "opt:"
 
@@ -100,7 +101,8 @@ def _element(field: FormField, prefill: str) -> kit.InputInteractiveElement:
     if field.value_type == "image":
         return FileInputElement(action_id=aid, filetypes=FILE_TYPES, max_files=1)
     if field.choices:
-        options = [_option(c) for c in field.choices[:_MAX_OPTIONS]]
+        pickable = [c for c in field.choices if len(str(c.value)) <= _MAX_VALUE]  # longer: flag only
+        options = [_option(c) for c in pickable[:_MAX_OPTIONS]]
         return kit.StaticSelectElement(action_id=aid, options=options, placeholder=placeholder)
     if field.value_type in ("integer", "decimal"):
         decimal = field.value_type == "decimal"
