@@ -3,6 +3,7 @@
 ::
 
     FLAG_HELP                            # the grammar + prompt tips, fits one Discord message
+    command_overview(limits)             # the command list: (command, summary, takes_pictures)
     command_help(COMMANDS["imagine"], limits)   # one command, with this backend's ranges
     flags_table_markdown()               # the README's flag table (``limits`` for concrete ranges)
 
@@ -11,7 +12,10 @@ Formatting is the subset Discord Markdown and Slack mrkdwn share: backticks and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from commands import COMMANDS, KNOWN_OPTIONS
+from commands.info import INFO_COMMANDS
 from commands.options import OptionSpec
 from commands.sizes import format_size
 from commands.spec import CommandSpec
@@ -20,7 +24,9 @@ from services.backends.base import BackendLimits
 __all__ = [
     "FLAG_HELP",
     "PROMPT_TIPS",
+    "OverviewLine",
     "command_help",
+    "command_overview",
     "describe_default",
     "describe_values",
     "flags_table_markdown",
@@ -121,6 +127,25 @@ def _flag_help() -> str:
 
 FLAG_HELP: str = _flag_help()
 """The grammar and prompt tips for /help (under 2000 characters: one Discord message)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewLine:
+    """One line of the help overview; ``takes_pictures``: the command works on an uploaded picture."""
+
+    command: str
+    summary: str
+    takes_pictures: bool = False
+
+
+def command_overview(limits: BackendLimits) -> tuple[OverviewLine, ...]:
+    """The commands this backend can run, then ``/quota`` and ``/help``: every /help's command list."""
+    lines = [
+        OverviewLine(c.name, c.description, takes_pictures=bool(c.needs_images))
+        for c in COMMANDS.values()
+        if c.available_on(limits)
+    ]
+    return (*lines, *(OverviewLine(i.name, i.summary) for i in INFO_COMMANDS))
 
 
 def command_help(command: CommandSpec, limits: BackendLimits | None = None) -> str:

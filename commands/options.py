@@ -30,10 +30,12 @@ __all__ = [
     "CATALOGUE",
     "CFG_SCALE",
     "COMMON_OPTIONS",
+    "HELP_MAX_CHARS",
     "IMAGE",
     "MASK",
     "MASK_SOURCE",
     "MODEL",
+    "NAME_RE",
     "NEGATIVE",
     "PROMPT",
     "SAMPLER",
@@ -58,7 +60,7 @@ __all__ = [
 Kind = Literal["str", "int", "float", "choice", "image", "bool"]
 Choice = str | int
 
-_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")  # Discord option names; also python identifiers
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")  # Discord option and command names; python identifiers
 _FLAG_RE = re.compile(r"^[a-z][a-z0-9-]*$")
 
 HELP_MAX_CHARS = 100  # Discord's limit for option and command descriptions
@@ -111,7 +113,7 @@ class OptionSpec:
     repeatable: bool = False
 
     def __post_init__(self) -> None:
-        if not _NAME_RE.match(self.name):
+        if not NAME_RE.match(self.name):
             raise ValueError(f"option name {self.name!r} is not a valid Discord option name")
         if not self.help or len(self.help) > HELP_MAX_CHARS:
             raise ValueError(f"help of {self.name!r} must be 1..{HELP_MAX_CHARS} chars")

@@ -1,7 +1,8 @@
 """What a slash command is: its name, options and how it builds a request.
 
 Each ``commands/<name>.py`` declares ``SPEC = CommandSpec(...)``; ``commands/__init__.py``
-lists them in ``COMMANDS``. Front ends generate their commands from these values.
+lists them in ``COMMANDS``. Commands that only answer with text (``/quota``, ``/help``) are
+:class:`InfoCommand` values in :mod:`commands.info`. Front ends generate their commands from these.
 """
 
 from __future__ import annotations
@@ -11,13 +12,36 @@ from dataclasses import dataclass
 
 from commands.errors import OptionUnsupported
 from commands.invocation import Invocation
-from commands.options import HELP_MAX_CHARS, OptionSpec, normalize_flag
+from commands.options import HELP_MAX_CHARS, NAME_RE, OptionSpec, normalize_flag
 from services.backends.base import BackendLimits
 from services.types import GenerationRequest, Operation
 
-__all__ = ["BuildFn", "CommandSpec"]
+__all__ = ["BuildFn", "CommandSpec", "InfoCommand"]
 
 BuildFn = Callable[[Invocation, BackendLimits], Awaitable[GenerationRequest]]
+
+
+def _check_command(name: str, description: str) -> None:
+    if not NAME_RE.match(name):
+        raise ValueError(f"command name {name!r} is not a valid slash command name")
+    if not description or len(description) > HELP_MAX_CHARS:
+        raise ValueError(f"description of /{name} must be 1..{HELP_MAX_CHARS} chars")
+
+
+@dataclass(frozen=True, slots=True)
+class InfoCommand:
+    """A command that answers its caller privately and runs no job (``/quota``, ``/help``).
+
+    * ``description`` — shown in the platform's command list (Discord's picker, Slack's manifest).
+    * ``summary`` — its line in the help overview (:func:`commands.help.command_overview`).
+    """
+
+    name: str
+    description: str
+    summary: str
+
+    def __post_init__(self) -> None:
+        _check_command(self.name, self.description)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +64,7 @@ class CommandSpec:
     needs_images: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.description or len(self.description) > HELP_MAX_CHARS:
-            raise ValueError(f"description of /{self.name} must be 1..{HELP_MAX_CHARS} chars")
+        _check_command(self.name, self.description)
         names = [o.name for o in self.options]
         if len(set(names)) != len(names):
             raise ValueError(f"/{self.name} declares an option twice")

@@ -32,6 +32,7 @@ from bot.discord.sink import PLATFORM, DiscordJobSink
 from bot.discord.slash import build_app_command
 from bot.logs import guard_library_logs
 from commands import available_commands
+from commands.info import HELP, QUOTA
 from services.jobs import JobRecord
 
 __all__ = ["DiscordFrontend"]
@@ -105,14 +106,10 @@ class DiscordFrontend:
                 build_app_command(spec, limits, self.handlers.on_slash, lambda: self.services.backend.limits)
             )
         bot.tree.add_command(
-            app_commands.Command(
-                name="quota", description="How many images you have left today", callback=self._quota
-            )
+            app_commands.Command(name=QUOTA.name, description=QUOTA.description, callback=self._quota)
         )
         bot.tree.add_command(
-            app_commands.Command(
-                name="help", description="Prompt tips and the flags you can use", callback=self._help
-            )
+            app_commands.Command(name=HELP.name, description=HELP.description, callback=self._help)
         )
         bot.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
 

@@ -27,6 +27,7 @@ from bot.discord.components import (
 from bot.discord.render import NO_MENTIONS, error_text, help_embed, prompt_from_embed, prompt_text, quota_text
 from bot.discord.sink import make_origin
 from commands import COMMANDS, CommandSpec, Invocation
+from commands.help import command_overview
 from commands.remix import VARY_STRENGTH
 from services.backends.base import BackendLimits
 from services.errors import EaselError, InvalidRequest, JobNotFound
@@ -195,9 +196,7 @@ class DiscordHandlers:
         await interaction.edit_original_response(content=text, allowed_mentions=NO_MENTIONS)
 
     async def on_help(self, interaction: discord.Interaction[Any]) -> None:
-        available = [c for c in COMMANDS.values() if c.available_on(self.limits)]
-        line = "\n".join(f"`/{c.name}` — {c.description}" for c in available)
-        line += "\n`/quota` — your images left today\n`/help` — this message"
+        line = "\n".join(f"`/{e.command}` — {e.summary}" for e in command_overview(self.limits))
         await interaction.response.send_message(
             embed=help_embed(line), ephemeral=True, allowed_mentions=NO_MENTIONS
         )

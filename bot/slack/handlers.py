@@ -34,6 +34,7 @@ from bot.slack.status import StatusTarget
 from commands import COMMANDS, Invocation
 from commands.errors import OptionError
 from commands.flags import resolve
+from commands.info import QUOTA
 from commands.prompts import prompt_text
 from commands.remix import VARY_STRENGTH
 from commands.spec import CommandSpec
@@ -513,7 +514,7 @@ def register_handlers(fe: SlackFrontend) -> SlackHandlers:
     app = fe.app
     for name in IMAGE_COMMANDS:
         app.command(f"/{name}")(handlers.on_image_command)
-    app.command("/quota")(handlers.on_quota)
+    app.command(f"/{QUOTA.name}")(handlers.on_quota)
     app.command("/easel")(handlers.on_easel)
     app.action(ACTION_RE)(handlers.on_button)
     app.action(re.compile(rf"^{PICK_ACTION}:"))(handlers.on_pick)

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_sdk.models.blocks import Block, DividerBlock, SectionBlock
+
 from commands import COMMANDS
-from commands.help import FLAG_HELP, command_help
+from commands.help import FLAG_HELP, command_help, command_overview
+from commands.info import HELP
 from services.backends.base import BackendLimits
 from services.quota import QuotaStatus
 
-__all__ = ["help_blocks", "quota_text"]
+__all__ = ["SHORTCUT_NAME", "help_blocks", "quota_text"]
 
+SHORTCUT_NAME = "Remix / Upscale this image"  # the message shortcut, as the manifest names it
 _SECTION_MAX = 3000
 
 
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:_SECTION_MAX]}}
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=text[:_SECTION_MAX])  # a string is mrkdwn
 
 
 def _chunks(text: str) -> list[str]:
@@ -32,25 +36,31 @@ def _chunks(text: str) -> list[str]:
     return out
 
 
+def _overview(limits: BackendLimits) -> str:
+    lines = ["*easel* makes and edits images right here. Commands:"]
+    for line in command_overview(limits):
+        if line.command == HELP.name:  # Slack's help is /easel help, and it takes a command
+            lines.append(
+                "• `/easel help <command>` — every option of one command, e.g. `/easel help imagine`"
+            )
+            continue
+        files = " (opens a form to upload your picture)" if line.takes_pictures else ""
+        lines.append(f"• `/{line.command}` — {line.summary}{files}")
+    lines.append(
+        f"On any message with a picture, open the *⋮ More actions* menu and choose *{SHORTCUT_NAME}*. "
+        "Results come with buttons to upscale, vary, reroll, remix or delete."
+    )
+    return "\n".join(lines)
+
+
 def help_blocks(limits: BackendLimits, topic: str = "") -> list[dict[str, Any]]:
     """Overview (commands, shortcut, flags), or one command's options with this backend's ranges."""
     spec = COMMANDS.get(topic)
-    if spec is not None:
-        return [_section(chunk) for chunk in _chunks(command_help(spec, limits))]
-    lines = ["*easel* makes and edits images right here. Commands:"]
-    for command in COMMANDS.values():
-        if command.available_on(limits):
-            files = " (opens a form to upload your picture)" if command.needs_images else ""
-            lines.append(f"• `/{command.name}` — {command.description}{files}")
-    lines.append("• `/quota` — how many images you have left today")
-    lines.append("• `/easel help <command>` — every option of one command, e.g. `/easel help imagine`")
-    lines.append(
-        "On any message with a picture, open the *⋮ More actions* menu and choose "
-        "*Remix / Upscale this image*. Results come with buttons to upscale, vary, reroll, remix or delete."
-    )
-    blocks = [_section("\n".join(lines)), {"type": "divider"}]
-    blocks += [_section(chunk) for chunk in _chunks(FLAG_HELP)]
-    return blocks
+    text = command_help(spec, limits) if spec is not None else _overview(limits)
+    blocks: list[Block] = [_section(chunk) for chunk in _chunks(text)]
+    if spec is None:
+        blocks += [DividerBlock(), *(_section(chunk) for chunk in _chunks(FLAG_HELP))]
+    return [block.to_dict() for block in blocks]
 
 
 def quota_text(status: QuotaStatus) -> str:

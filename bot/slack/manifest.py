@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.slack.handlers import IMAGE_COMMANDS, SHORTCUT_CALLBACK
+from bot.slack.help import SHORTCUT_NAME
 from commands import COMMANDS
+from commands.info import QUOTA
 from commands.spec import CommandSpec
 
 __all__ = ["BOT_SCOPES", "MANIFEST_PATH", "PLACEHOLDER_URL", "build_manifest", "render_manifest"]
@@ -31,48 +33,34 @@ PLACEHOLDER_URL = "https://easel.example.com/slack/events"
 BOT_SCOPES = ("commands", "chat:write", "files:read", "files:write")
 
 
+# /easel answers help, quota and any command (for workspaces where another app took /imagine).
+_EASEL = (
+    "Help, quota, or any command: /easel help, /easel imagine …",
+    "help [command] | quota | imagine <prompt>",
+)
+
+
 def _usage(spec: CommandSpec) -> str:
     if spec.needs_images:
         return "(opens a form) optional prompt and flags" if spec.takes_prompt else "(opens a form)"
     return "<prompt> --flags, e.g. a lighthouse at dusk --ar 16:9 (or nothing, for a form)"
 
 
+def _command(name: str, description: str, usage: str | None, url: str | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"command": f"/{name}", "description": description}
+    if usage:
+        entry["usage_hint"] = usage
+    entry["should_escape"] = False
+    return {**entry, "url": url} if url else entry
+
+
 def build_manifest(url: str | None = PLACEHOLDER_URL, *, name: str = "easel") -> dict[str, Any]:
     """The manifest as a dict; ``url=None`` gives a Socket Mode app (no request URLs)."""
-
-    def with_url(entry: dict[str, Any]) -> dict[str, Any]:
-        return {**entry, "url": url} if url else entry
-
-    commands = [
-        with_url(
-            {
-                "command": f"/{c}",
-                "description": COMMANDS[c].description,
-                "usage_hint": _usage(COMMANDS[c]),
-                "should_escape": False,
-            }
-        )
-        for c in IMAGE_COMMANDS
+    listed: list[tuple[str, str, str | None]] = [
+        (c, COMMANDS[c].description, _usage(COMMANDS[c])) for c in IMAGE_COMMANDS
     ]
-    commands.append(
-        with_url(
-            {
-                "command": "/quota",
-                "description": "How many images you have left today",
-                "should_escape": False,
-            }
-        )
-    )
-    commands.append(
-        with_url(
-            {
-                "command": "/easel",
-                "description": "Help, quota, or any command: /easel help, /easel imagine …",
-                "usage_hint": "help [command] | quota | imagine <prompt>",
-                "should_escape": False,
-            }
-        )
-    )
+    listed += [(QUOTA.name, QUOTA.description, None), ("easel", *_EASEL)]
+    commands = [_command(*entry, url) for entry in listed]
     interactivity: dict[str, Any] = {"is_enabled": True}
     if url:
         interactivity["request_url"] = url
@@ -94,7 +82,7 @@ def build_manifest(url: str | None = PLACEHOLDER_URL, *, name: str = "easel") ->
             "slash_commands": commands,
             "shortcuts": [
                 {
-                    "name": "Remix / Upscale this image",
+                    "name": SHORTCUT_NAME,
                     "type": "message",
                     "callback_id": SHORTCUT_CALLBACK,
                     "description": "Remix or upscale the picture in this message",
@@ -111,34 +99,23 @@ def build_manifest(url: str | None = PLACEHOLDER_URL, *, name: str = "easel") ->
     }
 
 
-def _yaml(value: Any, indent: int = 0) -> list[str]:
-    """A small YAML writer for the manifest's shapes (strings are JSON-quoted, which YAML accepts)."""
-    pad = "  " * indent
+def _yaml(value: dict[str, Any] | list[Any], pad: str = "") -> list[str]:
+    """A small YAML writer for the manifest's shapes; scalars are written as JSON, which YAML reads."""
+    items = (
+        [(f"{pad}{k}:", v) for k, v in value.items()]
+        if isinstance(value, dict)
+        else [(f"{pad}-", v) for v in value]
+    )
     lines: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(item, dict | list) and item:
-                lines.append(f"{pad}{key}:")
-                lines.extend(_yaml(item, indent + 1))
-            else:
-                lines.append(f"{pad}{key}: {_scalar(item)}")
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, dict):
-                inner = _yaml(item, indent + 1)
-                lines.append(f"{pad}- {inner[0].lstrip()}")
-                lines.extend(inner[1:])
-            else:
-                lines.append(f"{pad}- {_scalar(item)}")
+    for head, item in items:
+        if not isinstance(item, dict | list) or not item:
+            lines.append(f"{head} {json.dumps(item, ensure_ascii=False)}")
+        elif isinstance(value, list) and isinstance(item, dict):  # "- key: value", then the other keys
+            first, *rest = _yaml(item, pad + "  ")
+            lines += [f"{head} {first.lstrip()}", *rest]
+        else:
+            lines += [head, *_yaml(item, pad + "  ")]
     return lines
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False)
 
 
 def render_manifest(url: str | None = PLACEHOLDER_URL, *, name: str = "easel") -> str:

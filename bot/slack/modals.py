@@ -1,9 +1,9 @@
-"""Modals for the image commands, generated from each command's ``OptionSpec``s.
+"""Modals for the image commands, built with ``slack_sdk.models`` from each command's form.
 
 Slash commands cannot carry files, so ``/remix``, ``/inpaint``, ``/upscale`` (and ``/imagine``
-without text) open a modal: one input per typed option of the command, a ``file_input`` per image
-option, labels and hints taken from the option declarations (never restated here). Empty inputs
-mean "not given", so flags typed in the prompt never clash with a default::
+without text) open a modal: one input per field of the command's form (:mod:`commands.forms`:
+labels, hints, bounds, choices and placeholders are derived there, never here), a ``file_input``
+per image. Empty inputs mean "not given", so flags typed in the prompt never clash with a default::
 
     view = command_modal(COMMANDS["remix"], limits, ModalContext(command="remix", channel="C1", ...))
     form = read_submission(view_state_values, COMMANDS["remix"])   # FormValues(text, options, files)
@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from slack_sdk.models import blocks as kit
+from slack_sdk.models.blocks.block_elements import FileInputElement
+from slack_sdk.models.views import View
+
 from bot.slack.mrkdwn import escape_text, truncate
-from commands.help import describe_default, describe_values
-from commands.options import OptionSpec
+from commands.forms import FieldChoice, FormField, FormValues, command_form, form_title, form_values
 from commands.spec import CommandSpec
 from services.backends.base import BackendLimits
 
@@ -29,6 +32,7 @@ __all__ = [
     "FormValues",
     "ModalContext",
     "command_modal",
+    "message_modal",
     "pick_modal",
     "read_submission",
 ]
@@ -37,6 +41,8 @@ MODAL_CALLBACK = "easel_modal"
 PICK_ACTION = "easel_pick"
 FILE_TYPES = ["png", "jpg", "jpeg", "webp"]
 _MAX_OPTIONS = 100  # static_select limit
+_MAX_VALUE = 150  # an option's value
+_MAX_TEXT = 3000  # plain_text_input's max_length and initial_value
 _BLOCK_PREFIX = "opt:"
 
 
@@ -71,77 +77,62 @@ class ModalContext:
     @classmethod
     def load(cls, text: str) -> ModalContext:
         data = json.loads(text or "{}")
+        optional = {k: data.get(k) for k in ("response_url", "thread_ts", "file", "source")}
         return cls(
-            command=str(data.get("command", "")),
-            channel=str(data.get("channel", "")),
-            response_url=data.get("response_url"),
+            str(data.get("command", "")),
+            str(data.get("channel", "")),
             mode=str(data.get("mode", "append")),
-            thread_ts=data.get("thread_ts"),
-            file=data.get("file"),
-            source=data.get("source"),
+            **optional,
         )
 
 
-@dataclass(frozen=True)
-class FormValues:
-    """A submitted modal: prompt text, typed option values (strings), and Slack file objects."""
-
-    text: str = ""
-    options: dict[str, object] = field(default_factory=dict)
-    files: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
+def _option(choice: FieldChoice) -> kit.Option:
+    return kit.Option(value=str(choice.value), text=truncate(choice.label, 75))
 
 
-def _label(option: OptionSpec) -> str:
-    words = option.name.replace("_", " ")
-    label = words[0].upper() + words[1:]
-    return f"{label} ({option.flag_names[0]})" if option.flag_names else label
+def _number(value: float | None, decimal: bool) -> str | None:
+    if value is None:
+        return None
+    return f"{value:g}" if decimal else str(int(value))
 
 
-def _plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": truncate(text, limit)}
+def _element(field: FormField, prefill: str) -> kit.InputInteractiveElement:
+    aid, placeholder = field.name, truncate(field.placeholder, 150) if field.placeholder else None
+    if field.value_type == "image":
+        return FileInputElement(action_id=aid, filetypes=FILE_TYPES, max_files=1)
+    if field.choices:
+        pickable = [c for c in field.choices if len(str(c.value)) <= _MAX_VALUE]  # longer: flag only
+        options = [_option(c) for c in pickable[:_MAX_OPTIONS]]
+        return kit.StaticSelectElement(action_id=aid, options=options, placeholder=placeholder)
+    if field.value_type in ("integer", "decimal"):
+        decimal = field.value_type == "decimal"
+        return kit.NumberInputElement(
+            action_id=aid,
+            is_decimal_allowed=decimal,
+            min_value=_number(field.min_value, decimal),
+            max_value=_number(field.max_value, decimal),
+            placeholder=placeholder,
+        )
+    if field.value_type == "boolean":
+        return kit.CheckboxesElement(action_id=aid, options=[_option(FieldChoice("yes", "yes"))])
+    return kit.PlainTextInputElement(
+        action_id=aid,
+        multiline=field.multiline or None,
+        max_length=min(field.max_length, _MAX_TEXT) if field.max_length else None,
+        initial_value=prefill[:_MAX_TEXT] if field.multiline and prefill else None,
+        placeholder=placeholder,
+    )
 
 
-def _option(value: object) -> dict[str, Any]:
-    return {"text": _plain(str(value), 75), "value": str(value)}
+def _note(text: str) -> kit.ContextBlock:
+    return kit.ContextBlock(elements=[kit.MarkdownTextObject(text=text)])
 
 
-def _element(option: OptionSpec, limits: BackendLimits, prefill: str) -> dict[str, Any] | None:
-    aid = option.name
-    if option.kind == "image":
-        return {"type": "file_input", "action_id": aid, "filetypes": FILE_TYPES, "max_files": 1}
-    choices = option.choices_for(limits)
-    if option.kind in ("choice", "int") and choices:
-        element: dict[str, Any] = {
-            "type": "static_select",
-            "action_id": aid,
-            "options": [_option(c) for c in choices[:_MAX_OPTIONS]],
-            "placeholder": _plain(f"default: {describe_default(option, limits)}", 150),
-        }
-        return element
-    if option.kind == "choice":
-        return None  # no choices on this backend: the option is unsupported here
-    if option.kind in ("int", "float"):
-        element = {"type": "number_input", "action_id": aid, "is_decimal_allowed": option.kind == "float"}
-        bounds = option.range_for(limits)
-        if bounds is not None:
-            low, high = bounds
-            if low != float("-inf"):
-                element["min_value"] = f"{low:g}" if option.kind == "float" else str(int(low))
-            if high != float("inf"):
-                element["max_value"] = f"{high:g}" if option.kind == "float" else str(int(high))
-        element["placeholder"] = _plain(f"default: {describe_default(option, limits)}", 150)
-        return element
-    if option.kind == "bool":
-        return {"type": "checkboxes", "action_id": aid, "options": [_option("yes")]}
-    element = {"type": "plain_text_input", "action_id": aid}
-    if option.name == "prompt":
-        element["multiline"] = True
-        element["max_length"] = min(limits.max_prompt_chars, 3000)
-        if prefill:
-            element["initial_value"] = prefill[:3000]
-    placeholder = f"e.g. {option.example}" if option.example else describe_values(option, limits)
-    element["placeholder"] = _plain(placeholder, 150)
-    return element
+def _modal(title: str, blocks: list[kit.Block], *, close: str = "Cancel", **view: Any) -> dict[str, Any]:
+    """The view as ``views.open`` takes it; ``View.to_dict`` also checks Block Kit's limits."""
+    return View(
+        type="modal", title=truncate(title, 24), close=truncate(close, 24), blocks=blocks, **view
+    ).to_dict()
 
 
 def command_modal(
@@ -153,120 +144,78 @@ def command_modal(
     image_given: bool = False,
 ) -> dict[str, Any]:
     """The modal for ``spec``; ``image_given`` leaves out the ``image`` upload (it comes from a message)."""
-    blocks: list[dict[str, Any]] = []
+    form = command_form(spec, limits)
+    blocks: list[kit.Block] = []
     if image_given:
         name = (context.file or {}).get("name") or "the picture from the message"
+        blocks.append(_note(f"Using *{escape_text(str(name))}*."))
+    for entry in form.fields:
+        if entry.name == "image" and image_given:
+            continue
         blocks.append(
-            {
-                "type": "context",
-                "elements": [{"type": "mrkdwn", "text": f"Using *{escape_text(str(name))}*."}],
-            }
+            kit.InputBlock(
+                block_id=_BLOCK_PREFIX + entry.name,
+                label=truncate(entry.label, 2000),
+                hint=truncate(entry.description, 2000),
+                optional=not entry.required,
+                element=_element(entry, prefill),
+            )
         )
-    for option in spec.typed_options:
-        if option.name == "image" and image_given:
-            continue
-        if not option.supported_by(limits):
-            continue
-        element = _element(option, limits, prefill)
-        if element is None:
-            continue
-        required = option.required and not (option.name == "prompt" and not spec.prompt_required)
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": _BLOCK_PREFIX + option.name,
-                "label": _plain(_label(option), 2000),
-                "hint": _plain(option.help, 2000),
-                "optional": not required,
-                "element": element,
-            }
-        )
-    flags = ", ".join(
-        f"`{o.flag_names[0]}`" for o in spec.flag_options if not o.typed and o.supported_by(limits)
-    )
+    flags = ", ".join(f"`{flag}`" for flag in form.flag_only)
     tip = f"Flags work in the prompt too{': ' + flags if flags else ''}. `/easel help` lists them all."
-    if spec.takes_prompt:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": tip}]})
-    title = spec.name[0].upper() + spec.name[1:]
-    return {
-        "type": "modal",
-        "callback_id": MODAL_CALLBACK,
-        "title": _plain(title, 24),
-        "submit": _plain("Go", 24),
-        "close": _plain("Cancel", 24),
-        "private_metadata": context.dump(),
-        "blocks": blocks,
-    }
+    if form.takes_prompt:
+        blocks.append(_note(tip))
+    return _modal(
+        form.title,
+        blocks,
+        callback_id=MODAL_CALLBACK,
+        submit="Go",
+        private_metadata=context.dump(),
+    )
 
 
 def pick_modal(context: ModalContext, choices: list[CommandSpec]) -> dict[str, Any]:
     """First step of the message shortcut: which command to run on the picture."""
     buttons = [
-        {
-            "type": "button",
-            "text": _plain(spec.name[0].upper() + spec.name[1:], 75),
-            "action_id": f"{PICK_ACTION}:{spec.name}",
-            "value": spec.name,
-        }
+        kit.ButtonElement(
+            text=truncate(form_title(spec), 75), action_id=f"{PICK_ACTION}:{spec.name}", value=spec.name
+        )
         for spec in choices
     ]
     name = (context.file or {}).get("name") or "this picture"
-    return {
-        "type": "modal",
-        "callback_id": PICK_ACTION,
-        "title": _plain("Use this image", 24),
-        "close": _plain("Cancel", 24),
-        "private_metadata": context.dump(),
-        "blocks": [
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": f"What should I do with *{escape_text(str(name))}*?"},
-            },
-            {"type": "actions", "block_id": PICK_ACTION, "elements": buttons},
-        ],
-    }
+    question = f"What should I do with *{escape_text(str(name))}*?"
+    return _modal(
+        "Use this image",
+        [kit.SectionBlock(text=question), kit.ActionsBlock(block_id=PICK_ACTION, elements=buttons)],
+        callback_id=PICK_ACTION,
+        private_metadata=context.dump(),
+    )
 
 
 def message_modal(title: str, text: str) -> dict[str, Any]:
     """A modal that only says something (errors from a shortcut, where there is no channel reply)."""
-    return {
-        "type": "modal",
-        "title": _plain(title, 24),
-        "close": _plain("OK", 24),
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}],
+    return _modal(title, [kit.SectionBlock(text=truncate(text, 3000))], close="OK")
+
+
+def _submitted(state: Mapping[str, Any]) -> object:
+    """One input's value as Slack submits it: text, a select's value, checked or not, or files."""
+    kind = state.get("type")
+    if kind == "file_input":
+        return [f for f in state.get("files") or [] if isinstance(f, Mapping)]
+    if kind in ("static_select", "radio_buttons"):
+        return (state.get("selected_option") or {}).get("value")
+    if kind == "checkboxes":
+        return bool(state.get("selected_options"))
+    return state.get("value")
+
+
+def read_submission(
+    values: Mapping[str, Mapping[str, Any]], spec: CommandSpec
+) -> FormValues[list[Mapping[str, Any]]]:
+    """Turn ``view.state.values`` into prompt text, option strings and Slack file objects."""
+    submitted = {
+        name: _submitted(actions.get(name) or {})
+        for block_id, actions in values.items()
+        if (name := block_id.removeprefix(_BLOCK_PREFIX)) != block_id and spec.option(name) is not None
     }
-
-
-def read_submission(values: Mapping[str, Mapping[str, Any]], spec: CommandSpec) -> FormValues:
-    """Turn ``view.state.values`` into prompt text, option strings and file objects."""
-    text = ""
-    options: dict[str, object] = {}
-    files: dict[str, list[Mapping[str, Any]]] = {}
-    for block_id, actions in values.items():
-        if not block_id.startswith(_BLOCK_PREFIX):
-            continue
-        name = block_id.removeprefix(_BLOCK_PREFIX)
-        option = spec.option(name)
-        if option is None:
-            continue
-        state = actions.get(name) or {}
-        kind = state.get("type")
-        if kind == "file_input":
-            chosen = [f for f in state.get("files") or [] if isinstance(f, Mapping)]
-            if chosen:
-                files[name] = chosen
-            continue
-        if kind in ("static_select", "radio_buttons"):
-            selected = state.get("selected_option") or {}
-            value = selected.get("value")
-        elif kind == "checkboxes":
-            value = bool(state.get("selected_options"))
-        else:
-            value = state.get("value")
-        if value is None or value == "" or value is False:
-            continue
-        if name == "prompt":
-            text = str(value)
-        else:
-            options[name] = value
-    return FormValues(text=text, options=options, files=files)
+    return form_values(spec, submitted)

@@ -1,0 +1,28 @@
+"""The commands that only answer with text: ``/quota`` and ``/help``, declared once.
+
+Discord registers them from these values, the Slack manifest lists ``/quota`` from them, and the
+help overview (:func:`commands.help.command_overview`) gives each its line::
+
+    QUOTA.description   # "How many images you have left today" (command pickers, the manifest)
+    QUOTA.summary       # "how many images you have left today" (its line in /help)
+"""
+
+from __future__ import annotations
+
+from commands.spec import InfoCommand
+
+__all__ = ["HELP", "INFO_COMMANDS", "QUOTA"]
+
+QUOTA = InfoCommand(
+    name="quota",
+    description="How many images you have left today",
+    summary="how many images you have left today",
+)
+HELP = InfoCommand(
+    name="help",
+    description="Prompt tips and the flags you can use",
+    summary="this message",
+)
+
+INFO_COMMANDS: tuple[InfoCommand, ...] = (QUOTA, HELP)
+"""In the order the help overview lists them, after the image commands."""
