@@ -1,9 +1,9 @@
 """Downloading a user's attachment, bounded before and during the transfer.
 
-Discord tells us an attachment's size and content type in the interaction, so a 50 MB video
-is refused without downloading a byte; the download itself stops at the byte limit too, in
-case the declared size was wrong. What the bytes really are is decided later, by sniffing
-(:func:`services.images.load_input_image`), never by the file name.
+Discord tells us an attachment's size and content type in the interaction, so a 50 MB video is
+refused without downloading a byte; the download stops at the byte limit too, in case the declared
+size was wrong (:mod:`services.downloads`). What the bytes really are is decided later, by
+sniffing (:func:`services.images.load_input_image`), never by the file name.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import aiohttp
 import discord
 
 from services.backends.base import BackendLimits
+from services.downloads import check_size, read_capped
 from services.errors import InvalidRequest
 
 __all__ = ["AttachmentFetcher"]
@@ -22,10 +23,6 @@ log = logging.getLogger(__name__)
 
 _CHUNK = 64 * 1024
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/jpg")
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f}"
 
 
 class AttachmentFetcher:
@@ -53,30 +50,20 @@ class AttachmentFetcher:
                 f"The {what} must be a PNG, JPEG or WebP picture; "
                 f"“{discord.utils.escape_markdown(attachment.filename)}” is {content_type}."
             )
-        if attachment.size > limits.max_input_bytes:
-            raise InvalidRequest(
-                f"The {what} is {_mb(attachment.size)} MB; the largest I accept is "
-                f"{_mb(limits.max_input_bytes)} MB. Please upload a smaller file."
-            )
+        check_size(attachment.size, max_bytes=limits.max_input_bytes, what=what)
 
     async def fetch(self, attachment: discord.Attachment, limits: BackendLimits, *, what: str) -> bytes:
         self.check(attachment, limits, what=what)
         if self._session is None:
             raise RuntimeError("AttachmentFetcher.start() was not called")
-        data = bytearray()
+        failed = InvalidRequest(f"I couldn't download the {what} from Discord. Please try again.")
         try:
             async with self._session.get(attachment.url) as response:
                 if response.status != 200:
                     log.warning("discord.attachment_failed", extra={"status": response.status})
-                    raise InvalidRequest(f"I couldn't download the {what} from Discord. Please try again.")
-                async for chunk in response.content.iter_chunked(_CHUNK):
-                    data += chunk
-                    if len(data) > limits.max_input_bytes:
-                        raise InvalidRequest(
-                            f"The {what} is larger than {_mb(limits.max_input_bytes)} MB, the largest I accept. "
-                            "Please upload a smaller file."
-                        )
+                    raise failed
+                chunks = response.content.iter_chunked(_CHUNK)
+                return await read_capped(chunks, max_bytes=limits.max_input_bytes, what=what)
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("discord.attachment_failed", extra={"error": type(exc).__name__})
-            raise InvalidRequest(f"I couldn't download the {what} from Discord. Please try again.") from exc
-        return bytes(data)
+            raise failed from exc

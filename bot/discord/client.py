@@ -14,13 +14,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import discord
 import yarl
 from discord.ext import commands
 
-__all__ = ["EaselBot"]
+from commands.actions import Action
+
+__all__ = ["EaselBot", "InteractionRouter"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,14 @@ log = logging.getLogger(__name__)
 discord.VoiceClient.warn_nacl = False
 if hasattr(discord.VoiceClient, "warn_dave"):
     discord.VoiceClient.warn_dave = False
+
+
+class InteractionRouter(Protocol):
+    """Where the bot sends interactions (the front end's handlers)."""
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None: ...
+
+    async def on_button(self, interaction: discord.Interaction[Any], action: Action) -> None: ...
 
 
 class EaselBot(commands.AutoShardedBot):
@@ -57,7 +67,7 @@ class EaselBot(commands.AutoShardedBot):
         self._identify_concurrency = 1
         self.connected = asyncio.Event()
         self._connected_shards: set[int] = set()
-        self.easel_handlers: Any = None
+        self.router: InteractionRouter | None = None
 
     async def setup_hook(self) -> None:
         await self._setup(self)
@@ -101,5 +111,5 @@ class EaselBot(commands.AutoShardedBot):
             self.connected.set()
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
-        if self.easel_handlers is not None:
-            await self.easel_handlers.on_interaction(interaction)
+        if self.router is not None:
+            await self.router.on_interaction(interaction)
