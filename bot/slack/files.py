@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
+from services.downloads import check_size, read_capped
 from services.errors import InvalidRequest
 from services.images import sniff_format
 
@@ -86,8 +87,7 @@ class SlackFileFetcher:
                 "elsewhere. Please upload the picture to Slack directly."
             )
         size = file.get("size")
-        if isinstance(size, int) and size > max_bytes:
-            raise self._too_large(what, size, max_bytes)
+        check_size(size if isinstance(size, int) else None, max_bytes=max_bytes, what=what)
         data = await self._get(url, max_bytes=max_bytes, what=what, name=name)
         if sniff_format(data) is None:
             # Slack answers with an HTML sign-in page (status 200) when the token cannot see the file.
@@ -120,28 +120,13 @@ class SlackFileFetcher:
                             f"I couldn't download the {what} “{name}” from Slack (HTTP {resp.status}). "
                             "Please try again."
                         )
-                    if resp.content_length is not None and resp.content_length > max_bytes:
-                        raise self._too_large(what, resp.content_length, max_bytes)
-                    chunks: list[bytes] = []
-                    total = 0
-                    async for chunk in resp.content.iter_chunked(_CHUNK):
-                        total += len(chunk)
-                        if total > max_bytes:
-                            raise self._too_large(what, None, max_bytes)
-                        chunks.append(chunk)
-                    return b"".join(chunks)
+                    check_size(resp.content_length, max_bytes=max_bytes, what=what)
+                    return await read_capped(
+                        resp.content.iter_chunked(_CHUNK), max_bytes=max_bytes, what=what
+                    )
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("slack.file_download_failed", extra={"error": type(exc).__name__})
                 raise InvalidRequest(
                     f"I couldn't download the {what} “{name}” from Slack. Please try again."
                 ) from exc
         raise InvalidRequest(f"I couldn't download the {what} “{name}” from Slack (too many redirects).")
-
-    @staticmethod
-    def _too_large(what: str, size: int | None, max_bytes: int) -> InvalidRequest:
-        got = f"is {size / 1_048_576:.1f} MB; " if size else "is too large; "
-        return InvalidRequest(
-            f"That {what} {got}the largest I accept is {max_bytes / 1_048_576:.0f} MB. "
-            "Please upload a smaller file.",
-            log_detail=f"slack file bytes={size} limit={max_bytes}",
-        )
