@@ -8,20 +8,15 @@ sniffing (:func:`services.images.load_input_image`), never by the file name.
 
 from __future__ import annotations
 
-import logging
-
 import aiohttp
 import discord
 
 from services.backends.base import BackendLimits
-from services.downloads import check_size, read_capped
+from services.downloads import check_size, fetch_capped
 from services.errors import InvalidRequest
 
 __all__ = ["AttachmentFetcher"]
 
-log = logging.getLogger(__name__)
-
-_CHUNK = 64 * 1024
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/jpg")
 
 
@@ -29,12 +24,12 @@ class AttachmentFetcher:
     """Owns the HTTP session used for attachment downloads (open with :meth:`start`)."""
 
     def __init__(self, timeout_s: float = 30.0) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout_s = timeout_s
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            self._session = aiohttp.ClientSession()
 
     async def close(self) -> None:
         if self._session is not None:
@@ -56,14 +51,7 @@ class AttachmentFetcher:
         self.check(attachment, limits, what=what)
         if self._session is None:
             raise RuntimeError("AttachmentFetcher.start() was not called")
-        failed = InvalidRequest(f"I couldn't download the {what} from Discord. Please try again.")
-        try:
-            async with self._session.get(attachment.url) as response:
-                if response.status != 200:
-                    log.warning("discord.attachment_failed", extra={"status": response.status})
-                    raise failed
-                chunks = response.content.iter_chunked(_CHUNK)
-                return await read_capped(chunks, max_bytes=limits.max_input_bytes, what=what)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("discord.attachment_failed", extra={"error": type(exc).__name__})
-            raise failed from exc
+        max_bytes = limits.max_input_bytes
+        return await fetch_capped(
+            self._session, attachment.url, max_bytes=max_bytes, what=what, source="Discord"
+        )

@@ -51,4 +51,3 @@ def help_blocks(limits: BackendLimits, topic: str = "") -> list[dict[str, Any]]:
     blocks = [_section("\n".join(lines)), {"type": "divider"}]
     blocks += [_section(chunk) for chunk in _chunks(FLAG_HELP)]
     return blocks
-
