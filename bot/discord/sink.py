@@ -15,10 +15,11 @@ that reply to the deferred reply and mention nobody.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import discord
@@ -27,11 +28,11 @@ from bot.discord.components import result_view, text_view
 from bot.discord.context import DiscordContext
 from bot.discord.render import MARKUP, NO_MENTIONS, result_embed, safe, status_text
 from commands.replies import Icon, error_text, queued_line, result_filename, working_line
-from services.encoding import EncodedFile, fit_upload, split_batches
 from services.errors import EaselError
 from services.jobs import JobRecord
 from services.throttle import StatusThrottle
-from services.types import JobOutcome, Progress, PublishedImage
+from services.types import JobOutcome, Progress
+from services.uploads import UploadPart, UploadTooLarge, post_within
 
 __all__ = ["DEFAULT_UPLOAD_LIMIT", "STATUS_INTERVAL_S", "DiscordJobSink", "make_origin"]
 
@@ -41,12 +42,7 @@ PLATFORM = "discord"
 STATUS_INTERVAL_S = 2.0
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's per-message limit without boosts
 _MAX_FILES = 10  # attachments per message
-_MIN_BUDGET = 16 * 1024  # fit_upload can always get a picture under this (down-scaled JPEG)
 _TOKEN_GONE = (401, 404)  # 50027 Invalid Webhook Token, 10015 Unknown Webhook
-
-
-class _TooLarge(Exception):
-    """Discord answered 413 (40005): the files did not fit after all."""
 
 
 def make_origin(
@@ -176,82 +172,42 @@ class DiscordJobSink:
         """Post every image; raises only if Discord refuses for a reason other than size."""
         await self._status.stop()
         await self.ctx.wait_ready()
-        if not outcome.images and outcome.text is not None:
-            await self._deliver_text(outcome)
-            return
-        limit = int(self.origin.get("filesize_limit") or DEFAULT_UPLOAD_LIMIT)
         async with self._lock:
-            encoded = await fit_upload([i.data for i in outcome.images], limit, max_file_bytes=limit)
-            groups = split_batches(encoded, limit, max_files=_MAX_FILES)
-            await self._post_groups(outcome, groups, limit)
+            if not outcome.images and outcome.text is not None:  # /describe: text with 🎨 Imagine this
+                embed = result_embed(outcome, self.kind, self.user_id)
+                await self._send(
+                    embed=embed, view=lambda: text_view(self.job_id), attachments=list, first=True
+                )
+                messages = 1
+            else:
+                # Uploads share a few slots: fifty results of ~2 MB pushed at once would queue every
+                # interaction acknowledgement behind megabytes of socket writes on the event loop.
+                limit = int(self.origin.get("filesize_limit") or DEFAULT_UPLOAD_LIMIT)
+                async with self.ctx.upload_slots:
+                    post = functools.partial(self._post, outcome)
+                    messages = await post_within(
+                        outcome.images, limit, post, max_files=_MAX_FILES, job_id=self.job_id
+                    )
         log.info(
             "discord.delivered",
-            extra={"job_id": self.job_id, "images": len(outcome.images), "messages": len(groups)},
+            extra={"job_id": self.job_id, "images": len(outcome.images), "messages": messages},
         )
 
-    async def _deliver_text(self, outcome: JobOutcome) -> None:
-        """A text result (/describe): the deferred reply becomes the text with 🎨 Imagine this."""
-        embed = result_embed(outcome, self.kind, self.user_id)
-        async with self._lock:
-            await self._send(embed=embed, view=lambda: text_view(self.job_id), attachments=list, first=True)
-        log.info("discord.delivered", extra={"job_id": self.job_id, "images": 0, "messages": 1})
-
-    async def _post_groups(self, outcome: JobOutcome, groups: list[list[EncodedFile]], limit: int) -> None:
-        # Uploads share a few slots: fifty results of ~2 MB pushed at once would queue every
-        # interaction acknowledgement behind megabytes of socket writes on the event loop.
-        async with self.ctx.upload_slots:
-            start = 0
-            for number, group in enumerate(groups, 1):
-                images = outcome.images[start : start + len(group)]
-                start += len(group)
-                await self._post_fitting(outcome, images, group, limit, part=(number, len(groups)))
-
-    async def _post_fitting(
-        self,
-        outcome: JobOutcome,
-        images: Sequence[PublishedImage],
-        files: list[EncodedFile],
-        limit: int,
-        *,
-        part: tuple[int, int],
-    ) -> None:
-        """Post one message; if Discord still says 413, re-encode for half of what it refused and retry."""
-        budget = limit
-        while True:
-            try:
-                await self._post(outcome, images, files, part=part)
-                return
-            except _TooLarge:
-                budget = min(budget, sum(f.size for f in files)) // 2
-                if budget < _MIN_BUDGET:
-                    raise
-                log.warning("discord.upload_too_large", extra={"job_id": self.job_id, "budget_bytes": budget})
-                files = await fit_upload([i.data for i in images], budget, max_file_bytes=budget)
-
-    async def _post(
-        self,
-        outcome: JobOutcome,
-        images: Sequence[PublishedImage],
-        files: list[EncodedFile],
-        *,
-        part: tuple[int, int],
-    ) -> None:
-        embed = result_embed(outcome, self.kind, self.user_id, part=part)
-        indices = [i.index for i in images]
-        first = part[0] == 1
+    async def _post(self, outcome: JobOutcome, part: UploadPart) -> None:
+        embed = result_embed(outcome, self.kind, self.user_id, part=(part.number, part.count))
 
         def attachments() -> list[discord.File]:
             return [
                 discord.File(
-                    io.BytesIO(f.data), filename=result_filename(self.job_id, img.index, f.extension)
+                    io.BytesIO(f.data), filename=result_filename(self.job_id, image.index, f.extension)
                 )
-                for img, f in zip(images, files, strict=True)
+                for image, f in zip(part.images, part.files, strict=True)
             ]
 
         def view() -> discord.ui.View:
-            return result_view(self.job_id, indices, outcome.request.operation)
+            return result_view(self.job_id, [i.index for i in part.images], outcome.request.operation)
 
-        await self._send(embed=embed, view=view, attachments=attachments, first=first)
+        await self._send(embed=embed, view=view, attachments=attachments, first=part.number == 1)
 
     async def _send(
         self,
@@ -285,7 +241,7 @@ class DiscordJobSink:
                 return
             except discord.HTTPException as exc:
                 if exc.status == 413:
-                    raise _TooLarge() from exc
+                    raise UploadTooLarge() from exc
                 if exc.status not in _TOKEN_GONE:
                     raise
                 log.info("discord.token_gone", extra={"job_id": self.job_id, "status": exc.status})
@@ -300,7 +256,7 @@ class DiscordJobSink:
             )
         except discord.HTTPException as exc:
             if exc.status == 413:
-                raise _TooLarge() from exc
+                raise UploadTooLarge() from exc
             raise
 
     # ---------------------------------------------------------------- failures
