@@ -48,16 +48,15 @@ def slack_date(moment: datetime) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
+_EMOJI = {
+    Icon.WARNING: "warning",
+    Icon.NO_ENTRY: "no_entry",
+    Icon.QUEUED: "hourglass_flowing_sand",
+    Icon.WORKING: "art",
+    Icon.DONE: "white_check_mark",
+    Icon.DELETE: "no_entry",
+}
 MARKUP = Markup(
-    escape=escape_text,
-    bold=lambda text: f"*{text}*",
-    when=slack_date,
-    icons={
-        Icon.WARNING: ":warning:",
-        Icon.NO_ENTRY: ":no_entry:",
-        Icon.QUEUED: ":hourglass_flowing_sand:",
-        Icon.WORKING: ":art:",
-        Icon.DONE: ":white_check_mark:",
-        Icon.DELETE: ":no_entry:",
-    },
+    escape_text, lambda text: f"*{text}*", slack_date, {i: f":{name}:" for i, name in _EMOJI.items()}
 )
+"""Slack's mrkdwn: ``*bold*``, date tokens, ``:emoji:`` names."""
