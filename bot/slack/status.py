@@ -73,7 +73,6 @@ class StatusUpdater:
         session: aiohttp.ClientSession,
         client: AsyncWebClient,
         min_interval_s: float = 2.0,
-        uses: int = 0,
     ) -> None:
         self._target = target
         self._client = client
@@ -81,9 +80,9 @@ class StatusUpdater:
         self._webhook = (
             AsyncWebhookClient(url, timeout=10, session=session, retry_handlers=[]) if url else None
         )
-        self._uses = uses  # response URL posts so far (the slash command's ack does not count)
+        self._uses = 0  # response URL posts so far (the slash command's ack does not count)
         self._last_text = ""
-        self._posted = uses > 0
+        self._posted = False
         self._throttle = StatusThrottle(self._post_update, min_interval_s=min_interval_s)
 
     def _url_left(self, keep: int) -> bool:
