@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fakes.discord import DEFERRED_UPDATE, MANAGE_MESSAGES, MEMBER_PERMISSIONS, EaselOnDiscord, FakeMessage
+from tests.fakes.discord import (
+    DEFERRED_UPDATE,
+    MANAGE_MESSAGES,
+    MEMBER_PERMISSIONS,
+    EaselOnDiscord,
+    FakeMessage,
+)
 from tests.test_discord_commands import (
     assert_no_pings,
     assert_watermarked,

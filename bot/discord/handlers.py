@@ -19,7 +19,7 @@ import discord
 from bot.discord.components import modal_values, remix_modal
 from bot.discord.context import DiscordContext
 from bot.discord.render import MARKUP, NO_MENTIONS, help_embed, prompt_from_embed
-from bot.discord.sink import make_origin
+from bot.discord.sink import make_origin, tell_privately
 from commands import COMMANDS, CommandSpec, Invocation
 from commands.actions import Action, Verb, decode, is_stale
 from commands.followups import followup, image_number, remix
@@ -54,16 +54,11 @@ class DiscordHandlers:
         response = await interaction.response.defer(thinking=True, ephemeral=ephemeral)
         return response.message_id if response is not None else None
 
-    async def _tell(self, interaction: discord.Interaction[Any], text: str) -> None:
-        """Say ``text`` to the user only, after a public ``defer(thinking=True)``.
-
-        The first follow-up after a deferral replaces the loading message and keeps its public
-        visibility, so the placeholder is edited, the ephemeral note sent, then the placeholder deleted.
-        """
+    async def _tell(self, interaction: discord.Interaction[Any], original_id: int | None, text: str) -> None:
+        """Say ``text`` to the user only, after a public ``defer(thinking=True)``."""
         try:
-            await interaction.edit_original_response(content="…", allowed_mentions=NO_MENTIONS)
-            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-            await interaction.delete_original_response()
+            original_id = original_id or (await interaction.original_response()).id
+            await tell_privately(interaction.followup, original_id, text)
         except discord.HTTPException as exc:
             log.warning("discord.reply_failed", extra={"status": exc.status, "code": exc.code})
 
@@ -91,7 +86,7 @@ class DiscordHandlers:
                 requester_of(interaction.user), kind, build=build, origin=origin
             )
             if isinstance(outcome, Refused):
-                await self._tell(interaction, error_text(outcome.error, MARKUP))
+                await self._tell(interaction, original_id, error_text(outcome.error, MARKUP))
 
     # ---------------------------------------------------------------- slash commands
 

@@ -15,6 +15,7 @@ that reply to the deferred reply and mention nobody.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import io
 import logging
@@ -34,7 +35,7 @@ from services.throttle import StatusThrottle
 from services.types import JobOutcome, Progress
 from services.uploads import UploadPart, UploadTooLarge, post_within
 
-__all__ = ["DEFAULT_UPLOAD_LIMIT", "STATUS_INTERVAL_S", "DiscordJobSink", "make_origin"]
+__all__ = ["DEFAULT_UPLOAD_LIMIT", "STATUS_INTERVAL_S", "DiscordJobSink", "make_origin", "tell_privately"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,22 @@ def make_origin(
         "reply_to": reply_to,
         "filesize_limit": int(interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT),
     }
+
+
+async def tell_privately(
+    webhook: discord.Webhook, original_id: int | None, text: str, *, resolved: bool = False
+) -> None:
+    """Say ``text`` to the user only (ephemeral follow-up), then remove the public placeholder.
+
+    The first follow-up after a deferral replaces the loading message and keeps its (public)
+    visibility, so the placeholder is edited first unless it has left its loading state already.
+    """
+    if original_id is not None and not resolved:
+        await webhook.edit_message(original_id, content="…", allowed_mentions=NO_MENTIONS)
+    await webhook.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS, wait=True)
+    if original_id is not None:
+        with contextlib.suppress(discord.NotFound):
+            await webhook.delete_message(original_id)
 
 
 class DiscordJobSink:
@@ -268,7 +285,7 @@ class DiscordJobSink:
         async with self._lock:
             if self.token_valid():
                 try:
-                    await self._tell_privately(text)
+                    await tell_privately(self._webhook(), self.original_id, text, resolved=self._resolved)
                     return
                 except discord.HTTPException as exc:
                     log.info("discord.token_gone", extra={"job_id": self.job_id, "status": exc.status})
@@ -279,21 +296,3 @@ class DiscordJobSink:
                 reference=self._reference(),  # type: ignore[arg-type]
                 mention_author=False,
             )
-
-    async def _tell_privately(self, text: str) -> None:
-        """Ephemeral follow-up, then remove the public placeholder.
-
-        The first follow-up after a deferral replaces the loading message and keeps its (public)
-        visibility, so the placeholder must have been edited before an ephemeral one can be sent.
-        """
-        webhook = self._webhook()
-        original = self.original_id
-        if original is not None and not self._resolved:
-            await webhook.edit_message(original, content="…", allowed_mentions=NO_MENTIONS)
-            self._resolved = True
-        await webhook.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS, wait=True)
-        if original is not None:
-            try:
-                await webhook.delete_message(original)
-            except discord.NotFound:
-                pass
