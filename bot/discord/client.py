@@ -18,11 +18,15 @@ from typing import Any, Protocol
 
 import discord
 import yarl
+from discord import app_commands
 from discord.ext import commands
 
+from bot.discord.render import MARKUP
 from commands.actions import Action
+from commands.replies import error_text
+from services.errors import EaselError
 
-__all__ = ["EaselBot", "InteractionRouter"]
+__all__ = ["EaselBot", "EaselTree", "InteractionRouter"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,18 @@ class InteractionRouter(Protocol):
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None: ...
 
     async def on_button(self, interaction: discord.Interaction[Any], action: Action) -> None: ...
+
+
+class EaselTree(app_commands.CommandTree[Any]):
+    """The command tree; a command that fails unexpectedly still gets a private answer."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        log.error("discord.command_error", exc_info=error, extra={"error_kind": type(error).__name__})
+        if not interaction.response.is_done():
+            crashed = EaselError("Something went wrong with that command. Please try again.")
+            await interaction.response.send_message(error_text(crashed, MARKUP), ephemeral=True)
 
 
 class EaselBot(commands.AutoShardedBot):
@@ -60,6 +76,7 @@ class EaselBot(commands.AutoShardedBot):
             chunk_guilds_at_startup=False,
             member_cache_flags=discord.MemberCacheFlags.none(),
             max_messages=None,
+            tree_cls=EaselTree,
         )
         self.gateway_override = gateway_url
         self.guild_ids = list(guild_ids)

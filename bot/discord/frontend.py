@@ -28,13 +28,10 @@ from bot.discord.client import EaselBot
 from bot.discord.components import ResultButton
 from bot.discord.context import DiscordContext
 from bot.discord.handlers import DiscordHandlers
-from bot.discord.render import MARKUP
 from bot.discord.sink import PLATFORM, DiscordJobSink
 from bot.discord.slash import build_app_command
 from bot.logs import guard_library_logs
 from commands import available_commands
-from commands.replies import error_text
-from services.errors import EaselError
 from services.intake import Intake
 from services.jobs import JobRecord
 from services.tasks import BackgroundTasks
@@ -114,21 +111,12 @@ class DiscordFrontend:
                 name="help", description="Prompt tips and the flags you can use", callback=self._help
             )
         )
-        bot.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
 
     async def _quota(self, interaction: discord.Interaction[Any]) -> None:
         await self.handlers.on_quota(interaction)
 
     async def _help(self, interaction: discord.Interaction[Any]) -> None:
         await self.handlers.on_help(interaction)
-
-    async def _on_tree_error(
-        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
-    ) -> None:
-        log.error("discord.command_error", exc_info=error, extra={"error_kind": type(error).__name__})
-        if not interaction.response.is_done():
-            text = error_text(EaselError("Something went wrong with that command. Please try again."), MARKUP)
-            await interaction.response.send_message(text, ephemeral=True)
 
     async def start(self) -> None:
         """Log in, sync commands and connect every shard; returns once all are READY (or raises)."""
