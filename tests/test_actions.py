@@ -68,26 +68,11 @@ def test_encode_refuses_what_decode_would_not_read() -> None:
 # ---------------------------------------------------------------- end to end, on Discord
 
 
-def legacy_message(fake: FakeDiscord, custom_ids: list[str]) -> FakeMessage:
-    """A result as an older easel posted it (its buttons' ids in the old spelling)."""
-    message = FakeMessage(
-        id=fake.snowflake(),
-        channel_id=fake.channel_id,
-        guild_id=fake.guild.id,
-        author=fake.bot,
-        content="",
-        webhook_id=fake.application_id,
-        components=[
-            {
-                "type": 1,
-                "components": [
-                    {"type": 2, "style": 2, "label": str(n), "custom_id": c} for n, c in enumerate(custom_ids)
-                ],
-            }
-        ],
-    )
-    fake.messages[message.id] = message
-    return message
+def as_posted_before_the_upgrade(message: FakeMessage, bob_id: int) -> str:
+    """Give ``message``'s delete button the old Discord spelling, naming ``bob`` as its owner."""
+    [delete] = [b for b in message.buttons() if str(b["custom_id"]).startswith("easel:d:")]
+    delete["custom_id"] = f"{delete['custom_id']}:{bob_id}"
+    return str(delete["custom_id"])
 
 
 async def answer_of(fake: FakeDiscord, interaction: FakeInteraction, *, ephemeral: bool) -> FakeMessage:
@@ -109,17 +94,16 @@ async def test_old_discord_buttons_work_and_their_user_id_is_not_trusted(
     result = await answer_of(fake, await fake.slash("imagine", prompt="a kite"), ephemeral=False)
     job = next(c.split(":")[2] for c in result.custom_ids() if c.startswith("easel:"))
     bob = fake.add_user("bob")
-    forged = f"easel:d:{job}:{bob.id}"  # the old id named who may delete: bob put his own id in it
-    old = legacy_message(fake, [f"easel:u:{job}:0", forged])
+    forged = as_posted_before_the_upgrade(result, bob.id)  # the old id named who may delete: bob's
 
-    refused = await fake.click(old, forged, user=bob)
+    refused = await fake.click(result, forged, user=bob)
     assert "Only the person" in (await answer_of(fake, refused, ephemeral=True)).content
-    assert refused.ack_type == DEFERRED_UPDATE and not old.deleted
+    assert refused.ack_type == DEFERRED_UPDATE and not result.deleted
     assert not (await easel_on_discord.services.jobs.get_job(job)).deleted
 
-    upscaled = await answer_of(fake, await fake.click(old, f"easel:u:{job}:0"), ephemeral=False)
+    upscaled = await answer_of(fake, await fake.click(result, f"easel:u:{job}:0"), ephemeral=False)
     assert upscaled.embeds and "Upscale" in upscaled.embeds[0]["title"]
 
-    await fake.click(old, forged)  # the requester may, whatever id the old button carries
-    await fake.wait_until(lambda: old.deleted)
+    await fake.click(result, forged)  # the requester may, whatever id the old button carries
+    await fake.wait_until(lambda: result.deleted)
     assert (await easel_on_discord.services.jobs.get_job(job)).deleted
