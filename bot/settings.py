@@ -112,9 +112,7 @@ class Settings(BaseSettings):
 
         allowed = ("sdxl-v1", *known_models())
         if value not in allowed:
-            raise ValueError(
-                f"{value!r} is not a Stability model easel knows; choose one of: {', '.join(allowed)}"
-            )
+            raise ValueError(f"{value!r} is not a Stability model easel knows; choose one of: {', '.join(allowed)}")
         return value
 
     @field_validator("stability_models")
