@@ -21,13 +21,14 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-__all__ = ["StatusThrottle"]
+__all__ = ["Spawn", "StatusThrottle", "create_task"]
 
 Send = Callable[[str], Awaitable[object]]
 Spawn = Callable[..., "asyncio.Task[Any]"]
 
 
-def _create_task(coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+def create_task(coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+    """The default ``spawn``: an untracked task."""
     return asyncio.create_task(coro, name=name)
 
 
@@ -39,7 +40,7 @@ class StatusThrottle:
         send: Send,
         *,
         min_interval_s: float,
-        spawn: Spawn = _create_task,
+        spawn: Spawn = create_task,
         gate: asyncio.Event | None = None,
         name: str = "status",
     ) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.files import SlackFileFetcher
-from bot.slack.status import StatusLines
+from bot.slack.status import StatusTarget, StatusUpdater
 from services.backends.base import BackendLimits
 from services.intake import Intake
 from services.jobs import JobService
@@ -22,7 +22,8 @@ class SlackContext:
     """Shared by one front end's listeners and sinks.
 
     ``client`` carries the bot token; ``files`` fetches uploads with it; ``bot_user_id`` is known
-    once ``auth.test`` has answered; ``tasks`` is the work started after each ack.
+    once ``auth.test`` has answered; ``tasks`` is the work started after each ack; ``status`` makes
+    the private status line of a job or a reply.
     """
 
     jobs: JobService
@@ -30,6 +31,6 @@ class SlackContext:
     limits: Callable[[], BackendLimits]
     client: AsyncWebClient
     files: Callable[[], SlackFileFetcher]
-    status: StatusLines
+    status: Callable[[StatusTarget], StatusUpdater]
     tasks: BackgroundTasks
     bot_user_id: Callable[[], str | None]

@@ -39,7 +39,7 @@ from bot.slack.files import SlackFileFetcher
 from bot.slack.handlers import register_handlers
 from bot.slack.http_server import SlackHttpServer
 from bot.slack.sink import SlackJobSink
-from bot.slack.status import StatusLines
+from bot.slack.status import StatusTarget, StatusUpdater
 from services.intake import Intake
 from services.jobs import JobRecord
 from services.tasks import BackgroundTasks
@@ -113,18 +113,22 @@ class SlackFrontend:
         self._http: SlackHttpServer | None = None
         self._socket: Any = None
         self._closing = False
+        self._status_tasks = BackgroundTasks(PLATFORM)  # delayed status updates, cancelled on close
         self.ctx = SlackContext(
             jobs=services.jobs,
             intake=Intake(services.jobs, platform=PLATFORM),
             limits=lambda: services.backend.limits,
             client=self.client,
             files=lambda: SlackFileFetcher(self.session, self._token, api_url=settings.slack_api_url),
-            status=StatusLines(lambda: self.session, self.client),
+            status=self._status_line,
             tasks=BackgroundTasks(PLATFORM),
             bot_user_id=lambda: self.bot_user_id,
         )
         register_handlers(self.app, self.ctx)
         services.jobs.register_platform(PLATFORM, self._sink_for)
+
+    def _status_line(self, target: StatusTarget) -> StatusUpdater:
+        return StatusUpdater(target, session=self.session, client=self.client, spawn=self._status_tasks.spawn)
 
     def _sink_for(self, record: JobRecord) -> SlackJobSink:
         return SlackJobSink(self.ctx, record)
@@ -196,7 +200,7 @@ class SlackFrontend:
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
-        self.ctx.status.cancel_all()
+        await self._status_tasks.cancel()
         await self.ctx.tasks.drain(5.0)
         self._closing = True
         if self._session is not None:

@@ -98,7 +98,7 @@ class SlackHandlers:
 
     async def _tell(self, caller: Caller, text: str) -> None:
         """A private one-off message to the caller (errors, quota, refusals)."""
-        await self.ctx.status.once(caller.target).final(text)
+        await self.ctx.status(caller.target).final(text)
 
     async def submit(
         self, caller: Caller, command: str, build: Callable[[], Awaitable[GenerationRequest]]

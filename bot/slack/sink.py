@@ -46,7 +46,7 @@ class SlackJobSink:
         self.ctx = ctx
         self.job_id = record.job_id
         self.target = StatusTarget.from_origin(record.origin)
-        self.status = ctx.status.for_job(record.job_id, self.target)
+        self.status = ctx.status(self.target)  # one per job: its rate limit and URL budget
         self._told_failure = False
 
     async def _queued(self, position: int, *, resumed: bool = False) -> None:
@@ -94,7 +94,6 @@ class SlackJobSink:
             raise
         log.info("slack.delivered", extra={"job_id": outcome.job_id, "images": len(outcome.images)})
         await self.status.final(f"{_ICONS[Icon.DONE]} {DONE_LINE}", important=False)
-        self.ctx.status.forget(self.job_id)
 
     async def _upload(self, outcome: JobOutcome) -> None:
         """One message: the watermarked images, the summary and the buttons (``files_upload_v2``)."""
@@ -138,4 +137,3 @@ class SlackJobSink:
     async def on_failed(self, job_id: str, error: EaselError) -> None:
         if not self._told_failure:
             await self.status.final(error_text(error, MARKUP))
-        self.ctx.status.forget(self.job_id)

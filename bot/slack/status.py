@@ -14,7 +14,7 @@ Updates go through a latest-wins :class:`services.throttle.StatusThrottle` (one 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,9 +23,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from services.throttle import StatusThrottle
+from services.throttle import Spawn, StatusThrottle, create_task
 
-__all__ = ["StatusLines", "StatusMode", "StatusTarget", "StatusUpdater"]
+__all__ = ["StatusMode", "StatusTarget", "StatusUpdater"]
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ class StatusTarget:
 
 
 class StatusUpdater:
-    """Sends status texts for one job to its :class:`StatusTarget`."""
+    """Sends status texts for one job (or one reply) to its :class:`StatusTarget`; ``spawn`` runs
+    the delayed sends (the front end cancels them when it closes)."""
 
     def __init__(
         self,
@@ -73,6 +74,7 @@ class StatusUpdater:
         session: aiohttp.ClientSession,
         client: AsyncWebClient,
         min_interval_s: float = 2.0,
+        spawn: Spawn = create_task,
     ) -> None:
         self._target = target
         self._client = client
@@ -83,7 +85,7 @@ class StatusUpdater:
         self._uses = 0  # response URL posts so far (the slash command's ack does not count)
         self._last_text = ""
         self._posted = False
-        self._throttle = StatusThrottle(self._post_update, min_interval_s=min_interval_s)
+        self._throttle = StatusThrottle(self._post_update, min_interval_s=min_interval_s, spawn=spawn)
 
     def _url_left(self, keep: int) -> bool:
         """The response URL still works with ``keep`` uses to spare."""
@@ -142,29 +144,3 @@ class StatusUpdater:
             log.warning("slack.response_url_failed", extra={"error": type(exc).__name__})
         self._webhook = None  # used up, expired or unreachable: finals go by chat.postEphemeral
         return False
-
-
-class StatusLines:
-    """The status line of each job (one per job, so rate limits and URL budgets hold across calls)."""
-
-    def __init__(self, session: Callable[[], aiohttp.ClientSession], client: AsyncWebClient) -> None:
-        self._session = session
-        self._client = client
-        self._lines: dict[str, StatusUpdater] = {}
-
-    def once(self, target: StatusTarget) -> StatusUpdater:
-        """A one-off line (a refusal, a quota answer)."""
-        return StatusUpdater(target, session=self._session(), client=self._client)
-
-    def for_job(self, job_id: str, target: StatusTarget) -> StatusUpdater:
-        line = self._lines.get(job_id)
-        if line is None:
-            line = self._lines[job_id] = self.once(target)
-        return line
-
-    def forget(self, job_id: str) -> None:
-        self._lines.pop(job_id, None)
-
-    def cancel_all(self) -> None:
-        for line in self._lines.values():
-            line.cancel_pending()
