@@ -21,6 +21,7 @@ from commands.errors import OptionError, OptionUnsupported
 from commands.flags import ParsedPrompt, parse_text
 from commands.invocation import Invocation
 from commands.options import ALL_OPTIONS, OptionCatalogue, OptionSpec
+from commands.registry import register
 from commands.spec import CommandSpec
 from services.backends.base import BackendLimits
 from services.types import GenerationRequest
@@ -54,7 +55,7 @@ _MODULES: tuple[ModuleType, ...] = (
 
 COMMANDS: dict[str, CommandSpec] = {m.SPEC.name: m.SPEC for m in _MODULES}
 
-KNOWN_OPTIONS = OptionCatalogue((*ALL_OPTIONS, *(o for c in COMMANDS.values() for o in c.options)))
+KNOWN_OPTIONS: OptionCatalogue = register(COMMANDS)
 """Every option of every command: text flags are recognised, suggested and documented from it."""
 
 

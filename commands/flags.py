@@ -31,11 +31,11 @@ from commands.errors import OptionError, OptionUnsupported
 from commands.invocation import Invocation
 from commands.options import (
     Choice,
-    OptionCatalogue,
     OptionSpec,
     normalize_flag,
 )
 from commands.prompts import EMPTY_PROMPT_MESSAGE, check_length, clean_text, parse_weighted
+from commands.registry import commands_taking, known_options
 from commands.sizes import check_size, parse_ratio, parse_size
 from commands.spec import CommandSpec
 from services.backends.base import BackendLimits
@@ -228,20 +228,8 @@ def _missing(option: OptionSpec, label: str) -> OptionError:
 # ---- scanning the text -----------------------------------------------------------------------
 
 
-def _known() -> OptionCatalogue:
-    from commands import KNOWN_OPTIONS  # the registry imports this module; look it up lazily
-
-    return KNOWN_OPTIONS
-
-
-def _commands_taking(option: OptionSpec) -> list[str]:
-    from commands import COMMANDS  # the registry imports this module; look it up lazily
-
-    return [f"/{c.name}" for c in COMMANDS.values() if c.takes(option)]
-
-
 def _not_for_command(option: OptionSpec, label: str, command: CommandSpec) -> OptionUnsupported:
-    where = _commands_taking(option)
+    where = commands_taking(option)
     also = f"; it works with {', '.join(where)}" if where else ""
     return OptionUnsupported(f"{label} doesn't work with /{command.name}{also}.", option=option.name)
 
@@ -251,7 +239,7 @@ def _not_on_backend(option: OptionSpec, label: str) -> OptionUnsupported:
 
 
 def _unknown_flag(name: str, command: CommandSpec) -> OptionError:
-    known = list(_known().flag_spellings())
+    known = list(known_options().flag_spellings())
     for flag in sorted(known, key=len, reverse=True):  # "--ar16:9": a missing space
         if name.startswith(flag) and len(name) > len(flag) and name[len(flag)] in "0123456789.:":
             return OptionError(
@@ -290,7 +278,7 @@ def _scan(text: str, command: CommandSpec, limits: BackendLimits) -> tuple[str, 
     """Split cleaned ``text`` into prompt words and flag hits (validating flag names only)."""
     matches = []
     for match in _FLAG_RE.finditer(text):
-        if match.group(1) != "--" and _known().by_flag(match.group(2)) is None:
+        if match.group(1) != "--" and known_options().by_flag(match.group(2)) is None:
             continue  # a dash used as punctuation, not a mangled "--"
         matches.append(match)
     pieces = [text[: matches[0].start()] if matches else text]
@@ -298,7 +286,7 @@ def _scan(text: str, command: CommandSpec, limits: BackendLimits) -> tuple[str, 
     for i, match in enumerate(matches):
         name = normalize_flag(match.group(2))
         label = f"--{name}"
-        option = command.option_for_flag(name) or _known().by_flag(name)
+        option = command.option_for_flag(name) or known_options().by_flag(name)
         if option is None:
             raise _unknown_flag(name, command)
         if not command.takes(option):
@@ -365,7 +353,7 @@ def _typed_values(
     for name, raw in options.items():
         if raw is None or (isinstance(raw, str) and not raw.strip()) or name == "prompt":
             continue  # empty form fields; the prompt is merged with the text
-        option = command.option(name) or _known().by_name(name)
+        option = command.option(name) or known_options().by_name(name)
         if option is None or not command.takes(option):
             if option is not None and option.flag is not None:
                 raise _not_for_command(option, option.display, command)

@@ -311,7 +311,7 @@ async def test_buttons_of_a_deleted_result_say_it_is_gone(easel_on_discord: Ease
     grid = await result_of(fake, await fake.slash("imagine", prompt="a kite", samples=2))
     job_id = job_id_of(grid)
     before = await remaining(easel_on_discord, fake.user.id)
-    await fake.click(grid, f"easel:d:{job_id}:{fake.user.id}")
+    await fake.click(grid, f"easel:d:{job_id}")
     await fake.wait_until(lambda: grid.deleted)
     for custom_id in (f"easel:u:{job_id}:0", f"easel:v:{job_id}:1", f"easel:r:{job_id}"):
         click = fake.interaction_payload(

@@ -14,13 +14,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import discord
 import yarl
+from discord import app_commands
 from discord.ext import commands
 
-__all__ = ["EaselBot"]
+from bot.discord.render import MARKUP
+from commands.actions import Action
+from commands.replies import error_text
+from services.errors import EaselError
+
+__all__ = ["EaselBot", "EaselTree", "InteractionRouter"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +36,26 @@ log = logging.getLogger(__name__)
 discord.VoiceClient.warn_nacl = False
 if hasattr(discord.VoiceClient, "warn_dave"):
     discord.VoiceClient.warn_dave = False
+
+
+class InteractionRouter(Protocol):
+    """Where the bot sends interactions (the front end's handlers)."""
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None: ...
+
+    async def on_button(self, interaction: discord.Interaction[Any], action: Action) -> None: ...
+
+
+class EaselTree(app_commands.CommandTree[Any]):
+    """The command tree; a command that fails unexpectedly still gets a private answer."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        log.error("discord.command_error", exc_info=error, extra={"error_kind": type(error).__name__})
+        if not interaction.response.is_done():
+            crashed = EaselError("Something went wrong with that command. Please try again.")
+            await interaction.response.send_message(error_text(crashed, MARKUP), ephemeral=True)
 
 
 class EaselBot(commands.AutoShardedBot):
@@ -50,6 +76,7 @@ class EaselBot(commands.AutoShardedBot):
             chunk_guilds_at_startup=False,
             member_cache_flags=discord.MemberCacheFlags.none(),
             max_messages=None,
+            tree_cls=EaselTree,
         )
         self.gateway_override = gateway_url
         self.guild_ids = list(guild_ids)
@@ -57,7 +84,7 @@ class EaselBot(commands.AutoShardedBot):
         self._identify_concurrency = 1
         self.connected = asyncio.Event()
         self._connected_shards: set[int] = set()
-        self.easel_handlers: Any = None
+        self.router: InteractionRouter | None = None
 
     async def setup_hook(self) -> None:
         await self._setup(self)
@@ -101,5 +128,5 @@ class EaselBot(commands.AutoShardedBot):
             self.connected.set()
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
-        if self.easel_handlers is not None:
-            await self.easel_handlers.on_interaction(interaction)
+        if self.router is not None:
+            await self.router.on_interaction(interaction)

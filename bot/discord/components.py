@@ -1,78 +1,35 @@
-"""Restart-proof buttons and the remix modal.
-
-All state a button needs is in its ``custom_id`` (at most 100 characters)::
-
-    easel:u:<job_id>:<index>     U1…Un   upscale image <index> (0-based) of the job
-    easel:v:<job_id>:<index>     V1…Vn   variation: remix that image with the same prompt
-    easel:r:<job_id>             🔁      reroll: the same request with a new seed
-    easel:m:<job_id>:<index>     ✏️      open the remix modal (prompt + strength), from that image
-    easel:d:<job_id>:<user_id>   🗑      delete (the requester, or members with Manage Messages)
-    easel:i:<job_id>             🎨      /imagine the text of a /describe result, for whoever presses it
-    easel:mm:<job_id>:<index>    —       the remix modal's submit
+"""Restart-proof buttons and the remix modal, in the grammar of :mod:`commands.actions`.
 
 :class:`ResultButton` is a :class:`discord.ui.DynamicItem`, registered once with the bot, so a
 message posted before a restart still works afterwards: discord.py matches the ``custom_id``
-against the template and the job is looked up in SQLite.
+against :data:`commands.actions.ACTION_RE` and the job is looked up in SQLite. A click goes to the
+:class:`bot.discord.client.EaselBot`'s router (the handlers). The remix modal's submit
+(``easel:mm:<job>:<index>``) is read from the raw interaction (:func:`modal_values`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
+from bot.discord.client import EaselBot
+from commands.actions import ACTION_RE, Action, Verb, decode, encode
 from services.types import Operation
 
-if TYPE_CHECKING:
-    from bot.discord.handlers import DiscordHandlers
+__all__ = ["ResultButton", "modal_values", "remix_modal", "result_view", "text_view"]
 
-__all__ = [
-    "MODAL_PREFIX",
-    "ButtonAction",
-    "ResultButton",
-    "is_stale_custom_id",
-    "modal_custom_id",
-    "modal_values",
-    "parse_modal_custom_id",
-    "remix_modal",
-    "result_view",
-    "text_view",
-]
-
-_JOB = r"[0-9A-Za-z_-]{1,64}"
-_TEMPLATE = rf"easel:(?P<verb>[uvrmdi]):(?P<job>{_JOB})(?::(?P<arg>\d{{1,20}}))?"
-MODAL_PREFIX = "easel:mm:"
-_MODAL_RE = re.compile(rf"easel:mm:(?P<job>{_JOB}):(?P<index>\d{{1,4}})")
-_BUTTON_RE = re.compile(_TEMPLATE)
 _PER_ROW = 5
 
 
-@dataclass(frozen=True, slots=True)
-class ButtonAction:
-    """A decoded ``custom_id``: ``verb`` is one of ``u v r m d i``; ``arg`` the index or user id."""
-
-    verb: str
-    job_id: str
-    arg: int | None = None
-
-    @property
-    def custom_id(self) -> str:
-        return f"easel:{self.verb}:{self.job_id}" + (f":{self.arg}" if self.arg is not None else "")
-
-
-def _handlers(interaction: discord.Interaction[Any]) -> DiscordHandlers:
-    return interaction.client.easel_handlers  # type: ignore[attr-defined, no-any-return]
-
-
-class ResultButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEMPLATE):
-    """One button under a result; clicks are routed to :class:`bot.discord.handlers.DiscordHandlers`."""
+class ResultButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ACTION_RE):
+    """One button under a result; clicks are routed to the bot's :attr:`EaselBot.router`."""
 
     def __init__(
         self,
-        action: ButtonAction,
+        action: Action,
         *,
         label: str | None = None,
         emoji: str | None = None,
@@ -80,77 +37,57 @@ class ResultButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEM
         row: int | None = None,
     ) -> None:
         button: discord.ui.Button[Any] = discord.ui.Button(
-            custom_id=action.custom_id, label=label, emoji=emoji, style=style, row=row
+            custom_id=action.id, label=label, emoji=emoji, style=style, row=row
         )
         super().__init__(button)
         self.action = action
 
     @classmethod
     async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> ResultButton:
-        arg = match["arg"]
-        return cls(ButtonAction(match["verb"], match["job"], int(arg) if arg is not None else None))
+        action = decode(match.string)
+        assert action is not None  # the template matched
+        return cls(action)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _handlers(interaction).on_button(interaction, self.action)
+        client = interaction.client
+        if isinstance(client, EaselBot) and client.router is not None:
+            await client.router.on_button(interaction, self.action)
 
 
-def result_view(job_id: str, indices: list[int], operation: Operation, requester_id: int) -> discord.ui.View:
+def _button(verb: Verb, job_id: str, index: int | None = None, **kwargs: Any) -> ResultButton:
+    return ResultButton(Action(verb, job_id, index), **kwargs)
+
+
+def result_view(job_id: str, indices: list[int], operation: Operation) -> discord.ui.View:
     """U/V per image, then 🔁 ✏️ 🗑 (upscaled results: ✏️ 🗑 only)."""
     view = discord.ui.View(timeout=None)
     row = 0
     if operation is not Operation.UPSCALE:
-        for verb in ("u", "v"):
+        for verb in (Verb.UPSCALE, Verb.VARY):
             for start in range(0, len(indices), _PER_ROW):
                 for index in indices[start : start + _PER_ROW]:
-                    action = ButtonAction(verb, job_id, index)
-                    view.add_item(ResultButton(action, label=f"{verb.upper()}{index + 1}", row=row))
+                    view.add_item(
+                        _button(verb, job_id, index, label=f"{verb.value.upper()}{index + 1}", row=row)
+                    )
                 row += 1
-        view.add_item(ResultButton(ButtonAction("r", job_id), emoji="🔁", row=row))
-    first = indices[0] if indices else 0
-    view.add_item(ResultButton(ButtonAction("m", job_id, first), emoji="✏️", row=row))
-    view.add_item(
-        ResultButton(
-            ButtonAction("d", job_id, requester_id), emoji="🗑", style=discord.ButtonStyle.danger, row=row
-        )
-    )
+        view.add_item(_button(Verb.REROLL, job_id, emoji="🔁", row=row))
+    view.add_item(_button(Verb.REMIX, job_id, indices[0] if indices else 0, emoji="✏️", row=row))
+    view.add_item(_button(Verb.DELETE, job_id, emoji="🗑", style=discord.ButtonStyle.danger, row=row))
     return view
 
 
-def text_view(job_id: str, requester_id: int) -> discord.ui.View:
+def text_view(job_id: str) -> discord.ui.View:
     """Under a text result (/describe): 🎨 Imagine this, then 🗑."""
     view = discord.ui.View(timeout=None)
     view.add_item(
-        ResultButton(
-            ButtonAction("i", job_id), label="Imagine this", emoji="🎨", style=discord.ButtonStyle.primary
+        _button(
+            Verb.IMAGINE_THIS, job_id, label="Imagine this", emoji="🎨", style=discord.ButtonStyle.primary
         )
     )
-    view.add_item(
-        ResultButton(ButtonAction("d", job_id, requester_id), emoji="🗑", style=discord.ButtonStyle.danger)
-    )
+    view.add_item(_button(Verb.DELETE, job_id, emoji="🗑", style=discord.ButtonStyle.danger))
     return view
-
-
-def is_stale_custom_id(custom_id: str, *, modal: bool) -> bool:
-    """An ``easel:`` id that no current button (or modal, for a modal submit) uses: an older
-    version's, or a forged one."""
-    if not custom_id.startswith("easel:"):
-        return False
-    return (_MODAL_RE if modal else _BUTTON_RE).fullmatch(custom_id) is None
-
-
-def modal_custom_id(job_id: str, index: int) -> str:
-    return f"{MODAL_PREFIX}{job_id}:{index}"
-
-
-def parse_modal_custom_id(custom_id: str) -> tuple[str, int] | None:
-    match = _MODAL_RE.fullmatch(custom_id)
-    return (match["job"], int(match["index"])) if match else None
 
 
 def remix_modal(
@@ -158,7 +95,7 @@ def remix_modal(
 ) -> discord.ui.Modal:
     """The ✏️ form. It is stopped before it is sent, so discord.py does not keep it in memory:
     its submit is handled from the raw interaction (:func:`modal_values`), also after a restart."""
-    modal = discord.ui.Modal(title="Remix this image", custom_id=modal_custom_id(job_id, index))
+    modal = discord.ui.Modal(title="Remix this image", custom_id=encode(Verb.REMIX_SUBMIT, job_id, index))
     modal.add_item(
         discord.ui.TextInput(
             label="Prompt (flags like --no work here too)",

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
 from typing import Any
 
 import discord
@@ -27,13 +26,16 @@ from bot.app import Services
 from bot.discord.attachments import AttachmentFetcher
 from bot.discord.client import EaselBot
 from bot.discord.components import ResultButton
+from bot.discord.context import DiscordContext
 from bot.discord.handlers import DiscordHandlers
 from bot.discord.sink import PLATFORM, DiscordJobSink
 from bot.discord.slash import build_app_command
 from bot.logs import guard_library_logs
 from commands import available_commands
 from commands.info import HELP, QUOTA
+from services.intake import Intake
 from services.jobs import JobRecord
+from services.tasks import BackgroundTasks
 
 __all__ = ["DiscordFrontend"]
 
@@ -60,58 +62,52 @@ class DiscordFrontend:
             raise ValueError("DISCORD_TOKEN is not set")
         self.services = services
         self.settings = settings
-        self.token_lifetime_s = token_lifetime_s
-        self.start_timeout_s = start_timeout_s
-        self.attachments = AttachmentFetcher()
-        self.handlers = DiscordHandlers(self)
         self.bot = EaselBot(
             gateway_url=settings.discord_gateway_url,
             guild_ids=settings.discord_guild_ids,
             setup=self._setup,
         )
-        self.bot.easel_handlers = self.handlers
-        self.upload_slots = asyncio.Semaphore(UPLOAD_SLOTS)
-        self._background: set[asyncio.Task[Any]] = set()
-        self._ready = asyncio.Event()
+        self.ctx = DiscordContext(
+            jobs=services.jobs,
+            intake=Intake(services.jobs, platform=PLATFORM),
+            limits=lambda: services.backend.limits,
+            bot=self.bot,
+            attachments=AttachmentFetcher(),
+            tasks=BackgroundTasks(PLATFORM),
+            status_tasks=BackgroundTasks(PLATFORM),
+            upload_slots=asyncio.Semaphore(UPLOAD_SLOTS),
+            ready=asyncio.Event(),
+            token_lifetime_s=token_lifetime_s,
+            start_timeout_s=start_timeout_s,
+        )
+        self.handlers = DiscordHandlers(self.ctx)
+        self.bot.router = self.handlers
+        self.start_timeout_s = start_timeout_s
         self._task: asyncio.Task[None] | None = None
         services.jobs.register_platform(PLATFORM, self._sink_for)
 
     def _sink_for(self, record: JobRecord) -> DiscordJobSink:
-        return DiscordJobSink(self, record)
-
-    def background(self, coro: Coroutine[Any, Any, None], *, name: str) -> asyncio.Task[None]:
-        """Run ``coro`` in a task that :meth:`close` cancels (delayed status edits)."""
-        task = asyncio.create_task(coro, name=name)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        return task
+        return DiscordJobSink(self.ctx, record)
 
     @property
     def ready(self) -> bool:
         """Connected and serving (between :meth:`start` and :meth:`close`)."""
-        return self._ready.is_set()
-
-    async def wait_ready(self, timeout_s: float | None = None) -> None:
-        """Wait until :meth:`start` has connected (sinks of recovered jobs call this first)."""
-        await asyncio.wait_for(self._ready.wait(), timeout_s or self.start_timeout_s)
+        return self.ctx.ready.is_set()
 
     # ---------------------------------------------------------------- lifecycle
 
     async def _setup(self, bot: EaselBot) -> None:
         """Runs in ``setup_hook``, after login and before the gateway: commands and buttons."""
-        limits = self.services.backend.limits
+        limits = self.ctx.limits()
         bot.add_dynamic_items(ResultButton)
         for spec in available_commands(limits):
-            bot.tree.add_command(
-                build_app_command(spec, limits, self.handlers.on_slash, lambda: self.services.backend.limits)
-            )
+            bot.tree.add_command(build_app_command(spec, limits, self.handlers.on_slash, self.ctx.limits))
         bot.tree.add_command(
             app_commands.Command(name=QUOTA.name, description=QUOTA.description, callback=self._quota)
         )
         bot.tree.add_command(
             app_commands.Command(name=HELP.name, description=HELP.description, callback=self._help)
         )
-        bot.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
 
     async def _quota(self, interaction: discord.Interaction[Any]) -> None:
         await self.handlers.on_quota(interaction)
@@ -119,20 +115,11 @@ class DiscordFrontend:
     async def _help(self, interaction: discord.Interaction[Any]) -> None:
         await self.handlers.on_help(interaction)
 
-    async def _on_tree_error(
-        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
-    ) -> None:
-        log.error("discord.command_error", exc_info=error, extra={"error_kind": type(error).__name__})
-        if not interaction.response.is_done():
-            await interaction.response.send_message(
-                "⚠️ Something went wrong with that command. Please try again.", ephemeral=True
-            )
-
     async def start(self) -> None:
         """Log in, sync commands and connect every shard; returns once all are READY (or raises)."""
         discord.http.Route.BASE = self.settings.discord_api_base.rstrip("/")
         guard_library_logs()
-        await self.attachments.start()
+        await self.ctx.attachments.start()
         token = self.settings.discord_token.get_secret_value() if self.settings.discord_token else ""
         self._task = asyncio.create_task(self.bot.start(token), name="easel-discord")
         connected = asyncio.create_task(self.bot.connected.wait())
@@ -153,15 +140,13 @@ class DiscordFrontend:
         if not done:
             await self.close()
             raise RuntimeError(f"Discord did not become ready within {self.start_timeout_s:g} s")
-        self._ready.set()
+        self.ctx.ready.set()
         log.info("discord.ready", extra={"shards": self.bot.shard_count, "guilds": len(self.bot.guilds)})
 
     async def close(self) -> None:
-        self._ready.clear()
-        await self.handlers.drain(5.0)
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        self.ctx.ready.clear()
+        await self.ctx.tasks.drain(5.0)
+        await self.ctx.status_tasks.cancel()
         if not self.bot.is_closed():
             await self.bot.close()
         if self._task is not None:
@@ -170,4 +155,4 @@ class DiscordFrontend:
             except Exception as exc:  # the task's own failure was reported by start()
                 log.debug("discord.closed_with", extra={"error_kind": type(exc).__name__})
             self._task = None
-        await self.attachments.close()
+        await self.ctx.attachments.close()

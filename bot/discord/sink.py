@@ -5,44 +5,37 @@ recovered after a restart reports exactly like one started in this process.
 
 While the interaction token lives (15 minutes), everything goes through the interaction's
 webhook: the deferred reply is edited with the queue position and progress (at most one edit
-per :data:`STATUS_INTERVAL_S`), then becomes the result (files, embed, buttons); a batch that
-does not fit one message continues in follow-ups. Failures are sent as an ephemeral follow-up
-and the public placeholder is deleted. After the token has expired (or if Discord refuses it),
-results and failures are posted as ordinary channel messages that reply to the deferred reply
-and mention nobody.
+per :data:`STATUS_INTERVAL_S`, :class:`services.throttle.StatusThrottle`), then becomes the result
+(files, embed, buttons); a batch that does not fit one message continues in follow-ups. Failures
+are sent as an ephemeral follow-up and the public placeholder is deleted. After the token has
+expired (or if Discord refuses it), results and failures are posted as ordinary channel messages
+that reply to the deferred reply and mention nobody.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import io
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import discord
 
 from bot.discord.components import result_view, text_view
-from bot.discord.render import (
-    NO_MENTIONS,
-    error_text,
-    progress_text,
-    queued_text,
-    result_embed,
-    safe,
-    started_text,
-    text_embed,
-)
-from services.encoding import EncodedFile, fit_upload, split_batches
+from bot.discord.context import DiscordContext
+from bot.discord.render import MARKUP, NO_MENTIONS, result_embed, safe, status_text
+from commands.replies import Icon, error_text, queued_line, result_filename, working_line
 from services.errors import EaselError
 from services.jobs import JobRecord
-from services.types import JobOutcome, Progress, PublishedImage
+from services.throttle import StatusThrottle
+from services.types import JobOutcome, Progress
+from services.uploads import UploadPart, UploadTooLarge, post_within
 
-if TYPE_CHECKING:
-    from bot.discord.frontend import DiscordFrontend
-
-__all__ = ["DEFAULT_UPLOAD_LIMIT", "STATUS_INTERVAL_S", "DiscordJobSink", "make_origin"]
+__all__ = ["DEFAULT_UPLOAD_LIMIT", "STATUS_INTERVAL_S", "DiscordJobSink", "make_origin", "tell_privately"]
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +43,7 @@ PLATFORM = "discord"
 STATUS_INTERVAL_S = 2.0
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's per-message limit without boosts
 _MAX_FILES = 10  # attachments per message
-_MIN_BUDGET = 16 * 1024  # fit_upload can always get a picture under this (down-scaled JPEG)
 _TOKEN_GONE = (401, 404)  # 50027 Invalid Webhook Token, 10015 Unknown Webhook
-
-
-class _TooLarge(Exception):
-    """Discord answered 413 (40005): the files did not fit after all."""
 
 
 def make_origin(
@@ -90,11 +78,27 @@ def make_origin(
     }
 
 
+async def tell_privately(
+    webhook: discord.Webhook, original_id: int | None, text: str, *, resolved: bool = False
+) -> None:
+    """Say ``text`` to the user only (ephemeral follow-up), then remove the public placeholder.
+
+    The first follow-up after a deferral replaces the loading message and keeps its (public)
+    visibility, so the placeholder is edited first unless it has left its loading state already.
+    """
+    if original_id is not None and not resolved:
+        await webhook.edit_message(original_id, content="…", allowed_mentions=NO_MENTIONS)
+    await webhook.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS, wait=True)
+    if original_id is not None:
+        with contextlib.suppress(discord.NotFound):
+            await webhook.delete_message(original_id)
+
+
 class DiscordJobSink:
     """The :class:`services.jobs.JobSink` of one Discord job (one instance per job and process)."""
 
-    def __init__(self, frontend: DiscordFrontend, record: JobRecord) -> None:
-        self.fe = frontend
+    def __init__(self, ctx: DiscordContext, record: JobRecord) -> None:
+        self.ctx = ctx
         self.job_id = record.job_id
         self.origin: Mapping[str, Any] = record.origin
         self.kind = str(self.origin.get("kind", "imagine"))
@@ -102,11 +106,16 @@ class DiscordJobSink:
         self.user_id = int(self.origin.get("user_id") or record.requester.user_id)
         self.display_name = record.requester.display_name
         self._lock = asyncio.Lock()
-        self._latest: str | None = None
-        self._last_edit = -STATUS_INTERVAL_S
-        self._pending: asyncio.Task[None] | None = None
-        self._finished = False
         self._resolved = False  # the deferred reply left its loading state
+        # Never waits for the client: jobs resumed after a restart report while jobs.start() is
+        # still running, before the front end has connected; their update goes out once it has.
+        self._status = StatusThrottle(
+            self._edit_status,
+            min_interval_s=STATUS_INTERVAL_S,
+            spawn=ctx.status_tasks.spawn,
+            gate=ctx.ready,
+            name=f"status-{self.job_id[:8]}",
+        )
 
     # ---------------------------------------------------------------- where to talk
 
@@ -122,11 +131,11 @@ class DiscordJobSink:
         # Built the way discord.py builds Interaction.followup: an application webhook on the
         # client's state, so ephemeral follow-ups and buttons are allowed.
         data = {"id": int(self.origin["application_id"]), "type": 3, "token": str(self.origin["token"])}
-        return discord.Webhook.from_state(data=data, state=self.fe.bot._connection)  # type: ignore[arg-type]
+        return discord.Webhook.from_state(data=data, state=self.ctx.bot._connection)  # type: ignore[arg-type]
 
     def _channel(self) -> discord.PartialMessageable:
         guild_id = self.origin.get("guild_id")
-        return self.fe.bot.get_partial_messageable(
+        return self.ctx.bot.get_partial_messageable(
             int(self.origin["channel_id"]), guild_id=int(guild_id) if guild_id else None
         )
 
@@ -144,157 +153,78 @@ class DiscordJobSink:
 
     # ---------------------------------------------------------------- status (rate limited)
 
-    async def _status(self, text: str) -> None:
-        """Show ``text`` in the deferred reply: now, or later if an edit went out < 2 s ago.
+    async def _update(self, icon: Icon, line: str) -> None:
+        if self.token_valid() and self.original_id is not None:
+            await self._status.update(status_text(self.kind, self.prompt, icon, line))
 
-        Never waits for the client: jobs resumed after a restart report while ``jobs.start()`` is
-        still running, before the front end has connected; their update goes out once it has.
-        """
-        if self._finished or not self.token_valid() or self.original_id is None:
+    async def _edit_status(self, text: str) -> None:
+        original = self.original_id
+        if original is None or not self.ctx.ready.is_set() or not self.token_valid():
             return
-        self._latest = text
-        due = self._last_edit + STATUS_INTERVAL_S - time.monotonic()
-        if self._pending is not None and not self._pending.done():
-            return  # the scheduled edit will show the latest text
-        if self.fe.ready and due <= 0:
-            await self._flush()
-        else:
-            self._pending = self.fe.background(self._flush_later(), name=f"easel-status-{self.job_id[:8]}")
-
-    async def _flush_later(self) -> None:
         try:
-            await self.fe.wait_ready()
-            due = self._last_edit + STATUS_INTERVAL_S - time.monotonic()
-            if due > 0:
-                await asyncio.sleep(due)
-            await self._flush()
-        except TimeoutError:
-            pass
-
-    async def _flush(self) -> None:
-        async with self._lock:
-            text, self._latest = self._latest, None
-            original = self.original_id
-            if (
-                text is None
-                or original is None
-                or self._finished
-                or not self.fe.ready
-                or not self.token_valid()
-            ):
-                return
-            self._last_edit = time.monotonic()
-            try:
-                await self._webhook().edit_message(original, content=text, allowed_mentions=NO_MENTIONS)
-                self._resolved = True
-            except discord.HTTPException as exc:
-                log.warning("discord.status_failed", extra={"job_id": self.job_id, "status": exc.status})
-            except Exception as exc:  # a status line is never worth failing a job over
-                log.warning(
-                    "discord.status_failed", extra={"job_id": self.job_id, "error_kind": type(exc).__name__}
-                )
-
-    def _stop_status(self) -> None:
-        self._finished = True
-        if self._pending is not None and not self._pending.done():
-            self._pending.cancel()
+            await self._webhook().edit_message(original, content=text, allowed_mentions=NO_MENTIONS)
+            self._resolved = True
+        except discord.HTTPException as exc:
+            log.warning("discord.status_failed", extra={"job_id": self.job_id, "status": exc.status})
+        except Exception as exc:  # a status line is never worth failing a job over
+            log.warning(
+                "discord.status_failed", extra={"job_id": self.job_id, "error_kind": type(exc).__name__}
+            )
 
     async def on_queued(self, job_id: str, position: int) -> None:
-        await self._status(queued_text(self.kind, self.prompt, position))
+        await self._update(Icon.QUEUED, queued_line(position))
 
     async def on_resumed(self, job_id: str, position: int) -> None:
-        await self._status(queued_text(self.kind, self.prompt, position, resumed=True))
+        await self._update(Icon.QUEUED, queued_line(position, resumed=True))
 
     async def on_started(self, job_id: str) -> None:
-        await self._status(started_text(self.kind, self.prompt))
+        await self._update(Icon.WORKING, working_line())
 
     async def on_progress(self, job_id: str, progress: Progress) -> None:
-        await self._status(progress_text(self.kind, self.prompt, progress))
+        await self._update(Icon.WORKING, working_line(progress))
 
     # ---------------------------------------------------------------- results
 
     async def deliver(self, outcome: JobOutcome) -> None:
         """Post every image; raises only if Discord refuses for a reason other than size."""
-        self._stop_status()
-        await self.fe.wait_ready()
-        if not outcome.images and outcome.text is not None:
-            await self._deliver_text(outcome)
-            return
-        limit = int(self.origin.get("filesize_limit") or DEFAULT_UPLOAD_LIMIT)
+        await self._status.stop()
+        await self.ctx.wait_ready()
         async with self._lock:
-            encoded = await fit_upload([i.data for i in outcome.images], limit, max_file_bytes=limit)
-            groups = split_batches(encoded, limit, max_files=_MAX_FILES)
-            await self._post_groups(outcome, groups, limit)
+            if not outcome.images and outcome.text is not None:  # /describe: text with 🎨 Imagine this
+                embed = result_embed(outcome, self.kind, self.user_id)
+                await self._send(
+                    embed=embed, view=lambda: text_view(self.job_id), attachments=list, first=True
+                )
+                messages = 1
+            else:
+                # Uploads share a few slots: fifty results of ~2 MB pushed at once would queue every
+                # interaction acknowledgement behind megabytes of socket writes on the event loop.
+                limit = int(self.origin.get("filesize_limit") or DEFAULT_UPLOAD_LIMIT)
+                async with self.ctx.upload_slots:
+                    post = functools.partial(self._post, outcome)
+                    messages = await post_within(
+                        outcome.images, limit, post, max_files=_MAX_FILES, job_id=self.job_id
+                    )
         log.info(
             "discord.delivered",
-            extra={"job_id": self.job_id, "images": len(outcome.images), "messages": len(groups)},
+            extra={"job_id": self.job_id, "images": len(outcome.images), "messages": messages},
         )
 
-    async def _deliver_text(self, outcome: JobOutcome) -> None:
-        """A text result (/describe): the deferred reply becomes the text with 🎨 Imagine this."""
-        embed = text_embed(outcome, self.kind, self.user_id)
-        async with self._lock:
-            await self._send(
-                embed=embed, view=lambda: text_view(self.job_id, self.user_id), attachments=list, first=True
-            )
-        log.info("discord.delivered", extra={"job_id": self.job_id, "images": 0, "messages": 1})
-
-    async def _post_groups(self, outcome: JobOutcome, groups: list[list[EncodedFile]], limit: int) -> None:
-        # Uploads share a few slots: fifty results of ~2 MB pushed at once would queue every
-        # interaction acknowledgement behind megabytes of socket writes on the event loop.
-        async with self.fe.upload_slots:
-            start = 0
-            for number, group in enumerate(groups, 1):
-                images = outcome.images[start : start + len(group)]
-                start += len(group)
-                await self._post_fitting(outcome, images, group, limit, part=(number, len(groups)))
-
-    async def _post_fitting(
-        self,
-        outcome: JobOutcome,
-        images: Sequence[PublishedImage],
-        files: list[EncodedFile],
-        limit: int,
-        *,
-        part: tuple[int, int],
-    ) -> None:
-        """Post one message; if Discord still says 413, re-encode for half of what it refused and retry."""
-        budget = limit
-        while True:
-            try:
-                await self._post(outcome, images, files, part=part)
-                return
-            except _TooLarge:
-                budget = min(budget, sum(f.size for f in files)) // 2
-                if budget < _MIN_BUDGET:
-                    raise
-                log.warning("discord.upload_too_large", extra={"job_id": self.job_id, "budget_bytes": budget})
-                files = await fit_upload([i.data for i in images], budget, max_file_bytes=budget)
-
-    async def _post(
-        self,
-        outcome: JobOutcome,
-        images: Sequence[PublishedImage],
-        files: list[EncodedFile],
-        *,
-        part: tuple[int, int],
-    ) -> None:
-        embed = result_embed(outcome, self.kind, self.user_id, part=part)
-        indices = [i.index for i in images]
-        first = part[0] == 1
+    async def _post(self, outcome: JobOutcome, part: UploadPart) -> None:
+        embed = result_embed(outcome, self.kind, self.user_id, part=(part.number, part.count))
 
         def attachments() -> list[discord.File]:
             return [
                 discord.File(
-                    io.BytesIO(f.data), filename=f"easel-{self.job_id[:8]}-{img.index + 1}.{f.extension}"
+                    io.BytesIO(f.data), filename=result_filename(self.job_id, image.index, f.extension)
                 )
-                for img, f in zip(images, files, strict=True)
+                for image, f in zip(part.images, part.files, strict=True)
             ]
 
         def view() -> discord.ui.View:
-            return result_view(self.job_id, indices, outcome.request.operation, self.user_id)
+            return result_view(self.job_id, [i.index for i in part.images], outcome.request.operation)
 
-        await self._send(embed=embed, view=view, attachments=attachments, first=first)
+        await self._send(embed=embed, view=view, attachments=attachments, first=part.number == 1)
 
     async def _send(
         self,
@@ -328,7 +258,7 @@ class DiscordJobSink:
                 return
             except discord.HTTPException as exc:
                 if exc.status == 413:
-                    raise _TooLarge() from exc
+                    raise UploadTooLarge() from exc
                 if exc.status not in _TOKEN_GONE:
                     raise
                 log.info("discord.token_gone", extra={"job_id": self.job_id, "status": exc.status})
@@ -343,19 +273,19 @@ class DiscordJobSink:
             )
         except discord.HTTPException as exc:
             if exc.status == 413:
-                raise _TooLarge() from exc
+                raise UploadTooLarge() from exc
             raise
 
     # ---------------------------------------------------------------- failures
 
     async def on_failed(self, job_id: str, error: EaselError) -> None:
-        self._stop_status()
-        await self.fe.wait_ready()
-        text = error_text(error)
+        await self._status.stop()
+        await self.ctx.wait_ready()
+        text = error_text(error, MARKUP)
         async with self._lock:
             if self.token_valid():
                 try:
-                    await self._tell_privately(text)
+                    await tell_privately(self._webhook(), self.original_id, text, resolved=self._resolved)
                     return
                 except discord.HTTPException as exc:
                     log.info("discord.token_gone", extra={"job_id": self.job_id, "status": exc.status})
@@ -366,21 +296,3 @@ class DiscordJobSink:
                 reference=self._reference(),  # type: ignore[arg-type]
                 mention_author=False,
             )
-
-    async def _tell_privately(self, text: str) -> None:
-        """Ephemeral follow-up, then remove the public placeholder.
-
-        The first follow-up after a deferral replaces the loading message and keeps its (public)
-        visibility, so the placeholder must have been edited before an ephemeral one can be sent.
-        """
-        webhook = self._webhook()
-        original = self.original_id
-        if original is not None and not self._resolved:
-            await webhook.edit_message(original, content="…", allowed_mentions=NO_MENTIONS)
-            self._resolved = True
-        await webhook.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS, wait=True)
-        if original is not None:
-            try:
-                await webhook.delete_message(original)
-            except discord.NotFound:
-                pass

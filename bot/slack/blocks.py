@@ -1,96 +1,65 @@
-"""Block Kit for result messages and their buttons.
+"""Block Kit for result messages and their buttons, built with ``slack_sdk.models.blocks``.
 
-Buttons carry their state in ``action_id`` (``easel:<verb>:<job>[:<index>]``), so they keep working
-after a restart: the handler looks the job up in SQLite and starts from its stored clean original::
+Buttons carry their state in ``action_id`` (:mod:`commands.actions`: ``easel:<verb>:<job>[:<index>]``),
+so they keep working after a restart: the handler looks the job up in SQLite and starts from its
+stored clean original::
 
     blocks = result_blocks(outcome, user_id="U123", operations=limits.operations)
-    parse_action_id("easel:u:6f1c…:2")   # ButtonAction(verb="u", job_id="6f1c…", index=2)
     text, blocks = describe_message(outcome, user_id="U123", operations=limits.operations)
-    parse_action_id("easel:i:6f1c…")     # /describe's "Imagine this": the caption is read from the job
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
 from bot.slack.mrkdwn import escape_text, quote_prompt, truncate
+from commands.actions import Verb, encode
+from commands.replies import made_verb, withheld_text
 from services.types import GenerationRequest, JobOutcome, Operation, PublishedImage
 
-__all__ = [
-    "ACTION_RE",
-    "ButtonAction",
-    "action_id",
-    "describe_message",
-    "parse_action_id",
-    "result_blocks",
-    "result_summary",
-]
+__all__ = ["describe_message", "fallback_text", "result_blocks", "result_summary"]
 
-# u = upscale, v = vary, m = remix (opens a modal), r = reroll, d = delete,
-# i = imagine from a /describe result (the text is read back from the job, not from the message)
-ACTION_RE = re.compile(r"^easel:(?P<verb>[uvmrdi]):(?P<job>[A-Za-z0-9_-]{1,64})(?::(?P<index>\d{1,3}))?$")
-
-_VERB_NEEDS = {"u": Operation.UPSCALE, "v": Operation.REMIX, "m": Operation.REMIX}
-_TITLES = {
-    Operation.IMAGINE: "imagined",
-    Operation.REMIX: "remixed",
-    Operation.INPAINT: "inpainted",
-    Operation.UPSCALE: "upscaled",
-    Operation.OUTPAINT: "outpainted",
-}
+#: Slack's limit for a section's text.
+_SECTION_MAX = 3000
+_PER_IMAGE = (
+    (Verb.UPSCALE, "Upscale", Operation.UPSCALE),
+    (Verb.VARY, "Vary", Operation.REMIX),
+    (Verb.REMIX, "Remix", Operation.REMIX),
+)
+_CONFIRM_DELETE = ConfirmObject(
+    title="Delete these images?",
+    text=PlainTextObject(text="This removes the message and its images for everyone."),
+    confirm="Delete",
+    deny="Keep",
+)
 
 
-@dataclass(frozen=True, slots=True)
-class ButtonAction:
-    verb: str
-    job_id: str
-    index: int | None = None
-
-
-def action_id(verb: str, job_id: str, index: int | None = None) -> str:
-    return f"easel:{verb}:{job_id}" + (f":{index}" if index is not None else "")
-
-
-def parse_action_id(value: str) -> ButtonAction | None:
-    m = ACTION_RE.match(value)
-    if m is None:
-        return None
-    index = m.group("index")
-    return ButtonAction(m.group("verb"), m.group("job"), int(index) if index is not None else None)
-
-
-def _button(text: str, action: str, *, value: str = "", style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text},
-        "action_id": action,
-    }
-    if value:
-        button["value"] = value
-    if style:
-        button["style"] = style
-    return button
-
-
-def _size(image: PublishedImage) -> str:
-    return f"{image.width}×{image.height}"
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=truncate(text, _SECTION_MAX)))
 
 
 def result_summary(request: GenerationRequest, images: tuple[PublishedImage, ...], user_id: str) -> str:
     """One mrkdwn paragraph: who asked, what (escaped, so it cannot notify anyone), seed and size."""
-    verb = _TITLES.get(request.operation, "made")
-    lines = [f"<@{user_id}> {verb}:"]
-    prompt = request.positive_prompt
-    if prompt:
-        lines.append(f"> {quote_prompt(prompt)}")
+    lines = [f"<@{user_id}> {made_verb(request.operation)}:"]
+    if request.positive_prompt:
+        lines.append(f"> {quote_prompt(request.positive_prompt)}")
     if request.negative_prompt:
         lines.append(f"_without:_ {quote_prompt(request.negative_prompt, 200)}")
-    details = []
-    for image in images:
-        prefix = f"#{image.index + 1} " if len(images) > 1 else ""
-        details.append(f"{prefix}seed `{image.seed}` · {_size(image)}")
+    several = len(images) > 1
+    details = [
+        f"{f'#{i.index + 1} ' if several else ''}seed `{i.seed}` · {i.width}×{i.height}" for i in images
+    ]
     if details:
         lines.append(" | ".join(details))
     return "\n".join(lines)
@@ -100,50 +69,28 @@ def result_blocks(
     outcome: JobOutcome, *, user_id: str, operations: frozenset[Operation]
 ) -> list[dict[str, Any]]:
     """Summary, per-image buttons (upscale / vary / remix) and reroll / delete."""
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": result_summary(outcome.request, outcome.images, user_id)},
-        }
-    ]
+    blocks: list[Block] = [_section(result_summary(outcome.request, outcome.images, user_id))]
     if outcome.filtered:
-        blocks.append(
-            {
-                "type": "context",
-                "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": f"{outcome.filtered} image(s) were withheld by the safety filter and not counted.",
-                    }
-                ],
-            }
-        )
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"{withheld_text(outcome.filtered)}.")]))
     job = outcome.job_id
     several = len(outcome.images) > 1
     for image in outcome.images:
         n = f" #{image.index + 1}" if several else ""
-        buttons = []
-        for verb, label in (("u", "Upscale"), ("v", "Vary"), ("m", "Remix")):
-            if _VERB_NEEDS[verb] in operations:
-                buttons.append(_button(f"{label}{n}", action_id(verb, job, image.index)))
+        buttons = [
+            ButtonElement(text=f"{label}{n}", action_id=encode(verb, job, image.index))
+            for verb, label, needs in _PER_IMAGE
+            if needs in operations
+        ]
         if buttons:
-            blocks.append({"type": "actions", "block_id": f"easel:img:{image.index}", "elements": buttons})
+            blocks.append(ActionsBlock(block_id=f"easel:img:{image.index}", elements=buttons))
     closing = [
-        _button("Reroll", action_id("r", job)),
-        _button("Delete", action_id("d", job), style="danger"),
+        ButtonElement(text="Reroll", action_id=encode(Verb.REROLL, job)),
+        ButtonElement(
+            text="Delete", action_id=encode(Verb.DELETE, job), style="danger", confirm=_CONFIRM_DELETE
+        ),
     ]
-    closing[1]["confirm"] = {
-        "title": {"type": "plain_text", "text": "Delete these images?"},
-        "text": {"type": "plain_text", "text": "This removes the message and its images for everyone."},
-        "confirm": {"type": "plain_text", "text": "Delete"},
-        "deny": {"type": "plain_text", "text": "Keep"},
-    }
-    blocks.append({"type": "actions", "block_id": "easel:job", "elements": closing})
-    return blocks
-
-
-#: Slack's limit for a section's text.
-_SECTION_MAX = 3000
+    blocks.append(ActionsBlock(block_id="easel:job", elements=closing))
+    return [b.to_dict() for b in blocks]
 
 
 def describe_message(
@@ -156,16 +103,15 @@ def describe_message(
     """
     caption = quote_prompt(outcome.text or "", 1200)
     body = f"<@{user_id}> asked me to describe a picture:\n> {caption}\nReuse it: `/imagine {caption}`"
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(body, _SECTION_MAX)}}
-    ]
+    blocks: list[Block] = [_section(body)]
     if Operation.IMAGINE in operations:
-        button = _button("Imagine this", action_id("i", outcome.job_id), style="primary")
-        blocks.append({"type": "actions", "block_id": "easel:describe", "elements": [button]})
-    return body, blocks
+        button = ButtonElement(
+            text="Imagine this", action_id=encode(Verb.IMAGINE_THIS, outcome.job_id), style="primary"
+        )
+        blocks.append(ActionsBlock(block_id="easel:describe", elements=[button]))
+    return body, [b.to_dict() for b in blocks]
 
 
 def fallback_text(request: GenerationRequest, user_id: str) -> str:
     """Plain text for notifications (no mrkdwn formatting beyond the requester)."""
-    verb = _TITLES.get(request.operation, "made")
-    return f"<@{user_id}> {verb}: {escape_text(request.positive_prompt)[:200]}"
+    return f"<@{user_id}> {made_verb(request.operation)}: {escape_text(request.positive_prompt)[:200]}"

@@ -4,7 +4,8 @@ The bot token opens every file the bot can see, so it is only ever sent to Slack
 hosts (or, in tests and behind proxies, to the host of ``SLACK_API_URL``). A URL anywhere else is
 refused before any connection is made; redirects are followed by hand so the token never follows a
 redirect off those hosts. Size is capped while streaming; format, pixel and decoding checks are
-the same as for every other upload (``services.images.load_input_image`` inside the commands)::
+the same as for every other upload (``services.images.load_input_image`` inside the commands); the
+transfer is :func:`services.downloads.fetch_capped`::
 
     fetcher = SlackFileFetcher(session, token, api_url="https://slack.com/api/")
     data = await fetcher.download(file_obj, max_bytes=limits.max_input_bytes, what="image")
@@ -15,10 +16,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 
+from services.downloads import check_size, fetch_capped
 from services.errors import InvalidRequest
 from services.images import sniff_format
 
@@ -28,8 +30,6 @@ log = logging.getLogger(__name__)
 
 #: Hosts that serve ``url_private`` (and their subdomains).
 SLACK_FILE_HOSTS = ("slack.com", "slack-edge.com", "slack-files.com")
-_MAX_REDIRECTS = 3
-_CHUNK = 64 * 1024
 
 
 def is_slack_file_host(url: str, extra_hosts: frozenset[str] = frozenset()) -> bool:
@@ -86,9 +86,17 @@ class SlackFileFetcher:
                 "elsewhere. Please upload the picture to Slack directly."
             )
         size = file.get("size")
-        if isinstance(size, int) and size > max_bytes:
-            raise self._too_large(what, size, max_bytes)
-        data = await self._get(url, max_bytes=max_bytes, what=what, name=name)
+        check_size(size if isinstance(size, int) else None, max_bytes=max_bytes, what=what)
+        headers = {"Authorization": f"Bearer {self._token}"}
+        data = await fetch_capped(
+            self._session,
+            url,
+            max_bytes=max_bytes,
+            what=f"{what} “{name}”",
+            source="Slack",
+            headers=headers,
+            allowed=self.allowed,
+        )
         if sniff_format(data) is None:
             # Slack answers with an HTML sign-in page (status 200) when the token cannot see the file.
             raise InvalidRequest(
@@ -97,51 +105,3 @@ class SlackFileFetcher:
                 log_detail=f"slack file {file.get('id')} magic={data[:8]!r}",
             )
         return data
-
-    async def _get(self, url: str, *, max_bytes: int, what: str, name: str) -> bytes:
-        for _ in range(_MAX_REDIRECTS + 1):
-            headers = {"Authorization": f"Bearer {self._token}"}
-            try:
-                async with self._session.get(
-                    url, headers=headers, allow_redirects=False, timeout=aiohttp.ClientTimeout(total=60)
-                ) as resp:
-                    if resp.status in (301, 302, 303, 307, 308):
-                        target = urljoin(url, resp.headers.get("Location", ""))
-                        if not self.allowed(target):
-                            log.warning(
-                                "slack.file_redirect_refused", extra={"host": urlsplit(target).hostname}
-                            )
-                            raise InvalidRequest(f"I couldn't download the {what} “{name}” from Slack.")
-                        url = target
-                        continue
-                    if resp.status != 200:
-                        log.warning("slack.file_download_failed", extra={"status": resp.status})
-                        raise InvalidRequest(
-                            f"I couldn't download the {what} “{name}” from Slack (HTTP {resp.status}). "
-                            "Please try again."
-                        )
-                    if resp.content_length is not None and resp.content_length > max_bytes:
-                        raise self._too_large(what, resp.content_length, max_bytes)
-                    chunks: list[bytes] = []
-                    total = 0
-                    async for chunk in resp.content.iter_chunked(_CHUNK):
-                        total += len(chunk)
-                        if total > max_bytes:
-                            raise self._too_large(what, None, max_bytes)
-                        chunks.append(chunk)
-                    return b"".join(chunks)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                log.warning("slack.file_download_failed", extra={"error": type(exc).__name__})
-                raise InvalidRequest(
-                    f"I couldn't download the {what} “{name}” from Slack. Please try again."
-                ) from exc
-        raise InvalidRequest(f"I couldn't download the {what} “{name}” from Slack (too many redirects).")
-
-    @staticmethod
-    def _too_large(what: str, size: int | None, max_bytes: int) -> InvalidRequest:
-        got = f"is {size / 1_048_576:.1f} MB; " if size else "is too large; "
-        return InvalidRequest(
-            f"That {what} {got}the largest I accept is {max_bytes / 1_048_576:.0f} MB. "
-            "Please upload a smaller file.",
-            log_detail=f"slack file bytes={size} limit={max_bytes}",
-        )

@@ -10,15 +10,15 @@
         await slack.close()
 
 Every listener acknowledges first (Slack's 3-second deadline) and does its work in a background
-task afterwards. The listeners themselves live in :mod:`bot.slack.handlers`; talking back to users
-of a job (status, results) in :mod:`bot.slack.sink`.
+task afterwards. The listeners live in :mod:`bot.slack.handlers` and talking back to the users
+of a job (status, results) in :mod:`bot.slack.sink`; both get a
+:class:`bot.slack.context.SlackContext`, not this object.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -33,10 +33,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Services
+from bot.slack.context import SlackContext
 from bot.slack.dedup import RequestDeduplicator
 from bot.slack.files import SlackFileFetcher
+from bot.slack.handlers import register_handlers
 from bot.slack.http_server import SlackHttpServer
+from bot.slack.sink import SlackJobSink
 from bot.slack.status import StatusTarget, StatusUpdater
+from services.intake import Intake
+from services.jobs import JobRecord
+from services.tasks import BackgroundTasks
 
 __all__ = ["SlackFrontend"]
 
@@ -104,17 +110,28 @@ class SlackFrontend:
         )
         self.dedup = RequestDeduplicator()
         self.app.middleware(self.dedup.middleware)
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._updaters: dict[str, StatusUpdater] = {}
         self._http: SlackHttpServer | None = None
         self._socket: Any = None
         self._closing = False
+        self._status_tasks = BackgroundTasks(PLATFORM)  # delayed status updates, cancelled on close
+        self.ctx = SlackContext(
+            jobs=services.jobs,
+            intake=Intake(services.jobs, platform=PLATFORM),
+            limits=lambda: services.backend.limits,
+            client=self.client,
+            files=lambda: SlackFileFetcher(self.session, self._token, api_url=settings.slack_api_url),
+            status=self._status_line,
+            tasks=BackgroundTasks(PLATFORM),
+            bot_user_id=lambda: self.bot_user_id,
+        )
+        register_handlers(self.app, self.ctx)
+        services.jobs.register_platform(PLATFORM, self._sink_for)
 
-        from bot.slack.handlers import register_handlers
-        from bot.slack.sink import SlackJobSink
+    def _status_line(self, target: StatusTarget) -> StatusUpdater:
+        return StatusUpdater(target, session=self.session, client=self.client, spawn=self._status_tasks.spawn)
 
-        register_handlers(self)
-        services.jobs.register_platform(PLATFORM, lambda record: SlackJobSink(self, record))
+    def _sink_for(self, record: JobRecord) -> SlackJobSink:
+        return SlackJobSink(self.ctx, record)
 
     # ------------------------------------------------------------------ shared plumbing
 
@@ -127,38 +144,6 @@ class SlackFrontend:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
             self.client.session = self._session
         return self._session
-
-    @property
-    def files(self) -> SlackFileFetcher:
-        return SlackFileFetcher(self.session, self._token, api_url=self.settings.slack_api_url)
-
-    def spawn(self, coro: Coroutine[Any, Any, Any], *, what: str) -> asyncio.Task[Any]:
-        """Run work after the ack; errors are logged, never lost silently."""
-        task = asyncio.create_task(coro, name=f"slack:{what}")
-        self._tasks.add(task)
-
-        def done(t: asyncio.Task[Any]) -> None:
-            self._tasks.discard(t)
-            if not t.cancelled() and t.exception() is not None:
-                exc = t.exception()
-                log.error("slack.task_failed", extra={"task": what}, exc_info=exc)
-
-        task.add_done_callback(done)
-        return task
-
-    def updater_for(self, job_id: str | None, target: StatusTarget) -> StatusUpdater:
-        """The status line of a job (one per job, so rate limits and URL budgets hold across calls)."""
-        _ = self.session
-        if job_id is None:
-            return StatusUpdater(target, session=self.session, client=self.client)
-        updater = self._updaters.get(job_id)
-        if updater is None:
-            updater = StatusUpdater(target, session=self.session, client=self.client)
-            self._updaters[job_id] = updater
-        return updater
-
-    def forget_job(self, job_id: str) -> None:
-        self._updaters.pop(job_id, None)
 
     def _authorizer(self) -> Callable[[], Awaitable[AuthorizeResult]]:
         """bolt's ``authorize``: the cached auth.test of ``start()`` (no Web API call before an ack)."""
@@ -215,14 +200,8 @@ class SlackFrontend:
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
-        for updater in self._updaters.values():
-            updater.cancel_pending()
-        if self._tasks:
-            _done, pending = await asyncio.wait(set(self._tasks), timeout=5)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+        await self._status_tasks.cancel()
+        await self.ctx.tasks.drain(5.0)
         self._closing = True
         if self._session is not None:
             await self._session.close()

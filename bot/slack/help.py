@@ -1,4 +1,5 @@
-"""``/easel help`` and ``/quota`` texts for Slack, built from ``commands.help`` (never restated here)."""
+"""``/easel help`` for Slack, built from ``commands.help`` (never restated here); quota wording is in
+:mod:`commands.replies`."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ from commands import COMMANDS
 from commands.help import FLAG_HELP, command_help, command_overview
 from commands.info import HELP
 from services.backends.base import BackendLimits
-from services.quota import QuotaStatus
 
-__all__ = ["SHORTCUT_NAME", "help_blocks", "quota_text"]
+__all__ = ["SHORTCUT_NAME", "help_blocks"]
 
 SHORTCUT_NAME = "Remix / Upscale this image"  # the message shortcut, as the manifest names it
 _SECTION_MAX = 3000
@@ -61,12 +61,3 @@ def help_blocks(limits: BackendLimits, topic: str = "") -> list[dict[str, Any]]:
     if spec is None:
         blocks += [DividerBlock(), *(_section(chunk) for chunk in _chunks(FLAG_HELP))]
     return [block.to_dict() for block in blocks]
-
-
-def quota_text(status: QuotaStatus) -> str:
-    text = f"You have *{status.remaining}* of your {status.limit} daily images left."
-    if status.resets_at is not None and status.remaining < status.limit:
-        stamp = int(status.resets_at.timestamp())
-        fallback = f"{status.resets_at:%Y-%m-%d %H:%M} UTC"
-        text += f" The next one comes back <!date^{stamp}^{{date_short_pretty}} at {{time}}|{fallback}>."
-    return text

@@ -10,62 +10,60 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import describe_message, fallback_text, result_blocks
-from bot.slack.mrkdwn import escape_text
-from bot.slack.replies import error_text
-from bot.slack.status import StatusTarget, StatusUpdater
+from bot.slack.context import SlackContext
+from bot.slack.mrkdwn import MARKUP, escape_text
+from bot.slack.status import StatusTarget
+from commands.replies import (
+    DONE_LINE,
+    Icon,
+    error_text,
+    extension_for,
+    queued_line,
+    result_filename,
+    working_line,
+)
 from services.errors import EaselError
 from services.jobs import JobRecord
 from services.types import JobOutcome, Operation, Progress
 
-if TYPE_CHECKING:
-    from bot.slack.frontend import SlackFrontend
-
-__all__ = ["SlackJobSink", "queued_text", "upload_filename"]
+__all__ = ["SlackJobSink"]
 
 log = logging.getLogger(__name__)
 
 _NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
-
-
-def queued_text(position: int, *, resumed: bool = False) -> str:
-    lead = "easel restarted; your request is queued again" if resumed else "Queued"
-    where = "you're next" if position <= 1 else f"position {position}"
-    return f":hourglass_flowing_sand: {lead} — {where}. The result will appear in this channel."
-
-
-def upload_filename(job_id: str, index: int, content_type: str) -> str:
-    """``easel-<job>-<n>.png``: lets the message shortcut find the clean original of a result."""
-    ext = {"image/jpeg": "jpg", "image/webp": "webp"}.get(content_type, "png")
-    return f"easel-{job_id}-{index + 1}.{ext}"
+_ICONS = MARKUP.icons
 
 
 class SlackJobSink:
     """The :class:`services.jobs.JobSink` of one Slack job."""
 
-    def __init__(self, fe: SlackFrontend, record: JobRecord) -> None:
-        self.fe = fe
+    def __init__(self, ctx: SlackContext, record: JobRecord) -> None:
+        self.ctx = ctx
         self.job_id = record.job_id
         self.target = StatusTarget.from_origin(record.origin)
-        self.updater: StatusUpdater = fe.updater_for(record.job_id, self.target)
+        self.status = ctx.status(self.target)  # one per job: its rate limit and URL budget
         self._told_failure = False
 
+    async def _queued(self, position: int, *, resumed: bool = False) -> None:
+        line = queued_line(position, resumed=resumed)
+        await self.status.update(f"{_ICONS[Icon.QUEUED]} {line}. The result will appear in this channel.")
+
     async def on_queued(self, job_id: str, position: int) -> None:
-        await self.updater.update(queued_text(position))
+        await self._queued(position)
 
     async def on_resumed(self, job_id: str, position: int) -> None:
-        await self.updater.update(queued_text(position, resumed=True))
+        await self._queued(position, resumed=True)
 
     async def on_started(self, job_id: str) -> None:
-        await self.updater.update(":art: Working on it…")
+        await self.status.update(f"{_ICONS[Icon.WORKING]} {working_line()}")
 
     async def on_progress(self, job_id: str, progress: Progress) -> None:
-        await self.updater.update(f":art: Working on it… {int(progress.fraction * 100)}%")
+        await self.status.update(f"{_ICONS[Icon.WORKING]} {working_line(progress)}")
 
     async def deliver(self, outcome: JobOutcome) -> None:
         """Post the result in the channel; raising refunds the quota (the requester is told why)."""
@@ -79,42 +77,39 @@ class SlackJobSink:
             log.warning("slack.deliver_failed", extra={"job_id": outcome.job_id, "error": error})
             if error in _NOT_IN_CHANNEL:
                 await self._fail_privately(
-                    ":warning: I can't post in this channel, so I couldn't share your result. "
-                    "Invite me with `/invite @easel` (or use me in a channel I'm in) and try again. "
-                    "Your quota was not spent."
+                    "I can't post in this channel, so I couldn't share your result. Invite me with "
+                    "`/invite @easel` (or use me in a channel I'm in) and try again. Your quota was not spent."
                 )
             else:
                 await self._fail_privately(
-                    f":warning: Slack refused to post your result ({error or 'unknown error'}). "
+                    f"Slack refused to post your result ({error or 'unknown error'}). "
                     "Please try again in a moment. Your quota was not spent."
                 )
             raise
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("slack.deliver_failed", extra={"job_id": outcome.job_id, "error": type(exc).__name__})
             await self._fail_privately(
-                ":warning: I couldn't reach Slack to post your result. Please try again in a moment. "
-                "Your quota was not spent."
+                "I couldn't reach Slack to post your result. Please try again in a moment. Your quota was not spent."
             )
             raise
         log.info("slack.delivered", extra={"job_id": outcome.job_id, "images": len(outcome.images)})
-        await self.updater.final(":white_check_mark: Done — your result is in the channel.", important=False)
-        self.fe.forget_job(self.job_id)
+        await self.status.final(f"{_ICONS[Icon.DONE]} {DONE_LINE}", important=False)
 
     async def _upload(self, outcome: JobOutcome) -> None:
         """One message: the watermarked images, the summary and the buttons (``files_upload_v2``)."""
-        limits = self.fe.services.backend.limits
-        blocks = result_blocks(outcome, user_id=outcome.requester.user_id, operations=limits.operations)
+        operations = self.ctx.limits().operations
+        blocks = result_blocks(outcome, user_id=outcome.requester.user_id, operations=operations)
         prompt = outcome.request.positive_prompt
         uploads = [
             {
                 "file": image.data,
-                "filename": upload_filename(outcome.job_id, image.index, image.content_type),
+                "filename": result_filename(outcome.job_id, image.index, extension_for(image.content_type)),
                 "title": f"seed {image.seed} · {image.width}×{image.height}",
                 "alt_txt": ("AI-generated image" + (f": {prompt}" if prompt else ""))[:1000],
             }
             for image in outcome.images
         ]
-        await self.fe.client.files_upload_v2(
+        await self.ctx.client.files_upload_v2(
             file_uploads=uploads,
             channel=self.target.channel,
             thread_ts=self.target.thread_ts,
@@ -125,21 +120,20 @@ class SlackJobSink:
         """A text result (``/describe``): the requester, the text, how to reuse it, an *Imagine this* button."""
         user = outcome.requester.user_id
         text = escape_text(" ".join((outcome.text or "").split()))
-        blocks: list[dict[str, Any]] | None = None
+        blocks = None
         if outcome.request.operation is Operation.DESCRIBE and text:
-            operations = self.fe.services.backend.limits.operations
+            operations = self.ctx.limits().operations
             body, blocks = describe_message(outcome, user_id=user, operations=operations)
         else:
             body = f"{fallback_text(outcome.request, user)}\n{text}"
-        await self.fe.client.chat_postMessage(
+        await self.ctx.client.chat_postMessage(
             channel=self.target.channel, thread_ts=self.target.thread_ts, text=body, blocks=blocks
         )
 
     async def _fail_privately(self, text: str) -> None:
         self._told_failure = True
-        await self.updater.final(text)
+        await self.status.final(f"{_ICONS[Icon.WARNING]} {text}")
 
     async def on_failed(self, job_id: str, error: EaselError) -> None:
         if not self._told_failure:
-            await self.updater.final(error_text(error))
-        self.fe.forget_job(self.job_id)
+            await self.status.final(error_text(error, MARKUP))

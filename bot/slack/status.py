@@ -1,21 +1,19 @@
 """The requester's private status line for one job: "queued, position N" → working → done.
 
-Slack gives each interaction a ``response_url`` (usable 5 times in 30 minutes). A slash
-command's response URL can replace its own ephemeral reply, so that reply is edited in place
-(``mode="replace"``). Button clicks and shortcuts have response URLs whose "original" is someone
-else's message, so there each status is a new ephemeral message and only the ones that matter are
-sent (``mode="append"``: queued, failures). When the URL is used up or expired, final messages fall
-back to ``chat.postEphemeral``.
+Slack gives each interaction a ``response_url`` (usable 5 times in 30 minutes), posted to with
+``slack_sdk``'s :class:`AsyncWebhookClient`. A slash command's response URL can replace its own
+ephemeral reply, so that reply is edited in place (``mode="replace"``). Button clicks and shortcuts
+have response URLs whose "original" is someone else's message, so there each status is a new
+ephemeral message and only the ones that matter are sent (``mode="append"``: queued, failures).
+When the URL is used up or expired, final messages fall back to ``chat.postEphemeral``.
 
-Updates are rate-limited to one per ``min_interval_s`` per job (a newer text waits for the end of
-the interval, replacing any older one still waiting); the final message always goes out.
+Updates go through a latest-wins :class:`services.throttle.StatusThrottle` (one per
+``min_interval_s``); the final message always goes out.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -23,6 +21,9 @@ from typing import Any, Literal
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from services.throttle import Spawn, StatusThrottle, create_task
 
 __all__ = ["StatusMode", "StatusTarget", "StatusUpdater"]
 
@@ -53,18 +54,18 @@ class StatusTarget:
 
     @classmethod
     def from_origin(cls, origin: Mapping[str, Any]) -> StatusTarget:
-        mode = origin.get("status_mode")
         return cls(
             channel=str(origin.get("channel", "")),
             user=str(origin.get("user", "")),
             response_url=origin.get("response_url") or None,
-            mode="replace" if mode == "replace" else "append",
+            mode="replace" if origin.get("status_mode") == "replace" else "append",
             thread_ts=origin.get("thread_ts") or None,
         )
 
 
 class StatusUpdater:
-    """Sends status texts for one job to its :class:`StatusTarget`."""
+    """Sends status texts for one job (or one reply) to its :class:`StatusTarget`; ``spawn`` runs
+    the delayed sends (the front end cancels them when it closes)."""
 
     def __init__(
         self,
@@ -73,92 +74,73 @@ class StatusUpdater:
         session: aiohttp.ClientSession,
         client: AsyncWebClient,
         min_interval_s: float = 2.0,
-        uses: int = 0,
+        spawn: Spawn = create_task,
     ) -> None:
         self._target = target
-        self._session = session
         self._client = client
-        self._min_interval_s = min_interval_s
-        self._uses = uses  # response URL posts so far (the slash command's ack does not count)
-        self._last_sent = float("-inf")
+        url = target.response_url
+        self._webhook = (
+            AsyncWebhookClient(url, timeout=10, session=session, retry_handlers=[]) if url else None
+        )
+        self._uses = 0  # response URL posts so far (the slash command's ack does not count)
         self._last_text = ""
-        self._url_dead = target.response_url is None
-        self._posted = uses > 0
-        self._finished = False
-        self._pending: str | None = None
-        self._timer: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
+        self._posted = False
+        self._throttle = StatusThrottle(self._post_update, min_interval_s=min_interval_s, spawn=spawn)
+
+    def _url_left(self, keep: int) -> bool:
+        """The response URL still works with ``keep`` uses to spare."""
+        return self._webhook is not None and self._uses < RESPONSE_URL_USES - keep
 
     async def update(self, text: str) -> None:
-        """A non-final status. Too soon after the last one, it is sent when the interval is over
-        (only the latest such text); skipped when unchanged or when it would use the last URL post."""
-        if self._finished or text == self._last_text:
+        """A non-final status; skipped when unchanged or when it would use the last URL post."""
+        if self._throttle.finished or text == self._last_text:
             return
         if self._target.mode == "append" and self._last_text:
             return  # only the first non-final status is worth a new message
-        if self._url_dead or self._uses >= RESPONSE_URL_USES - 1:
-            return
-        wait_s = self._min_interval_s - (time.monotonic() - self._last_sent)
-        if wait_s > 0:
-            self._pending = text
-            if self._timer is None:
-                self._timer = asyncio.create_task(self._send_later(wait_s))
-            return
-        async with self._lock:
-            if not self._finished:
-                await self._post_response_url(text)
+        if self._url_left(keep=1):
+            await self._throttle.update(text)
 
-    async def _send_later(self, wait_s: float) -> None:
-        await asyncio.sleep(wait_s)
-        self._timer = None
-        text, self._pending = self._pending, None
-        if text is not None:
-            await self.update(text)
+    async def _post_update(self, text: str) -> None:
+        if self._url_left(keep=1):
+            await self._post(text)
 
     async def final(self, text: str, *, important: bool = True) -> None:
         """The last status (done or failed). ``important=False`` skips it in append mode."""
-        self._finished = True
-        self.cancel_pending()
+        await self._throttle.stop()
         if self._target.mode == "append" and not important:
             return
-        async with self._lock:
-            if not self._url_dead and self._uses < RESPONSE_URL_USES and await self._post_response_url(text):
-                return
-            try:
-                await self._client.chat_postEphemeral(
-                    channel=self._target.channel,
-                    user=self._target.user,
-                    text=text,
-                    thread_ts=self._target.thread_ts,
-                )
-                self._last_text = text
-            except SlackApiError as exc:
-                log.warning("slack.status_failed", extra={"error": exc.response.get("error")})
+        if self._url_left(keep=0) and await self._post(text):
+            return
+        try:
+            await self._client.chat_postEphemeral(
+                channel=self._target.channel,
+                user=self._target.user,
+                text=text,
+                thread_ts=self._target.thread_ts,
+            )
+            self._last_text = text
+        except SlackApiError as exc:
+            log.warning("slack.status_failed", extra={"error": exc.response.get("error")})
 
     def cancel_pending(self) -> None:
-        """Drop a deferred update (the job finished, or the front end is closing)."""
-        self._pending = None
-        if self._timer is not None and self._timer is not asyncio.current_task():
-            self._timer.cancel()
-        self._timer = None
+        """Drop a deferred update (the front end is closing)."""
+        self._throttle.cancel()
 
-    async def _post_response_url(self, text: str) -> bool:
-        url = self._target.response_url
-        assert url is not None
-        body: dict[str, Any] = {"response_type": "ephemeral", "text": text}
+    async def _post(self, text: str) -> bool:
+        assert self._webhook is not None
         # In replace mode the first post creates the status message; later ones edit it.
-        body["replace_original"] = self._target.mode == "replace" and self._posted
+        replace = self._target.mode == "replace" and self._posted
         self._uses += 1
-        self._last_sent = time.monotonic()
         try:
-            async with self._session.post(url, json=body, timeout=aiohttp.ClientTimeout(total=10)) as resp:
-                await resp.read()
-                if resp.status == 200:
-                    self._last_text = text
-                    self._posted = True
-                    return True
-                log.info("slack.response_url_refused", extra={"status": resp.status})
+            response = await self._webhook.send_dict(
+                {"response_type": "ephemeral", "text": text, "replace_original": replace}
+            )
+            if response.status_code == 200:
+                self._last_text = text
+                self._posted = True
+                return True
+            log.info("slack.response_url_refused", extra={"status": response.status_code})
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("slack.response_url_failed", extra={"error": type(exc).__name__})
-        self._url_dead = True
+        self._webhook = None  # used up, expired or unreachable: finals go by chat.postEphemeral
         return False

@@ -1,0 +1,155 @@
+"""Every sentence easel says in chat that is not markup, once for all front ends.
+
+A front end supplies its :class:`Markup` (how to escape user text, make bold, show a moment in
+each reader's time zone, and its icons) and adds only formatting around these sentences::
+
+    DISCORD = Markup(escape=escape_markdown, bold=lambda t: f"**{t}**", when=discord_when, icons={...})
+    error_text(QuotaExceeded(...), DISCORD)   # "⛔ You have 0 of your 25 daily images left and …"
+    queued_line(3)                            # "Queued — position 3"
+    result_filename("6f1c…", 0, "png")        # "easel-6f1c…-1.png" (parsed back by Slack's shortcut)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from services.errors import EaselError, QuotaExceeded
+from services.quota import QuotaStatus
+from services.types import Operation, Progress, SourceRef
+
+__all__ = [
+    "DONE_LINE",
+    "STALE_BUTTON",
+    "Icon",
+    "Markup",
+    "error_text",
+    "extension_for",
+    "made_verb",
+    "not_allowed_to_delete",
+    "parse_result_filename",
+    "queued_line",
+    "quota_text",
+    "result_filename",
+    "title_for",
+    "withheld_text",
+    "working_line",
+]
+
+
+class Icon(Enum):
+    WARNING = "warning"
+    NO_ENTRY = "no_entry"
+    QUEUED = "queued"
+    WORKING = "working"
+    DONE = "done"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class Markup:
+    """One platform's formatting of the sentences below."""
+
+    escape: Callable[[str], str]  # user (or error) text made inert: no formatting, no pings
+    bold: Callable[[str], str]
+    when: Callable[[datetime], str]  # a moment every reader sees in their own time zone
+    icons: Mapping[Icon, str]
+
+
+STALE_BUTTON = "I don't recognise that button any more. Please run the command again."
+DONE_LINE = "Done — your result is in the channel."
+
+_TITLES = {
+    "imagine": "🎨 Imagine",
+    "remix": "✏️ Remix",
+    "inpaint": "🩹 Inpaint",
+    "upscale": "🔍 Upscale",
+    "variation": "🌀 Variation",
+    "reroll": "🔁 Reroll",
+    "describe": "🔎 Describe",
+}
+_MADE = {
+    Operation.IMAGINE: "imagined",
+    Operation.REMIX: "remixed",
+    Operation.INPAINT: "inpainted",
+    Operation.UPSCALE: "upscaled",
+    Operation.OUTPAINT: "outpainted",
+}
+
+
+def error_text(error: EaselError, markup: Markup) -> str:
+    """The one reply for each error class (see :mod:`services.errors`)."""
+    if isinstance(error, QuotaExceeded):
+        left = max(error.limit - error.used, 0)
+        return (
+            f"{markup.icons[Icon.NO_ENTRY]} You have {left} of your {error.limit} daily images left and "
+            f"this request needs {error.requested}. More become available {markup.when(error.resets_at)}. "
+            "Nothing was spent."
+        )
+    return f"{markup.icons[Icon.WARNING]} {markup.escape(error.user_message)}"
+
+
+def quota_text(status: QuotaStatus, markup: Markup) -> str:
+    text = f"You have {markup.bold(str(status.remaining))} of your {status.limit} daily images left."
+    if status.resets_at is not None and status.remaining < status.limit:
+        text += f" The next one comes back {markup.when(status.resets_at)}."
+    return text
+
+
+def not_allowed_to_delete(markup: Markup, *, moderators: str | None = None) -> str:
+    """``moderators``: who else may delete on that platform (``"members who can manage messages"``)."""
+    also = f", or {moderators}," if moderators else ""
+    return f"{markup.icons[Icon.DELETE]} Only the person who asked for these images{also} can delete them."
+
+
+def queued_line(position: int, *, resumed: bool = False) -> str:
+    where = "you're next" if position <= 1 else f"position {position}"
+    lead = "easel restarted; your request is queued again" if resumed else "Queued"
+    return f"{lead} — {where}"
+
+
+def working_line(progress: Progress | None = None) -> str:
+    if progress is None:
+        return "Working on it…"
+    percent = round(max(0.0, min(progress.fraction, 1.0)) * 100)
+    eta = (
+        f", about {round(progress.eta_s)} s left"
+        if progress.eta_s is not None and progress.eta_s >= 1
+        else ""
+    )
+    return f"Working on it… {percent} %{eta}"
+
+
+def withheld_text(count: int) -> str:
+    return f"{count} image(s) withheld by the safety filter (not charged)"
+
+
+def title_for(kind: str) -> str:
+    """The heading of a job's messages, by the command (or button) that started it."""
+    return _TITLES.get(kind, "🎨 easel")
+
+
+def made_verb(operation: Operation) -> str:
+    """``"imagined"``: what easel did, for "<user> imagined: <prompt>"."""
+    return _MADE.get(operation, "made")
+
+
+def extension_for(content_type: str) -> str:
+    return {"image/jpeg": "jpg", "image/webp": "webp"}.get(content_type, "png")
+
+
+def result_filename(job_id: str, index: int, extension: str) -> str:
+    """``easel-<job>-<n>.<ext>`` (n from 1): lets a shortcut find the clean original of a result."""
+    return f"easel-{job_id}-{index + 1}.{extension}"
+
+
+_FILENAME_RE = re.compile(r"^easel-(?P<job>[A-Za-z0-9_-]{1,64})-(?P<n>[1-9]\d{0,2})\.(png|jpg|jpeg|webp)$")
+
+
+def parse_result_filename(name: str) -> SourceRef | None:
+    """The stored original a :func:`result_filename` names, or None."""
+    match = _FILENAME_RE.match(name)
+    return SourceRef(match["job"], int(match["n"]) - 1) if match else None

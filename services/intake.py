@@ -1,0 +1,87 @@
+"""From a built request to a queued job, the same way for every front end.
+
+A front end hands over how to build the request (parsing, downloads, stored originals) and how to
+describe where the answer goes; intake runs both, submits, and logs the outcome once::
+
+    intake = Intake(jobs, platform="slack")
+    outcome = await intake.submit(requester, "imagine", build=lambda: spec.build(inv, limits),
+                                  origin=lambda request: {"platform": "slack", **target.to_origin()})
+    if isinstance(outcome, Refused):
+        await tell(error_text(outcome.error))   # nothing was spent
+
+Log lines: ``<platform>.refused`` (the user's error, with its operator detail),
+``<platform>.handler_crashed`` (a bug: traceback, user sees the generic error), and
+``<platform>.submitted``. They name the command and a hash of the user, never a token.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from services.errors import EaselError
+from services.jobs import JobService, SubmittedJob, user_hash
+from services.types import GenerationRequest, Requester
+
+__all__ = ["Intake", "Refused", "Submitted"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    job: SubmittedJob
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Nothing was queued or spent; ``error`` says why, in words for the user."""
+
+    error: EaselError
+
+
+class Intake:
+    """Build → submit → :class:`Submitted` or :class:`Refused`, for one front end."""
+
+    def __init__(self, jobs: JobService, *, platform: str) -> None:
+        self.jobs = jobs
+        self.platform = platform
+
+    async def submit(
+        self,
+        requester: Requester,
+        command: str,
+        *,
+        build: Callable[[], Awaitable[GenerationRequest]],
+        origin: Callable[[GenerationRequest], Awaitable[Mapping[str, Any]]],
+    ) -> Submitted | Refused:
+        user = user_hash(requester.key)
+        try:
+            request = await build()
+            submitted = await self.jobs.submit(requester, request, origin=dict(await origin(request)))
+        except EaselError as error:
+            log.info(
+                f"{self.platform}.refused",
+                extra={
+                    "command": command,
+                    "user": user,
+                    "error_kind": type(error).__name__,
+                    "detail": error.log_detail,
+                },
+            )
+            return Refused(error)
+        except Exception:  # a bug or an unexpected failure below: still answer, and keep serving
+            log.exception(f"{self.platform}.handler_crashed", extra={"command": command, "user": user})
+            return Refused(EaselError())
+        log.info(
+            f"{self.platform}.submitted",
+            extra={
+                "job_id": submitted.job_id,
+                "command": command,
+                "user": user,
+                "position": submitted.position,
+            },
+        )
+        return Submitted(submitted)
