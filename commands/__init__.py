@@ -40,6 +40,7 @@ __all__ = [
     "build_request",
     "get_command",
     "parse_prompt",
+    "picture_commands",
 ]
 
 _MODULES: tuple[ModuleType, ...] = (
@@ -70,6 +71,12 @@ def get_command(name: str) -> CommandSpec:
 def available_commands(limits: BackendLimits) -> tuple[CommandSpec, ...]:
     """The commands this backend can run (front ends register only these)."""
     return tuple(c for c in COMMANDS.values() if c.available_on(limits))
+
+
+def picture_commands(limits: BackendLimits) -> tuple[CommandSpec, ...]:
+    """The available commands that start from a picture someone already has (Slack's message
+    shortcut offers these)."""
+    return tuple(c for c in available_commands(limits) if "image" in c.needs_images)
 
 
 def parse_prompt(text: str, command_name: str, limits: BackendLimits) -> ParsedPrompt:

@@ -61,6 +61,10 @@ class Markup:
 
 STALE_BUTTON = "I don't recognise that button any more. Please run the command again."
 DONE_LINE = "Done — your result is in the channel."
+NO_PICTURE = (
+    "That message has no picture I can use. Use this shortcut on a message with a PNG, JPEG or WebP image."
+)
+NO_PICTURE_COMMANDS = "This image service can't work on pictures."
 
 _TITLES = {
     "imagine": "🎨 Imagine",

@@ -21,13 +21,23 @@ import aiohttp
 
 from services.errors import InvalidRequest
 
-__all__ = ["FileTooLarge", "check_size", "fetch_capped", "read_capped"]
+__all__ = [
+    "IMAGE_TYPES",
+    "FileTooLarge",
+    "check_declared_type",
+    "check_size",
+    "fetch_capped",
+    "looks_like_image",
+    "read_capped",
+]
 
 log = logging.getLogger(__name__)
 
 _MB = 1024 * 1024
 _CHUNK = 64 * 1024
 _REDIRECTS = (301, 302, 303, 307, 308)
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/jpg")
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 class FileTooLarge(InvalidRequest):
@@ -42,6 +52,23 @@ class FileTooLarge(InvalidRequest):
         super().__init__(
             f"{message} Please upload a smaller file.", log_detail=f"{what} bytes={size} limit={max_bytes}"
         )
+
+
+def looks_like_image(mimetype: str, name: str) -> bool:
+    """What a platform declares looks like a picture easel takes. Only a first filter: the bytes are
+    sniffed later; a file with neither a type nor a name (a stub to look up) passes."""
+    mimetype = mimetype.split(";")[0].strip().lower()
+    if not mimetype and not name:
+        return True
+    return mimetype.startswith("image/") or name.lower().endswith(_IMAGE_SUFFIXES)
+
+
+def check_declared_type(content_type: str | None, filename: str, *, what: str) -> None:
+    """Refuse a file whose declared type is not PNG, JPEG or WebP, before downloading it.
+    ``filename`` is quoted as given: the caller escapes it for its platform's markup."""
+    declared = (content_type or "").split(";")[0].strip().lower()
+    if declared and declared not in IMAGE_TYPES:
+        raise InvalidRequest(f"The {what} must be a PNG, JPEG or WebP picture; “{filename}” is {declared}.")
 
 
 def check_size(size: int | None, *, max_bytes: int, what: str) -> None:

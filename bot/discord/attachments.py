@@ -12,12 +12,9 @@ import aiohttp
 import discord
 
 from services.backends.base import BackendLimits
-from services.downloads import check_size, fetch_capped
-from services.errors import InvalidRequest
+from services.downloads import check_declared_type, check_size, fetch_capped
 
 __all__ = ["AttachmentFetcher"]
-
-_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/jpg")
 
 
 class AttachmentFetcher:
@@ -39,12 +36,8 @@ class AttachmentFetcher:
     @staticmethod
     def check(attachment: discord.Attachment, limits: BackendLimits, *, what: str) -> None:
         """What can be refused from the interaction alone (no I/O)."""
-        content_type = (attachment.content_type or "").split(";")[0].strip().lower()
-        if content_type and content_type not in _IMAGE_TYPES:
-            raise InvalidRequest(
-                f"The {what} must be a PNG, JPEG or WebP picture; "
-                f"“{discord.utils.escape_markdown(attachment.filename)}” is {content_type}."
-            )
+        name = discord.utils.escape_markdown(attachment.filename)
+        check_declared_type(attachment.content_type, name, what=what)
         check_size(attachment.size, max_bytes=limits.max_input_bytes, what=what)
 
     async def fetch(self, attachment: discord.Attachment, limits: BackendLimits, *, what: str) -> bytes:

@@ -33,15 +33,23 @@ from bot.slack.modals import (
 )
 from bot.slack.mrkdwn import MARKUP
 from bot.slack.status import StatusMode, StatusTarget
-from commands import COMMANDS, Invocation
+from commands import COMMANDS, Invocation, picture_commands
 from commands.actions import ACTION_RE, Action, Verb, decode
 from commands.errors import OptionError
 from commands.flags import resolve
 from commands.followups import followup, load_source, stored_request
 from commands.info import QUOTA
 from commands.prompts import prompt_text
-from commands.replies import error_text, not_allowed_to_delete, parse_result_filename, quota_text
+from commands.replies import (
+    NO_PICTURE,
+    NO_PICTURE_COMMANDS,
+    error_text,
+    not_allowed_to_delete,
+    parse_result_filename,
+    quota_text,
+)
 from commands.spec import CommandSpec
+from services.downloads import looks_like_image
 from services.errors import EaselError, InvalidRequest, JobNotFound, NotAllowed
 from services.intake import Refused
 from services.types import GenerationRequest, Requester
@@ -55,10 +63,6 @@ Ack = Callable[..., Awaitable[Any]]
 #: Every command of ``commands/`` is a Slack slash command of the same name.
 IMAGE_COMMANDS: tuple[str, ...] = tuple(COMMANDS)
 SHORTCUT_CALLBACK = "easel_image"
-#: What the message shortcut offers for a picture: every command that takes an image.
-SHORTCUT_COMMANDS: tuple[str, ...] = tuple(
-    name for name, spec in COMMANDS.items() if "image" in spec.needs_images
-)
 
 
 @dataclass(frozen=True)
@@ -329,17 +333,14 @@ class SlackHandlers:
         channel = str((body.get("channel") or {}).get("id", ""))
         thread_ts = message.get("thread_ts")
         caller = _caller(body, channel, "append", response_url=body.get("response_url"), thread_ts=thread_ts)
-        images = [f for f in message.get("files") or [] if _is_image(f)]
-        if not images:
-            text = "That message has no picture I can use. Use this shortcut on a message with a PNG, JPEG or WebP image."
-            self._open_view(caller, message_modal("No picture found", text))
-            return
-        limits = self.ctx.limits()
-        choices = [COMMANDS[c] for c in SHORTCUT_COMMANDS if COMMANDS[c].available_on(limits)]
-        if not choices:
-            self._open_view(
-                caller, message_modal("Not available", "This image service can't work on pictures.")
+        files = message.get("files") or []
+        images = [f for f in files if looks_like_image(str(f.get("mimetype", "")), str(f.get("name", "")))]
+        choices = picture_commands(self.ctx.limits())
+        if not images or not choices:
+            title, text = (
+                ("No picture found", NO_PICTURE) if not images else ("Not available", NO_PICTURE_COMMANDS)
             )
+            self._open_view(caller, message_modal(title, text))
             return
         context = ModalContext(
             command="",
@@ -359,15 +360,6 @@ class SlackHandlers:
         if bot_user is None or file.get("user") != bot_user or ref is None:
             return None
         return f"{ref.job_id}:{ref.index}"
-
-
-def _is_image(file: Mapping[str, Any]) -> bool:
-    """Looks like a picture; stubs without details (``file_access: check_file_info``) are checked later."""
-    mimetype = str(file.get("mimetype", ""))
-    name = str(file.get("name", "")).lower()
-    if not mimetype and not name:
-        return bool(file.get("id"))
-    return mimetype.startswith("image/") or name.endswith((".png", ".jpg", ".jpeg", ".webp"))
 
 
 def _error_block(view: Mapping[str, Any], option: str | None) -> str | None:

@@ -12,7 +12,7 @@ per image. Empty inputs mean "not given", so flags typed in the prompt never cla
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -174,7 +174,7 @@ def command_modal(
     )
 
 
-def pick_modal(context: ModalContext, choices: list[CommandSpec]) -> dict[str, Any]:
+def pick_modal(context: ModalContext, choices: Sequence[CommandSpec]) -> dict[str, Any]:
     """First step of the message shortcut: which command to run on the picture."""
     buttons = [
         kit.ButtonElement(
