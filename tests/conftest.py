@@ -5,5 +5,5 @@ pytest_plugins = [
     "tests.fakes.discord",
     "tests.fakes.slack",
     "tests.fakes.a1111",
-    "tests.fixtures",
+    "tests.helpers.settings",
 ]

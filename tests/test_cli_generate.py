@@ -9,7 +9,8 @@ from typing import Any
 
 from PIL import Image
 
-from tests.cli_helpers import clean_env, png_bytes, png_header_only, run_easel
+from tests.helpers.cli import clean_env, run_easel
+from tests.helpers.images import png, png_header_only
 
 
 def env_for(server: Any, data_dir: Path, **extra: str) -> dict[str, str]:
@@ -78,7 +79,7 @@ async def test_imagine_json_lines(stability_server: Any, tmp_path: Path) -> None
 
 async def test_remix_sends_init_image_and_strength(stability_server: Any, tmp_path: Path) -> None:
     src = tmp_path / "in.png"
-    src.write_bytes(png_bytes((1024, 1024), (200, 30, 30)))
+    src.write_bytes(png((1024, 1024), (200, 30, 30)))
     result = await run_easel(
         "remix", "same scene in winter --strength 0.4", "--image", str(src), "--out", str(tmp_path / "out"),
         env=env_for(stability_server, tmp_path / "data"), cwd=tmp_path,
@@ -94,8 +95,8 @@ async def test_remix_sends_init_image_and_strength(stability_server: Any, tmp_pa
 
 async def test_inpaint_with_mask_and_with_alpha(stability_server: Any, tmp_path: Path) -> None:
     src, mask = tmp_path / "in.png", tmp_path / "mask.png"
-    src.write_bytes(png_bytes((1024, 1024)))
-    mask.write_bytes(png_bytes((1024, 1024), (255,), mode="L"))
+    src.write_bytes(png((1024, 1024)))
+    mask.write_bytes(png((1024, 1024), (255,), mode="L"))
     env = env_for(stability_server, tmp_path / "data")
     result = await run_easel(
         "inpaint", "a red door", "--image", str(src), "--mask", str(mask), "--out", str(tmp_path / "o1"),
@@ -122,7 +123,7 @@ async def test_inpaint_with_mask_and_with_alpha(stability_server: Any, tmp_path:
 
 async def test_upscale_doubles_the_image(stability_server: Any, tmp_path: Path) -> None:
     src = tmp_path / "small.png"
-    src.write_bytes(png_bytes((512, 512)))
+    src.write_bytes(png((512, 512)))
     result = await run_easel(
         "upscale", "--image", str(src), "--json", "--out", str(tmp_path / "out"),
         env=env_for(stability_server, tmp_path / "data"), cwd=tmp_path,
@@ -155,9 +156,9 @@ async def test_bad_input_is_refused_politely_and_spends_nothing(
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(png_header_only(20000, 20000))
     img = tmp_path / "in.png"
-    img.write_bytes(png_bytes((1024, 1024)))
+    img.write_bytes(png((1024, 1024)))
     odd_mask = tmp_path / "mask.png"
-    odd_mask.write_bytes(png_bytes((300, 200), (255,), mode="L"))
+    odd_mask.write_bytes(png((300, 200), (255,), mode="L"))
 
     cases: list[tuple[tuple[str, ...], str]] = [
         (("imagine", "a cat --sed 4"), "--seed"),  # did you mean

@@ -8,11 +8,14 @@ from typing import Any
 
 from PIL import Image
 
-from tests.cli_helpers import clean_env, png_bytes, run_easel
+from tests.helpers.cli import clean_env, run_easel
+from tests.helpers.images import png
 
 
 def gpu_env(server: Any, data_dir: Path, **extra: str) -> dict[str, str]:
-    return clean_env(EASEL_BACKEND="gpu-host", EASEL_GPU_HOST_URL=server.url, EASEL_DATA_DIR=str(data_dir), **extra)
+    return clean_env(
+        EASEL_BACKEND="gpu-host", EASEL_GPU_HOST_URL=server.url, EASEL_DATA_DIR=str(data_dir), **extra
+    )
 
 
 async def test_imagine_on_gpu_host_reads_seed_back(a1111_server: Any, tmp_path: Path) -> None:
@@ -31,7 +34,7 @@ async def test_imagine_on_gpu_host_reads_seed_back(a1111_server: Any, tmp_path: 
 
 async def test_describe_prints_the_caption(a1111_server: Any, tmp_path: Path) -> None:
     src = tmp_path / "in.png"
-    src.write_bytes(png_bytes((512, 384)))
+    src.write_bytes(png((512, 384)))
     result = await run_easel(
         "describe", "--image", str(src), "--out", str(tmp_path / "out"),
         env=gpu_env(a1111_server, tmp_path / "data"), cwd=tmp_path,
@@ -42,7 +45,7 @@ async def test_describe_prints_the_caption(a1111_server: Any, tmp_path: Path) ->
 
 async def test_outpaint_keeps_the_source_region(a1111_server: Any, tmp_path: Path) -> None:
     src = tmp_path / "in.png"
-    src.write_bytes(png_bytes((512, 512), (10, 200, 90)))
+    src.write_bytes(png((512, 512), (10, 200, 90)))
     result = await run_easel(
         "outpaint", "more meadow --right 128 --left 128", "--image", str(src), "--json", "--out", str(tmp_path / "out"),
         env=gpu_env(a1111_server, tmp_path / "data"), cwd=tmp_path,

@@ -13,7 +13,7 @@ from services.backends.base import BackendLimits
 from services.errors import InvalidRequest, UnsupportedOption
 from services.images import load_input_image_sync
 from services.types import GenerationRequest, InputImage, MaskSource, Operation, SourceRef, WeightedPrompt
-from tests.test_flags import ALL_OPS, FREE, SDXL
+from tests.helpers.limits import ALL_OPS, FREE, SDXL
 
 
 def png(width: int, height: int, *, transparent_box: bool = False, colour: str = "steelblue") -> bytes:

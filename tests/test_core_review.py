@@ -26,7 +26,8 @@ from services.types import (
 )
 from services.watermark import Watermarker
 from tests.fakes.backend import FakeBackend, render_png
-from tests.test_jobs import ALICE, BOB, ORIGIN, RecordingSink, Services, build_services, imagine
+from tests.helpers.jobs import ALICE, BOB, ORIGIN, RecordingSink, Services, build_services
+from tests.helpers.requests import imagine
 
 T0 = 1_700_000_000.0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.fakes.discord import MANAGE_MESSAGES, MEMBER_PERMISSIONS, EaselOnDiscord, FakeMessage
-from tests.test_discord_commands import (
+from tests.helpers.discord_messages import (
     assert_no_pings,
     assert_watermarked,
     decode,

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from tests.fakes.discord import PRIVILEGED_INTENTS, EaselOnDiscord, FakeMessage
-from tests.test_discord_commands import (
+from tests.helpers.discord_messages import (
     CALLBACK,
     assert_no_pings,
     assert_watermarked,

@@ -12,7 +12,8 @@ from tests.fakes.discord import (
     FakeInteraction,
     FakeMessage,
 )
-from tests.test_discord_commands import assert_no_pings, job_id_of, png, remaining, result_of
+from tests.helpers.discord_messages import assert_no_pings, job_id_of, remaining, result_of
+from tests.helpers.images import png
 
 IMAGINE_THIS = "Imagine this"
 

@@ -8,14 +8,10 @@ unchanged, (c) another user's /imagine right afterwards is still served.
 
 from __future__ import annotations
 
-import io
-import struct
-import zlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from tests.fakes.discord import (
     APPLICATION_COMMAND,
@@ -27,30 +23,12 @@ from tests.fakes.discord import (
     FakeMessage,
 )
 from tests.fakes.stability import FakeStabilityServer
-from tests.test_discord_commands import ephemeral_reply, job_id_of, png, remaining, result_of
+from tests.helpers.discord_messages import ephemeral_reply, job_id_of, remaining, result_of
+from tests.helpers.images import grey_png as grey
+from tests.helpers.images import png
+from tests.helpers.images import png_header_only as png_bomb
 
 QUOTA = 25
-
-
-def png_bomb(width: int = 20_000, height: int = 20_000) -> bytes:
-    """A tiny PNG whose header claims ``width`` × ``height`` pixels (a decompression bomb)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 1024))
-        + chunk(b"IEND", b"")
-    )
-
-
-def grey(size: tuple[int, int]) -> bytes:
-    out = io.BytesIO()
-    Image.new("L", size, 255).save(out, format="PNG")
-    return out.getvalue()
 
 
 async def assert_private_and_free(

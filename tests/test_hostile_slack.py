@@ -8,18 +8,18 @@ unchanged, (c) another user's /imagine right afterwards is still posted in the c
 
 from __future__ import annotations
 
-import io
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from services.types import Requester
 from tests.fakes.slack import FakeSlack, SlackEasel, StoredMessage, slack_easel_for
 from tests.fakes.stability import FakeStabilityServer
-from tests.test_hostile_discord import png_bomb
-from tests.test_slack_commands import job_of, mask_png, png
+from tests.helpers.images import grey_png as grey
+from tests.helpers.images import mask_png, png
+from tests.helpers.images import png_header_only as png_bomb
+from tests.helpers.slack_messages import job_of
 
 CHANNEL = "C0CHANNEL1"
 USER = "U0USER0001"
@@ -95,12 +95,6 @@ async def test_bad_command_text_is_refused_privately_for_free(
 # ---------------------------------------------------------------- bad pictures in a command's form
 
 
-def grey(size: tuple[int, int]) -> bytes:
-    out = io.BytesIO()
-    Image.new("L", size, 255).save(out, format="PNG")
-    return out.getvalue()
-
-
 Files = Callable[[FakeSlack, int], Mapping[str, Any]]
 
 BAD_FILES: dict[str, tuple[str, str, Files, tuple[str, ...]]] = {
@@ -135,14 +129,14 @@ BAD_FILES: dict[str, tuple[str, str, Files, tuple[str, ...]]] = {
     "link with a broken port": (
         "upscale",
         "",
-        lambda s, _: {"image": [s.add_user_file(png(), name="odd.png", host="127.0.0.1:99999")]},
+        lambda s, _: {"image": [s.add_user_file(png((640, 480)), name="odd.png", host="127.0.0.1:99999")]},
         ("odd.png", "stored by Slack"),
     ),
     "mask of another shape": (
         "inpaint",
         "a door",
         lambda s, _: {
-            "image": [s.add_user_file(png(640, 480), name="wall.png")],
+            "image": [s.add_user_file(png((640, 480)), name="wall.png")],
             "mask": [s.add_user_file(grey((300, 200)), name="mask.png")],
         },
         ("300×200", "640×480", "same shape"),
@@ -150,7 +144,7 @@ BAD_FILES: dict[str, tuple[str, str, Files, tuple[str, ...]]] = {
     "inpaint without mask on an opaque image": (
         "inpaint",
         "a door",
-        lambda s, _: {"image": [s.add_user_file(png(640, 480), name="wall.png")]},
+        lambda s, _: {"image": [s.add_user_file(png((640, 480)), name="wall.png")]},
         ("mask", "transparent"),
     ),
 }
@@ -177,7 +171,7 @@ async def test_a_good_mask_still_works_after_the_refusals(slack_easel: SlackEase
     slack = slack_easel.slack
     await slack_easel.user.slash_command("/inpaint", "a door")
     [opened] = await slack.wait_for("views.open")
-    image = slack.add_user_file(png(640, 480), name="wall.png")
+    image = slack.add_user_file(png((640, 480)), name="wall.png")
     mask = slack.add_user_file(mask_png(640, 480), name="mask.png")
     await slack_easel.user.view_submission(opened.response["view"], {"image": [image], "mask": [mask]})
     await slack.wait_for("files.completeUploadExternal")

@@ -12,7 +12,7 @@ from services.backends.stability_v2 import StabilityV2Backend
 from services.errors import EaselError
 from services.jobs import JobRecord
 from services.types import JobOutcome, Progress, Requester
-from tests.cli_helpers import png_bytes
+from tests.helpers.images import png
 
 
 class RecordingSink:
@@ -52,7 +52,7 @@ async def test_creative_upscale_resumes_from_the_persisted_generation_id(
         services.jobs.register_platform("test", RecordingSink)
         await services.jobs.start()
         request = await COMMANDS["upscale"].build(
-            Invocation(text="crisper details --mode creative", images={"image": png_bytes((256, 256))}),
+            Invocation(text="crisper details --mode creative", images={"image": png((256, 256))}),
             services.limits,
         )
         job = await services.jobs.submit(requester, request, origin={"platform": "test"})

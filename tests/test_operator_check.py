@@ -6,23 +6,16 @@ every line is ``OK``; a rejected or unreachable service is named, and no secret 
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
-from tests.cli_helpers import CliResult, clean_env, run_easel
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from tests.helpers.cli import CliResult, clean_env, run_easel
+from tests.helpers.network import dead_port
 
 WRONG_DISCORD_TOKEN = "MTIzNDU2.wrong-discord-token-abcdef"
 WRONG_SLACK_TOKEN = "xoxb-wrong-0000-not-the-token"
-
-
-def dead_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (bound, read, released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def lines_of(result: CliResult, name: str) -> list[str]:

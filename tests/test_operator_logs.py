@@ -15,7 +15,7 @@ from typing import Any
 
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack
-from tests.test_operator_run import RunningEasel, run_env
+from tests.helpers.operator_run import RunningEasel, run_env
 
 # asctime, level, logger, event, then key=value pairs (values with spaces are quoted reprs).
 _VALUE = r"""(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\S+)"""

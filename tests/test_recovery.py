@@ -25,7 +25,8 @@ from services.store import ImageStore
 from services.types import Requester
 from services.watermark import Watermarker
 from tests.fakes.backend import FakeBackend
-from tests.test_jobs import ORIGIN, RecordingSink, build_services, imagine
+from tests.helpers.jobs import ORIGIN, RecordingSink, build_services
+from tests.helpers.requests import imagine
 
 REPO = Path(__file__).resolve().parents[1]
 ALICE = Requester("test", "alice")

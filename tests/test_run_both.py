@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -15,12 +14,7 @@ import pytest
 from bot.runner import serve
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.slack import FakeSlack
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.helpers.network import free_port
 
 
 async def test_discord_and_slack_in_one_process(

@@ -9,7 +9,8 @@ from typing import Any
 from PIL import Image
 
 from tests.fakes.slack import FakeSlack, SlackEasel, StoredMessage, slack_easel_for
-from tests.test_slack_commands import assert_watermarked_copy_of_original, job_of, png
+from tests.helpers.images import png
+from tests.helpers.slack_messages import assert_watermarked_copy_of_original, job_of
 
 CHANNEL = "C0CHANNEL1"
 REQUESTER = "U0USER0001"
@@ -139,7 +140,7 @@ async def test_message_shortcut_remixes_a_users_picture(
     slack_easel: SlackEasel, stability_server: Any
 ) -> None:
     slack = slack_easel.slack
-    picture = slack.add_user_file(png(1024, 768), name="beach.jpg.png", user=OTHER)
+    picture = slack.add_user_file(png((1024, 768)), name="beach.jpg.png", user=OTHER)
     sent = await slack_easel.user.message_shortcut("easel_image", files=[picture], author=OTHER)
     assert sent.status == 200 and sent.elapsed_s < 3
     [opened] = await slack.wait_for("views.open")
@@ -187,7 +188,7 @@ async def test_message_shortcut_without_a_picture_says_so(slack_easel: SlackEase
 
 async def test_shortcut_on_a_file_without_links_looks_it_up_with_files_info(slack_easel: SlackEasel) -> None:
     slack = slack_easel.slack
-    picture = slack.add_user_file(png(768, 768), name="sketch.png", user=OTHER)
+    picture = slack.add_user_file(png((768, 768)), name="sketch.png", user=OTHER)
     # Slack sometimes sends only a stub ("file_access": "check_file_info") instead of the whole file.
     stub = {"id": picture["id"], "file_access": "check_file_info"}
     await slack_easel.user.message_shortcut("easel_image", files=[stub], author=OTHER)

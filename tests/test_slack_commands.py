@@ -3,62 +3,19 @@
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable
 from typing import Any
 
 from PIL import Image
 
 from services.types import Requester
-from services.watermark import Watermarker
-from tests.fakes.slack import FakeSlack, SlackEasel, StoredFile, slack_easel_for
+from tests.fakes.slack import FakeSlack, SlackEasel, slack_easel_for
+from tests.helpers.images import mask_png, png
+from tests.helpers.slack_messages import assert_watermarked_copy_of_original, job_of
 
 CHANNEL = "C0CHANNEL1"
 USER = "U0USER0001"
 ACK_DEADLINE_S = 3.0
-
-
-def png(
-    width: int = 640, height: int = 480, *, alpha_hole: bool = False, color: tuple[int, ...] = (40, 90, 160)
-) -> bytes:
-    mode = "RGBA" if alpha_hole else "RGB"
-    img = Image.new(mode, (width, height), color + ((255,) if alpha_hole else ()))
-    if alpha_hole:
-        img.paste((0, 0, 0, 0), (width // 4, height // 4, width // 2, height // 2))
-    out = io.BytesIO()
-    img.save(out, format="PNG")
-    return out.getvalue()
-
-
-def mask_png(width: int = 640, height: int = 480) -> bytes:
-    img = Image.new("L", (width, height), 0)
-    img.paste(255, (0, 0, width // 2, height))
-    out = io.BytesIO()
-    img.save(out, format="PNG")
-    return out.getvalue()
-
-
-def job_of(file: StoredFile) -> tuple[str, int]:
-    m = re.match(r"^easel-([0-9a-f]+)-(\d+)\.png$", file.name)
-    assert m, file.name
-    return m.group(1), int(m.group(2)) - 1
-
-
-async def assert_watermarked_copy_of_original(easel: SlackEasel, file: StoredFile) -> Image.Image:
-    """The posted file is a PNG equal to the stored clean original with the watermark stamped on."""
-    job_id, index = job_of(file)
-    posted = Image.open(io.BytesIO(file.data))
-    posted.load()
-    assert posted.format == "PNG"
-    original = await easel.services.jobs.load_original(job_id, index)
-    stamped = Image.open(
-        io.BytesIO(Watermarker(easel.services.settings.watermark_text).stamp_png(original.png))
-    )
-    clean = Image.open(io.BytesIO(original.png))
-    assert posted.size == clean.size
-    assert posted.convert("RGB").tobytes() == stamped.convert("RGB").tobytes()
-    assert posted.convert("RGB").tobytes() != clean.convert("RGB").tobytes()
-    return posted
 
 
 def texts(slack: FakeSlack, kind: str = "response_url") -> list[str]:
@@ -176,7 +133,7 @@ async def test_remix_opens_a_modal_and_uses_the_uploaded_picture(
 
     assert inputs["strength"]["hint"]["text"] == STRENGTH.help
 
-    upload = slack.add_user_file(png(800, 600), name="holiday.png")
+    upload = slack.add_user_file(png((800, 600)), name="holiday.png")
     submitted = await slack_easel.user.view_submission(view, {"image": [upload], "samples": "2"})
     assert submitted.status == 200 and submitted.text == ""  # closes the modal
 
@@ -201,7 +158,7 @@ async def test_inpaint_with_mask_and_upscale_through_modals(slack_easel: SlackEa
     await slack_easel.user.slash_command("/inpaint", "a red door")
     [opened] = await slack.wait_for("views.open")
     view = opened.response["view"]
-    image = slack.add_user_file(png(640, 480), name="house.png")
+    image = slack.add_user_file(png((640, 480)), name="house.png")
     mask = slack.add_user_file(mask_png(640, 480), name="mask.png")
     await slack_easel.user.view_submission(view, {"image": [image], "mask": [mask]})
     await slack.wait_for("files.completeUploadExternal")
@@ -214,7 +171,7 @@ async def test_inpaint_with_mask_and_upscale_through_modals(slack_easel: SlackEa
     view = opened.response["view"]
     inputs = [b["element"]["action_id"] for b in view["blocks"] if b["type"] == "input"]
     assert "prompt" not in inputs and "image" in inputs
-    small = slack.add_user_file(png(512, 512), name="small.png")
+    small = slack.add_user_file(png((512, 512)), name="small.png")
     await slack_easel.user.view_submission(view, {"image": [small]})
     await slack.wait_for("files.completeUploadExternal", 2)
     upscaled = slack.uploaded_files(CHANNEL)[-1]
@@ -226,7 +183,7 @@ async def test_inpaint_without_mask_or_transparency_is_refused_in_the_modal(slac
     slack = slack_easel.slack
     await slack_easel.user.slash_command("/inpaint", "a red door")
     [opened] = await slack.wait_for("views.open")
-    image = slack.add_user_file(png(640, 480), name="opaque.png")
+    image = slack.add_user_file(png((640, 480)), name="opaque.png")
     await slack_easel.user.view_submission(opened.response["view"], {"image": [image]})
     [error] = await slack.wait_for("response_url")
     assert error.params["text"].startswith(":warning:") and "mask" in error.params["text"]
@@ -237,7 +194,7 @@ async def test_modal_flag_errors_are_shown_under_the_field(slack_easel: SlackEas
     slack = slack_easel.slack
     await slack_easel.user.slash_command("/remix")
     [opened] = await slack.wait_for("views.open")
-    image = slack.add_user_file(png(), name="x.png")
+    image = slack.add_user_file(png((640, 480)), name="x.png")
     sent = await slack_easel.user.view_submission(
         opened.response["view"], {"image": [image], "prompt": "stormy --strength 7"}
     )
@@ -252,7 +209,7 @@ async def test_file_on_a_foreign_host_is_refused_without_downloading(slack_easel
     await slack_easel.user.slash_command("/remix", "neon")
     [opened] = await slack.wait_for("views.open")
     # Same fake server, reached under another host name: not Slack's file host, so never fetched.
-    foreign = slack.add_user_file(png(), name="trap.png", host=f"localhost:{slack.port}")
+    foreign = slack.add_user_file(png((640, 480)), name="trap.png", host=f"localhost:{slack.port}")
     await slack_easel.user.view_submission(opened.response["view"], {"image": [foreign]})
     [error] = await slack.wait_for("response_url")
     assert "only download files stored by Slack" in error.params["text"]

@@ -8,7 +8,7 @@ from typing import Any
 from services.types import Requester
 from tests.fakes.a1111 import FakeA1111
 from tests.fakes.slack import FakeSlack, SlackEasel, StoredMessage, slack_easel_for
-from tests.test_slack_commands import png
+from tests.helpers.images import png
 
 CHANNEL = "C0CHANNEL1"
 REQUESTER = "U0USER0001"
@@ -26,7 +26,7 @@ async def describe(easel: SlackEasel) -> StoredMessage:
     posted_before = len(slack.calls_to("chat.postMessage"))
     await easel.user.slash_command("/describe")
     opened = await slack.wait_for("views.open", opened_before + 1)
-    picture = slack.add_user_file(png(512, 512), name="pier.png")
+    picture = slack.add_user_file(png((512, 512)), name="pier.png")
     await easel.user.view_submission(opened[-1].response["view"], {"image": [picture]})
     await slack.wait_for("chat.postMessage", posted_before + 1, timeout_s=15)
     return slack.channel_messages(CHANNEL)[-1]
@@ -100,7 +100,7 @@ async def test_describe_is_refused_on_a_backend_without_it(
         assert sent.json["text"] == ":warning: /describe isn't available on this backend."
 
     # The message shortcut doesn't offer it either.
-    picture = slack.add_user_file(png(512, 512), name="beach.png", user=OTHER)
+    picture = slack.add_user_file(png((512, 512)), name="beach.png", user=OTHER)
     await slack_easel.user.message_shortcut("easel_image", files=[picture], author=OTHER)
     [opened] = await slack.wait_for("views.open")
     chooser = str(opened.response["view"]["blocks"])

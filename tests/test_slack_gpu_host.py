@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tests.fakes.slack import FakeSlack, slack_easel_for
-from tests.test_slack_commands import png
+from tests.helpers.images import png
 
 CHANNEL = "C0CHANNEL1"
 
@@ -31,7 +31,7 @@ async def test_progress_updates_the_status_line_and_describe_posts_text(
         gpu.generation_s = 0.05
         await easel.user.slash_command("/describe")
         [opened] = await slack_server.wait_for("views.open")
-        picture = slack_server.add_user_file(png(512, 512), name="pier.png")
+        picture = slack_server.add_user_file(png((512, 512)), name="pier.png")
         await easel.user.view_submission(opened.response["view"], {"image": [picture]})
         [posted] = await slack_server.wait_for("chat.postMessage", timeout_s=15)
         assert posted.params["channel"] == CHANNEL

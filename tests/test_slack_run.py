@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Callable
 from typing import Any
 
 from bot.runner import serve
 from tests.fakes.slack import FakeSlack
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.helpers.network import free_port
 
 
 async def test_easel_run_answers_slack_on_its_port(

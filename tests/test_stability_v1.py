@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 import time
 
 import aiohttp
@@ -29,9 +28,10 @@ from services.types import (
     WeightedPrompt,
 )
 from tests.fakes.stability import FakeStabilityServer, stability_backend_for
-from tests.stability_helpers import decode as _image
-from tests.stability_helpers import imagine as _imagine
-from tests.stability_helpers import input_image as _input
+from tests.helpers.images import decode as _image
+from tests.helpers.images import input_image as _input
+from tests.helpers.network import dead_port as _dead_port
+from tests.helpers.requests import imagine as _imagine
 
 SDXL = "stable-diffusion-xl-1024-v1-0"
 SDXL_SIZES = {
@@ -45,12 +45,6 @@ SDXL_SIZES = {
     (1536, 640),
     (640, 1536),
 }
-
-
-def _dead_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- limits --------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import asyncio
 import io
 import logging
 import os
-import socket
 
 import aiohttp
 import pytest
@@ -40,10 +39,11 @@ from services.types import (
     WeightedPrompt,
 )
 from tests.fakes.stability import V2, FakeStabilityServer, stability_v2_backend_for
-from tests.stability_helpers import decode as _image
-from tests.stability_helpers import imagine as _imagine
-from tests.stability_helpers import input_image as _input
-from tests.stability_helpers import png as _png
+from tests.helpers.images import decode as _image
+from tests.helpers.images import input_image as _input
+from tests.helpers.images import png as _png
+from tests.helpers.network import dead_port as _dead_port
+from tests.helpers.requests import imagine as _imagine
 
 GENERATE = "/v2beta/stable-image/generate/"
 RATIOS = {"16:9", "1:1", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21"}
@@ -57,12 +57,6 @@ def _upscale(mode: str, size: tuple[int, int] = (256, 256), **kwargs: object) ->
         extras=(("upscale_mode", mode),),
         **kwargs,  # type: ignore[arg-type]
     )
-
-
-def _dead_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _assert_not_logged(caplog: pytest.LogCaptureFixture, secret: str) -> None:

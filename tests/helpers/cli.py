@@ -7,15 +7,10 @@ The fakes live in the test's event loop, so the CLI must run without blocking it
 from __future__ import annotations
 
 import asyncio
-import io
 import os
-import struct
 import sys
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -48,24 +43,3 @@ async def run_easel(*args: str, env: dict[str, str], cwd: Path, deadline_s: floa
     out, err = await asyncio.wait_for(proc.communicate(), deadline_s)
     assert proc.returncode is not None
     return CliResult(proc.returncode, out.decode(), err.decode())
-
-
-def png_bytes(size: tuple[int, int], color: tuple[int, ...] = (40, 120, 200), mode: str = "RGB") -> bytes:
-    buf = io.BytesIO()
-    Image.new(mode, size, color).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose header claims ``width``×``height`` but holds one tiny IDAT: a decompression bomb shape."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
-        + chunk(b"IEND", b"")
-    )
