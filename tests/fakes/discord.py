@@ -1486,7 +1486,7 @@ async def discord_fake() -> AsyncIterator[FakeDiscord]:
 
 
 # ------------------------------------------------------------------------------------------------
-# easel's real Discord front end against the fake (used by tests/test_discord_*.py and the bench)
+# easel's real Discord front end against the fake (used by tests/discord/ and the bench)
 
 
 @dataclass

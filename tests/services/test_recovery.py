@@ -28,7 +28,7 @@ from tests.fakes.backend import FakeBackend
 from tests.helpers.jobs import ORIGIN, RecordingSink, build_services
 from tests.helpers.requests import imagine
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ALICE = Requester("test", "alice")
 
 CHILD = r"""

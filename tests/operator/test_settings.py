@@ -73,6 +73,6 @@ def test_every_field_has_one_public_name() -> None:
 def test_readme_documents_every_variable() -> None:
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     missing = [name for name in ENV_NAMES.values() if f"`{name}`" not in readme]
     assert missing == []
