@@ -1,6 +1,6 @@
 """A fake Stability AI server (REST v1 and v2beta Stable Image) on 127.0.0.1 that validates like the real one.
 
-Fixtures (function scope, loaded for every test through ``tests/conftest.py``)::
+Fixtures (function scope, in ``harness``, loaded for every test through ``tests/conftest.py``)::
 
     async def test_something(stability_server, stability_backend):
         result = await stability_backend.generate(request)
@@ -75,182 +75,72 @@ import asyncio
 import base64
 import contextlib
 import functools
-import hashlib
-import io
 import json
 import math
 import random
-import re
 import secrets
 import time
-import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest_asyncio
 from aiohttp import BodyPartReader, web
 from aiohttp.test_utils import TestServer
 from multidict import CIMultiDict, CIMultiDictProxy
-from PIL import Image, ImageOps, UnidentifiedImageError
 
-from services.backends.stability_v1 import StabilityV1Backend
-from services.backends.stability_v2 import StabilityV2Backend
+from tests.fakes.stability.render import (
+    _colour,
+    _image_info,
+    _image_size,
+    _render_blend,
+    _render_masked,
+    _render_solid,
+    _render_upscale,
+    _v2_blend,
+    _v2_cutout,
+    _v2_inpaint,
+    _v2_outpaint,
+    _v2_replace,
+    _v2_solid,
+    _v2_upscale,
+)
+from tests.fakes.stability.rules import (
+    _OPTIONAL_PARAMS,
+    _RULE_CREATIVE,
+    _RULE_CUTOUT,
+    _RULE_EDIT,
+    _RULE_FAST,
+    _RULE_GENERATE,
+    ENGINES,
+    MASK_SOURCE_ENUM,
+    MAX_UPSCALE_PIXELS,
+    MODERATION_MESSAGE,
+    OUTPUT_FORMATS,
+    SD3_MODELS,
+    STYLE_PRESET_ENUM,
+    V2,
+    V2_MAX_BODY,
+    V2_SEED_MAX,
+    V2_SIZES,
+    _ApiError,
+    _bad,
+    _check_range,
+    _check_sdxl_size,
+    _from_form,
+    _ImageRule,
+    _is_int,
+    _is_sdxl,
+    _Params,
+    _validate,
+)
 
 __all__ = [
-    "V2",
     "FakeStabilityServer",
     "Fault",
     "RecordedFile",
     "RecordedRequest",
-    "stability_backend",
-    "stability_backend_for",
-    "stability_server",
-    "stability_v2_backend",
-    "stability_v2_backend_for",
 ]
-
-# --- the API's rules (from shared/specs) -------------------------------------------------------
-
-ENGINES: tuple[dict[str, str], ...] = (
-    {
-        "id": "stable-diffusion-xl-1024-v1-0",
-        "name": "Stable Diffusion XL v1.0",
-        "description": "Stability-AI Stable Diffusion XL v1.0",
-        "type": "PICTURE",
-    },
-    {
-        "id": "stable-diffusion-xl-1024-v0-9",
-        "name": "Stable Diffusion XL v0.9",
-        "description": "Stability-AI Stable Diffusion XL v0.9",
-        "type": "PICTURE",
-    },
-    {
-        "id": "stable-diffusion-v1-6",
-        "name": "Stable Diffusion v1.6",
-        "description": "Stability-AI Stable Diffusion v1.6",
-        "type": "PICTURE",
-    },
-    {
-        "id": "esrgan-v1-x2plus",
-        "name": "Real-ESRGAN x2",
-        "description": "Real-ESRGAN_x2plus upscaler model",
-        "type": "PICTURE",
-    },
-)
-SDXL_ALLOWED = frozenset(
-    {
-        (1024, 1024),
-        (1152, 896),
-        (896, 1152),
-        (1216, 832),
-        (832, 1216),
-        (1344, 768),
-        (768, 1344),
-        (1536, 640),
-        (640, 1536),
-    }
-)
-SAMPLER_ENUM = frozenset(
-    {
-        "DDIM",
-        "DDPM",
-        "K_DPMPP_2M",
-        "K_DPMPP_2S_ANCESTRAL",
-        "K_DPM_2",
-        "K_DPM_2_ANCESTRAL",
-        "K_EULER",
-        "K_EULER_ANCESTRAL",
-        "K_HEUN",
-        "K_LMS",
-    }
-)
-STYLE_PRESET_ENUM = frozenset(
-    "3d-model analog-film anime cinematic comic-book digital-art enhance fantasy-art isometric "
-    "line-art low-poly modeling-compound neon-punk origami photographic pixel-art tile-texture".split()
-)
-CLIP_GUIDANCE_ENUM = frozenset({"FAST_BLUE", "FAST_GREEN", "NONE", "SIMPLE", "SLOW", "SLOWER", "SLOWEST"})
-MASK_SOURCE_ENUM = frozenset({"MASK_IMAGE_WHITE", "MASK_IMAGE_BLACK", "INIT_IMAGE_ALPHA"})
-MAX_UPSCALE_PIXELS = 4_194_304
-
-_OPTIONAL_PARAMS = frozenset(
-    {"cfg_scale", "clip_guidance_preset", "sampler", "samples", "seed", "steps", "style_preset"}
-)
-_INT_PARAMS = frozenset({"samples", "seed", "steps", "width", "height"})
-_FLOAT_PARAMS = frozenset({"cfg_scale", "image_strength", "step_schedule_start", "step_schedule_end"})
-_PROMPT_FIELD = re.compile(r"text_prompts\[(\d+)\]\[(text|weight)\]")
-_ERROR_NAMES = {
-    400: "bad_request",
-    401: "unauthorized",
-    402: "payment_required",
-    403: "permission_denied",
-    404: "not_found",
-    429: "rate_limit_exceeded",
-    500: "server_error",
-    502: "bad_gateway",
-    503: "service_unavailable",
-}
-_ERROR_MESSAGES = {
-    403: "You do not have permission to access this resource",
-    429: "You have exceeded the rate limit of 150 requests within a 10 second period.",
-    500: "An unexpected server error occurred, please try again.",
-    503: "The service is temporarily unavailable, please try again.",
-}
-
-# --- v2beta rules (Stability's API reference for Stable Image) ---------------------------------
-
-V2 = "/v2beta/"  # inject(..., path=V2) for faults on v2beta requests
-
-V2_SIZES: dict[str, tuple[int, int]] = {  # aspect_ratio → output size (about 1 megapixel)
-    "16:9": (1344, 768),
-    "1:1": (1024, 1024),
-    "21:9": (1536, 640),
-    "2:3": (832, 1216),
-    "3:2": (1216, 832),
-    "4:5": (896, 1088),
-    "5:4": (1088, 896),
-    "9:16": (768, 1344),
-    "9:21": (640, 1536),
-}
-SD3_MODELS = frozenset({"sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium", "sd3.5-flash"})
-V2_SEED_MAX = 4_294_967_294
-V2_MAX_BODY = 10 * 1024 * 1024
-OUTPUT_FORMATS = frozenset({"png", "jpeg", "webp"})
-MODERATION_MESSAGE = (
-    "Your request was flagged by our content moderation system, as a result your request was denied "
-    "and you were not charged."
-)
-
-
-@dataclass(frozen=True)
-class _ImageRule:
-    min_side: int = 64
-    max_side: int | None = None
-    min_pixels: int = 4_096
-    max_pixels: int = 9_437_184
-    aspect: float | None = 2.5  # 1:2.5 .. 2.5:1
-
-
-_RULE_GENERATE = _ImageRule(aspect=None)
-_RULE_EDIT = _ImageRule()
-_RULE_CUTOUT = _ImageRule(max_pixels=4_194_304)
-_RULE_FAST = _ImageRule(min_side=32, max_side=1536, min_pixels=1_024, max_pixels=1_048_576)
-_RULE_CREATIVE = _ImageRule(max_pixels=1_048_576)
-
-_V2_ERROR_NAMES = {
-    400: "bad_request",
-    401: "unauthorized",
-    402: "payment_required",
-    403: "forbidden",
-    404: "not_found",
-    413: "payload_too_large",
-    422: "invalid_request",
-    429: "rate_limit_exceeded",
-    500: "internal_error",
-    502: "bad_gateway",
-    503: "service_unavailable",
-}
 
 # --- recorder and faults -----------------------------------------------------------------------
 
@@ -297,282 +187,6 @@ class Fault:
             if which is True or (not isinstance(which, bool) and index in which):
                 return reason
         return None
-
-
-class _ApiError(Exception):
-    def __init__(
-        self,
-        status: int,
-        message: str | None = None,
-        *,
-        retry_after: str | None = None,
-        name: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message or _ERROR_MESSAGES.get(status, "request failed")
-        self.retry_after = retry_after
-        self.name = name
-
-    def response(self, *, v2: bool = False) -> web.Response:
-        """v1: ``{"id", "name", "message"}``; v2beta: ``{"id", "name", "errors": [...]}``."""
-        body: dict[str, Any] = {"id": uuid.uuid4().hex}
-        if v2:
-            body["name"] = self.name or _V2_ERROR_NAMES.get(self.status, "error")
-            body["errors"] = [self.message]
-        else:
-            body["name"] = self.name or _ERROR_NAMES.get(self.status, "error")
-            body["message"] = self.message
-        headers = {"Retry-After": self.retry_after} if self.retry_after is not None else None
-        return web.json_response(body, status=self.status, headers=headers)
-
-
-def _bad(message: str) -> _ApiError:
-    return _ApiError(400, message)
-
-
-# --- validated parameters ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Params:
-    prompts: tuple[tuple[str, float], ...]
-    samples: int
-    seed: int
-    values: dict[str, Any]
-
-    @property
-    def prompt_key(self) -> str:
-        return "|".join(f"{text}:{weight:g}" for text, weight in self.prompts)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_range(name: str, value: Any, lo: float, hi: float, *, integer: bool) -> None:
-    if integer and not _is_int(value):
-        raise _bad(f"{name}: must be an integer")
-    if not integer and (isinstance(value, bool) or not isinstance(value, int | float)):
-        raise _bad(f"{name}: must be a number")
-    if not lo <= value <= hi:
-        raise _bad(f"{name}: must be between {lo:g} and {hi:g} (got {value})")
-
-
-def _from_form(form: dict[str, str], allowed: frozenset[str]) -> dict[str, Any]:
-    """Multipart text fields → the JSON-shaped dict the validators read."""
-    params: dict[str, Any] = {}
-    prompts: dict[int, dict[str, Any]] = {}
-    for name, raw in form.items():
-        if match := _PROMPT_FIELD.fullmatch(name):
-            entry = prompts.setdefault(int(match.group(1)), {})
-            if match.group(2) == "text":
-                entry["text"] = raw
-            else:
-                try:
-                    entry["weight"] = float(raw)
-                except ValueError:
-                    raise _bad(f"{name}: must be a number") from None
-            continue
-        if name not in allowed:
-            raise _bad(f"{name}: unknown field")
-        try:
-            params[name] = int(raw) if name in _INT_PARAMS else float(raw) if name in _FLOAT_PARAMS else raw
-        except ValueError:
-            raise _bad(f"{name}: must be {'an integer' if name in _INT_PARAMS else 'a number'}") from None
-    for index, entry in prompts.items():
-        if "text" not in entry:
-            raise _bad(f"text_prompts[{index}][text]: is required")
-    params["text_prompts"] = [prompts[i] for i in sorted(prompts)]
-    return params
-
-
-def _validate(params: dict[str, Any], *, sdxl: bool) -> _Params:
-    prompts = params.get("text_prompts")
-    if not isinstance(prompts, list) or not prompts:
-        raise _bad("text_prompts: must contain at least one prompt")
-    parsed: list[tuple[str, float]] = []
-    for i, prompt in enumerate(prompts):
-        if not isinstance(prompt, dict) or set(prompt) - {"text", "weight"}:
-            raise _bad(f"text_prompts[{i}]: must be an object with text and weight")
-        text, weight = prompt.get("text"), prompt.get("weight", 1.0)
-        if not isinstance(text, str) or not text.strip():
-            raise _bad(f"text_prompts[{i}].text: must not be empty")
-        if len(text) > 2000:
-            raise _bad(f"text_prompts[{i}].text: must be at most 2000 characters")
-        if isinstance(weight, bool) or not isinstance(weight, int | float):
-            raise _bad(f"text_prompts[{i}].weight: must be a number")
-        parsed.append((text, float(weight)))
-    samples = params.get("samples", 1)
-    _check_range("samples", samples, 1, 10, integer=True)
-    seed = params.get("seed", 0)
-    _check_range("seed", seed, 0, 4_294_967_295, integer=True)
-    if "steps" in params:
-        _check_range("steps", params["steps"], 10, 50 if sdxl else 150, integer=True)
-    if "cfg_scale" in params:
-        _check_range("cfg_scale", params["cfg_scale"], 0, 35, integer=False)
-    for name, allowed in (
-        ("sampler", SAMPLER_ENUM),
-        ("style_preset", STYLE_PRESET_ENUM),
-        ("clip_guidance_preset", CLIP_GUIDANCE_ENUM),
-    ):
-        if name in params and params[name] not in allowed:
-            raise _bad(f"{name}: must be one of {', '.join(sorted(allowed))}")
-    return _Params(tuple(parsed), samples, seed, params)
-
-
-def _is_sdxl(engine: str) -> bool:
-    return engine.startswith("stable-diffusion-xl-1024-")
-
-
-def _check_sdxl_size(engine: str, what: str, size: tuple[int, int]) -> None:
-    if size not in SDXL_ALLOWED:
-        allowed = ", ".join(f"{w}x{h}" for w, h in sorted(SDXL_ALLOWED))
-        raise _bad(
-            f"invalid_height_or_width: {what} {size[0]}x{size[1]} is not allowed for {engine}; "
-            f"allowed dimensions are {allowed}"
-        )
-
-
-# --- image work (run in a thread) --------------------------------------------------------------
-
-
-def _encode(img: Image.Image) -> bytes:
-    out = io.BytesIO()
-    img.save(out, "PNG", compress_level=1)
-    return out.getvalue()
-
-
-def _colour(key: str, seed: int, index: int) -> tuple[int, int, int]:
-    digest = hashlib.sha256(f"{key}\x00{seed}\x00{index}".encode()).digest()
-    return digest[0], digest[1], digest[2]
-
-
-def _open(data: bytes, name: str) -> Image.Image:
-    try:
-        img = Image.open(io.BytesIO(data))
-        img.load()
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise _bad(f"invalid_mime_type: {name} is not a decodable image ({exc})") from None
-    return img
-
-
-def _image_size(data: bytes, name: str) -> tuple[int, int]:
-    with _open(data, name) as img:
-        return img.size
-
-
-@functools.lru_cache(maxsize=64)  # bursts of identical requests (rate tests) stay cheap
-def _render_solid(size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
-    return _encode(Image.new("RGB", size, colour))
-
-
-def _render_blend(init: bytes, colour: tuple[int, int, int], keep: float) -> bytes:
-    with _open(init, "init_image") as img:
-        base = img.convert("RGB")
-    return _encode(Image.blend(Image.new("RGB", base.size, colour), base, keep))
-
-
-def _render_masked(init: bytes, mask: bytes | None, source: str, colour: tuple[int, int, int]) -> bytes:
-    with _open(init, "init_image") as img:
-        base = img.convert("RGB")
-        alpha = img.convert("RGBA").getchannel("A")
-    if source == "INIT_IMAGE_ALPHA" or mask is None:
-        repaint = ImageOps.invert(alpha)  # transparent pixels are repainted
-    else:
-        with _open(mask, "mask_image") as m:
-            grey = m.convert("L")
-        repaint = grey if source == "MASK_IMAGE_WHITE" else ImageOps.invert(grey)
-    return _encode(Image.composite(Image.new("RGB", base.size, colour), base, repaint))
-
-
-def _render_upscale(data: bytes, size: tuple[int, int]) -> bytes:
-    with _open(data, "image") as img:
-        return _encode(img.convert("RGB").resize(size, Image.Resampling.NEAREST))
-
-
-def _image_info(data: bytes, name: str) -> tuple[tuple[int, int], bool]:
-    """Size and whether the image has an alpha channel."""
-    with _open(data, name) as img:
-        alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-        return img.size, alpha
-
-
-def _save(img: Image.Image, output_format: str) -> tuple[bytes, str]:
-    out = io.BytesIO()
-    if output_format == "jpeg":
-        img.convert("RGB").save(out, "JPEG", quality=90)
-    elif output_format == "webp":
-        img.save(out, "WEBP", quality=90)
-    else:
-        img.save(out, "PNG", compress_level=1)
-    return out.getvalue(), f"image/{output_format}"
-
-
-def _v2_solid(size: tuple[int, int], colour: tuple[int, int, int], fmt: str) -> tuple[bytes, str]:
-    if fmt == "png":
-        return _render_solid(size, colour), "image/png"
-    return _save(Image.new("RGB", size, colour), fmt)
-
-
-def _v2_blend(init: bytes, colour: tuple[int, int, int], keep: float, fmt: str) -> tuple[bytes, str]:
-    """image-to-image: the input's shape at about 1 megapixel, ``keep`` of the input blended in."""
-    with _open(init, "image") as img:
-        base = img.convert("RGB")
-    scale = math.sqrt(1024 * 1024 / (base.width * base.height))
-    size = (max(64, round(base.width * scale / 64) * 64), max(64, round(base.height * scale / 64) * 64))
-    base = base.resize(size, Image.Resampling.BILINEAR)
-    return _save(Image.blend(Image.new("RGB", size, colour), base, keep), fmt)
-
-
-def _v2_inpaint(init: bytes, mask: bytes | None, colour: tuple[int, int, int], fmt: str) -> tuple[bytes, str]:
-    """Paint ``colour`` where the mask is white (or the image transparent); the mask is resized to fit."""
-    with _open(init, "image") as img:
-        base = img.convert("RGB")
-        alpha = img.convert("RGBA").getchannel("A")
-    if mask is None:
-        repaint = ImageOps.invert(alpha)
-    else:
-        with _open(mask, "mask") as m:
-            repaint = m.convert("L").resize(base.size, Image.Resampling.NEAREST)
-    return _save(Image.composite(Image.new("RGB", base.size, colour), base, repaint), fmt)
-
-
-def _v2_outpaint(
-    init: bytes, sides: tuple[int, int, int, int], colour: tuple[int, int, int], fmt: str
-) -> tuple[bytes, str]:
-    """New canvas in ``colour`` with the original pasted in, slightly re-rendered (10 % tint)."""
-    left, right, up, down = sides
-    with _open(init, "image") as img:
-        base = img.convert("RGB")
-    canvas = Image.new("RGB", (base.width + left + right, base.height + up + down), colour)
-    canvas.paste(Image.blend(base, Image.new("RGB", base.size, colour), 0.1), (left, up))
-    return _save(canvas, fmt)
-
-
-def _v2_replace(init: bytes, colour: tuple[int, int, int], fmt: str) -> tuple[bytes, str]:
-    """The "found" object is the middle of the picture: paint it in ``colour``."""
-    with _open(init, "image") as img:
-        base = img.convert("RGB")
-    w, h = base.size
-    base.paste(colour, (w // 4, h // 4, w - w // 4, h - h // 4))
-    return _save(base, fmt)
-
-
-def _v2_cutout(init: bytes, fmt: str) -> tuple[bytes, str]:
-    """The "background" is a border of an eighth of each side: made transparent."""
-    with _open(init, "image") as img:
-        rgba = img.convert("RGBA")
-    w, h = rgba.size
-    alpha = Image.new("L", rgba.size, 0)
-    alpha.paste(255, (w // 8, h // 8, w - w // 8, h - h // 8))
-    rgba.putalpha(alpha)
-    return _save(rgba, fmt)
-
-
-def _v2_upscale(init: bytes, size: tuple[int, int], fmt: str) -> tuple[bytes, str]:
-    with _open(init, "image") as img:
-        return _save(img.convert("RGB").resize(size, Image.Resampling.NEAREST), fmt)
 
 
 @dataclass
@@ -1373,61 +987,3 @@ class FakeStabilityServer:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
-
-
-# --- fixtures ----------------------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def stability_backend_for(
-    server: FakeStabilityServer, **overrides: Any
-) -> AsyncIterator[StabilityV1Backend]:
-    """A started backend pointed at ``server``; keyword arguments go to its constructor."""
-    api_key = overrides.pop("api_key", server.api_key)
-    options: dict[str, Any] = {"host": server.url, "retry_base_delay_s": 0.01, "timeout_s": 10.0}
-    options.update(overrides)
-    backend = StabilityV1Backend(api_key, **options)
-    try:
-        await backend.start()
-        yield backend
-    finally:
-        await backend.close()
-
-
-@contextlib.asynccontextmanager
-async def stability_v2_backend_for(
-    server: FakeStabilityServer, **overrides: Any
-) -> AsyncIterator[StabilityV2Backend]:
-    """A started v2beta backend pointed at ``server`` (fast retries and polls); keywords go to it."""
-    api_key = overrides.pop("api_key", server.api_key)
-    options: dict[str, Any] = {
-        "host": server.url,
-        "retry_base_delay_s": 0.01,
-        "timeout_s": 10.0,
-        "poll_interval_s": 0.01,
-    }
-    options.update(overrides)
-    backend = StabilityV2Backend(api_key, **options)
-    try:
-        await backend.start()
-        yield backend
-    finally:
-        await backend.close()
-
-
-@pytest_asyncio.fixture
-async def stability_server() -> AsyncIterator[FakeStabilityServer]:
-    async with FakeStabilityServer() as server:
-        yield server
-
-
-@pytest_asyncio.fixture
-async def stability_backend(stability_server: FakeStabilityServer) -> AsyncIterator[StabilityV1Backend]:
-    async with stability_backend_for(stability_server) as backend:
-        yield backend
-
-
-@pytest_asyncio.fixture
-async def stability_v2_backend(stability_server: FakeStabilityServer) -> AsyncIterator[StabilityV2Backend]:
-    async with stability_v2_backend_for(stability_server) as backend:
-        yield backend

@@ -30,21 +30,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest_asyncio
 from aiohttp import web
 from PIL import Image, ImageDraw, ImageOps
 
-__all__ = ["DEFAULT_MODELS", "FakeA1111", "RecordedRequest"]
-
-DEFAULT_MODELS: tuple[tuple[str, str, str], ...] = (
-    # (title, model_name, hash) as /sdapi/v1/sd-models lists them
-    ("sd_xl_base_1.0.safetensors [31e35c80fc]", "sd_xl_base_1.0", "31e35c80fc"),
-    ("v1-5-pruned-emaonly.safetensors [6ce0161689]", "v1-5-pruned-emaonly", "6ce0161689"),
+from tests.fakes.a1111.rules import (
+    DEFAULT_MODELS,
+    DEFAULT_SAMPLERS,
+    DEFAULT_SCHEDULERS,
+    DEFAULT_UPSCALERS,
+    INTERROGATORS,
+    _ValidationErrors,
 )
-DEFAULT_SAMPLERS = ("DPM++ 2M", "Euler a", "Euler", "DDIM")
-DEFAULT_SCHEDULERS = ("automatic", "karras", "exponential")
-DEFAULT_UPSCALERS = ("None", "Lanczos", "Nearest", "R-ESRGAN 4x+")
-INTERROGATORS = ("clip", "deepdanbooru")
+
+__all__ = ["FakeA1111", "RecordedRequest"]
 
 
 @dataclass(frozen=True)
@@ -61,21 +59,6 @@ class _Job:
     started: float
     duration_s: float
     interrupted: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-class _ValidationErrors:
-    """Collects FastAPI-shaped validation errors for one request body."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-
-    def add(self, field_name: str, msg: str, kind: str = "value_error") -> None:
-        self.items.append({"loc": ["body", field_name], "msg": msg, "type": kind})
-
-    def response(self) -> web.Response | None:
-        if not self.items:
-            return None
-        return web.json_response({"detail": self.items}, status=422)
 
 
 class FakeA1111:
@@ -592,31 +575,3 @@ def _decode(data: str) -> Image.Image | None:
         return image
     except (binascii.Error, OSError, ValueError):
         return None
-
-
-# ---- fixtures ------------------------------------------------------------------------------------
-@pytest_asyncio.fixture
-async def a1111_server() -> AsyncIterator[FakeA1111]:
-    """One started fake GPU host (generation takes 0.05 s)."""
-    server = await FakeA1111().start()
-    try:
-        yield server
-    finally:
-        await server.close()
-
-
-@pytest_asyncio.fixture
-async def a1111_factory() -> AsyncIterator[Callable[..., Awaitable[FakeA1111]]]:
-    """``await a1111_factory(generation_s=0.5, auth=("u", "p"))`` → another started fake host."""
-    servers: list[FakeA1111] = []
-
-    async def make(**kwargs: Any) -> FakeA1111:
-        server = await FakeA1111(**kwargs).start()
-        servers.append(server)
-        return server
-
-    try:
-        yield make
-    finally:
-        for server in servers:
-            await server.close()
