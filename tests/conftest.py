@@ -3,7 +3,7 @@
 pytest_plugins = [
     "tests.fakes.stability.harness",
     "tests.fakes.discord",
-    "tests.fakes.slack",
+    "tests.fakes.slack.harness",
     "tests.fakes.a1111.harness",
     "tests.helpers.settings",
 ]
