@@ -2,7 +2,7 @@
 
 pytest_plugins = [
     "tests.fakes.stability.harness",
-    "tests.fakes.discord",
+    "tests.fakes.discord.harness",
     "tests.fakes.slack.harness",
     "tests.fakes.a1111.harness",
     "tests.helpers.settings",

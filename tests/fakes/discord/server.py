@@ -50,70 +50,52 @@ import json
 import re
 import secrets
 import time
-import zlib
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import pytest
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-__all__ = [
-    "DiscordProtocolError",
-    "FakeDiscord",
-    "FakeGuild",
-    "FakeInteraction",
-    "FakeMessage",
-    "FakeUser",
-    "RecordedCall",
-    "UploadedFile",
-]
+from tests.fakes.discord.gateway import GatewaySide, _GatewayConnection
+from tests.fakes.discord.records import (
+    _CALL,
+    FakeGuild,
+    FakeInteraction,
+    FakeMessage,
+    FakeUser,
+    RecordedCall,
+    UploadedFile,
+    _now_iso,
+)
+from tests.fakes.discord.rules import (
+    _MENTION_RE,
+    APPLICATION_COMMAND,
+    ATTACH_FILES,
+    AUTOCOMPLETE,
+    AUTOCOMPLETE_RESULT,
+    BOT_PERMISSIONS,
+    CHANNEL_MESSAGE,
+    DEFERRED_CHANNEL_MESSAGE,
+    DEFERRED_UPDATE,
+    DISCORD_EPOCH_MS,
+    EMBED_LINKS,
+    EPHEMERAL,
+    LOADING,
+    MANAGE_MESSAGES,
+    MEMBER_PERMISSIONS,
+    MESSAGE_COMPONENT,
+    MODAL,
+    MODAL_SUBMIT,
+    OPTION_TYPES,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES,
+    UPDATE_MESSAGE,
+    VIEW_CHANNEL,
+    DiscordProtocolError,
+    MiB,
+    _validate_command,
+)
 
-DISCORD_EPOCH_MS = 1420070400000
-MiB = 1024 * 1024
-
-# Permission bits (https://discord.com/developers/docs/topics/permissions).
-VIEW_CHANNEL = 1 << 10
-SEND_MESSAGES = 1 << 11
-MANAGE_MESSAGES = 1 << 13
-EMBED_LINKS = 1 << 14
-ATTACH_FILES = 1 << 15
-READ_MESSAGE_HISTORY = 1 << 16
-MENTION_EVERYONE = 1 << 17
-USE_APPLICATION_COMMANDS = 1 << 31
-SEND_MESSAGES_IN_THREADS = 1 << 38
-MEMBER_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY
-MEMBER_PERMISSIONS |= USE_APPLICATION_COMMANDS
-BOT_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY
-BOT_PERMISSIONS |= SEND_MESSAGES_IN_THREADS
-
-# Privileged gateway intents: GUILD_MEMBERS, GUILD_PRESENCES, MESSAGE_CONTENT.
-PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)
-
-# Interaction types and callback types.
-PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5
-CHANNEL_MESSAGE, DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE = 4, 5, 6, 7
-AUTOCOMPLETE_RESULT, MODAL = 8, 9
-EPHEMERAL, LOADING = 1 << 6, 1 << 7
-
-# Application command option types.
-OPTION_TYPES = {
-    "str": 3,
-    "int": 4,
-    "bool": 5,
-    "user": 6,
-    "channel": 7,
-    "role": 8,
-    "float": 10,
-    "attachment": 11,
-}
-
-_MENTION_RE = re.compile(r"<@!?(\d+)>|<@&(\d+)>|@(everyone|here)")
-
-
-class DiscordProtocolError(AssertionError):
-    """Raised by the fake's helpers when a test drives it into a state Discord would not allow."""
+__all__ = ["FakeDiscord"]
 
 
 def _json(data: Any, *, status: int = 200) -> web.Response:
@@ -123,228 +105,7 @@ def _json(data: Any, *, status: int = 200) -> web.Response:
     )
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-@dataclass(frozen=True)
-class UploadedFile:
-    """One ``files[n]`` part of a multipart request."""
-
-    field: str
-    filename: str
-    content_type: str
-    data: bytes
-
-
-@dataclass
-class RecordedCall:
-    """One REST request as the fake received it.
-
-    ``route`` is the path template (``POST /interactions/{id}/{token}/callback``); ``t`` is seconds since
-    the related interaction was dispatched (``None`` when the call belongs to no interaction).
-    """
-
-    method: str
-    path: str
-    route: str
-    at: float
-    interaction_id: int | None
-    json: Any
-    files: list[UploadedFile]
-    query: dict[str, str]
-    status: int = 0
-    response: Any = None
-    t: float | None = None
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        return self.json if isinstance(self.json, dict) else {}
-
-
-_CALL = web.RequestKey("call", RecordedCall)
-
-
-@dataclass
-class FakeUser:
-    id: int
-    username: str
-    global_name: str | None = None
-    bot: bool = False
-    permissions: int = MEMBER_PERMISSIONS
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": str(self.id),
-            "username": self.username,
-            "global_name": self.global_name,
-            "discriminator": "0",
-            "avatar": None,
-            "bot": self.bot,
-            "public_flags": 0,
-        }
-
-
-@dataclass
-class FakeGuild:
-    id: int
-    name: str
-    channel_ids: list[int]
-    premium_tier: int = 0
-    role_ids: list[int] = field(default_factory=list)
-    bot_permissions: int = BOT_PERMISSIONS
-    upload_limit_override: int | None = None  # tests: a small limit forces re-encoding and splitting
-    advertised_upload_limit: int | None = None  # what interactions claim, if not the enforced limit
-
-    @property
-    def upload_limit(self) -> int:
-        """Bytes a message's files may total (Discord: 10 MiB, boosted guilds 50/100 MiB)."""
-        if self.upload_limit_override is not None:
-            return self.upload_limit_override
-        return {0: 10 * MiB, 1: 10 * MiB, 2: 50 * MiB, 3: 100 * MiB}[self.premium_tier]
-
-
-@dataclass
-class FakeMessage:
-    id: int
-    channel_id: int
-    guild_id: int | None
-    author: FakeUser
-    content: str = ""
-    embeds: list[dict[str, Any]] = field(default_factory=list)
-    components: list[dict[str, Any]] = field(default_factory=list)
-    attachments: list[dict[str, Any]] = field(default_factory=list)
-    files: list[UploadedFile] = field(default_factory=list)
-    flags: int = 0
-    webhook_id: int | None = None
-    interaction_id: int | None = None
-    message_reference: dict[str, Any] | None = None
-    allowed_mentions: dict[str, Any] | None = None
-    pings: set[str] = field(default_factory=set)
-    deleted: bool = False
-    edits: int = 0
-    created_by: str = ""
-    history: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def ephemeral(self) -> bool:
-        return bool(self.flags & EPHEMERAL)
-
-    @property
-    def loading(self) -> bool:
-        return bool(self.flags & LOADING)
-
-    def custom_ids(self) -> list[str]:
-        out: list[str] = []
-
-        def walk(items: list[dict[str, Any]]) -> None:
-            for item in items:
-                if "custom_id" in item:
-                    out.append(item["custom_id"])
-                walk(item.get("components", []))
-
-        walk(self.components)
-        return out
-
-    def buttons(self) -> list[dict[str, Any]]:
-        return [c for row in self.components for c in row.get("components", []) if c.get("type") == 2]
-
-    def to_dict(self, fake: FakeDiscord) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": str(self.id),
-            "channel_id": str(self.channel_id),
-            "author": self.author.to_dict(),
-            "content": self.content,
-            "timestamp": _now_iso(),
-            "edited_timestamp": _now_iso() if self.edits else None,
-            "tts": False,
-            "mention_everyone": "@everyone" in self.pings or "@here" in self.pings,
-            "mentions": [
-                fake.users[int(p[5:])].to_dict()
-                for p in sorted(self.pings)
-                if p.startswith("user:") and int(p[5:]) in fake.users
-            ],
-            "mention_roles": [p[5:] for p in sorted(self.pings) if p.startswith("role:")],
-            "attachments": self.attachments,
-            "embeds": self.embeds,
-            "components": self.components,
-            "pinned": False,
-            "type": 19 if self.message_reference else 0,
-            "flags": self.flags,
-        }
-        if self.guild_id is not None:
-            data["guild_id"] = str(self.guild_id)
-        if self.webhook_id is not None:
-            data["webhook_id"] = str(self.webhook_id)
-            data["application_id"] = str(self.webhook_id)
-        if self.message_reference:
-            data["message_reference"] = self.message_reference
-        return data
-
-
-@dataclass
-class FakeInteraction:
-    """An interaction the fake dispatched, and what the bot did with it."""
-
-    id: int
-    token: str
-    type: int
-    payload: dict[str, Any]
-    user: FakeUser
-    channel_id: int
-    guild_id: int | None
-    dispatched_at: float
-    acked_at: float | None = None
-    ack_type: int | None = None
-    ack_data: dict[str, Any] = field(default_factory=dict)
-    original_message_id: int | None = None
-    followup_ids: list[int] = field(default_factory=list)
-    modal: dict[str, Any] | None = None
-    choices: list[dict[str, Any]] | None = None
-    acked: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def ack_delay(self) -> float | None:
-        return None if self.acked_at is None else self.acked_at - self.dispatched_at
-
-
-class _GatewayConnection:
-    """One websocket session: sequence numbers, compression context, shard."""
-
-    def __init__(self, ws: web.WebSocketResponse, compress: str | None) -> None:
-        self.ws = ws
-        self.seq = 0
-        self.shard: tuple[int, int] = (0, 1)
-        self.session_id = secrets.token_hex(16)
-        self.identified = asyncio.Event()
-        self.heartbeats = 0
-        self._lock = asyncio.Lock()
-        self._zlib = zlib.compressobj() if compress == "zlib-stream" else None
-        self._zstd: Any = None
-        if compress == "zstd-stream":
-            import zstandard  # the client only asks for zstd when it has it
-
-            self._zstd = zstandard.ZstdCompressor().compressobj()
-        self.compress = compress
-
-    async def send(self, payload: dict[str, Any]) -> None:
-        async with self._lock:
-            if payload.get("op") == 0:
-                self.seq += 1
-                payload = {**payload, "s": self.seq}
-            raw = json.dumps(payload).encode()
-            if self._zlib is not None:
-                await self.ws.send_bytes(self._zlib.compress(raw) + self._zlib.flush(zlib.Z_SYNC_FLUSH))
-            elif self._zstd is not None:
-                import zstandard
-
-                chunk = self._zstd.compress(raw) + self._zstd.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
-                await self.ws.send_bytes(chunk)
-            else:
-                await self.ws.send_str(raw.decode())
-
-
-class FakeDiscord:
+class FakeDiscord(GatewaySide):
     """The fake service. Start with ``async with FakeDiscord() as fake`` or the ``discord_fake`` fixture."""
 
     def __init__(
@@ -1285,130 +1046,6 @@ class FakeDiscord:
                 out.add(f"user:{target.author.id}")
         return out
 
-    # ---------------------------------------------------------------- gateway
-
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
-        query = dict(request.query)
-        self.gateway_queries.append({**query, "path": request.path})
-        ws = web.WebSocketResponse(autoping=True)
-        await ws.prepare(request)
-        if query.get("v") != "10" or query.get("encoding") != "json":
-            await ws.close(code=4012, message=b"Invalid API version")
-            return ws
-        compress = query.get("compress")
-        if compress not in (None, "zlib-stream", "zstd-stream"):
-            await ws.close(code=4000, message=b"Unknown compression")
-            return ws
-        conn = _GatewayConnection(ws, compress)
-        self.connections.append(conn)
-        await conn.send(
-            {"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}, "s": None, "t": None}
-        )
-        async for message in ws:
-            if message.type is not WSMsgType.TEXT:
-                continue
-            await self._gateway_op(conn, json.loads(message.data))
-        await self._notify()
-        return ws
-
-    async def _gateway_op(self, conn: _GatewayConnection, msg: dict[str, Any]) -> None:
-        op, data = msg.get("op"), msg.get("d") or {}
-        if op == 1:
-            conn.heartbeats += 1
-            await conn.send({"op": 11, "d": None, "s": None, "t": None})
-        elif op == 2:
-            self.identifies.append(data)
-            if data.get("token") != self.token:
-                await conn.ws.close(code=4004, message=b"Authentication failed.")
-                return
-            intents = int(data.get("intents", 0))
-            if intents & PRIVILEGED_INTENTS & ~self.privileged_intents:
-                await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
-                return
-            shard = tuple(data.get("shard") or (0, 1))
-            if shard[1] != self.shard_count or not 0 <= shard[0] < shard[1]:
-                await conn.ws.close(code=4010, message=b"Invalid shard.")
-                return
-            conn.shard = (int(shard[0]), int(shard[1]))
-            await self._send_ready(conn)
-        elif op == 6:
-            await conn.send({"op": 0, "t": "RESUMED", "d": {}})
-            conn.identified.set()
-        await self._notify()
-
-    def _guilds_of(self, shard: tuple[int, int]) -> list[FakeGuild]:
-        return [g for g in self.guilds.values() if (g.id >> 22) % shard[1] == shard[0]]
-
-    async def _send_ready(self, conn: _GatewayConnection) -> None:
-        guilds = self._guilds_of(conn.shard)
-        ready = {
-            "v": 10,
-            "user": {**self.bot.to_dict(), "verified": True, "flags": 0},
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
-            "session_id": conn.session_id,
-            "resume_gateway_url": self.gateway_url,
-            "shard": list(conn.shard),
-            "application": {"id": str(self.application_id), "flags": 0},
-            "private_channels": [],
-            "relationships": [],
-        }
-        await conn.send({"op": 0, "t": "READY", "d": ready})
-        conn.identified.set()
-        for guild in guilds:
-            await conn.send({"op": 0, "t": "GUILD_CREATE", "d": self._guild_payload(guild)})
-
-    def _guild_payload(self, guild: FakeGuild) -> dict[str, Any]:
-        everyone = {
-            "id": str(guild.id),
-            "name": "@everyone",
-            "permissions": str(MEMBER_PERMISSIONS),
-            "position": 0,
-            "color": 0,
-            "hoist": False,
-            "managed": False,
-            "mentionable": False,
-            "flags": 0,
-        }
-        return {
-            "id": str(guild.id),
-            "name": guild.name,
-            "icon": None,
-            "owner_id": str(self.owner_id),
-            "roles": [everyone],
-            "channels": [self._channel_payload(c) for c in guild.channel_ids],
-            "members": [
-                {
-                    "user": self.bot.to_dict(),
-                    "roles": [],
-                    "joined_at": _now_iso(),
-                    "deaf": False,
-                    "mute": False,
-                    "flags": 0,
-                }
-            ],
-            "member_count": len(self.users),
-            "emojis": [],
-            "stickers": [],
-            "features": [],
-            "premium_tier": guild.premium_tier,
-            "unavailable": False,
-            "large": False,
-            "joined_at": _now_iso(),
-            "presences": [],
-            "voice_states": [],
-            "threads": [],
-            "stage_instances": [],
-            "guild_scheduled_events": [],
-            "soundboard_sounds": [],
-            "mfa_level": 0,
-            "verification_level": 0,
-            "explicit_content_filter": 0,
-            "default_message_notifications": 0,
-            "system_channel_flags": 0,
-            "preferred_locale": "en-US",
-            "nsfw_level": 0,
-        }
-
 
 _DISPOSITION_RE = re.compile(rb'(\w+)="([^"]*)"')
 
@@ -1448,126 +1085,3 @@ def _split_multipart(body: bytes, boundary: bytes) -> tuple[Any, list[UploadedFi
                 )
             )
     return payload, files
-
-
-def _validate_command(command: dict[str, Any]) -> str | None:
-    """The subset of Discord's command validation that catches generated-schema mistakes."""
-    name_re = re.compile(r"^[-_\w]{1,32}$")
-    if not name_re.match(command.get("name", "")) or command["name"] != command["name"].lower():
-        return f"bad command name {command.get('name')!r}"
-    if not 1 <= len(command.get("description", "")) <= 100:
-        return f"/{command['name']}: description must be 1-100 characters"
-    options = command.get("options", [])
-    if len(options) > 25:
-        return f"/{command['name']}: more than 25 options"
-    seen_optional = False
-    for opt in options:
-        if not name_re.match(opt.get("name", "")) or opt["name"] != opt["name"].lower():
-            return f"/{command['name']}: bad option name {opt.get('name')!r}"
-        if not 1 <= len(opt.get("description", "")) <= 100:
-            return f"/{command['name']} {opt['name']}: description must be 1-100 characters"
-        if opt.get("required"):
-            if seen_optional:
-                return f"/{command['name']}: required options must come before optional ones"
-        else:
-            seen_optional = True
-        if len(opt.get("choices") or []) > 25:
-            return f"/{command['name']} {opt['name']}: more than 25 choices"
-        if opt.get("choices") and opt.get("autocomplete"):
-            return f"/{command['name']} {opt['name']}: choices and autocomplete are exclusive"
-    return None
-
-
-@pytest.fixture
-async def discord_fake() -> AsyncIterator[FakeDiscord]:
-    """A started :class:`FakeDiscord` with one guild, one text channel and one user (``alice``)."""
-    async with FakeDiscord() as fake:
-        yield fake
-
-
-# ------------------------------------------------------------------------------------------------
-# easel's real Discord front end against the fake (used by tests/discord/ and the bench)
-
-
-@dataclass
-class EaselOnDiscord:
-    """easel's real services and :class:`bot.discord.DiscordFrontend`, connected to a :class:`FakeDiscord`.
-
-    ``await restart()`` closes the front end and the services and opens new ones on the same data
-    dir, like a process restart.
-    """
-
-    fake: FakeDiscord
-    settings: Any
-    token_lifetime_s: float
-    backend: Any = None  # an in-process backend instead of the one the settings name
-    services: Any = None
-    frontend: Any = None
-    _stack: contextlib.AsyncExitStack | None = None
-
-    async def open(self) -> None:
-        from bot.app import open_services
-        from bot.discord import DiscordFrontend
-
-        stack = contextlib.AsyncExitStack()
-        try:
-            self.services = await stack.enter_async_context(
-                open_services(self.settings, backend=self.backend)
-            )
-            self.frontend = DiscordFrontend(self.services, token_lifetime_s=self.token_lifetime_s)
-            stack.push_async_callback(self.frontend.close)
-            await self.services.jobs.start()
-            await self.frontend.start()
-        except BaseException:
-            await stack.aclose()
-            raise
-        self._stack = stack
-
-    async def close(self) -> None:
-        if self._stack is not None:
-            stack, self._stack = self._stack, None
-            await stack.aclose()
-
-    async def restart(self) -> None:
-        await self.close()
-        await self.open()
-
-
-@pytest.fixture
-async def easel_on_discord_factory(
-    discord_fake: FakeDiscord, make_settings: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Callable[..., Any]]:
-    """``await start(token_lifetime_s=..., backend=None, **settings_overrides)`` → a started :class:`EaselOnDiscord`."""
-    import discord
-
-    # The front end sets these process-wide (DISCORD_API_BASE, gateway URL); put them back afterwards.
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(
-        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    )
-    started: list[EaselOnDiscord] = []
-
-    async def start(
-        *, token_lifetime_s: float = 15 * 60, backend: Any = None, **overrides: Any
-    ) -> EaselOnDiscord:
-        values: dict[str, Any] = {
-            "discord_token": discord_fake.token,
-            "discord_api_base": discord_fake.api_base,
-            "discord_guild_ids": [discord_fake.guild.id],
-        }
-        values.update(overrides)
-        harness = EaselOnDiscord(discord_fake, make_settings(**values), token_lifetime_s, backend)
-        await harness.open()
-        started.append(harness)
-        return harness
-
-    yield start
-    for harness in reversed(started):
-        await harness.close()
-
-
-@pytest.fixture
-async def easel_on_discord(easel_on_discord_factory: Callable[..., Any]) -> EaselOnDiscord:
-    """easel connected to the fake Discord (guild commands) and the fake Stability service."""
-    harness: EaselOnDiscord = await easel_on_discord_factory()
-    return harness
