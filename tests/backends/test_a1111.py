@@ -32,23 +32,18 @@ from services.types import (
     WeightedPrompt,
 )
 from tests.fakes.a1111 import FakeA1111
+from tests.helpers.images import png
+from tests.helpers.waiting import until
 
 Factory = Callable[..., Awaitable[FakeA1111]]
 XL_TITLE = "sd_xl_base_1.0.safetensors [31e35c80fc]"
 SD15_TITLE = "v1-5-pruned-emaonly.safetensors [6ce0161689]"
 
 
-def png_bytes(width: int, height: int, mode: str = "RGB", color: Any = (200, 30, 30)) -> bytes:
-    image = Image.new(mode, (width, height), color)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
 def input_image(
     width: int = 96, height: int = 64, mode: str = "RGB", color: Any = (200, 30, 30)
 ) -> InputImage:
-    return InputImage(png_bytes(width, height, mode, color), width, height, has_alpha=mode == "RGBA")
+    return InputImage(png((width, height), color, mode), width, height, has_alpha=mode == "RGBA")
 
 
 def b64_image(data: str) -> Image.Image:
@@ -392,7 +387,7 @@ async def test_backend_cancel_interrupts_the_host(a1111_factory: Factory) -> Non
     await backend.start()
     try:
         job = asyncio.create_task(backend.generate(imagine(width=64, height=64)))
-        await _until(lambda: server.running)
+        await until(lambda: server.running)
         started = time.monotonic()
         await backend.cancel()
         with pytest.raises(JobCancelled):
@@ -410,11 +405,11 @@ async def test_cancelling_the_job_task_interrupts_the_host(a1111_factory: Factor
     await backend.start()
     try:
         job = asyncio.create_task(backend.generate(imagine(width=64, height=64)))
-        await _until(lambda: server.running)
+        await until(lambda: server.running)
         job.cancel()
         with pytest.raises(asyncio.CancelledError):
             await job
-        await _until(lambda: not server.running)
+        await until(lambda: not server.running)
     finally:
         await backend.close()
     assert server.interrupts == 1
@@ -544,14 +539,6 @@ async def test_check_without_start_and_an_unreachable_host(a1111_server: FakeA11
     assert not a1111_server.calls("/sdapi/v1/txt2img")
 
 
-async def _until(condition: Callable[[], bool], within_s: float = 3.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
-
-
 async def test_out_of_memory_is_rejected_and_the_host_stays(
     gpu: GpuHostBackend, a1111_server: FakeA1111
 ) -> None:
@@ -600,7 +587,7 @@ async def test_default_model_does_not_follow_the_last_users_choice(a1111_factory
         await backend.generate(imagine(width=64, height=64, model="v1-5-pruned-emaonly"))
         assert server.current_model == SD15_TITLE  # it stays loaded on the host (no reload per job)
         probes = len(server.calls("/sdapi/v1/options"))
-        await _until(lambda: len(server.calls("/sdapi/v1/options")) > probes + 1)  # listings refreshed
+        await until(lambda: len(server.calls("/sdapi/v1/options")) > probes + 1)  # listings refreshed
         assert backend.limits.default_model == "sd_xl_base_1.0"
         await backend.generate(imagine(width=64, height=64))
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import random
-from collections.abc import AsyncIterator
 
 import pytest
 from PIL import Image, ImageChops
@@ -43,16 +42,6 @@ def open_png(data: bytes) -> Image.Image:
 
 def same_pixels(a: Image.Image, b: Image.Image) -> bool:
     return a.mode == b.mode and a.size == b.size and ImageChops.difference(a, b).getbbox() is None
-
-
-@pytest.fixture
-async def gpu(a1111_server: FakeA1111) -> AsyncIterator[GpuHostBackend]:
-    backend = GpuHostBackend([a1111_server.url], reprobe_interval_s=0)
-    await backend.start()
-    try:
-        yield backend
-    finally:
-        await backend.close()
 
 
 # ---- planning ------------------------------------------------------------------------------------
@@ -133,7 +122,7 @@ def test_paste_back_restores_the_original_even_if_the_result_changed_it() -> Non
 
 
 async def test_outpaint_keeps_the_original_pixels_exactly(
-    gpu: GpuHostBackend, a1111_server: FakeA1111
+    gpu_backend: GpuHostBackend, a1111_server: FakeA1111
 ) -> None:
     original = noisy_png(100, 60)
     request = GenerationRequest(
@@ -144,7 +133,7 @@ async def test_outpaint_keeps_the_original_pixels_exactly(
         samples=2,
         seed=11,
     )
-    result = await gpu.generate(request)
+    result = await gpu_backend.generate(request)
 
     body = a1111_server.last("/sdapi/v1/img2img").json
     assert (body["width"], body["height"]) == (120, 80)  # 100+20 and 60+16 → 80 (multiple of 8)
@@ -169,10 +158,10 @@ async def test_outpaint_keeps_the_original_pixels_exactly(
     assert result.images[0].png != result.images[1].png
 
 
-async def test_outpaint_needs_margins(gpu: GpuHostBackend, a1111_server: FakeA1111) -> None:
+async def test_outpaint_needs_margins(gpu_backend: GpuHostBackend, a1111_server: FakeA1111) -> None:
     request = GenerationRequest(
         operation=Operation.OUTPAINT, init_image=InputImage(noisy_png(64, 64), 64, 64)
     )
     with pytest.raises(InvalidRequest, match="where to extend"):
-        await gpu.generate(request)
+        await gpu_backend.generate(request)
     assert not a1111_server.calls("/sdapi/v1/img2img")

@@ -14,6 +14,7 @@ from services.backends.gpu_pool import GpuHostBackend, GpuPool, HostState
 from services.errors import BackendMisconfigured, BackendUnavailable
 from services.types import GenerationRequest, Operation, WeightedPrompt
 from tests.fakes.a1111 import FakeA1111
+from tests.helpers.waiting import until
 
 Factory = Callable[..., Awaitable[FakeA1111]]
 TXT2IMG = "/sdapi/v1/txt2img"
@@ -28,14 +29,6 @@ def imagine(prompt: str = "a lighthouse", **kw: Any) -> GenerationRequest:
 def overlaps(intervals: list[tuple[float, float]]) -> bool:
     ordered = sorted(intervals)
     return any(later[0] < earlier[1] for earlier, later in itertools.pairwise(ordered))
-
-
-async def until(condition: Callable[[], bool], within_s: float = 3.0) -> None:
-    deadline = time.monotonic() + within_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 async def started(backend: GpuHostBackend) -> GpuHostBackend:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 
 import pytest
 from PIL import Image
@@ -16,6 +15,7 @@ from services.backends.gpu_pool import GpuHostBackend
 from services.errors import UnsupportedOption
 from services.types import InputImage, Operation, OutpaintMargins, SourceRef, WeightedPrompt
 from tests.fakes.a1111 import FakeA1111
+from tests.helpers.images import png
 
 FREE = BackendLimits(
     operations=frozenset(Operation), size_multiple=8, min_side=64, max_side=2048, max_pixels=2048 * 2048
@@ -23,42 +23,26 @@ FREE = BackendLimits(
 NO_EXTRAS = BackendLimits(operations=frozenset({Operation.IMAGINE, Operation.REMIX}))
 
 
-def png(width: int, height: int, color: tuple[int, int, int] = (20, 90, 200)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(out, format="PNG")
-    return out.getvalue()
-
-
-@pytest.fixture
-async def gpu(a1111_server: FakeA1111) -> AsyncIterator[GpuHostBackend]:
-    backend = GpuHostBackend([a1111_server.url], reprobe_interval_s=0)
-    await backend.start()
-    try:
-        yield backend
-    finally:
-        await backend.close()
-
-
 # ---- /describe -----------------------------------------------------------------------------------
 
 
 async def test_describe_builds_from_an_upload_and_round_trips(
-    gpu: GpuHostBackend, a1111_server: FakeA1111
+    gpu_backend: GpuHostBackend, a1111_server: FakeA1111
 ) -> None:
-    request = await describe.build(Invocation(images={"image": png(96, 64)}), gpu.limits)
+    request = await describe.build(Invocation(images={"image": png((96, 64))}), gpu_backend.limits)
     assert request.operation is Operation.DESCRIBE
     assert request.init_image is not None and (request.init_image.width, request.init_image.height) == (
         96,
         64,
     )
     assert request.images_requested == 1
-    result = await gpu.generate(request)
+    result = await gpu_backend.generate(request)
     assert result.text == "a painting of a 96x64 test pattern, trending on artstation"
     assert a1111_server.last("/sdapi/v1/interrogate").json["model"] == "clip"
 
 
 async def test_describe_from_a_stored_original() -> None:
-    stored = InputImage(png(64, 64), 64, 64)
+    stored = InputImage(png((64, 64)), 64, 64)
     source = SourceRef("job1", 0)
     request = await describe.build(Invocation(source_image=stored, source=source), FREE)
     assert request.init_image is stored and request.source == source
@@ -66,7 +50,7 @@ async def test_describe_from_a_stored_original() -> None:
 
 async def test_describe_elsewhere_is_clearly_unavailable() -> None:
     with pytest.raises(UnsupportedOption, match=r"/describe isn't available on this backend"):
-        await describe.build(Invocation(images={"image": png(64, 64)}), NO_EXTRAS)
+        await describe.build(Invocation(images={"image": png((64, 64))}), NO_EXTRAS)
     assert not describe.SPEC.available_on(NO_EXTRAS)
 
 
@@ -74,7 +58,7 @@ async def test_describe_needs_an_image_and_takes_no_flags() -> None:
     with pytest.raises(OptionError, match="needs an image"):
         await describe.build(Invocation(), FREE)
     with pytest.raises(OptionError, match="--seed"):
-        await describe.build(Invocation(text="--seed 4", images={"image": png(64, 64)}), FREE)
+        await describe.build(Invocation(text="--seed 4", images={"image": png((64, 64))}), FREE)
 
 
 # ---- /outpaint -----------------------------------------------------------------------------------
@@ -82,7 +66,8 @@ async def test_describe_needs_an_image_and_takes_no_flags() -> None:
 
 async def test_outpaint_with_pixels_per_side() -> None:
     inv = Invocation(
-        text="more sand --right 256 --up 64 --seed 3 --no people", images={"image": png(512, 384)}
+        text="more sand --right 256 --up 64 --seed 3 --no people",
+        images={"image": png((512, 384))},
     )
     request = await outpaint.build(inv, FREE)
     assert request.operation is Operation.OUTPAINT
@@ -93,7 +78,7 @@ async def test_outpaint_with_pixels_per_side() -> None:
 
 
 async def test_outpaint_to_an_aspect_ratio_with_typed_options() -> None:
-    inv = Invocation(options={"aspect_ratio": "16:9", "samples": 2}, images={"image": png(512, 512)})
+    inv = Invocation(options={"aspect_ratio": "16:9", "samples": 2}, images={"image": png((512, 512))})
     request = await outpaint.build(inv, FREE)
     assert request.outpaint == OutpaintMargins(left=199, right=199)
     assert (request.width, request.height) == (910, 512)
@@ -104,7 +89,7 @@ async def test_outpaint_shrinks_a_big_photo_to_fit(a1111_server: FakeA1111) -> N
     small = BackendLimits(
         operations=frozenset(Operation), size_multiple=8, min_side=64, max_side=1024, max_pixels=1024**2
     )
-    request = await outpaint.build(Invocation(text="--ar 2:1", images={"image": png(1600, 1200)}), small)
+    request = await outpaint.build(Invocation(text="--ar 2:1", images={"image": png((1600, 1200))}), small)
     assert request.init_image is not None and request.outpaint is not None
     assert request.width is not None and request.width <= 1024
     assert request.width / (request.height or 1) == pytest.approx(2.0, rel=0.01)
@@ -122,18 +107,20 @@ async def test_outpaint_shrinks_a_big_photo_to_fit(a1111_server: FakeA1111) -> N
 )
 async def test_outpaint_refusals(text: str, message: str) -> None:
     with pytest.raises(OptionError, match=message):
-        await outpaint.build(Invocation(text=text, images={"image": png(64, 64)}), FREE)
+        await outpaint.build(Invocation(text=text, images={"image": png((64, 64))}), FREE)
 
 
 async def test_outpaint_refused_on_a_backend_without_it() -> None:
     with pytest.raises(UnsupportedOption, match="/outpaint isn't available"):
-        await outpaint.build(Invocation(text="--right 64", images={"image": png(64, 64)}), NO_EXTRAS)
+        await outpaint.build(Invocation(text="--right 64", images={"image": png((64, 64))}), NO_EXTRAS)
 
 
-async def test_outpaint_command_to_gpu_host_end_to_end(gpu: GpuHostBackend) -> None:
-    inv = Invocation(text="a wider view --left 40 --right 40", images={"image": png(128, 96)})
-    request = await outpaint.build(inv, gpu.limits)
-    result = await gpu.generate(request)
+async def test_outpaint_command_to_gpu_host_end_to_end(gpu_backend: GpuHostBackend) -> None:
+    inv = Invocation(
+        text="a wider view --left 40 --right 40", images={"image": png((128, 96), (20, 90, 200))}
+    )
+    request = await outpaint.build(inv, gpu_backend.limits)
+    result = await gpu_backend.generate(request)
     final = Image.open(io.BytesIO(result.images[0].png))
     assert final.size == (208, 96)
     assert final.convert("RGB").crop((40, 0, 168, 96)).getcolors() == [(128 * 96, (20, 90, 200))]

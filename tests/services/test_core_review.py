@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,26 +25,9 @@ from services.types import (
 )
 from services.watermark import Watermarker
 from tests.fakes.backend import FakeBackend, render_png
+from tests.helpers.clock import T0, FakeClock
 from tests.helpers.jobs import ALICE, BOB, ORIGIN, RecordingSink, Services, build_services
 from tests.helpers.requests import imagine
-
-T0 = 1_700_000_000.0
-
-
-class FakeClock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "data")
-    yield database
-    await database.close()
-
 
 # Quota ---------------------------------------------------------------------------------------
 

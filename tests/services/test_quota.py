@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,27 +12,10 @@ from services.db import Database
 from services.errors import QuotaExceeded
 from services.quota import WINDOW_S, QuotaBook, ReservationState
 from services.types import Requester
+from tests.helpers.clock import T0, FakeClock
 
 ALICE = Requester("discord", "1001", "alice")
 BOB = Requester("slack", "U2", "bob")
-T0 = 1_700_000_000.0
-
-
-class FakeClock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "data")
-    yield database
-    await database.close()
-
-
 async def _try_reserve(book: QuotaBook, requester: Requester, n: int, job: str) -> int:
     try:
         await book.reserve(requester, n, job)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -34,13 +33,6 @@ from services.types import (
     WeightedPrompt,
 )
 from tests.fakes.backend import render_png
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "data")
-    yield database
-    await database.close()
 
 
 @pytest.fixture

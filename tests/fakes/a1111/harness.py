@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest_asyncio
 
+from services.backends.gpu_pool import GpuHostBackend
 from tests.fakes.a1111.server import FakeA1111
 
 
@@ -36,3 +37,14 @@ async def a1111_factory() -> AsyncIterator[Callable[..., Awaitable[FakeA1111]]]:
     finally:
         for server in servers:
             await server.close()
+
+
+@pytest_asyncio.fixture
+async def gpu_backend(a1111_server: FakeA1111) -> AsyncIterator[GpuHostBackend]:
+    """easel's started GPU host backend against ``a1111_server`` (no re-probing between jobs)."""
+    backend = GpuHostBackend([a1111_server.url], reprobe_interval_s=0)
+    await backend.start()
+    try:
+        yield backend
+    finally:
+        await backend.close()
