@@ -30,21 +30,12 @@ from services.types import (
 from tests.fakes.stability import FakeStabilityServer, stability_backend_for
 from tests.helpers.images import decode as _image
 from tests.helpers.images import input_image as _input
+from tests.helpers.limits import SDXL_SIZES
+from tests.helpers.logs import assert_not_logged as _assert_not_logged
 from tests.helpers.network import dead_port as _dead_port
 from tests.helpers.requests import imagine as _imagine
 
 SDXL = "stable-diffusion-xl-1024-v1-0"
-SDXL_SIZES = {
-    (1024, 1024),
-    (1152, 896),
-    (896, 1152),
-    (1216, 832),
-    (832, 1216),
-    (1344, 768),
-    (768, 1344),
-    (1536, 640),
-    (640, 1536),
-}
 
 
 # --- limits --------------------------------------------------------------------------------------
@@ -53,7 +44,7 @@ SDXL_SIZES = {
 def test_limits_for_sdxl_engines() -> None:
     for engine in (SDXL, "stable-diffusion-xl-1024-v0-9"):
         limits = limits_for_engine(engine, [SDXL, "stable-diffusion-v1-6", "esrgan-v1-x2plus"])
-        assert limits.allowed_sizes is not None and set(limits.allowed_sizes) == SDXL_SIZES
+        assert limits.allowed_sizes is not None and set(limits.allowed_sizes) == set(SDXL_SIZES)
         assert len(limits.allowed_sizes) == 9
         assert limits.steps == (10, 50)
         assert limits.samples == (1, 10)
@@ -608,13 +599,6 @@ async def test_check_with_a_dead_port() -> None:
 
 
 # --- secrets, sessions, retry policy -------------------------------------------------------------
-
-
-def _assert_not_logged(caplog: pytest.LogCaptureFixture, secret: str) -> None:
-    for record in caplog.records:
-        assert secret not in record.getMessage()
-        assert secret not in repr(record.__dict__)
-    assert secret not in caplog.text
 
 
 async def test_key_never_reaches_logs(

@@ -42,6 +42,7 @@ from tests.fakes.stability import V2, FakeStabilityServer, stability_v2_backend_
 from tests.helpers.images import decode as _image
 from tests.helpers.images import input_image as _input
 from tests.helpers.images import png as _png
+from tests.helpers.logs import assert_not_logged as _assert_not_logged
 from tests.helpers.network import dead_port as _dead_port
 from tests.helpers.requests import imagine as _imagine
 
@@ -57,12 +58,6 @@ def _upscale(mode: str, size: tuple[int, int] = (256, 256), **kwargs: object) ->
         extras=(("upscale_mode", mode),),
         **kwargs,  # type: ignore[arg-type]
     )
-
-
-def _assert_not_logged(caplog: pytest.LogCaptureFixture, secret: str) -> None:
-    for record in caplog.records:
-        assert secret not in record.getMessage()
-        assert secret not in repr(record.__dict__)
 
 
 # --- limits -------------------------------------------------------------------------------------

@@ -26,18 +26,8 @@ from services.images import (
     sniff_format,
 )
 from services.types import InputImage, Operation
+from tests.helpers.limits import SDXL_SIZES
 
-SDXL_SIZES = (
-    (1024, 1024),
-    (1152, 896),
-    (896, 1152),
-    (1216, 832),
-    (832, 1216),
-    (1344, 768),
-    (768, 1344),
-    (1536, 640),
-    (640, 1536),
-)
 SDXL = BackendLimits(operations=frozenset(Operation), allowed_sizes=SDXL_SIZES)
 FREE = BackendLimits(
     operations=frozenset(Operation), min_side=320, max_side=1536, size_multiple=64, max_pixels=1536 * 1536
