@@ -6,20 +6,18 @@ never touch easel's front-end objects.
 
 from __future__ import annotations
 
-import io
-
 from PIL import Image
 
 from services.types import Requester
 from tests.fakes.discord import EaselOnDiscord, FakeDiscord, FakeInteraction, FakeMessage
+from tests.helpers.images import decode as load_picture
 
 CALLBACK = "/interactions/{id}/{token}/callback"
 
 
 def decode(data: bytes) -> Image.Image:
-    img = Image.open(io.BytesIO(data))
-    img.load()
-    return img.convert("RGB")
+    """A posted or stored picture as RGB (Discord results are compared pixel by pixel)."""
+    return load_picture(data).convert("RGB")
 
 
 async def result_of(

@@ -16,13 +16,12 @@ from services.errors import EaselError, JobCancelled
 from services.jobs import JobService
 from services.quota import QuotaBook
 from services.store import ImageStore
-from services.types import GenerationRequest, JobOutcome, Operation, Progress, Requester, WeightedPrompt
+from services.types import GenerationRequest, JobOutcome, Operation, Progress, WeightedPrompt
 from services.watermark import Watermarker
 from tests.fakes.a1111 import FakeA1111
+from tests.helpers.jobs import ALICE, ORIGIN
 
 Factory = Callable[..., Awaitable[FakeA1111]]
-ALICE = Requester("test", "alice")
-ORIGIN = {"platform": "test", "channel": "c1"}
 
 
 class Sink:

@@ -25,11 +25,10 @@ from services.store import ImageStore
 from services.types import Requester
 from services.watermark import Watermarker
 from tests.fakes.backend import FakeBackend
-from tests.helpers.jobs import ORIGIN, RecordingSink, build_services
+from tests.helpers.jobs import ALICE, ORIGIN, RecordingSink, build_services
 from tests.helpers.requests import imagine
 
 REPO = Path(__file__).resolve().parents[2]
-ALICE = Requester("test", "alice")
 
 CHILD = r"""
 import asyncio, json, sys
