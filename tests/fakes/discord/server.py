@@ -33,7 +33,7 @@ zlib context per connection, each payload flushed with Z_SYNC_FLUSH; ``zstd-stre
 ``zstandard`` module is installed). Attachments of fake interactions and of posted messages are served
 from ``/attachments/...`` on the same server.
 
-Fixtures: ``discord_fake`` (a started fake: one guild, one channel, user ``alice``),
+Fixtures (in ``harness``): ``discord_fake`` (a started fake: one guild, one channel, user ``alice``),
 ``easel_on_discord`` (easel's real services and :class:`bot.discord.DiscordFrontend` connected to
 it and to the fake Stability server; ``await easel.restart()`` simulates a process restart) and
 ``easel_on_discord_factory`` (the same with settings overrides, an in-process backend or a short

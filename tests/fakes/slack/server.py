@@ -33,7 +33,7 @@ that would be refused by Slack is refused here too.
 actions, view submissions and message shortcuts (signed with
 ``slack_sdk.signature.SignatureVerifier.generate_signature``), and can forge or age the signature.
 
-Fixtures: ``slack_server`` (a started fake), ``slack_settings(**overrides)`` (``make_settings`` plus the
+Fixtures (in ``harness``): ``slack_server`` (a started fake), ``slack_settings(**overrides)`` (``make_settings`` plus the
 Slack variables pointing at the fake) and ``slack_easel`` (a :class:`SlackEasel`: easel's real services
 and Slack front end on a free port, started like ``easel run`` does; ``slack_easel_for(settings, fake)``
 for other settings or a second run on the same data dir).

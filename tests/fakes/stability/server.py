@@ -47,7 +47,7 @@ requested width/height), seeds ``seed + index`` (random when the seed is 0 or ab
 ``finishReason: SUCCESS``. Errors use the API's body ``{"id", "name", "message"}``.
 
 v2beta (``/v2beta/stable-image/...``, see ``stability_v2_backend`` / ``stability_v2_backend_for``
-below) answers multipart requests one image each: with ``Accept: image/*`` the image bytes with
+in ``harness``) answers multipart requests one image each: with ``Accept: image/*`` the image bytes with
 ``finish-reason`` and ``seed`` headers, with ``Accept: application/json`` ``{"image", "finish_reason",
 "seed"}``. It validates fields like the API reference (and refuses unknown fields, which the real
 API may ignore, so stray fields from the backend show up). Its errors are ``{"id", "name",
@@ -65,7 +65,7 @@ API may ignore, so stray fields from the backend show up). Its errors are ``{"id
     ``inject(status=422, name="invalid_language", message="English is the only supported
     language.", path=V2)``).
 
-The rules below are written down here independently of the backend's own constants, so a
+The rules (in ``rules``) are written down independently of the backend's own constants, so a
 wrong constant in the backend shows up as a failing test rather than agreeing with itself.
 """
 
