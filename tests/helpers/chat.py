@@ -104,7 +104,7 @@ async def assert_refused_privately_for_free(chat: Chat, sent: Any, *expected: st
 
 class DiscordChat:
     platform = "discord"
-    time_markup = ("<t:",)
+    time_markup: tuple[str, ...] = ("<t:",)
 
     def __init__(self, easel: EaselOnDiscord) -> None:
         self.easel = easel
@@ -192,7 +192,7 @@ class DiscordChat:
 
 class SlackChat:
     platform = "slack"
-    time_markup = ("<!date^", "UTC>")
+    time_markup: tuple[str, ...] = ("<!date^", "UTC>")
 
     def __init__(self, easel: SlackEasel) -> None:
         self.easel = easel

@@ -8,7 +8,7 @@ import asyncio
 import json
 import secrets
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
@@ -70,6 +70,15 @@ class GatewaySide:
     connections: list[_GatewayConnection]
     identifies: list[dict[str, Any]]
     gateway_queries: list[dict[str, str]]
+
+    if TYPE_CHECKING:  # provided by FakeDiscord
+
+        @property
+        def gateway_url(self) -> str: ...
+
+        async def _notify(self) -> None: ...
+
+        def _channel_payload(self, channel_id: int) -> dict[str, Any]: ...
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         query = dict(request.query)
