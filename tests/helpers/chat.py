@@ -99,6 +99,15 @@ async def assert_refused_privately_for_free(chat: Chat, sent: Any, *expected: st
     return reply
 
 
+async def assert_stale_button_says_gone(chat: Chat, button_id: str) -> None:
+    """A button of a result whose job easel does not know: "gone", privately, nothing opened or deleted."""
+    message = chat.stale_result([button_id])
+    sent = await chat.press(message, button_id)
+    await assert_refused_privately_for_free(chat, sent, "can't find that image")
+    chat.assert_untouched(message)
+    await chat.assert_others_served()
+
+
 # ------------------------------------------------------------------------------------------ Discord
 
 

@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.fakes.stability import FakeStabilityServer
-from tests.helpers.chat import Chat, StartChat, Upload, assert_refused_privately_for_free
+from tests.helpers.chat import (
+    Chat,
+    StartChat,
+    Upload,
+    assert_refused_privately_for_free,
+    assert_stale_button_says_gone,
+)
 from tests.helpers.images import grey_png, mask_png, png, png_header_only
 
 # ---------------------------------------------------------------- bad text in a slash command
@@ -181,11 +187,7 @@ async def test_quota_exceeded_says_when_in_the_readers_time_zone(start_chat: Sta
     ["easel:u:doesnotexist:0", "easel:v:doesnotexist:1", "easel:r:doesnotexist", "easel:i:doesnotexist"],
 )
 async def test_button_of_an_unknown_job_says_it_is_gone(chat: Chat, button_id: str) -> None:
-    message = chat.stale_result([button_id])
-    sent = await chat.press(message, button_id)
-    await assert_refused_privately_for_free(chat, sent, "can't find that image")
-    chat.assert_untouched(message)
-    await chat.assert_others_served()
+    await assert_stale_button_says_gone(chat, button_id)
 
 
 async def test_buttons_of_a_deleted_result_say_it_is_gone(chat: Chat) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from tests.fakes.slack import SlackEasel
 from tests.fakes.stability import FakeStabilityServer
-from tests.helpers.chat import SlackChat, assert_refused_privately_for_free
+from tests.helpers.chat import SlackChat, assert_refused_privately_for_free, assert_stale_button_says_gone
 from tests.helpers.images import png
 
 
@@ -48,11 +48,7 @@ async def test_file_link_with_a_broken_port_is_refused(
 
 @pytest.mark.parametrize("action_id", ["easel:m:doesnotexist:0", "easel:d:doesnotexist"])
 async def test_remix_and_delete_of_an_unknown_job_say_it_is_gone(chat: SlackChat, action_id: str) -> None:
-    message = chat.stale_result([action_id])
-    sent = await chat.press(message, action_id)
-    await assert_refused_privately_for_free(chat, sent, "can't find that image")
-    chat.assert_untouched(message)
-    await chat.assert_others_served()
+    await assert_stale_button_says_gone(chat, action_id)
 
 
 async def test_forged_and_replayed_requests_leave_the_bot_serving(chat: SlackChat) -> None:
