@@ -1,9 +1,9 @@
 """Shared pytest configuration. Fixtures of each fake server live in tests/fakes/."""
 
 pytest_plugins = [
-    "tests.fakes.stability",
-    "tests.fakes.discord",
-    "tests.fakes.slack",
-    "tests.fakes.a1111",
-    "tests.fixtures",
+    "tests.fakes.stability.harness",
+    "tests.fakes.discord.harness",
+    "tests.fakes.slack.harness",
+    "tests.fakes.a1111.harness",
+    "tests.helpers.settings",
 ]

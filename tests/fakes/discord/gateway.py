@@ -1,0 +1,203 @@
+"""The gateway side of the fake Discord: one websocket session per shard, HELLO, heartbeats,
+IDENTIFY (READY + GUILD_CREATE), RESUME, and zlib-stream / zstd-stream compression.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import zlib
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from tests.fakes.discord.records import FakeGuild, FakeUser, _now_iso
+from tests.fakes.discord.rules import MEMBER_PERMISSIONS, PRIVILEGED_INTENTS
+
+
+class _GatewayConnection:
+    """One websocket session: sequence numbers, compression context, shard."""
+
+    def __init__(self, ws: web.WebSocketResponse, compress: str | None) -> None:
+        self.ws = ws
+        self.seq = 0
+        self.shard: tuple[int, int] = (0, 1)
+        self.session_id = secrets.token_hex(16)
+        self.identified = asyncio.Event()
+        self.heartbeats = 0
+        self._lock = asyncio.Lock()
+        self._zlib = zlib.compressobj() if compress == "zlib-stream" else None
+        self._zstd: Any = None
+        if compress == "zstd-stream":
+            import zstandard  # the client only asks for zstd when it has it
+
+            self._zstd = zstandard.ZstdCompressor().compressobj()
+        self.compress = compress
+
+    async def send(self, payload: dict[str, Any]) -> None:
+        async with self._lock:
+            if payload.get("op") == 0:
+                self.seq += 1
+                payload = {**payload, "s": self.seq}
+            raw = json.dumps(payload).encode()
+            if self._zlib is not None:
+                await self.ws.send_bytes(self._zlib.compress(raw) + self._zlib.flush(zlib.Z_SYNC_FLUSH))
+            elif self._zstd is not None:
+                import zstandard
+
+                chunk = self._zstd.compress(raw) + self._zstd.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+                await self.ws.send_bytes(chunk)
+            else:
+                await self.ws.send_str(raw.decode())
+
+
+class GatewaySide:
+    """The websocket half of :class:`~tests.fakes.discord.server.FakeDiscord` (mixed into it).
+
+    It reads the fake's state (token, shards, guilds, users) and records connections and IDENTIFYs.
+    """
+
+    token: str
+    shard_count: int
+    privileged_intents: int
+    heartbeat_interval_ms: int
+    application_id: int
+    owner_id: int
+    bot: FakeUser
+    users: dict[int, FakeUser]
+    guilds: dict[int, FakeGuild]
+    connections: list[_GatewayConnection]
+    identifies: list[dict[str, Any]]
+    gateway_queries: list[dict[str, str]]
+
+    if TYPE_CHECKING:  # provided by FakeDiscord
+
+        @property
+        def gateway_url(self) -> str: ...
+
+        async def _notify(self) -> None: ...
+
+        def _channel_payload(self, channel_id: int) -> dict[str, Any]: ...
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        query = dict(request.query)
+        self.gateway_queries.append({**query, "path": request.path})
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        if query.get("v") != "10" or query.get("encoding") != "json":
+            await ws.close(code=4012, message=b"Invalid API version")
+            return ws
+        compress = query.get("compress")
+        if compress not in (None, "zlib-stream", "zstd-stream"):
+            await ws.close(code=4000, message=b"Unknown compression")
+            return ws
+        conn = _GatewayConnection(ws, compress)
+        self.connections.append(conn)
+        await conn.send(
+            {"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}, "s": None, "t": None}
+        )
+        async for message in ws:
+            if message.type is not WSMsgType.TEXT:
+                continue
+            await self._gateway_op(conn, json.loads(message.data))
+        await self._notify()
+        return ws
+
+    async def _gateway_op(self, conn: _GatewayConnection, msg: dict[str, Any]) -> None:
+        op, data = msg.get("op"), msg.get("d") or {}
+        if op == 1:
+            conn.heartbeats += 1
+            await conn.send({"op": 11, "d": None, "s": None, "t": None})
+        elif op == 2:
+            self.identifies.append(data)
+            if data.get("token") != self.token:
+                await conn.ws.close(code=4004, message=b"Authentication failed.")
+                return
+            intents = int(data.get("intents", 0))
+            if intents & PRIVILEGED_INTENTS & ~self.privileged_intents:
+                await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
+                return
+            shard = tuple(data.get("shard") or (0, 1))
+            if shard[1] != self.shard_count or not 0 <= shard[0] < shard[1]:
+                await conn.ws.close(code=4010, message=b"Invalid shard.")
+                return
+            conn.shard = (int(shard[0]), int(shard[1]))
+            await self._send_ready(conn)
+        elif op == 6:
+            await conn.send({"op": 0, "t": "RESUMED", "d": {}})
+            conn.identified.set()
+        await self._notify()
+
+    def _guilds_of(self, shard: tuple[int, int]) -> list[FakeGuild]:
+        return [g for g in self.guilds.values() if (g.id >> 22) % shard[1] == shard[0]]
+
+    async def _send_ready(self, conn: _GatewayConnection) -> None:
+        guilds = self._guilds_of(conn.shard)
+        ready = {
+            "v": 10,
+            "user": {**self.bot.to_dict(), "verified": True, "flags": 0},
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
+            "session_id": conn.session_id,
+            "resume_gateway_url": self.gateway_url,
+            "shard": list(conn.shard),
+            "application": {"id": str(self.application_id), "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+        }
+        await conn.send({"op": 0, "t": "READY", "d": ready})
+        conn.identified.set()
+        for guild in guilds:
+            await conn.send({"op": 0, "t": "GUILD_CREATE", "d": self._guild_payload(guild)})
+
+    def _guild_payload(self, guild: FakeGuild) -> dict[str, Any]:
+        everyone = {
+            "id": str(guild.id),
+            "name": "@everyone",
+            "permissions": str(MEMBER_PERMISSIONS),
+            "position": 0,
+            "color": 0,
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+        }
+        return {
+            "id": str(guild.id),
+            "name": guild.name,
+            "icon": None,
+            "owner_id": str(self.owner_id),
+            "roles": [everyone],
+            "channels": [self._channel_payload(c) for c in guild.channel_ids],
+            "members": [
+                {
+                    "user": self.bot.to_dict(),
+                    "roles": [],
+                    "joined_at": _now_iso(),
+                    "deaf": False,
+                    "mute": False,
+                    "flags": 0,
+                }
+            ],
+            "member_count": len(self.users),
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "premium_tier": guild.premium_tier,
+            "unavailable": False,
+            "large": False,
+            "joined_at": _now_iso(),
+            "presences": [],
+            "voice_states": [],
+            "threads": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "mfa_level": 0,
+            "verification_level": 0,
+            "explicit_content_filter": 0,
+            "default_message_notifications": 0,
+            "system_channel_flags": 0,
+            "preferred_locale": "en-US",
+            "nsfw_level": 0,
+        }

@@ -1,0 +1,45 @@
+"""Run the real ``easel`` console script as a subprocess from async tests.
+
+The fakes live in the test's event loop, so the CLI must run without blocking it
+(``asyncio.create_subprocess_exec``, never ``subprocess.run``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def easel_command() -> list[str]:
+    script = Path(sys.executable).parent / "easel"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DISCORD_", "SLACK_", "STABILITY_", "EASEL_"))
+    }
+    env.update(extra)
+    return env
+
+
+async def run_easel(*args: str, env: dict[str, str], cwd: Path, deadline_s: float = 60) -> CliResult:
+    proc = await asyncio.create_subprocess_exec(
+        *easel_command(), *args, cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), deadline_s)
+    assert proc.returncode is not None
+    return CliResult(proc.returncode, out.decode(), err.decode())

@@ -1,0 +1,82 @@
+"""A creative upscale (Stability v2beta, asynchronous) survives a restart of the whole service:
+the generation id is persisted on the job row and the next start polls it instead of paying again."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bot.app import open_services
+from commands import COMMANDS, Invocation
+from services.backends.stability import StabilityV2Backend
+from services.errors import EaselError
+from services.jobs import JobRecord
+from services.types import JobOutcome, Progress, Requester
+from tests.helpers.images import png
+
+
+class RecordingSink:
+    def __init__(self, record: JobRecord) -> None:
+        self.record = record
+        self.delivered: list[JobOutcome] = []
+        self.resumed: list[str] = []
+
+    async def on_queued(self, job_id: str, position: int) -> None: ...
+
+    async def on_resumed(self, job_id: str, position: int) -> None:
+        self.resumed.append(job_id)
+
+    async def on_started(self, job_id: str) -> None: ...
+
+    async def on_progress(self, job_id: str, progress: Progress) -> None: ...
+
+    async def deliver(self, outcome: JobOutcome) -> None:
+        self.delivered.append(outcome)
+
+    async def on_failed(self, job_id: str, error: EaselError) -> None: ...
+
+
+def v2_backend(server: Any) -> StabilityV2Backend:
+    return StabilityV2Backend(
+        server.api_key, host=server.url, model="core", poll_interval_s=0.02, retry_base_delay_s=0.01
+    )
+
+
+async def test_creative_upscale_resumes_from_the_persisted_generation_id(
+    stability_server: Any, make_settings: Any
+) -> None:
+    settings = make_settings(stability_model="core")
+    requester = Requester("test", "u1")
+    stability_server.result_polls = 10_000  # "still running" until we say otherwise
+    async with open_services(settings, backend=v2_backend(stability_server)) as services:
+        services.jobs.register_platform("test", RecordingSink)
+        await services.jobs.start()
+        request = await COMMANDS["upscale"].build(
+            Invocation(text="crisper details --mode creative", images={"image": png((256, 256))}),
+            services.limits,
+        )
+        job = await services.jobs.submit(requester, request, origin={"platform": "test"})
+        for _ in range(500):
+            if len(stability_server.requests_for("/v2beta/results/")) >= 2:
+                break
+            await asyncio.sleep(0.01)
+        row = await services.db.fetchone("SELECT status, resume_token FROM jobs WHERE id = ?", (job.job_id,))
+        assert row is not None and row["status"] == "running" and row["resume_token"]
+        token = row["resume_token"]
+    # The process is gone; Stability finishes the generation meanwhile.
+    stability_server.results[token].polls_left = 1
+    sinks: list[RecordingSink] = []
+
+    def factory(record: JobRecord) -> RecordingSink:
+        sinks.append(RecordingSink(record))
+        return sinks[-1]
+
+    async with open_services(settings, backend=v2_backend(stability_server)) as services:
+        services.jobs.register_platform("test", factory)
+        report = await services.jobs.start()
+        assert report.resumed == [job.job_id]
+        outcome = await services.jobs.wait(job.job_id)
+        status = await services.jobs.quota_status(requester)
+    assert len(stability_server.requests_for("/upscale/creative")) == 1  # paid once
+    assert len(outcome.images) == 1 and sinks[0].delivered and sinks[0].resumed == [job.job_id]
+    assert status.used == 1
