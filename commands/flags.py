@@ -22,7 +22,6 @@ message names the flag and what is allowed; nothing reaches a backend.
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,27 +29,22 @@ from dataclasses import dataclass, field
 from commands.errors import OptionError, OptionUnsupported
 from commands.invocation import Invocation
 from commands.options import (
-    Choice,
     OptionSpec,
     normalize_flag,
 )
 from commands.prompts import EMPTY_PROMPT_MESSAGE, check_length, clean_text, parse_weighted
 from commands.registry import commands_taking, known_options
-from commands.sizes import check_size, parse_ratio, parse_size
 from commands.spec import CommandSpec
+from commands.values import convert_value, format_number, missing_value, normalize_choice
 from services.backends.base import BackendLimits
 from services.types import WeightedPrompt
 
-__all__ = ["ParsedPrompt", "convert_value", "parse_text", "resolve"]
+__all__ = ["ParsedPrompt", "convert_value", "parse_text", "resolve"]  # convert_value: re-exported
 
 NEGATIVE_WEIGHT = -1.0
-_MAX_LISTED_CHOICES = 25
 _FLAG_RE = re.compile(r"(?:(?<=\s)|^)(--|[—–])([A-Za-z][^\s=]*)(?:=(\S*))?")
 _QUOTES = "\"'“”‘’„«»"
 _QUOTED_RE = re.compile(rf"[{_QUOTES}]([^{_QUOTES}]*)[{_QUOTES}](?=\s|$)")
-_INT_RE = re.compile(r"^[+-]?\d+$")
-_TRUE = frozenset({"true", "yes", "on", "1"})
-_FALSE = frozenset({"false", "no", "off", "0"})
 
 
 @dataclass(frozen=True)
@@ -100,134 +94,6 @@ class _Hit:
     raw: str | None  # None: no value given
 
 
-# ---- value conversion ----------------------------------------------------------------------
-
-
-def _fmt(number: float) -> str:
-    if isinstance(number, float) and math.isfinite(number) and number == int(number):
-        return str(int(number))
-    return f"{number:g}" if isinstance(number, float) else str(number)
-
-
-def _norm_choice(value: object) -> str:
-    return re.sub(r"[\s_]+", "-", str(value).strip().lower())
-
-
-def _listing(choices: tuple[Choice, ...]) -> str:
-    shown = ", ".join(str(c) for c in choices[:_MAX_LISTED_CHOICES])
-    return shown + (", …" if len(choices) > _MAX_LISTED_CHOICES else "")
-
-
-def _match_choice(option: OptionSpec, value: str, choices: tuple[Choice, ...], label: str) -> Choice:
-    wanted = _norm_choice(value)
-    for choice in choices:
-        if _norm_choice(choice) == wanted:
-            return choice
-    what = option.name.replace("_", " ")
-    close = difflib.get_close_matches(wanted, [_norm_choice(c) for c in choices], n=1, cutoff=0.5)
-    hint = ""
-    if close:
-        best = next(c for c in choices if _norm_choice(c) == close[0])
-        hint = f" Did you mean {best}?"
-    raise OptionError(
-        f"{label}: '{value}' isn't a {what} this backend knows.{hint} Choose from: {_listing(choices)}.",
-        option=option.name,
-    )
-
-
-def _check_range(option: OptionSpec, value: float, limits: BackendLimits, label: str) -> None:
-    bounds = option.range_for(limits)
-    if bounds is None:
-        return
-    low, high = bounds
-    if not low <= value <= high:
-        raise OptionError(
-            f"{label} must be between {_fmt(low)} and {_fmt(high)}; you gave {_fmt(value)}.",
-            option=option.name,
-        )
-
-
-def convert_value(
-    option: OptionSpec, raw: object, limits: BackendLimits, *, label: str | None = None
-) -> object:
-    """Turn one raw value (text from a flag, or a typed option's value) into a checked value.
-
-    ``label`` is how messages name the option (the flag as the user typed it).
-    """
-    label = label or option.display
-    if option.kind == "int":
-        if isinstance(raw, bool):
-            raise OptionError(f"{label} needs a whole number.", option=option.name)
-        if isinstance(raw, float) and raw.is_integer():
-            raw = int(raw)
-        if isinstance(raw, str):
-            text = raw.strip()
-            if not _INT_RE.match(text):
-                raise OptionError(f"{label} needs a whole number, not '{raw}'.", option=option.name)
-            raw = int(text)
-        if not isinstance(raw, int):
-            raise OptionError(f"{label} needs a whole number, not '{raw}'.", option=option.name)
-        int_choices = option.choices_for(limits)
-        if int_choices and raw not in int_choices:
-            raise OptionError(
-                f"{label} must be one of {_listing(int_choices)}; you gave {raw}.", option=option.name
-            )
-        _check_range(option, raw, limits, label)
-        return raw
-    if option.kind == "float":
-        if isinstance(raw, bool):
-            raise OptionError(f"{label} needs a number.", option=option.name)
-        try:
-            if isinstance(raw, str):
-                value = float(raw.strip().replace(",", ".", 1))  # "0,4" from European keyboards
-            elif isinstance(raw, int | float):
-                value = float(raw)
-            else:
-                raise ValueError(raw)
-        except ValueError:
-            raise OptionError(f"{label} needs a number, not '{raw}'.", option=option.name) from None
-        if not math.isfinite(value):
-            raise OptionError(f"{label} needs a finite number, not '{raw}'.", option=option.name)
-        _check_range(option, value, limits, label)
-        return value
-    if option.kind == "bool":
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise OptionError(f"{label} is on or off (true/false), not '{raw}'.", option=option.name)
-    if option.kind == "choice":
-        return _match_choice(option, str(raw), option.choices_for(limits), label)
-    if option.kind == "image":
-        raise OptionError(f"{label} must be an uploaded image.", option=option.name)
-    # "str"
-    text = clean_text(str(raw))
-    if not text:
-        raise _missing(option, label)
-    if option.format == "ratio":
-        return parse_ratio(text, flag=label)
-    if option.format == "size":
-        return check_size(parse_size(text, flag=label), limits, flag=label)
-    if option.format == "text":
-        check_length(text, limits.max_prompt_chars, what=f"The text after {label}", option=option.name)
-        return text
-    str_choices = option.choices_for(limits)
-    if str_choices:
-        return _match_choice(option, text, str_choices, label)
-    return text
-
-
-def _missing(option: OptionSpec, label: str) -> OptionError:
-    example = f", e.g. {label} {option.example}" if option.example else ""
-    return OptionError(f"{label} needs a value{example}.", option=option.name)
-
-
-# ---- scanning the text -----------------------------------------------------------------------
-
-
 def _not_for_command(option: OptionSpec, label: str, command: CommandSpec) -> OptionUnsupported:
     where = commands_taking(option)
     also = f"; it works with {', '.join(where)}" if where else ""
@@ -267,9 +133,9 @@ def _unquote(text: str) -> str:
 
 def _take_choice_words(option: OptionSpec, words: list[str], limits: BackendLimits) -> int:
     """How many words a choice value spans (``--style digital art`` → 2 when "digital-art" exists)."""
-    choices = {_norm_choice(c) for c in option.choices_for(limits)}
+    choices = {normalize_choice(c) for c in option.choices_for(limits)}
     for n in range(min(len(words), 4), 1, -1):
-        if _norm_choice("-".join(words[:n])) in choices:
+        if normalize_choice("-".join(words[:n])) in choices:
             return n
     return 1
 
@@ -337,7 +203,7 @@ def _flag_values(hits: list[_Hit], limits: BackendLimits) -> dict[str, object]:
             )
         first.setdefault(option.name, hit)
         if hit.raw is None:
-            raise _missing(option, hit.spelling)
+            raise missing_value(option, hit.spelling)
         value = convert_value(option, hit.raw, limits, label=hit.spelling)
         if option.repeatable:
             values[option.name] = (*_as_tuple(values.get(option.name)), value)
@@ -399,7 +265,7 @@ def _as_tuple(value: object) -> tuple[object, ...]:
 def _show(value: object) -> str:
     if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
         return f"{value[0]}x{value[1]}"
-    return _fmt(value) if isinstance(value, float) else str(value)
+    return format_number(value) if isinstance(value, float) else str(value)
 
 
 # ---- public entry points ----------------------------------------------------------------------
