@@ -72,8 +72,6 @@ def describe_start_failure(name: str, exc: BaseException, settings: Settings) ->
         )
     if isinstance(exc, OperatorError):
         return exc.message
-    if isinstance(exc, RuntimeError):
-        return str(exc)  # the front ends still raise RuntimeError with an operator-facing message
     return f"the {name} front end did not start: {type(exc).__name__}: {exc}"
 
 
@@ -181,12 +179,11 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
                 try:
                     await _preflight(frontend.name, settings)
                     started = await _start_unless_stopped(frontend, stop)
-                except StartupError as exc:
-                    log.error("frontend.start_failed", extra={"frontend": frontend.name, "reason": str(exc)})
-                    raise
                 except Exception as exc:
                     reason = describe_start_failure(frontend.name, exc, settings)
                     log.error("frontend.start_failed", extra={"frontend": frontend.name, "reason": reason})
+                    if isinstance(exc, StartupError) and reason == exc.message:
+                        raise
                     raise StartupError(reason) from exc
                 if not started:
                     break

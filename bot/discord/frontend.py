@@ -30,6 +30,7 @@ from bot.discord.context import DiscordContext
 from bot.discord.handlers import DiscordHandlers
 from bot.discord.sink import PLATFORM, DiscordJobSink
 from bot.discord.slash import build_app_command
+from bot.errors import SettingsError, StartupError
 from bot.logs import guard_library_logs
 from commands import available_commands
 from commands.info import HELP, QUOTA
@@ -59,7 +60,7 @@ class DiscordFrontend:
     ) -> None:
         settings = services.settings
         if settings.discord_token is None or not settings.discord_token.get_secret_value():
-            raise ValueError("DISCORD_TOKEN is not set")
+            raise SettingsError("DISCORD_TOKEN is not set")
         self.services = services
         self.settings = settings
         self.bot = EaselBot(
@@ -133,13 +134,13 @@ class DiscordFrontend:
             error = self._task.exception()
             await self.close()
             if isinstance(error, discord.LoginFailure):
-                raise RuntimeError("Discord refused DISCORD_TOKEN (401). Copy the bot token again.") from None
+                raise StartupError("Discord refused DISCORD_TOKEN (401). Copy the bot token again.") from None
             if isinstance(error, discord.PrivilegedIntentsRequired):
-                raise RuntimeError("Discord refused the gateway intents") from None
-            raise RuntimeError(f"Discord connection failed: {type(error).__name__}: {error}") from error
+                raise StartupError("Discord refused the gateway intents") from None
+            raise StartupError(f"Discord connection failed: {type(error).__name__}: {error}") from error
         if not done:
             await self.close()
-            raise RuntimeError(f"Discord did not become ready within {self.start_timeout_s:g} s")
+            raise StartupError(f"Discord did not become ready within {self.start_timeout_s:g} s")
         self.ctx.ready.set()
         log.info("discord.ready", extra={"shards": self.bot.shard_count, "guilds": len(self.bot.guilds)})
 

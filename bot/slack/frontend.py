@@ -33,6 +33,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Services
+from bot.errors import SettingsError
 from bot.slack.context import SlackContext
 from bot.slack.dedup import RequestDeduplicator
 from bot.slack.files import SlackFileFetcher
@@ -80,14 +81,14 @@ class SlackFrontend:
     def __init__(self, services: Services, *, host: str = "0.0.0.0", port: int | None = None) -> None:
         settings = services.settings
         if settings.slack_bot_token is None:
-            raise ValueError("SLACK_BOT_TOKEN is not set")
+            raise SettingsError("SLACK_BOT_TOKEN is not set")
         self.services = services
         self.settings = settings
         self._token = settings.slack_bot_token.get_secret_value()
         self._app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
         signing = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
         if self._app_token is None and not signing:
-            raise ValueError("SLACK_SIGNING_SECRET is needed for HTTP mode (or set SLACK_APP_TOKEN)")
+            raise SettingsError("SLACK_SIGNING_SECRET is needed for HTTP mode (or set SLACK_APP_TOKEN)")
         self._host = host
         self.port = settings.slack_port if port is None else port
         self._session: aiohttp.ClientSession | None = None
