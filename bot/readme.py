@@ -3,7 +3,7 @@
 ``python -m bot.readme`` rewrites the text between ``<!-- FLAGS:BEGIN -->`` and
 ``<!-- FLAGS:END -->`` (the flag table, from ``commands/``) and between ``<!-- ENV:BEGIN -->``
 and ``<!-- ENV:END -->`` (the variable table, from the core and backend settings models);
-``tests/test_readme.py`` fails when the README is stale, so neither table can drift.
+``tests/operator/test_readme.py`` fails when the README is stale, so neither table can drift.
 """
 
 from __future__ import annotations
