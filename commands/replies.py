@@ -26,6 +26,7 @@ __all__ = [
     "STALE_BUTTON",
     "Icon",
     "Markup",
+    "StatusLines",
     "error_text",
     "extension_for",
     "made_verb",
@@ -125,6 +126,26 @@ def working_line(progress: Progress | None = None) -> str:
         else ""
     )
     return f"Working on it… {percent} %{eta}"
+
+
+class StatusLines:
+    """A job sink's progress events as (icon, line) pairs, worded once; each front end's sink
+    inherits this and says in :meth:`status` how a line looks and where it goes."""
+
+    async def status(self, icon: Icon, line: str) -> None:
+        raise NotImplementedError
+
+    async def on_queued(self, job_id: str, position: int) -> None:
+        await self.status(Icon.QUEUED, queued_line(position))
+
+    async def on_resumed(self, job_id: str, position: int) -> None:
+        await self.status(Icon.QUEUED, queued_line(position, resumed=True))
+
+    async def on_started(self, job_id: str) -> None:
+        await self.status(Icon.WORKING, working_line())
+
+    async def on_progress(self, job_id: str, progress: Progress) -> None:
+        await self.status(Icon.WORKING, working_line(progress))
 
 
 def withheld_text(count: int) -> str:

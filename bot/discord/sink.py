@@ -28,11 +28,11 @@ import discord
 from bot.discord.components import result_view, text_view
 from bot.discord.context import DiscordContext
 from bot.discord.render import MARKUP, NO_MENTIONS, result_embed, safe, status_text
-from commands.replies import Icon, error_text, queued_line, result_filename, working_line
+from commands.replies import Icon, StatusLines, error_text, result_filename
 from services.errors import EaselError
 from services.jobs import JobRecord
 from services.throttle import StatusThrottle
-from services.types import JobOutcome, Progress
+from services.types import JobOutcome
 from services.uploads import UploadPart, UploadTooLarge, post_within
 
 __all__ = ["DEFAULT_UPLOAD_LIMIT", "STATUS_INTERVAL_S", "DiscordJobSink", "make_origin", "tell_privately"]
@@ -94,7 +94,7 @@ async def tell_privately(
             await webhook.delete_message(original_id)
 
 
-class DiscordJobSink:
+class DiscordJobSink(StatusLines):
     """The :class:`services.jobs.JobSink` of one Discord job (one instance per job and process)."""
 
     def __init__(self, ctx: DiscordContext, record: JobRecord) -> None:
@@ -153,7 +153,7 @@ class DiscordJobSink:
 
     # ---------------------------------------------------------------- status (rate limited)
 
-    async def _update(self, icon: Icon, line: str) -> None:
+    async def status(self, icon: Icon, line: str) -> None:
         if self.token_valid() and self.original_id is not None:
             await self._status.update(status_text(self.kind, self.prompt, icon, line))
 
@@ -170,18 +170,6 @@ class DiscordJobSink:
             log.warning(
                 "discord.status_failed", extra={"job_id": self.job_id, "error_kind": type(exc).__name__}
             )
-
-    async def on_queued(self, job_id: str, position: int) -> None:
-        await self._update(Icon.QUEUED, queued_line(position))
-
-    async def on_resumed(self, job_id: str, position: int) -> None:
-        await self._update(Icon.QUEUED, queued_line(position, resumed=True))
-
-    async def on_started(self, job_id: str) -> None:
-        await self._update(Icon.WORKING, working_line())
-
-    async def on_progress(self, job_id: str, progress: Progress) -> None:
-        await self._update(Icon.WORKING, working_line(progress))
 
     # ---------------------------------------------------------------- results
 

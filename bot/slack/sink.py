@@ -21,15 +21,14 @@ from bot.slack.status import StatusTarget
 from commands.replies import (
     DONE_LINE,
     Icon,
+    StatusLines,
     error_text,
     extension_for,
-    queued_line,
     result_filename,
-    working_line,
 )
 from services.errors import EaselError
 from services.jobs import JobRecord
-from services.types import JobOutcome, Operation, Progress
+from services.types import JobOutcome, Operation
 
 __all__ = ["SlackJobSink"]
 
@@ -39,31 +38,19 @@ _NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived", "restri
 _ICONS = MARKUP.icons
 
 
-class SlackJobSink:
+class SlackJobSink(StatusLines):
     """The :class:`services.jobs.JobSink` of one Slack job."""
 
     def __init__(self, ctx: SlackContext, record: JobRecord) -> None:
         self.ctx = ctx
         self.job_id = record.job_id
         self.target = StatusTarget.from_origin(record.origin)
-        self.status = ctx.status(self.target)  # one per job: its rate limit and URL budget
+        self.status_line = ctx.status(self.target)  # one per job: its rate limit and URL budget
         self._told_failure = False
 
-    async def _queued(self, position: int, *, resumed: bool = False) -> None:
-        line = queued_line(position, resumed=resumed)
-        await self.status.update(f"{_ICONS[Icon.QUEUED]} {line}. The result will appear in this channel.")
-
-    async def on_queued(self, job_id: str, position: int) -> None:
-        await self._queued(position)
-
-    async def on_resumed(self, job_id: str, position: int) -> None:
-        await self._queued(position, resumed=True)
-
-    async def on_started(self, job_id: str) -> None:
-        await self.status.update(f"{_ICONS[Icon.WORKING]} {working_line()}")
-
-    async def on_progress(self, job_id: str, progress: Progress) -> None:
-        await self.status.update(f"{_ICONS[Icon.WORKING]} {working_line(progress)}")
+    async def status(self, icon: Icon, line: str) -> None:
+        where = ". The result will appear in this channel." if icon is Icon.QUEUED else ""
+        await self.status_line.update(f"{_ICONS[icon]} {line}{where}")
 
     async def deliver(self, outcome: JobOutcome) -> None:
         """Post the result in the channel; raising refunds the quota (the requester is told why)."""
@@ -93,7 +80,7 @@ class SlackJobSink:
             )
             raise
         log.info("slack.delivered", extra={"job_id": outcome.job_id, "images": len(outcome.images)})
-        await self.status.final(f"{_ICONS[Icon.DONE]} {DONE_LINE}", important=False)
+        await self.status_line.final(f"{_ICONS[Icon.DONE]} {DONE_LINE}", important=False)
 
     async def _upload(self, outcome: JobOutcome) -> None:
         """One message: the watermarked images, the summary and the buttons (``files_upload_v2``)."""
@@ -132,8 +119,8 @@ class SlackJobSink:
 
     async def _fail_privately(self, text: str) -> None:
         self._told_failure = True
-        await self.status.final(f"{_ICONS[Icon.WARNING]} {text}")
+        await self.status_line.final(f"{_ICONS[Icon.WARNING]} {text}")
 
     async def on_failed(self, job_id: str, error: EaselError) -> None:
         if not self._told_failure:
-            await self.status.final(error_text(error, MARKUP))
+            await self.status_line.final(error_text(error, MARKUP))
