@@ -58,6 +58,8 @@ class BackendLimits:
     # Option names (``commands.options``) this backend/model cannot take: refused with a clear message.
     unsupported_options: frozenset[str] = field(default_factory=frozenset)
     upscale_modes: tuple[str, ...] = ()  # e.g. Stability v2beta: fast, conservative, creative
+    # The upscale modes steered by a prompt (which the API then requires): conservative, creative.
+    guided_upscale_modes: tuple[str, ...] = ()
 
 
 @runtime_checkable

@@ -513,12 +513,13 @@ async def test_conservative_upscale_fields(
         init_image=_input((512, 512)),
         upscale_factor=4,
         seed=8,
+        prompts=(WeightedPrompt("crisp details"),),
         extras=(("upscale_mode", "conservative"), ("creativity", "0.3")),
     )
     result = await stability_v2_backend.generate(request)
     (sent,) = stability_server.requests_for("/upscale/conservative")
     assert sent.form == {
-        "prompt": "a high quality, detailed, sharp image",  # the API needs one; /upscale takes none
+        "prompt": "crisp details",  # the user's words: the API requires them and they steer the result
         "creativity": "0.3",
         "seed": "8",
         "output_format": "png",
@@ -530,6 +531,7 @@ async def test_conservative_upscale_fields(
                 operation=Operation.UPSCALE,
                 init_image=_input((512, 512)),
                 upscale_factor=4,
+                prompts=(WeightedPrompt("crisp details"),),
                 extras=(("upscale_mode", "conservative"), ("creativity", "0.9")),
             )
         )

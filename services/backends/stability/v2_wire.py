@@ -20,6 +20,7 @@ __all__ = [
     "ASPECT_RATIO_SIZES",
     "EDIT_ASPECT_RANGE",
     "ENDPOINTS",
+    "GUIDED_UPSCALE_MODES",
     "MAX_PROMPT_CHARS",
     "MAX_REQUEST_BYTES",
     "RESULTS_PATH",
@@ -57,6 +58,8 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024  # the whole multipart body; more is 413
 
 UpscaleMode = Literal["fast", "conservative", "creative"]
 UPSCALE_MODES: tuple[UpscaleMode, ...] = ("fast", "conservative", "creative")
+#: The modes whose ``prompt`` is required and steers the result (the API reference's "prompt: required").
+GUIDED_UPSCALE_MODES: tuple[UpscaleMode, ...] = ("conservative", "creative")
 
 
 # --- edits and upscales -----------------------------------------------------------------------------
