@@ -66,3 +66,17 @@ async def test_style_flag_is_refused_on_gpu_host(a1111_server: Any, tmp_path: Pa
     assert result.code == 2
     assert "--style" in result.stderr
     assert not [r for r in a1111_server.requests if r.path == "/sdapi/v1/txt2img"]
+
+
+async def test_replace_and_cutout_are_refused_on_a_gpu_host(a1111_server: Any, tmp_path: Path) -> None:
+    src = tmp_path / "in.png"
+    src.write_bytes(png((512, 512)))
+    for command, text in (("replace", "a red sofa --search the chair"), ("cutout", "")):
+        args = [command, text] if text else [command]
+        result = await run_easel(
+            *args, "--image", str(src), "--out", str(tmp_path / "out"),
+            env=gpu_env(a1111_server, tmp_path / "data"), cwd=tmp_path,
+        )  # fmt: skip
+        assert result.code != 0
+        assert f"/{command} isn't available on this backend." in result.stderr, result.stderr
+    assert a1111_server.calls("/sdapi/v1/img2img") == []

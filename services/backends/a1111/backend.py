@@ -141,7 +141,7 @@ class A1111Backend:
     ) -> GenerationResult:
         op = request.operation
         if op not in self._limits.operations:
-            raise UnsupportedOption(f"/{op.value} is not available on this backend.")
+            raise UnsupportedOption(f"/{op.value} isn't available on this backend.")
         if request.style_preset:
             raise UnsupportedOption(
                 "Style presets are not available on the GPU host; describe the style in your prompt instead."

@@ -26,7 +26,19 @@ __all__ = [
     "result_model",
 ]
 
-OPERATIONS = frozenset(Operation)
+#: What the web UI API can do: txt2img, img2img (remix, inpaint, outpaint), extras upscaling and
+#: captioning. It has no search-and-replace or background-removal endpoint, so /replace and /cutout
+#: are not declared (and therefore not registered, listed or accepted).
+OPERATIONS = frozenset(
+    {
+        Operation.IMAGINE,
+        Operation.REMIX,
+        Operation.INPAINT,
+        Operation.OUTPAINT,
+        Operation.UPSCALE,
+        Operation.DESCRIBE,
+    }
+)
 MAX_BATCH = 8
 
 
