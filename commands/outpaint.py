@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from commands.building import generation_request, parse_invocation, required_image
+from commands.building import generation_request, model_limits, parse_invocation, required_image
 from commands.errors import OptionError
 from commands.invocation import Invocation
 from commands.options import ASPECT_RATIO, COMMON_OPTIONS, IMAGE, PROMPT, TUNING_OPTIONS, OptionSpec
@@ -53,6 +53,7 @@ NOWHERE_MESSAGE = "Tell me where to extend the image, e.g. --right 256 or --ar 1
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
+    limits = model_limits(inv, SPEC, limits)  # --model may pick an engine with other limits
     parsed = parse_invocation(inv, SPEC, limits)
     sides = OutpaintMargins(*(parsed.get_int(o.name, 0) or 0 for o in SIDES))
     ratio = parsed.get_str("aspect_ratio")

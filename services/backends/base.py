@@ -60,6 +60,15 @@ class BackendLimits:
     upscale_modes: tuple[str, ...] = ()  # e.g. Stability v2beta: fast, conservative, creative
     # The upscale modes steered by a prompt (which the API then requires): conservative, creative.
     guided_upscale_modes: tuple[str, ...] = ()
+    # What the backend accepts when the user picks another of ``models`` (``--model``): the limits
+    # follow the model actually used. Models not listed use these limits.
+    model_limits: tuple[tuple[str, BackendLimits], ...] = field(default=(), repr=False, compare=False)
+
+    def for_model(self, model: str | None) -> BackendLimits:
+        """The limits that apply when ``model`` runs (these, for the default or an unlisted model)."""
+        if not model or model == self.default_model:
+            return self
+        return dict(self.model_limits).get(model, self)
 
 
 @runtime_checkable

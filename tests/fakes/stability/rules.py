@@ -68,6 +68,9 @@ SAMPLER_ENUM = frozenset(
         "K_LMS",
     }
 )
+# Stable Diffusion 1.6 (Stability's v1 reference for the engine): each side 320–1536, multiples of 64,
+# within the pixel band the OpenAPI gives every non-768 engine.
+V1_6_SIDES: dict[str, tuple[int, int]] = {"stable-diffusion-v1-6": (320, 1536)}
 STYLE_PRESET_ENUM = frozenset(
     "3d-model analog-film anime cinematic comic-book digital-art enhance fantasy-art isometric "
     "line-art low-poly modeling-compound neon-punk origami photographic pixel-art tile-texture".split()

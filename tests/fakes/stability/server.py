@@ -118,6 +118,7 @@ from tests.fakes.stability.rules import (
     MODERATION_MESSAGE,
     OUTPUT_FORMATS,
     SD3_MODELS,
+    V1_6_SIDES,
     STYLE_PRESET_ENUM,
     V2,
     V2_MAX_BODY,
@@ -494,6 +495,13 @@ class FakeStabilityServer:
             _check_sdxl_size(engine, "width x height", (width, height))
         elif width % 64 or height % 64 or width < 128 or height < 128:
             raise _bad("invalid_height_or_width: height and width must be specified in increments of 64")
+        elif engine in V1_6_SIDES and not all(
+            V1_6_SIDES[engine][0] <= side <= V1_6_SIDES[engine][1] for side in (width, height)
+        ):
+            low, high = V1_6_SIDES[engine]
+            raise _bad(
+                f"invalid_height_or_width: height and width must be between {low} and {high} for {engine}"
+            )
         elif not (589_824 if "768" in engine else 262_144) <= width * height <= 1_048_576:
             raise _bad("invalid_pixel_count: incorrect number of pixels specified")
         await self._sleep(self.latency_s)
