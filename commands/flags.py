@@ -283,7 +283,9 @@ def _prompts(
     if not command.takes_prompt:
         return ()
     check_length(text, limits.max_prompt_chars)
-    parts = parse_weighted(text, allow_negative=limits.supports_negative_weights)
+    parts = parse_weighted(
+        text, allow_negative=limits.supports_negative_weights, max_weight=limits.max_prompt_weight
+    )
     if command.prompt_required and not any(p.weight > 0 for p in parts):
         if parts:
             raise OptionError(

@@ -26,8 +26,6 @@ from services.types import GenerationRequest, Operation, OutpaintMargins
 
 __all__ = ["DOWN", "LEFT", "RIGHT", "SIDES", "SPEC", "UP", "build"]
 
-MAX_MARGIN = 4096
-
 
 def _side(name: str, where: str) -> OptionSpec:
     return OptionSpec(
@@ -35,8 +33,7 @@ def _side(name: str, where: str) -> OptionSpec:
         kind="int",
         help=f"Pixels to add {where}",
         default=0,
-        min=0,
-        max=MAX_MARGIN,
+        limit="outpaint_margin",  # the backend's own cap, so every front end offers the same range
         flag=name,
         metavar="PX",
         example="256",

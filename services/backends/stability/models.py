@@ -18,7 +18,9 @@ from services.backends.stability.v2_wire import (
     FAST_UPSCALE_FACTOR,
     GUIDED_UPSCALE_MODES,
     IMAGE_RULES,
+    MAX_OUTPAINT_MARGIN,
     MAX_PROMPT_CHARS,
+    MAX_PROMPT_WEIGHT,
     SEED_MAX,
     STYLE_PRESETS,
     UPSCALE_MODES,
@@ -158,4 +160,6 @@ def limits_for_model(model: str, models: Sequence[str] | None = None) -> Backend
         unsupported_options=unsupported_options(model),
         upscale_modes=UPSCALE_MODES,
         guided_upscale_modes=GUIDED_UPSCALE_MODES,
+        outpaint_margin=(0, MAX_OUTPAINT_MARGIN),
+        max_prompt_weight=MAX_PROMPT_WEIGHT,
     )
