@@ -273,8 +273,13 @@ class A1111Backend:
         payload = await payloads.interrogate_payload(request, self._interrogator)
 
         async def call(lease: Lease[A1111Client]) -> Any:
+            cat = lease.host.catalog
+            path = cat.caption_path if cat is not None else INTERROGATE
+            body = (
+                payload if path == INTERROGATE else {"image": payload["image"]}
+            )  # SD.Next: its default model
             try:
-                return await self._calls.post(lease, INTERROGATE, payload, None, watch=False)
+                return await self._calls.post(lease, path, body, None, watch=False)
             except ApiMissing as err:
                 raise UnsupportedOption(
                     "/describe is not available on this GPU host.", log_detail=err.log_detail

@@ -109,7 +109,9 @@ def can_serve(host: PoolHost[A1111Client], request: GenerationRequest) -> bool:
         return False
     if request.sampler and cat.samplers and request.sampler not in cat.samplers:
         return False
-    return not (request.scheduler and cat.schedulers and request.scheduler not in cat.schedulers)
+    # A host that lists no schedulers (SD.Next, A1111 before 1.9) has no ``scheduler`` field: it would
+    # drop the choice silently, so it does not take such a job.
+    return not (request.scheduler and request.scheduler not in cat.schedulers)
 
 
 def _union(names: Iterable[str]) -> tuple[str, ...]:

@@ -39,6 +39,7 @@ from tests.fakes.a1111.rules import (
     DEFAULT_SCHEDULERS,
     DEFAULT_UPSCALERS,
     INTERROGATORS,
+    OPENCLIP_MODELS,
     _ValidationErrors,
 )
 
@@ -78,7 +79,16 @@ class FakeA1111:
         previews: bool = True,
         image_format: str = "png",
         interrogate: bool = True,
+        kind: str = "a1111",
     ) -> None:
+        # kind "sdnext": SD.Next's API — GET /sdapi/v1/version says {"app": "sd.next"}, captions come
+        # from POST /sdapi/v1/openclip (no /interrogate), and although it lists schedulers its request
+        # models have no ``scheduler`` field (FastAPI drops unknown fields silently: they are recorded in
+        # ``ignored_fields``).
+        self.kind = kind
+        if kind == "sdnext":
+            interrogate = False
+        self.ignored_fields: list[str] = []
         self.generation_s = generation_s
         self.interrogate = interrogate  # False: a fork without /sdapi/v1/interrogate
         self.fail_progress = False  # True: /progress answers 502, as a proxy with a dead upstream
@@ -125,6 +135,9 @@ class FakeA1111:
         r.add_post("/sdapi/v1/extra-single-image", self._extras)
         if self.interrogate:
             r.add_post("/sdapi/v1/interrogate", self._interrogate)
+        if self.kind == "sdnext":
+            r.add_get("/sdapi/v1/version", self._version)
+            r.add_post("/sdapi/v1/openclip", self._openclip)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -378,7 +391,9 @@ class FakeA1111:
         if sampler is not None and sampler not in self.samplers:
             errors.add("sampler_name", f"sampler {sampler!r} not found")
         scheduler = body.get("scheduler")
-        if scheduler is not None and scheduler not in (self.schedulers or ()):
+        if scheduler is not None and self.kind == "sdnext":
+            self.ignored_fields.append("scheduler")
+        elif scheduler is not None and scheduler not in (self.schedulers or ()):
             errors.add("scheduler", f"scheduler {scheduler!r} not found")
         model = (body.get("override_settings") or {}).get("sd_model_checkpoint")
         if model is not None and self._model(model) is None:
@@ -560,6 +575,25 @@ class FakeA1111:
         return web.json_response(
             {"caption": f"a painting of a {image.width}x{image.height} test pattern, trending on artstation"}
         )
+
+    async def _version(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({"app": "sd.next", "updated": "2025-01-01", "hash": "0eb4a98e", "url": ""})
+
+    async def _openclip(self, request: web.Request) -> web.StreamResponse:
+        """SD.Next's ReqCaption: ``image`` (base64) and an optional OpenCLIP ``model`` → ``{"caption"}``."""
+        body = self._bodies[id(request)]
+        errors = _ValidationErrors()
+        image = _decode(body.get("image") or "")
+        if image is None:
+            errors.add("image", "invalid encoded image")
+        if body.get("model", OPENCLIP_MODELS[0]) not in OPENCLIP_MODELS:
+            errors.add("model", "model not found")
+        if (bad := errors.response()) is not None:
+            return bad
+        assert image is not None
+        async with self._gpu():
+            await self._run_job()
+        return web.json_response({"caption": f"a photo of a {image.width}x{image.height} test pattern"})
 
 
 class _Died(Exception):
