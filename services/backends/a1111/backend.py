@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -59,6 +60,7 @@ class A1111Backend:
         auth: tuple[str, str] | None = None,
         token: str | None = None,
         upscaler: str | None = None,
+        sampler: str | None = catalog.DEFAULT_SAMPLER,
         per_host_concurrency: int = 1,
         timeout_s: float = 600,
         progress_interval_s: float = 1.0,
@@ -82,6 +84,8 @@ class A1111Backend:
         )
         self._calls = HostCalls(progress_interval_s=progress_interval_s)
         self._upscaler = upscaler
+        self._sampler = sampler
+        self._concurrency = per_host_concurrency
         self._interrogator = interrogator
         self._max_side = max_side
         self._session = session
@@ -215,6 +219,10 @@ class A1111Backend:
         async def call(lease: Lease[A1111Client]) -> tuple[Any, PoolHost[A1111Client]]:
             title = catalog.model_title(lease.host, model)
             body = dict(wire.with_model(payload, title)) if title else payload  # type: ignore[arg-type]
+            sampler = None if request.sampler else catalog.default_sampler(lease.host, self._sampler)
+            if sampler:  # the API's own default is not the UI's: say which one the operator chose
+                body = {**body, "sampler_name": sampler}
+            body = {**body, "force_task_id": f"easel-{uuid.uuid4().hex}"}  # "is this ours?" before interrupts
             return await self._calls.post(lease, path, body, progress), lease.host
 
         body, host = await self._pool.run(
@@ -332,4 +340,6 @@ class A1111Backend:
                     client.session = None
 
     async def _check_host(self, client: A1111Client) -> CheckResult:
-        return await check_host(client, upscaler=self._upscaler)
+        return await check_host(
+            client, upscaler=self._upscaler, sampler=self._sampler, concurrency=self._concurrency
+        )

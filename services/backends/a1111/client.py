@@ -45,6 +45,7 @@ EXTRAS = "/sdapi/v1/extra-single-image"
 INTERROGATE = wire.INTERROGATE
 PROGRESS = "/sdapi/v1/progress"
 INTERRUPT = "/sdapi/v1/interrupt"
+TASK_PROGRESS = "/internal/progress"
 OPTIONS = "/sdapi/v1/options"
 
 
@@ -124,6 +125,16 @@ class A1111Client:
 
     async def interrupt(self) -> None:
         await self._request("POST", INTERRUPT, None, self.poll_timeout)
+
+    async def task_running(self, task_id: str) -> bool | None:
+        """Whether the job sent with ``force_task_id=task_id`` is the one the host runs now
+        (``POST /internal/progress``, A1111/Forge 1.6+); None when the host cannot say."""
+        try:
+            body = await self._request("POST", TASK_PROGRESS, {"id_task": task_id}, self.poll_timeout)
+        except BackendError:
+            return None
+        active = body.get("active") if isinstance(body, dict) else None
+        return active if isinstance(active, bool) else None
 
     async def catalog(self) -> wire.HostCatalog:
         """Probe: options first (proves the API is on and our credentials work), then the listings."""

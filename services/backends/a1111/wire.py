@@ -278,12 +278,13 @@ def common_payload(
 
 
 def with_model(payload: Txt2ImgPayload, model_title: str | None) -> Txt2ImgPayload:
-    """Pin the checkpoint. It stays loaded afterwards: restoring would reload weights twice per job."""
+    """Use the checkpoint for this job only: the host puts its own back afterwards, so one user's
+    ``--model`` never becomes everyone's (the UI and other clients of a shared host keep theirs)."""
     if not model_title:
         return payload
     out = dict(payload)
     out["override_settings"] = {"sd_model_checkpoint": model_title}
-    out["override_settings_restore_afterwards"] = False
+    out["override_settings_restore_afterwards"] = True
     return out  # type: ignore[return-value]
 
 

@@ -59,6 +59,7 @@ class RecordedRequest:
 class _Job:
     started: float
     duration_s: float
+    task_id: str | None = None  # the request's force_task_id (A1111 1.6+)
     interrupted: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -107,6 +108,8 @@ class FakeA1111:
         self.requests: list[RecordedRequest] = []
         self.busy_intervals: list[tuple[float, float]] = []
         self.interrupts = 0
+        self.interrupted_tasks: list[str | None] = []  # force_task_id of each job /interrupt stopped
+        self._queued_tasks: set[str] = set()
         self.waiting = 0  # requests queued behind the running job, like A1111's queue_lock
         self.max_waiting = 0
         self.dead: str | None = None  # None, "close" or "500"
@@ -130,6 +133,7 @@ class FakeA1111:
         r.add_get("/sdapi/v1/upscalers", self._upscalers)
         r.add_get("/sdapi/v1/progress", self._progress)
         r.add_post("/sdapi/v1/interrupt", self._interrupt)
+        r.add_post("/internal/progress", self._task_progress)
         r.add_post("/sdapi/v1/txt2img", self._txt2img)
         r.add_post("/sdapi/v1/img2img", self._img2img)
         r.add_post("/sdapi/v1/extra-single-image", self._extras)
@@ -252,9 +256,9 @@ class FakeA1111:
             image.convert("RGB").save(out, format="WEBP", quality=90)
         return base64.b64encode(out.getvalue()).decode()
 
-    async def _run_job(self) -> tuple[float, bool]:
+    async def _run_job(self, task_id: str | None = None) -> tuple[float, bool]:
         """Hold the GPU for ``generation_s`` (or until interrupted). Returns (fraction done, interrupted)."""
-        job = _Job(started=time.monotonic(), duration_s=self.generation_s)
+        job = _Job(started=time.monotonic(), duration_s=self.generation_s, task_id=task_id)
         self._job = job
         try:
             try:
@@ -367,6 +371,27 @@ class FakeA1111:
             }
         )
 
+    async def _task_progress(self, request: web.Request) -> web.Response:
+        """A1111's per-task progress (modules/progress.py ProgressRequest → ProgressResponse)."""
+        body = self._bodies.get(id(request)) or {}
+        task_id = body.get("id_task")
+        job = self._job
+        active = job is not None and job.task_id is not None and job.task_id == task_id
+        queued = task_id in self._queued_tasks
+        fraction = min((time.monotonic() - job.started) / job.duration_s, 1.0) if active and job else 0.0
+        return web.json_response(
+            {
+                "active": active,
+                "queued": queued,
+                "completed": not active and not queued,
+                "progress": fraction if active else None,
+                "eta": None,
+                "live_preview": None,
+                "id_live_preview": -1,
+                "textinfo": "Waiting..." if queued else None,
+            }
+        )
+
     async def _interrupt(self, request: web.Request) -> web.Response:
         self.interrupts += 1
         if self._job is not None:
@@ -456,10 +481,17 @@ class FakeA1111:
     async def _generate(
         self, body: dict[str, Any], draw: Callable[[list[int]], list[Image.Image]]
     ) -> web.Response:
+        task_id = body.get("force_task_id")
+        if isinstance(task_id, str):
+            self._queued_tasks.add(task_id)
         async with self._gpu():
+            if isinstance(task_id, str):
+                self._queued_tasks.discard(task_id)
             title = self._apply_model(body)
             seeds = self._seeds(body)
-            _, interrupted = await self._run_job()
+            _, interrupted = await self._run_job(task_id if isinstance(task_id, str) else None)
+            if interrupted:
+                self.interrupted_tasks.append(task_id if isinstance(task_id, str) else None)
             if self.dead is not None:
                 raise _Died
             if self.fail_next is not None:
