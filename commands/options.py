@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 from services.backends.base import BackendLimits
@@ -364,12 +364,10 @@ UPSCALE_MODE = OptionSpec(
     metavar="NAME",
     example="creative",
 )
-UPSCALE_PROMPT = OptionSpec(
-    name="prompt",
-    kind="str",
+UPSCALE_PROMPT = replace(
+    PROMPT,
     help="For --mode conservative or creative: what the picture shows, to steer the upscaler",
-    format="text",
-    metavar="TEXT",
+    required=False,
     example="crisp details, sharp focus",
     offered_with="guided_upscale_modes",
 )
