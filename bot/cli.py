@@ -186,7 +186,11 @@ async def _generate(settings: Settings, args: argparse.Namespace) -> int:
                 Invocation(text=args.prompt, options=options, images=images), services.limits
             )
             submitted = await services.jobs.submit(requester, request, origin=origin)
-            await services.jobs.wait(submitted.job_id)
+            try:
+                await services.jobs.wait(submitted.job_id)
+            except asyncio.CancelledError:  # Ctrl-C: stop the work on the backend too (GPU hosts interrupt)
+                await services.jobs.cancel(submitted.job_id)
+                raise
         except InvalidRequest as exc:
             return _fail(exc.user_message, EXIT_USAGE)
         except QuotaExceeded as exc:

@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from commands.errors import OptionError
-from commands.flags import ParsedPrompt, resolve
+from commands.flags import ParsedPrompt, given_raw, resolve
 from commands.invocation import Invocation
 from commands.sizes import check_size, nearest_aspect_ratio, size_for_ratio
 from commands.spec import CommandSpec
+from commands.values import normalize_choice
 from services.backends.base import BackendLimits
 from services.images import load_input_image
 from services.types import GenerationRequest, InputImage, Operation
@@ -24,6 +25,7 @@ __all__ = [
     "generation_request",
     "input_image",
     "missing_image",
+    "model_limits",
     "output_size",
     "parse_invocation",
     "required_image",
@@ -39,6 +41,21 @@ def parse_invocation(inv: Invocation, spec: CommandSpec, limits: BackendLimits) 
     """
     spec.check_available(limits)
     return resolve(inv, spec, limits)
+
+
+def model_limits(inv: Invocation, spec: CommandSpec, limits: BackendLimits) -> BackendLimits:
+    """The limits of the model this invocation runs on: ``--model`` may pick one whose sizes, steps
+    or scales differ from the default's (``BackendLimits.for_model``). Call it first in ``build()``
+    and validate against what it returns; an unknown model keeps ``limits`` (and is refused there).
+    """
+    if not limits.model_limits or spec.option("model") is None:
+        return limits
+    raw = given_raw(inv, spec, limits, "model")
+    if raw is None:
+        return limits
+    wanted = normalize_choice(raw)
+    chosen = next((m for m in limits.models if normalize_choice(m) == wanted), None)
+    return limits.for_model(chosen)
 
 
 def output_size(parsed: ParsedPrompt, limits: BackendLimits) -> tuple[int | None, int | None, str | None]:

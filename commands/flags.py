@@ -39,7 +39,13 @@ from commands.values import convert_value, format_number, missing_value, normali
 from services.backends.base import BackendLimits
 from services.types import WeightedPrompt
 
-__all__ = ["ParsedPrompt", "convert_value", "parse_text", "resolve"]  # convert_value: re-exported
+__all__ = [
+    "ParsedPrompt",
+    "convert_value",
+    "given_raw",
+    "parse_text",
+    "resolve",
+]  # convert_value: re-exported
 
 NEGATIVE_WEIGHT = -1.0
 _FLAG_RE = re.compile(r"(?:(?<=\s)|^)(--|[—–])([A-Za-z][^\s=]*)(?:=(\S*))?")
@@ -277,7 +283,9 @@ def _prompts(
     if not command.takes_prompt:
         return ()
     check_length(text, limits.max_prompt_chars)
-    parts = parse_weighted(text, allow_negative=limits.supports_negative_weights)
+    parts = parse_weighted(
+        text, allow_negative=limits.supports_negative_weights, max_weight=limits.max_prompt_weight
+    )
     if command.prompt_required and not any(p.weight > 0 for p in parts):
         if parts:
             raise OptionError(
@@ -286,6 +294,19 @@ def _prompts(
         raise OptionError(EMPTY_PROMPT_MESSAGE, option="prompt")
     negatives = tuple(WeightedPrompt(str(t), NEGATIVE_WEIGHT) for t in _as_tuple(values.get("negative")))
     return parts + negatives
+
+
+def given_raw(inv: Invocation, command: CommandSpec, limits: BackendLimits, name: str) -> str | None:
+    """The raw value of option ``name`` as given (typed option first, else its flag), unvalidated.
+
+    Lets a command pick the limits a value depends on (``--model``) before validating the rest.
+    Misspelt flags raise as in :func:`resolve`.
+    """
+    typed = inv.options.get(name)
+    if isinstance(typed, str) and typed.strip():
+        return typed.strip()
+    _, hits = _scan(clean_text(inv.text), command, limits)
+    return next((hit.raw for hit in hits if hit.option.name == name and hit.raw), None)
 
 
 def parse_text(text: str, command: CommandSpec, limits: BackendLimits) -> ParsedPrompt:

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from commands.building import generation_request, output_size, parse_invocation
+from commands.building import generation_request, model_limits, output_size, parse_invocation
 from commands.invocation import Invocation
 from commands.options import ASPECT_RATIO, COMMON_OPTIONS, PROMPT, SIZE, TUNING_OPTIONS
 from commands.spec import CommandSpec
@@ -18,6 +18,7 @@ __all__ = ["SPEC", "build"]
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
+    limits = model_limits(inv, SPEC, limits)  # --model may pick an engine with other limits
     parsed = parse_invocation(inv, SPEC, limits)
     width, height, ratio = output_size(parsed, limits)
     return generation_request(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from commands.building import generation_request, input_image, parse_invocation, required_image
+from commands.building import generation_request, input_image, model_limits, parse_invocation, required_image
 from commands.errors import OptionError
 from commands.invocation import Invocation
 from commands.options import COMMON_OPTIONS, IMAGE, MASK, MASK_SOURCE, PROMPT, TUNING_OPTIONS
@@ -28,6 +28,7 @@ NO_MASK_MESSAGE = "Upload a mask, or an image with transparent areas to repaint.
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
+    limits = model_limits(inv, SPEC, limits)  # --model may pick an engine with other limits
     parsed = parse_invocation(inv, SPEC, limits)
     chosen = parsed.get("mask_source")
     has_mask_upload = bool(inv.images.get("mask"))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 from services.backends.base import BackendLimits
@@ -48,6 +48,8 @@ __all__ = [
     "STRENGTH",
     "STYLE",
     "TUNING_OPTIONS",
+    "UPSCALE_MODE",
+    "UPSCALE_PROMPT",
     "Choice",
     "Kind",
     "OptionCatalogue",
@@ -91,6 +93,8 @@ class OptionSpec:
       (``1024x768``), ``"text"`` (free text up to the next flag), or ``""``.
     * ``repeatable`` — may be given several times (``--no fog --no rain``); values collect.
     * ``metavar``/``example`` — for help texts (``--ar W:H``, e.g. ``16:9``).
+    * ``offered_with`` — a ``BackendLimits`` tuple field that must be non-empty for the option to
+      exist on a backend (the upscale prompt needs ``guided_upscale_modes``).
     """
 
     name: str
@@ -111,6 +115,7 @@ class OptionSpec:
     example: str = ""
     format: str = ""
     repeatable: bool = False
+    offered_with: str | None = None
 
     def __post_init__(self) -> None:
         if not NAME_RE.match(self.name):
@@ -124,7 +129,7 @@ class OptionSpec:
                 )
         if self.aliases and self.flag is None:
             raise ValueError(f"{self.name!r} has aliases but no flag")
-        for ref in (self.limit, self.choices_from, self.default_from):
+        for ref in (self.limit, self.choices_from, self.default_from, self.offered_with):
             if ref is not None and ref not in _LIMIT_FIELDS:
                 raise ValueError(f"{self.name!r} refers to unknown BackendLimits field {ref!r}")
         if self.limit is not None and (self.min is not None or self.max is not None):
@@ -177,6 +182,8 @@ class OptionSpec:
     def supported_by(self, limits: BackendLimits) -> bool:
         """False when this backend cannot take the option at all (``--style`` without presets)."""
         if self.name in limits.unsupported_options:
+            return False
+        if self.offered_with is not None and not getattr(limits, self.offered_with):
             return False
         if self.kind == "choice" and self.choices_from is not None:
             return bool(self.choices_for(limits))
@@ -351,11 +358,18 @@ SCALE = OptionSpec(
 UPSCALE_MODE = OptionSpec(
     name="upscale_mode",
     kind="choice",
-    help="Upscaler: fast, or conservative/creative which also take a prompt (Stability only)",
+    help="Upscaler: fast, or conservative/creative which need a prompt saying what the picture shows",
     choices_from="upscale_modes",
     flag="mode",
     metavar="NAME",
     example="creative",
+)
+UPSCALE_PROMPT = replace(
+    PROMPT,
+    help="For --mode conservative or creative: what the picture shows, to steer the upscaler",
+    required=False,
+    example="crisp details, sharp focus",
+    offered_with="guided_upscale_modes",
 )
 
 COMMON_OPTIONS: tuple[OptionSpec, ...] = (SAMPLES, NEGATIVE, STYLE, SEED)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from commands.building import generation_request, parse_invocation, required_image
+from commands.building import generation_request, model_limits, parse_invocation, required_image
 from commands.errors import OptionError
 from commands.invocation import Invocation
 from commands.options import ASPECT_RATIO, COMMON_OPTIONS, IMAGE, PROMPT, TUNING_OPTIONS, OptionSpec
@@ -26,8 +26,6 @@ from services.types import GenerationRequest, Operation, OutpaintMargins
 
 __all__ = ["DOWN", "LEFT", "RIGHT", "SIDES", "SPEC", "UP", "build"]
 
-MAX_MARGIN = 4096
-
 
 def _side(name: str, where: str) -> OptionSpec:
     return OptionSpec(
@@ -35,8 +33,7 @@ def _side(name: str, where: str) -> OptionSpec:
         kind="int",
         help=f"Pixels to add {where}",
         default=0,
-        min=0,
-        max=MAX_MARGIN,
+        limit="outpaint_margin",  # the backend's own cap, so every front end offers the same range
         flag=name,
         metavar="PX",
         example="256",
@@ -53,6 +50,7 @@ NOWHERE_MESSAGE = "Tell me where to extend the image, e.g. --right 256 or --ar 1
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
+    limits = model_limits(inv, SPEC, limits)  # --model may pick an engine with other limits
     parsed = parse_invocation(inv, SPEC, limits)
     sides = OutpaintMargins(*(parsed.get_int(o.name, 0) or 0 for o in SIDES))
     ratio = parsed.get_str("aspect_ratio")

@@ -55,8 +55,14 @@ def _part(text: str) -> str:
     return text.strip(" ,;")
 
 
-def parse_weighted(text: str, *, allow_negative: bool = True) -> tuple[WeightedPrompt, ...]:
-    """Split ``text`` at ``::W`` markers into weighted parts (empty input → empty tuple)."""
+def parse_weighted(
+    text: str, *, allow_negative: bool = True, max_weight: float | None = None
+) -> tuple[WeightedPrompt, ...]:
+    """Split ``text`` at ``::W`` markers into weighted parts (empty input → empty tuple).
+
+    ``max_weight`` — the backend's strongest weight (Stability's current models: 1); a stronger
+    one is refused, not silently changed, so the user decides how to rebalance the parts.
+    """
     parts: list[WeightedPrompt] = []
     start = 0
     for match in _WEIGHT_RE.finditer(text):
@@ -77,6 +83,14 @@ def parse_weighted(text: str, *, allow_negative: bool = True) -> tuple[WeightedP
             raise OptionError(
                 f"Prompt weights must be between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}; "
                 f"'{part.text}' has ::{part.weight:g}."
+            )
+        if max_weight is not None and part.weight > max_weight:
+            others = next((p.text for p in parts if p is not part), "")
+            example = f"'{part.text} {others}::0.5'" if others else f"'{part.text}::{max_weight:g}'"
+            raise OptionError(
+                f"This backend takes prompt weights up to {max_weight:g} (full strength); '{part.text}' has "
+                f"::{part.weight:g}. To stress it, weaken the other parts instead, e.g. {example}.",
+                option="prompt",
             )
         if part.weight < 0 and not allow_negative:
             raise OptionUnsupported(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from commands.building import generation_request, parse_invocation, required_image
+from commands.building import generation_request, model_limits, parse_invocation, required_image
 from commands.invocation import Invocation
 from commands.options import COMMON_OPTIONS, IMAGE, PROMPT, STRENGTH, TUNING_OPTIONS
 from commands.spec import CommandSpec
@@ -28,6 +28,7 @@ VARY_STRENGTH = 0.65
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
+    limits = model_limits(inv, SPEC, limits)  # --model may pick an engine with other limits
     parsed = parse_invocation(inv, SPEC, limits)  # cheap checks first: no image work for a bad flag
     init = await fit_to_backend_async(await required_image(inv, limits, SPEC.name), limits)
     return generation_request(

@@ -14,7 +14,7 @@ from services.backends.base import BackendLimits
 
 __all__ = ["SHORTCUT_NAME", "help_blocks"]
 
-SHORTCUT_NAME = "Remix / Upscale this image"  # the message shortcut, as the manifest names it
+SHORTCUT_NAME = "Remix or upscale image"  # the message shortcut, as the manifest names it (≤ 24 chars)
 _SECTION_MAX = 3000
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,15 @@ from commands import COMMANDS
 from commands.info import QUOTA
 from commands.spec import CommandSpec
 
-__all__ = ["BOT_SCOPES", "MANIFEST_PATH", "PLACEHOLDER_URL", "build_manifest", "render_manifest"]
+__all__ = [
+    "APP_NAME_MAX",
+    "BOT_SCOPES",
+    "MANIFEST_PATH",
+    "PLACEHOLDER_URL",
+    "bot_display_name",
+    "build_manifest",
+    "render_manifest",
+]
 
 MANIFEST_PATH = Path(__file__).with_name("manifest.yml")
 PLACEHOLDER_URL = "https://easel.example.com/slack/events"
@@ -31,6 +41,30 @@ PLACEHOLDER_URL = "https://easel.example.com/slack/events"
 #: commands — slash commands and the message shortcut; chat:write — status, results, deletions;
 #: files:write — uploading results, deleting them; files:read — files.info and url_private downloads.
 BOT_SCOPES = ("commands", "chat:write", "files:read", "files:write")
+
+#: Slack's manifest limits (api.slack.com/reference/manifests): the app's name, the bot user's name.
+APP_NAME_MAX = 35
+_BOT_NAME_MAX = 80
+_NOT_BOT_NAME = re.compile(r"[^a-z0-9._-]+")
+
+
+def bot_display_name(name: str) -> str:
+    """The bot user's name for an app called ``name``: Slack allows only lowercase letters, digits,
+    ``.``, ``-`` and ``_`` there, so ``"Team Easel"`` becomes ``"team-easel"`` (accents are dropped)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").lower()
+    slug = _NOT_BOT_NAME.sub("-", ascii_name).strip("-._")[:_BOT_NAME_MAX].rstrip("-._")
+    if not slug:
+        raise ValueError(f"the app name {name!r} needs at least one letter or digit (a-z, 0-9)")
+    return slug
+
+
+def _app_name(name: str) -> str:
+    name = name.strip()
+    if len(name) > APP_NAME_MAX:
+        raise ValueError(
+            f"the app name may have at most {APP_NAME_MAX} characters (Slack's limit); it has {len(name)}"
+        )
+    return name
 
 
 # /easel answers help, quota and any command (for workspaces where another app took /imagine).
@@ -55,7 +89,12 @@ def _command(name: str, description: str, usage: str | None, url: str | None) ->
 
 
 def build_manifest(url: str | None = PLACEHOLDER_URL, *, name: str = "easel") -> dict[str, Any]:
-    """The manifest as a dict; ``url=None`` gives a Socket Mode app (no request URLs)."""
+    """The manifest as a dict; ``url=None`` gives a Socket Mode app (no request URLs).
+
+    ``name`` is the app's name as Slack shows it (at most 35 characters); the bot user's name is
+    derived from it (:func:`bot_display_name`). ValueError when Slack could not take it.
+    """
+    name, bot_name = _app_name(name), bot_display_name(name)
     listed: list[tuple[str, str, str | None]] = [
         (c, COMMANDS[c].description, _usage(COMMANDS[c])) for c in IMAGE_COMMANDS
     ]
@@ -78,7 +117,7 @@ def build_manifest(url: str | None = PLACEHOLDER_URL, *, name: str = "easel") ->
             "background_color": "#2f3a4a",
         },
         "features": {
-            "bot_user": {"display_name": name, "always_online": True},
+            "bot_user": {"display_name": bot_name, "always_online": True},
             "slash_commands": commands,
             "shortcuts": [
                 {
@@ -128,12 +167,25 @@ def render_manifest(url: str | None = PLACEHOLDER_URL, *, name: str = "easel") -
     return "\n".join(header + _yaml(build_manifest(url, name=name))) + "\n"
 
 
+def _name_argument(value: str) -> str:
+    try:
+        bot_display_name(_app_name(value))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Print easel's Slack app manifest (YAML).")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--url", default=PLACEHOLDER_URL, help="request URL (https://your-host/slack/events)")
     mode.add_argument("--socket-mode", action="store_true", help="a Socket Mode app (no request URLs)")
-    parser.add_argument("--name", default="easel", help="app and bot name shown in Slack")
+    parser.add_argument(
+        "--name",
+        default="easel",
+        type=_name_argument,
+        help=f"app name shown in Slack (≤ {APP_NAME_MAX} characters)",
+    )
     args = parser.parse_args()
     print(render_manifest(None if args.socket_mode else args.url, name=args.name), end="")
 

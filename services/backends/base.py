@@ -54,10 +54,23 @@ class BackendLimits:
     max_input_pixels: int = 4096 * 4096
     max_prompt_chars: int = 2000
     supports_negative_weights: bool = True
+    max_prompt_weight: float | None = None  # strongest ``::W`` the service defines (None: any)
     options: frozenset[str] = field(default_factory=frozenset)  # extra flags this backend understands
     # Option names (``commands.options``) this backend/model cannot take: refused with a clear message.
     unsupported_options: frozenset[str] = field(default_factory=frozenset)
     upscale_modes: tuple[str, ...] = ()  # e.g. Stability v2beta: fast, conservative, creative
+    # The upscale modes steered by a prompt (which the API then requires): conservative, creative.
+    guided_upscale_modes: tuple[str, ...] = ()
+    outpaint_margin: tuple[int, int] = (0, 4096)  # pixels /outpaint may add per side
+    # What the backend accepts when the user picks another of ``models`` (``--model``): the limits
+    # follow the model actually used. Models not listed use these limits.
+    model_limits: tuple[tuple[str, BackendLimits], ...] = field(default=(), repr=False, compare=False)
+
+    def for_model(self, model: str | None) -> BackendLimits:
+        """The limits that apply when ``model`` runs (these, for the default or an unlisted model)."""
+        if not model or model == self.default_model:
+            return self
+        return dict(self.model_limits).get(model, self)
 
 
 @runtime_checkable

@@ -81,7 +81,7 @@ async def test_limits_come_from_what_the_host_lists(gpu: A1111Backend, a1111_ser
     assert isinstance(gpu, Backend)
     lim = gpu.limits
     assert gpu.name == "gpu-host"
-    assert lim.operations == frozenset(Operation)
+    assert lim.operations == frozenset(Operation) - {Operation.REPLACE, Operation.CUTOUT}  # no such endpoints
     assert lim.models == ("sd_xl_base_1.0", "v1-5-pruned-emaonly")
     assert lim.default_model == "sd_xl_base_1.0"
     assert lim.default_size == (1024, 1024)  # an XL checkpoint is loaded
@@ -138,7 +138,7 @@ async def test_imagine_maps_every_parameter(gpu: A1111Backend, a1111_server: Fak
     assert (body["seed"], body["steps"], body["cfg_scale"]) == (1234, 28, 6.5)
     assert (body["sampler_name"], body["scheduler"]) == ("Euler a", "karras")
     assert body["override_settings"] == {"sd_model_checkpoint": SD15_TITLE}
-    assert body["override_settings_restore_afterwards"] is False  # no weight reload after every job
+    assert body["override_settings_restore_afterwards"] is True  # the host's own checkpoint comes back
     assert body["save_images"] is False and body["send_images"] is True
 
     assert result.backend == "gpu-host" and result.model == "v1-5-pruned-emaonly"
@@ -166,7 +166,7 @@ async def test_defaults_pin_the_default_model(gpu: A1111Backend, a1111_server: F
     body = a1111_server.last("/sdapi/v1/txt2img").json
     assert body["override_settings"] == {"sd_model_checkpoint": XL_TITLE}
     assert (body["width"], body["height"], body["steps"], body["cfg_scale"]) == (1024, 1024, 20, 7.0)
-    assert "sampler_name" not in body and "scheduler" not in body
+    assert body["sampler_name"] == "DPM++ 2M" and "scheduler" not in body  # the UI's default, not the API's
     assert body["negative_prompt"] == ""
     assert result.model == "sd_xl_base_1.0"
 
@@ -584,7 +584,7 @@ async def test_default_model_does_not_follow_the_last_users_choice(a1111_factory
     await backend.start()
     try:
         await backend.generate(imagine(width=64, height=64, model="v1-5-pruned-emaonly"))
-        assert server.current_model == SD15_TITLE  # it stays loaded on the host (no reload per job)
+        assert server.current_model == XL_TITLE  # restored: one user's --model is not everyone's
         probes = len(server.calls("/sdapi/v1/options"))
         await until(lambda: len(server.calls("/sdapi/v1/options")) > probes + 1)  # listings refreshed
         assert backend.limits.default_model == "sd_xl_base_1.0"
@@ -592,4 +592,4 @@ async def test_default_model_does_not_follow_the_last_users_choice(a1111_factory
     finally:
         await backend.close()
     assert server.last("/sdapi/v1/txt2img").json["override_settings"] == {"sd_model_checkpoint": XL_TITLE}
-    assert server.model_loads == 2
+    assert server.model_loads == 1  # the default was loaded all along

@@ -450,10 +450,10 @@ def test_errors_name_the_option_for_forms() -> None:
     assert info.value.option == "samples"
 
 
-def test_upscale_ignores_prose() -> None:
+def test_upscale_keeps_its_text_for_the_guided_modes() -> None:
     parsed = parse("make it big please --scale 2", "upscale")
     assert parsed.values == {"scale": 2}
-    assert parsed.text == "" and parsed.prompts == ()
+    assert parsed.text == "make it big please"  # /upscale sends it only with a guided mode
 
 
 # ---- typed options merged with flags -----------------------------------------------------------------
@@ -531,7 +531,7 @@ def test_spec_helpers() -> None:
     assert STYLE.choices_for(SDXL) == STYLES
     assert STYLE.supported_by(SDXL) and not STYLE.supported_by(FREE)
     assert option_for_flag("—Aspect") is not None and option_for_flag("--aspect").name == "aspect_ratio"  # type: ignore[union-attr]
-    assert COMMANDS["imagine"].prompt_required and not COMMANDS["upscale"].takes_prompt
+    assert COMMANDS["imagine"].prompt_required and not COMMANDS["upscale"].prompt_required
     assert COMMANDS["inpaint"].needs_images == ("image", "mask")
 
 

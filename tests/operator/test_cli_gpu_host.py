@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from tests.helpers.cli import clean_env, run_easel
+from tests.helpers.cli import clean_env, easel_command, run_easel
 from tests.helpers.images import png
+from tests.helpers.waiting import until
 
 
 def gpu_env(server: Any, data_dir: Path, **extra: str) -> dict[str, str]:
@@ -66,3 +69,32 @@ async def test_style_flag_is_refused_on_gpu_host(a1111_server: Any, tmp_path: Pa
     assert result.code == 2
     assert "--style" in result.stderr
     assert not [r for r in a1111_server.requests if r.path == "/sdapi/v1/txt2img"]
+
+
+async def test_replace_and_cutout_are_refused_on_a_gpu_host(a1111_server: Any, tmp_path: Path) -> None:
+    src = tmp_path / "in.png"
+    src.write_bytes(png((512, 512)))
+    for command, text in (("replace", "a red sofa --search the chair"), ("cutout", "")):
+        args = [command, text] if text else [command]
+        result = await run_easel(
+            *args, "--image", str(src), "--out", str(tmp_path / "out"),
+            env=gpu_env(a1111_server, tmp_path / "data"), cwd=tmp_path,
+        )  # fmt: skip
+        assert result.code != 0
+        assert f"/{command} isn't available on this backend." in result.stderr, result.stderr
+    assert a1111_server.calls("/sdapi/v1/img2img") == []
+
+
+async def test_ctrl_c_interrupts_the_job_on_the_host(a1111_factory: Any, tmp_path: Path) -> None:
+    host = await a1111_factory(generation_s=30)
+    proc = await asyncio.create_subprocess_exec(
+        *easel_command(), "imagine", "a slow fox --size 512x512", "--out", str(tmp_path / "out"),
+        env=gpu_env(host, tmp_path / "data"), cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    await until(lambda: bool(host.calls("/sdapi/v1/txt2img")), within_s=30)
+    proc.send_signal(signal.SIGINT)
+    await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 130
+    sent = host.last("/sdapi/v1/txt2img").json["force_task_id"]
+    assert host.interrupted_tasks == [sent]  # the GPU stops working for nobody

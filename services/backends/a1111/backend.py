@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -59,6 +60,7 @@ class A1111Backend:
         auth: tuple[str, str] | None = None,
         token: str | None = None,
         upscaler: str | None = None,
+        sampler: str | None = catalog.DEFAULT_SAMPLER,
         per_host_concurrency: int = 1,
         timeout_s: float = 600,
         progress_interval_s: float = 1.0,
@@ -82,6 +84,8 @@ class A1111Backend:
         )
         self._calls = HostCalls(progress_interval_s=progress_interval_s)
         self._upscaler = upscaler
+        self._sampler = sampler
+        self._concurrency = per_host_concurrency
         self._interrogator = interrogator
         self._max_side = max_side
         self._session = session
@@ -141,7 +145,7 @@ class A1111Backend:
     ) -> GenerationResult:
         op = request.operation
         if op not in self._limits.operations:
-            raise UnsupportedOption(f"/{op.value} is not available on this backend.")
+            raise UnsupportedOption(f"/{op.value} isn't available on this backend.")
         if request.style_preset:
             raise UnsupportedOption(
                 "Style presets are not available on the GPU host; describe the style in your prompt instead."
@@ -215,6 +219,10 @@ class A1111Backend:
         async def call(lease: Lease[A1111Client]) -> tuple[Any, PoolHost[A1111Client]]:
             title = catalog.model_title(lease.host, model)
             body = dict(wire.with_model(payload, title)) if title else payload  # type: ignore[arg-type]
+            sampler = None if request.sampler else catalog.default_sampler(lease.host, self._sampler)
+            if sampler:  # the API's own default is not the UI's: say which one the operator chose
+                body = {**body, "sampler_name": sampler}
+            body = {**body, "force_task_id": f"easel-{uuid.uuid4().hex}"}  # "is this ours?" before interrupts
             return await self._calls.post(lease, path, body, progress), lease.host
 
         body, host = await self._pool.run(
@@ -273,8 +281,13 @@ class A1111Backend:
         payload = await payloads.interrogate_payload(request, self._interrogator)
 
         async def call(lease: Lease[A1111Client]) -> Any:
+            cat = lease.host.catalog
+            path = cat.caption_path if cat is not None else INTERROGATE
+            body = (
+                payload if path == INTERROGATE else {"image": payload["image"]}
+            )  # SD.Next: its default model
             try:
-                return await self._calls.post(lease, INTERROGATE, payload, None, watch=False)
+                return await self._calls.post(lease, path, body, None, watch=False)
             except ApiMissing as err:
                 raise UnsupportedOption(
                     "/describe is not available on this GPU host.", log_detail=err.log_detail
@@ -327,4 +340,6 @@ class A1111Backend:
                     client.session = None
 
     async def _check_host(self, client: A1111Client) -> CheckResult:
-        return await check_host(client, upscaler=self._upscaler)
+        return await check_host(
+            client, upscaler=self._upscaler, sampler=self._sampler, concurrency=self._concurrency
+        )

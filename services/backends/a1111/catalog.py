@@ -8,6 +8,7 @@ has what it asks for.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import services.backends.a1111.wire as wire
@@ -17,17 +18,42 @@ from services.backends.base import BackendLimits
 from services.types import GenerationRequest, Operation
 
 __all__ = [
+    "DEFAULT_SAMPLER",
     "MAX_BATCH",
     "OPERATIONS",
     "can_serve",
     "default_model",
+    "default_sampler",
     "limits_for",
     "model_title",
     "result_model",
 ]
 
-OPERATIONS = frozenset(Operation)
+#: What the web UI API can do: txt2img, img2img (remix, inpaint, outpaint), extras upscaling and
+#: captioning. It has no search-and-replace or background-removal endpoint, so /replace and /cutout
+#: are not declared (and therefore not registered, listed or accepted).
+OPERATIONS = frozenset(
+    {
+        Operation.IMAGINE,
+        Operation.REMIX,
+        Operation.INPAINT,
+        Operation.OUTPAINT,
+        Operation.UPSCALE,
+        Operation.DESCRIBE,
+    }
+)
 MAX_BATCH = 8
+#: The sampler A1111's web UI (1.9+) and Forge start with; the API alone would fall back to its own.
+DEFAULT_SAMPLER = "DPM++ 2M"
+
+
+def default_sampler(host: PoolHost[A1111Client], configured: str | None) -> str | None:
+    """The host's spelling of the operator's default sampler, or None when it has none by that name
+    (the host's API default then applies; ``easel check`` says so)."""
+    if not configured or host.catalog is None:
+        return None
+    wanted = configured.lower()
+    return next((s for s in host.catalog.samplers if s.lower() == wanted), None)
 
 
 def default_model(catalogs: Sequence[wire.HostCatalog], current: str) -> str:
@@ -40,11 +66,29 @@ def default_model(catalogs: Sequence[wire.HostCatalog], current: str) -> str:
 
 
 def limits_for(catalogs: Sequence[wire.HostCatalog], *, default_model: str, max_side: int) -> BackendLimits:
-    """The union of what the hosts offer, within the operator's ``max_side``."""
-    side = 1024 if wire.looks_like_large_model(default_model) else 512
+    """The union of what the hosts offer, within the operator's ``max_side``.
+
+    Each other model gets its own limits (``model_limits``): an SD 1.5 checkpoint picked with
+    ``--model`` renders at its native 512 px class, not at the SDXL default's 1024.
+    """
+    limits = _limits(catalogs, default_model, max_side)
+    others = tuple(
+        (model, replace(limits, default_size=_native_size(model), default_model=model))
+        for model in limits.models
+        if model != default_model and _native_size(model) != limits.default_size
+    )
+    return replace(limits, model_limits=others)
+
+
+def _native_size(model: str) -> tuple[int, int]:
+    side = 1024 if wire.looks_like_large_model(model) else 512
+    return (side, side)
+
+
+def _limits(catalogs: Sequence[wire.HostCatalog], default_model: str, max_side: int) -> BackendLimits:
     return BackendLimits(
         operations=OPERATIONS,
-        default_size=(side, side),
+        default_size=_native_size(default_model),
         allowed_sizes=None,
         min_side=64,
         max_side=max_side,
@@ -97,7 +141,9 @@ def can_serve(host: PoolHost[A1111Client], request: GenerationRequest) -> bool:
         return False
     if request.sampler and cat.samplers and request.sampler not in cat.samplers:
         return False
-    return not (request.scheduler and cat.schedulers and request.scheduler not in cat.schedulers)
+    # A host that lists no schedulers (SD.Next, A1111 before 1.9) has no ``scheduler`` field: it would
+    # drop the choice silently, so it does not take such a job.
+    return not (request.scheduler and request.scheduler not in cat.schedulers)
 
 
 def _union(names: Iterable[str]) -> tuple[str, ...]:

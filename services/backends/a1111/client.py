@@ -42,9 +42,10 @@ __all__ = [
 TXT2IMG = "/sdapi/v1/txt2img"
 IMG2IMG = "/sdapi/v1/img2img"
 EXTRAS = "/sdapi/v1/extra-single-image"
-INTERROGATE = "/sdapi/v1/interrogate"
+INTERROGATE = wire.INTERROGATE
 PROGRESS = "/sdapi/v1/progress"
 INTERRUPT = "/sdapi/v1/interrupt"
+TASK_PROGRESS = "/internal/progress"
 OPTIONS = "/sdapi/v1/options"
 
 
@@ -125,12 +126,26 @@ class A1111Client:
     async def interrupt(self) -> None:
         await self._request("POST", INTERRUPT, None, self.poll_timeout)
 
+    async def task_running(self, task_id: str) -> bool | None:
+        """Whether the job sent with ``force_task_id=task_id`` is the one the host runs now
+        (``POST /internal/progress``, A1111/Forge 1.6+); None when the host cannot say."""
+        try:
+            body = await self._request("POST", TASK_PROGRESS, {"id_task": task_id}, self.poll_timeout)
+        except BackendError:
+            return None
+        active = body.get("active") if isinstance(body, dict) else None
+        return active if isinstance(active, bool) else None
+
     async def catalog(self) -> wire.HostCatalog:
         """Probe: options first (proves the API is on and our credentials work), then the listings."""
         options = await self.get_json(OPTIONS)
+        kind = wire.host_kind(await self._optional(wire.VERSION))
         models = wire.parse_models(await self.get_json("/sdapi/v1/sd-models"))
         samplers = wire.parse_names(await self.get_json("/sdapi/v1/samplers"))
-        schedulers = wire.parse_names(await self._optional("/sdapi/v1/schedulers"))
+        # SD.Next's request models have no ``scheduler`` field (it would be dropped): offer none there.
+        schedulers = (
+            () if kind == "sdnext" else wire.parse_names(await self._optional("/sdapi/v1/schedulers"))
+        )
         upscalers = wire.parse_names(await self._optional("/sdapi/v1/upscalers"))
         current = options.get("sd_model_checkpoint") if isinstance(options, dict) else None
         return wire.HostCatalog(
@@ -139,14 +154,15 @@ class A1111Client:
             schedulers=schedulers,
             upscalers=upscalers,
             current_model=current if isinstance(current, str) else "",
+            kind=kind,
         )
 
     async def _optional(self, path: str) -> Any:
-        """Listings older hosts lack (schedulers arrived in A1111 1.9): missing → empty."""
+        """Endpoints some hosts lack (schedulers arrived in A1111 1.9; /version is SD.Next's): missing → None."""
         try:
             return await self.get_json(path)
         except ApiMissing:
-            return []
+            return None
 
     async def _request(self, method: str, path: str, payload: Any, limit: aiohttp.ClientTimeout) -> Any:
         session = self.session

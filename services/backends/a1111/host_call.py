@@ -31,6 +31,7 @@ class _Running:
     """A call in flight on a host, so :meth:`HostCalls.cancel` can interrupt it."""
 
     host: PoolHost[A1111Client]
+    task_id: str | None = None  # the payload's force_task_id: lets the host say which job it runs
     cancelled: bool = False  # by HostCalls.cancel()
     lost: HostFailure | None = None  # set by the watcher when the host stops answering
     finished: bool = False  # the POST returned or failed: the watcher must not cancel any more
@@ -65,7 +66,8 @@ class HostCalls:
         the host is interrupted so the GPU does not keep working for nobody.
         """
         host = lease.host
-        running = _Running(host)
+        task_id = payload.get("force_task_id")
+        running = _Running(host, task_id if isinstance(task_id, str) else None)
         self._running.add(running)
         task = asyncio.current_task()
         assert task is not None
@@ -75,8 +77,7 @@ class HostCalls:
         except asyncio.CancelledError:
             if running.lost is not None and task.uncancel() == 0:
                 raise running.lost from None  # the watcher gave up on this host
-            if host.in_flight <= 1:  # only our job is on this host
-                await self._interrupt(host)
+            await self._interrupt_if_ours(host, running.task_id)
             raise
         finally:
             running.finished = True
@@ -116,8 +117,8 @@ class HostCalls:
             except BackendError:
                 continue  # e.g. a fork without /progress: nothing to report, nothing wrong
             failures = 0
-            if progress is None:
-                continue
+            if progress is None or host.in_flight > 1:
+                continue  # /progress is host-wide: with another job there it may be showing that one
             report = await progress_from(body, with_preview=True)
             if report is None or (report.fraction, report.preview_png) == last:
                 continue
@@ -139,5 +140,15 @@ class HostCalls:
         running = list(self._running)
         for r in running:
             r.cancelled = True
-        hosts = {id(r.host): r.host for r in running}
-        await asyncio.gather(*(self._interrupt(h) for h in hosts.values()))
+        await asyncio.gather(*(self._interrupt_if_ours(r.host, r.task_id) for r in running))
+
+    async def _interrupt_if_ours(self, host: PoolHost[A1111Client], task_id: str | None) -> None:
+        """``/interrupt`` stops whatever the host runs, so send it only when that is our job: the host
+        says so for a task id it knows; otherwise only when no other job of ours is there."""
+        known = await host.client.task_running(task_id) if task_id else None
+        if known is None and host.in_flight > 1:
+            known = False
+        if known is False:
+            log.info("gpu_host.interrupt_skipped", extra={"host": host.label})
+            return
+        await self._interrupt(host)

@@ -10,8 +10,15 @@ from services.types import CheckResult
 __all__ = ["check_host"]
 
 
-async def check_host(client: A1111Client, *, upscaler: str | None) -> CheckResult:
-    """One ``gpu-host <url>`` line; ``client`` must have an open session."""
+async def check_host(
+    client: A1111Client, *, upscaler: str | None, sampler: str | None = None, concurrency: int = 1
+) -> CheckResult:
+    """One ``gpu-host <url>`` line; ``client`` must have an open session.
+
+    Interrupts and previews are host-wide in the web UI API, so a host that is shared — several
+    easel jobs at once (``EASEL_GPU_HOST_CONCURRENCY`` > 1), or busy with work easel did not send —
+    is named: easel then withholds previews and interrupts only when the host runs nothing else.
+    """
     name = f"gpu-host {client.label}"
     try:
         catalog = await client.catalog()
@@ -40,4 +47,28 @@ async def check_host(client: A1111Client, *, upscaler: str | None) -> CheckResul
         )
     else:
         parts.append(f"upscaler {upscaler or wire.pick_upscaler(catalog.upscalers) or 'none'}")
+    if sampler and catalog.samplers and sampler.lower() not in {s.lower() for s in catalog.samplers}:
+        parts.append(
+            f"default sampler {sampler!r} not offered (EASEL_GPU_SAMPLER): the host's API default is used"
+        )
+    if catalog.kind == "sdnext":
+        parts.append("SD.Next (captions via OpenCLIP, no --scheduler)")
+    shared = await _busy(client)
+    if concurrency > 1:
+        parts.append(
+            f"shared: {concurrency} easel jobs at once (EASEL_GPU_HOST_CONCURRENCY), so previews are "
+            "withheld and a cancel interrupts only when nothing else runs there"
+        )
+    elif shared:
+        parts.append("shared: busy with work easel did not send; easel interrupts only its own jobs")
     return CheckResult(name, ok, ", ".join(parts))
+
+
+async def _busy(client: A1111Client) -> bool:
+    """Whether the host is running a job right now (``easel check`` starts none itself)."""
+    try:
+        state = (await client.progress(with_preview=False)).get("state") or {}
+    except BackendError:
+        return False
+    count = state.get("job_count") if isinstance(state, dict) else None
+    return isinstance(count, int) and count > 0

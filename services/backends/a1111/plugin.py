@@ -11,6 +11,7 @@ from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from services.backends.a1111.backend import A1111Backend
+from services.backends.a1111.catalog import DEFAULT_SAMPLER
 from services.backends.base import Backend
 from services.backends.plugin import BackendContext, BackendPlugin
 from services.backends.settings import BackendSettings, setting, split_commas
@@ -38,6 +39,11 @@ class A1111Settings(BackendSettings):
         None,
         meaning="upscaler name for `/upscale` on GPU hosts (see `GET /sdapi/v1/upscalers`)",
         shown_default="host's first",
+    )
+    gpu_sampler: str | None = setting(
+        "EASEL_GPU_SAMPLER",
+        DEFAULT_SAMPLER,
+        meaning="sampler sent when a user names none (the API's own default differs from the web UI's)",
     )
     gpu_host_concurrency: int = setting(
         "EASEL_GPU_HOST_CONCURRENCY", 1, ge=1, le=16, meaning="jobs at once per GPU host"
@@ -99,6 +105,7 @@ def build(settings: A1111Settings, context: BackendContext) -> Backend:
         auth=auth,
         token=settings.gpu_host_token.get_secret_value() if settings.gpu_host_token else None,
         upscaler=settings.gpu_upscaler,
+        sampler=settings.gpu_sampler,
         per_host_concurrency=settings.gpu_host_concurrency,
         timeout_s=settings.gpu_timeout_s,
         max_side=settings.gpu_max_side,

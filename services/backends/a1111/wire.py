@@ -19,7 +19,7 @@ import json
 import re
 import struct
 from dataclasses import dataclass
-from typing import Any, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from services.types import GenerationRequest, WeightedPrompt
 
@@ -144,6 +144,19 @@ class ModelInfo:
         )
 
 
+HostKind = Literal["a1111", "sdnext"]  # A1111 and Forge share one API; SD.Next differs
+INTERROGATE = "/sdapi/v1/interrogate"  # A1111, Forge: {"image", "model": "clip"|"deepdanbooru"}
+SDNEXT_CAPTION = "/sdapi/v1/openclip"  # SD.Next: {"image", "model"?: OpenCLIP model} → {"caption"}
+VERSION = "/sdapi/v1/version"  # SD.Next only: {"app": "sd.next", ...} (A1111 and Forge: 404)
+
+
+def host_kind(version: Any) -> HostKind:
+    """The host kind from its ``/sdapi/v1/version`` answer (None or anything else: A1111/Forge)."""
+    info = version.get("version", version) if isinstance(version, dict) else None
+    app = info.get("app") if isinstance(info, dict) else None
+    return "sdnext" if isinstance(app, str) and app.lower() == "sd.next" else "a1111"
+
+
 @dataclass(frozen=True, slots=True)
 class HostCatalog:
     """What one GPU host offers, learned from its listing endpoints."""
@@ -153,6 +166,12 @@ class HostCatalog:
     schedulers: tuple[str, ...] = ()
     upscalers: tuple[str, ...] = ()
     current_model: str = ""  # title from /sdapi/v1/options sd_model_checkpoint
+    kind: HostKind = "a1111"  # "sdnext": captions at /sdapi/v1/openclip, no ``scheduler`` field
+
+    @property
+    def caption_path(self) -> str:
+        """Where this host captions an image (SD.Next moved it from /interrogate to OpenCLIP)."""
+        return SDNEXT_CAPTION if self.kind == "sdnext" else INTERROGATE
 
     def find_model(self, wanted: str) -> ModelInfo | None:
         return next((m for m in self.models if m.matches(wanted)), None)
@@ -259,12 +278,13 @@ def common_payload(
 
 
 def with_model(payload: Txt2ImgPayload, model_title: str | None) -> Txt2ImgPayload:
-    """Pin the checkpoint. It stays loaded afterwards: restoring would reload weights twice per job."""
+    """Use the checkpoint for this job only: the host puts its own back afterwards, so one user's
+    ``--model`` never becomes everyone's (the UI and other clients of a shared host keep theirs)."""
     if not model_title:
         return payload
     out = dict(payload)
     out["override_settings"] = {"sd_model_checkpoint": model_title}
-    out["override_settings_restore_afterwards"] = False
+    out["override_settings_restore_afterwards"] = True
     return out  # type: ignore[return-value]
 
 

@@ -16,8 +16,11 @@ from services.backends.base import BackendLimits
 from services.backends.stability.v2_wire import (
     ASPECT_RATIOS,
     FAST_UPSCALE_FACTOR,
+    GUIDED_UPSCALE_MODES,
     IMAGE_RULES,
+    MAX_OUTPAINT_MARGIN,
     MAX_PROMPT_CHARS,
+    MAX_PROMPT_WEIGHT,
     SEED_MAX,
     STYLE_PRESETS,
     UPSCALE_MODES,
@@ -152,4 +155,11 @@ def limits_for_model(model: str, models: Sequence[str] | None = None) -> Backend
     )
     if spec.cfg_scale is not None and spec.default_cfg_scale is not None:
         limits = replace(limits, cfg_scale=spec.cfg_scale, default_cfg_scale=spec.default_cfg_scale)
-    return replace(limits, unsupported_options=unsupported_options(model), upscale_modes=UPSCALE_MODES)
+    return replace(
+        limits,
+        unsupported_options=unsupported_options(model),
+        upscale_modes=UPSCALE_MODES,
+        guided_upscale_modes=GUIDED_UPSCALE_MODES,
+        outpaint_margin=(0, MAX_OUTPAINT_MARGIN),
+        max_prompt_weight=MAX_PROMPT_WEIGHT,
+    )

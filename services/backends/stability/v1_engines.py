@@ -11,6 +11,7 @@ from services.backends.base import BackendLimits
 from services.backends.stability.v1_wire import (
     CFG_SCALE_RANGE,
     LEGACY_MAX_PIXELS,
+    LEGACY_SIDES,
     LEGACY_SIZE_MULTIPLE,
     LEGACY_STEPS,
     MAX_PROMPT_CHARS,
@@ -48,6 +49,12 @@ def limits_for_engine(engine_id: str, engines: Sequence[str] = ()) -> BackendLim
     ``models``); without them the configured engine is the only model.
     """
     models = tuple(e for e in engines if is_generation_engine(e)) or (engine_id,)
+    limits = _engine_limits(engine_id, models)
+    others = tuple((m, _engine_limits(m, models)) for m in models if m != engine_id)
+    return replace(limits, model_limits=others)
+
+
+def _engine_limits(engine_id: str, models: tuple[str, ...]) -> BackendLimits:
     base = BackendLimits(
         operations=_OPERATIONS,
         samples=SAMPLES_RANGE,
@@ -73,16 +80,15 @@ def limits_for_engine(engine_id: str, engines: Sequence[str] = ()) -> BackendLim
             max_pixels=max(w * h for w, h in SDXL_SIZES),
             steps=SDXL_STEPS,
         )
-    # 512/768-class engines: any multiple of 64 with at most 1,048,576 pixels and at least
-    # 262,144 (589,824 for 768 engines).
-    min_side = 320
+    # 512/768-class engines: sides of 320–1536 in multiples of 64, with at most 1,048,576 pixels and
+    # at least 262,144 (589,824 for 768 engines).
     side = 768 if "768" in engine_id else 512
     return replace(
         base,
         default_size=(side, side),
         allowed_sizes=None,
-        min_side=min_side,
-        max_side=(LEGACY_MAX_PIXELS // min_side) // LEGACY_SIZE_MULTIPLE * LEGACY_SIZE_MULTIPLE,
+        min_side=LEGACY_SIDES[0],
+        max_side=LEGACY_SIDES[1],
         size_multiple=LEGACY_SIZE_MULTIPLE,
         max_pixels=LEGACY_MAX_PIXELS,
         min_pixels=side * side,

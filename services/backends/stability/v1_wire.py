@@ -38,6 +38,9 @@ LEGACY_SIZE_MULTIPLE = 64
 LEGACY_MAX_PIXELS = 1_048_576
 LEGACY_MIN_PIXELS = 262_144  # 589,824 for "768" engines
 LEGACY_STEPS = (10, 150)
+#: Each side of an older engine's image: 320–1536 (Stability's reference for stable-diffusion-v1-6,
+#: which answers ``invalid_height_or_width`` outside it).
+LEGACY_SIDES = (320, 1536)
 
 SAMPLES_RANGE = (1, 10)
 CFG_SCALE_RANGE = (0.0, 35.0)

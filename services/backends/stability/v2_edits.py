@@ -40,8 +40,6 @@ from services.types import GenerationRequest, InputImage, MaskSource
 
 __all__ = ["cutout_call", "inpaint_call", "outpaint_call", "replace_call", "upscale_call"]
 
-_FALLBACK_UPSCALE_PROMPT = "a high quality, detailed, sharp image"
-
 
 async def inpaint_call(request: GenerationRequest, options: ModelOptions) -> V2Call:
     """``/edit/inpaint``: repaint the mask's white (or the image's transparent) pixels."""
@@ -208,9 +206,7 @@ async def upscale_call(request: GenerationRequest, mode: str, options: ModelOpti
             )
         expected = (image.width * FAST_UPSCALE_FACTOR, image.height * FAST_UPSCALE_FACTOR)
     else:
-        fields = prompt_fields(request, required=False)
-        if not any(name == "prompt" for name, _ in fields):
-            fields.insert(0, ("prompt", _FALLBACK_UPSCALE_PROMPT))  # the API requires one
+        fields = prompt_fields(request, required=True)  # the API requires it: it steers the result
         if mode == "creative":
             fields += style_fields(request, True, where)
         else:

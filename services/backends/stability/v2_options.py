@@ -16,6 +16,7 @@ from services.backends.stability.request_parts import NEED_PROMPT, parse_ratio
 from services.backends.stability.v2_wire import (
     ASPECT_RATIOS,
     MAX_PROMPT_CHARS,
+    MAX_PROMPT_WEIGHT,
     SEED_MAX,
     STYLE_PRESETS,
     UPSCALE_MODES,
@@ -111,6 +112,10 @@ def _prompt_text(request: GenerationRequest) -> str:
         text = p.text.strip()
         if not text or p.weight < 0:
             continue
+        if p.weight > MAX_PROMPT_WEIGHT:  # commands refuse these first; a stored job may predate that
+            raise InvalidRequest(
+                f"Stability AI takes prompt weights up to {MAX_PROMPT_WEIGHT:g}; '{text}' has ::{p.weight:g}."
+            )
         parts.append(text if p.weight == 1 else f"({text}:{form_number(p.weight)})")
     return ", ".join(parts)
 

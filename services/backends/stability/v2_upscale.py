@@ -22,7 +22,7 @@ from services.backends.stability.http import StabilityHttp
 from services.backends.stability.progress import report_progress
 from services.backends.stability.v2_answers import image_from
 from services.backends.stability.v2_call import V2Call
-from services.backends.stability.v2_wire import RESULTS_PATH
+from services.backends.stability.v2_wire import RESULTS_ACCEPT, RESULTS_PATH
 from services.errors import BackendUnavailable, ContentFiltered
 from services.types import FinishReason, GeneratedImage, Progress
 
@@ -110,7 +110,7 @@ class CreativeUpscale:
                 await asyncio.sleep(delay)
             delay = self._poll_interval_s
             reply = await self._http.exchange(
-                call.operation, "GET", f"{RESULTS_PATH}/{generation_id}", accept="image/*"
+                call.operation, "GET", f"{RESULTS_PATH}/{generation_id}", accept=RESULTS_ACCEPT
             )
             polls += 1
             if reply.status == 200:

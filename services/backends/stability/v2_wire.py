@@ -20,8 +20,12 @@ __all__ = [
     "ASPECT_RATIO_SIZES",
     "EDIT_ASPECT_RANGE",
     "ENDPOINTS",
+    "GUIDED_UPSCALE_MODES",
+    "MAX_OUTPAINT_MARGIN",
     "MAX_PROMPT_CHARS",
+    "MAX_PROMPT_WEIGHT",
     "MAX_REQUEST_BYTES",
+    "RESULTS_ACCEPT",
     "RESULTS_PATH",
     "SEED_MAX",
     "STYLE_PRESETS",
@@ -53,10 +57,14 @@ ASPECT_RATIO_SIZES: dict[str, tuple[int, int]] = {
 
 SEED_MAX = 4_294_967_294  # v2beta: 0..4294967294, 0 (or absent) = random
 MAX_PROMPT_CHARS = 10_000
+#: ``(words:weight)`` in a prompt: Stability's prompting guide defines weights from 0 to 1.
+MAX_PROMPT_WEIGHT = 1.0
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # the whole multipart body; more is 413
 
 UpscaleMode = Literal["fast", "conservative", "creative"]
 UPSCALE_MODES: tuple[UpscaleMode, ...] = ("fast", "conservative", "creative")
+#: The modes whose ``prompt`` is required and steers the result (the API reference's "prompt: required").
+GUIDED_UPSCALE_MODES: tuple[UpscaleMode, ...] = ("conservative", "creative")
 
 
 # --- edits and upscales -----------------------------------------------------------------------------
@@ -85,10 +93,13 @@ ENDPOINTS: dict[str, str] = {
     "upscale-creative": "/v2beta/stable-image/upscale/creative",
 }
 RESULTS_PATH = "/v2beta/results"
+#: What ``GET /v2beta/results/{id}`` accepts (the OpenAPI: ``*/*`` for the image bytes, or
+#: ``application/json``); ``image/*`` is not among them.
+RESULTS_ACCEPT = "*/*"
 
 IMAGE_RULES: dict[str, ImageRule] = {
     "generate": ImageRule(max_aspect=None),
-    "inpaint": ImageRule(),
+    "inpaint": ImageRule(max_aspect=None),  # the 1:2.5–2.5:1 rule is outpaint's (and others'), not inpaint's
     "outpaint": ImageRule(),
     "replace": ImageRule(),
     "cutout": ImageRule(max_pixels=4_194_304),

@@ -17,6 +17,8 @@ DEFAULT_SAMPLERS = ("DPM++ 2M", "Euler a", "Euler", "DDIM")
 DEFAULT_SCHEDULERS = ("automatic", "karras", "exponential")
 DEFAULT_UPSCALERS = ("None", "Lanczos", "Nearest", "R-ESRGAN 4x+")
 INTERROGATORS = ("clip", "deepdanbooru")
+# SD.Next's POST /sdapi/v1/openclip ``model`` (ReqCaption; default "ViT-L-14/openai").
+OPENCLIP_MODELS = ("ViT-L-14/openai", "ViT-H-14/laion2b_s32b_b79k")
 
 
 class _ValidationErrors:

@@ -39,6 +39,7 @@ from tests.fakes.a1111.rules import (
     DEFAULT_SCHEDULERS,
     DEFAULT_UPSCALERS,
     INTERROGATORS,
+    OPENCLIP_MODELS,
     _ValidationErrors,
 )
 
@@ -58,6 +59,7 @@ class RecordedRequest:
 class _Job:
     started: float
     duration_s: float
+    task_id: str | None = None  # the request's force_task_id (A1111 1.6+)
     interrupted: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -78,7 +80,16 @@ class FakeA1111:
         previews: bool = True,
         image_format: str = "png",
         interrogate: bool = True,
+        kind: str = "a1111",
     ) -> None:
+        # kind "sdnext": SD.Next's API — GET /sdapi/v1/version says {"app": "sd.next"}, captions come
+        # from POST /sdapi/v1/openclip (no /interrogate), and although it lists schedulers its request
+        # models have no ``scheduler`` field (FastAPI drops unknown fields silently: they are recorded in
+        # ``ignored_fields``).
+        self.kind = kind
+        if kind == "sdnext":
+            interrogate = False
+        self.ignored_fields: list[str] = []
         self.generation_s = generation_s
         self.interrogate = interrogate  # False: a fork without /sdapi/v1/interrogate
         self.fail_progress = False  # True: /progress answers 502, as a proxy with a dead upstream
@@ -97,6 +108,8 @@ class FakeA1111:
         self.requests: list[RecordedRequest] = []
         self.busy_intervals: list[tuple[float, float]] = []
         self.interrupts = 0
+        self.interrupted_tasks: list[str | None] = []  # force_task_id of each job /interrupt stopped
+        self._queued_tasks: set[str] = set()
         self.waiting = 0  # requests queued behind the running job, like A1111's queue_lock
         self.max_waiting = 0
         self.dead: str | None = None  # None, "close" or "500"
@@ -120,11 +133,15 @@ class FakeA1111:
         r.add_get("/sdapi/v1/upscalers", self._upscalers)
         r.add_get("/sdapi/v1/progress", self._progress)
         r.add_post("/sdapi/v1/interrupt", self._interrupt)
+        r.add_post("/internal/progress", self._task_progress)
         r.add_post("/sdapi/v1/txt2img", self._txt2img)
         r.add_post("/sdapi/v1/img2img", self._img2img)
         r.add_post("/sdapi/v1/extra-single-image", self._extras)
         if self.interrogate:
             r.add_post("/sdapi/v1/interrogate", self._interrogate)
+        if self.kind == "sdnext":
+            r.add_get("/sdapi/v1/version", self._version)
+            r.add_post("/sdapi/v1/openclip", self._openclip)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -239,9 +256,9 @@ class FakeA1111:
             image.convert("RGB").save(out, format="WEBP", quality=90)
         return base64.b64encode(out.getvalue()).decode()
 
-    async def _run_job(self) -> tuple[float, bool]:
+    async def _run_job(self, task_id: str | None = None) -> tuple[float, bool]:
         """Hold the GPU for ``generation_s`` (or until interrupted). Returns (fraction done, interrupted)."""
-        job = _Job(started=time.monotonic(), duration_s=self.generation_s)
+        job = _Job(started=time.monotonic(), duration_s=self.generation_s, task_id=task_id)
         self._job = job
         try:
             try:
@@ -354,6 +371,27 @@ class FakeA1111:
             }
         )
 
+    async def _task_progress(self, request: web.Request) -> web.Response:
+        """A1111's per-task progress (modules/progress.py ProgressRequest → ProgressResponse)."""
+        body = self._bodies.get(id(request)) or {}
+        task_id = body.get("id_task")
+        job = self._job
+        active = job is not None and job.task_id is not None and job.task_id == task_id
+        queued = task_id in self._queued_tasks
+        fraction = min((time.monotonic() - job.started) / job.duration_s, 1.0) if active and job else 0.0
+        return web.json_response(
+            {
+                "active": active,
+                "queued": queued,
+                "completed": not active and not queued,
+                "progress": fraction if active else None,
+                "eta": None,
+                "live_preview": None,
+                "id_live_preview": -1,
+                "textinfo": "Waiting..." if queued else None,
+            }
+        )
+
     async def _interrupt(self, request: web.Request) -> web.Response:
         self.interrupts += 1
         if self._job is not None:
@@ -378,7 +416,9 @@ class FakeA1111:
         if sampler is not None and sampler not in self.samplers:
             errors.add("sampler_name", f"sampler {sampler!r} not found")
         scheduler = body.get("scheduler")
-        if scheduler is not None and scheduler not in (self.schedulers or ()):
+        if scheduler is not None and self.kind == "sdnext":
+            self.ignored_fields.append("scheduler")
+        elif scheduler is not None and scheduler not in (self.schedulers or ()):
             errors.add("scheduler", f"scheduler {scheduler!r} not found")
         model = (body.get("override_settings") or {}).get("sd_model_checkpoint")
         if model is not None and self._model(model) is None:
@@ -441,10 +481,17 @@ class FakeA1111:
     async def _generate(
         self, body: dict[str, Any], draw: Callable[[list[int]], list[Image.Image]]
     ) -> web.Response:
+        task_id = body.get("force_task_id")
+        if isinstance(task_id, str):
+            self._queued_tasks.add(task_id)
         async with self._gpu():
+            if isinstance(task_id, str):
+                self._queued_tasks.discard(task_id)
             title = self._apply_model(body)
             seeds = self._seeds(body)
-            _, interrupted = await self._run_job()
+            _, interrupted = await self._run_job(task_id if isinstance(task_id, str) else None)
+            if interrupted:
+                self.interrupted_tasks.append(task_id if isinstance(task_id, str) else None)
             if self.dead is not None:
                 raise _Died
             if self.fail_next is not None:
@@ -560,6 +607,25 @@ class FakeA1111:
         return web.json_response(
             {"caption": f"a painting of a {image.width}x{image.height} test pattern, trending on artstation"}
         )
+
+    async def _version(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({"app": "sd.next", "updated": "2025-01-01", "hash": "0eb4a98e", "url": ""})
+
+    async def _openclip(self, request: web.Request) -> web.StreamResponse:
+        """SD.Next's ReqCaption: ``image`` (base64) and an optional OpenCLIP ``model`` → ``{"caption"}``."""
+        body = self._bodies[id(request)]
+        errors = _ValidationErrors()
+        image = _decode(body.get("image") or "")
+        if image is None:
+            errors.add("image", "invalid encoded image")
+        if body.get("model", OPENCLIP_MODELS[0]) not in OPENCLIP_MODELS:
+            errors.add("model", "model not found")
+        if (bad := errors.response()) is not None:
+            return bad
+        assert image is not None
+        async with self._gpu():
+            await self._run_job()
+        return web.json_response({"caption": f"a photo of a {image.width}x{image.height} test pattern"})
 
 
 class _Died(Exception):

@@ -68,6 +68,9 @@ SAMPLER_ENUM = frozenset(
         "K_LMS",
     }
 )
+# Stable Diffusion 1.6 (Stability's v1 reference for the engine): each side 320–1536, multiples of 64,
+# within the pixel band the OpenAPI gives every non-768 engine.
+V1_6_SIDES: dict[str, tuple[int, int]] = {"stable-diffusion-v1-6": (320, 1536)}
 STYLE_PRESET_ENUM = frozenset(
     "3d-model analog-film anime cinematic comic-book digital-art enhance fantasy-art isometric "
     "line-art low-poly modeling-compound neon-punk origami photographic pixel-art tile-texture".split()
@@ -115,6 +118,10 @@ V2_SIZES: dict[str, tuple[int, int]] = {  # aspect_ratio → output size (about 
     "9:16": (768, 1344),
     "9:21": (640, 1536),
 }
+# ``(words:weight)`` in a v2beta prompt; Stability's prompting guide defines weights from 0 to 1.
+PROMPT_WEIGHT_RE = re.compile(r"\([^():]+:\s*(-?\d+(?:\.\d+)?)\)")
+# GET /v2beta/results/{id}: the OpenAPI's Accept values (raw bytes or base64 JSON).
+RESULTS_ACCEPT = frozenset({"*/*", "application/json"})
 SD3_MODELS = frozenset({"sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium", "sd3.5-flash"})
 V2_SEED_MAX = 4_294_967_294
 V2_MAX_BODY = 10 * 1024 * 1024
@@ -136,6 +143,7 @@ class _ImageRule:
 
 _RULE_GENERATE = _ImageRule(aspect=None)
 _RULE_EDIT = _ImageRule()
+_RULE_INPAINT = _ImageRule(aspect=None)  # the reference sets the 1:2.5–2.5:1 rule for outpaint, not inpaint
 _RULE_CUTOUT = _ImageRule(max_pixels=4_194_304)
 _RULE_FAST = _ImageRule(min_side=32, max_side=1536, min_pixels=1_024, max_pixels=1_048_576)
 _RULE_CREATIVE = _ImageRule(max_pixels=1_048_576)

@@ -112,13 +112,17 @@ from tests.fakes.stability.rules import (
     _RULE_EDIT,
     _RULE_FAST,
     _RULE_GENERATE,
+    _RULE_INPAINT,
     ENGINES,
     MASK_SOURCE_ENUM,
     MAX_UPSCALE_PIXELS,
     MODERATION_MESSAGE,
     OUTPUT_FORMATS,
+    PROMPT_WEIGHT_RE,
+    RESULTS_ACCEPT,
     SD3_MODELS,
     STYLE_PRESET_ENUM,
+    V1_6_SIDES,
     V2,
     V2_MAX_BODY,
     V2_SEED_MAX,
@@ -494,6 +498,13 @@ class FakeStabilityServer:
             _check_sdxl_size(engine, "width x height", (width, height))
         elif width % 64 or height % 64 or width < 128 or height < 128:
             raise _bad("invalid_height_or_width: height and width must be specified in increments of 64")
+        elif engine in V1_6_SIDES and not all(
+            V1_6_SIDES[engine][0] <= side <= V1_6_SIDES[engine][1] for side in (width, height)
+        ):
+            low, high = V1_6_SIDES[engine]
+            raise _bad(
+                f"invalid_height_or_width: height and width must be between {low} and {high} for {engine}"
+            )
         elif not (589_824 if "768" in engine else 262_144) <= width * height <= 1_048_576:
             raise _bad("invalid_pixel_count: incorrect number of pixels specified")
         await self._sleep(self.latency_s)
@@ -677,6 +688,9 @@ class FakeStabilityServer:
             return ""
         if len(value) > 10_000:
             raise _bad(f"{name}: must be at most 10000 characters")
+        for match in PROMPT_WEIGHT_RE.finditer(value):
+            if not 0 <= float(match.group(1)) <= 1:
+                raise _bad(f"{name}: the weight of ({match.group(0)[1:-1]}) must be between 0 and 1")
         return value
 
     @staticmethod
@@ -836,7 +850,7 @@ class FakeStabilityServer:
             {"prompt", "negative_prompt", "grow_mask", "seed", "output_format", "style_preset"}
         )
         form = self._v2_fields(record, allowed, frozenset({"image", "mask"}))
-        image = await self._v2_image(record, "image", _RULE_EDIT)
+        image = await self._v2_image(record, "image", _RULE_INPAINT)
         assert image is not None
         mask = await self._v2_image(record, "mask", _ImageRule(min_pixels=0, aspect=None), required=False)
         if mask is None and not image[2]:
@@ -974,6 +988,9 @@ class FakeStabilityServer:
 
     async def _v2_result(self, request: web.Request) -> web.StreamResponse:
         generation_id = request.match_info["generation_id"]
+        accept = request.headers.get("Accept", "*/*")
+        if accept not in RESULTS_ACCEPT:
+            raise _bad(f"accept: must be one of {', '.join(sorted(RESULTS_ACCEPT))} (got {accept})")
         generation = self.results.get(generation_id)
         if generation is None or generation.owner != request.headers.get("Authorization", ""):
             raise _ApiError(404, f"Generation {generation_id} was not found", name="not_found")
