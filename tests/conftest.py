@@ -5,5 +5,6 @@ pytest_plugins = [
     "tests.fakes.discord.harness",
     "tests.fakes.slack.harness",
     "tests.fakes.a1111.harness",
+    "tests.fakes.openai.harness",
     "tests.helpers.settings",
 ]

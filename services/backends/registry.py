@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.backends.a1111.plugin import PLUGIN as A1111
+from services.backends.openai.plugin import PLUGIN as OPENAI
 from services.backends.plugin import BackendConfigError, BackendPlugin
 from services.backends.stability.plugin import PLUGIN as STABILITY
 
@@ -21,6 +22,7 @@ __all__ = ["DEFAULT", "PLUGINS", "UnknownBackend", "choices_markdown", "get"]
 PLUGINS: tuple[BackendPlugin[Any], ...] = (
     STABILITY,
     A1111,
+    OPENAI,
 )
 DEFAULT = PLUGINS[0]
 
