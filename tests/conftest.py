@@ -6,5 +6,6 @@ pytest_plugins = [
     "tests.fakes.slack.harness",
     "tests.fakes.a1111.harness",
     "tests.fakes.openai.harness",
+    "tests.fakes.gemini.harness",
     "tests.helpers.settings",
 ]

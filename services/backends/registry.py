@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.backends.a1111.plugin import PLUGIN as A1111
+from services.backends.gemini.plugin import PLUGIN as GEMINI
 from services.backends.openai.plugin import PLUGIN as OPENAI
 from services.backends.plugin import BackendConfigError, BackendPlugin
 from services.backends.stability.plugin import PLUGIN as STABILITY
@@ -23,6 +24,7 @@ PLUGINS: tuple[BackendPlugin[Any], ...] = (
     STABILITY,
     A1111,
     OPENAI,
+    GEMINI,
 )
 DEFAULT = PLUGINS[0]
 
