@@ -7,5 +7,6 @@ pytest_plugins = [
     "tests.fakes.a1111.harness",
     "tests.fakes.openai.harness",
     "tests.fakes.gemini.harness",
+    "tests.fakes.comfyui.harness",
     "tests.helpers.settings",
 ]

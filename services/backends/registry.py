@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.backends.a1111.plugin import PLUGIN as A1111
+from services.backends.comfyui.plugin import PLUGIN as COMFYUI
 from services.backends.gemini.plugin import PLUGIN as GEMINI
 from services.backends.openai.plugin import PLUGIN as OPENAI
 from services.backends.plugin import BackendConfigError, BackendPlugin
@@ -25,6 +26,7 @@ PLUGINS: tuple[BackendPlugin[Any], ...] = (
     A1111,
     OPENAI,
     GEMINI,
+    COMFYUI,
 )
 DEFAULT = PLUGINS[0]
 

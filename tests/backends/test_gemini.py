@@ -9,7 +9,7 @@ import pytest
 from commands import imagine, inpaint, remix
 from commands.errors import OptionError
 from commands.invocation import Invocation
-from services.backends.gemini import GeminiImagesBackend
+from services.backends.gemini.backend import GeminiImagesBackend
 from services.errors import (
     BackendMisconfigured,
     BackendRejected,

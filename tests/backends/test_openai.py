@@ -11,7 +11,7 @@ from PIL import Image
 from commands import imagine, inpaint, remix
 from commands.errors import OptionError
 from commands.invocation import Invocation
-from services.backends.openai import OpenAIImagesBackend
+from services.backends.openai.backend import OpenAIImagesBackend
 from services.errors import (
     BackendMisconfigured,
     BackendRejected,

@@ -2,7 +2,7 @@
 
 ::
 
-    from services.backends.gemini import GeminiImagesBackend
+    from services.backends.gemini.backend import GeminiImagesBackend
 
     backend = GeminiImagesBackend(api_key, model="gemini-3.1-flash-image")
 
@@ -14,9 +14,11 @@ limits     the :class:`BackendLimits` commands validate against
 errors     the SDK's exceptions → easel's error tree (retryable ones apart)
 plugin     settings (``GEMINI_API_KEY``, ``EASEL_GEMINI_*``) and ``build``
 =========  ==========================================================================
+
+The package imports no SDK: :mod:`.backend` (and with it ``google.genai``, ~0.8 s) is imported
+only when this backend is built.
 """
 
-from services.backends.gemini.backend import DEFAULT_BASE_URL, GeminiImagesBackend
-from services.backends.gemini.models import ASPECT_RATIOS, DEFAULT_MODEL, DEFAULT_MODELS
+from services.backends.gemini.models import ASPECT_RATIOS, DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_MODELS
 
-__all__ = ["ASPECT_RATIOS", "DEFAULT_BASE_URL", "DEFAULT_MODEL", "DEFAULT_MODELS", "GeminiImagesBackend"]
+__all__ = ["ASPECT_RATIOS", "DEFAULT_BASE_URL", "DEFAULT_MODEL", "DEFAULT_MODELS"]

@@ -39,7 +39,13 @@ from services.backends.base import BackendLimits, ProgressCallback
 from services.backends.gemini.answers import blocked_reason, read_image
 from services.backends.gemini.errors import as_easel_error
 from services.backends.gemini.limits import SEED_MAX, limits_for
-from services.backends.gemini.models import ASPECT_RATIOS, DEFAULT_MODEL, DEFAULT_MODELS, model_spec
+from services.backends.gemini.models import (
+    ASPECT_RATIOS,
+    DEFAULT_BASE_URL,
+    DEFAULT_MODEL,
+    DEFAULT_MODELS,
+    model_spec,
+)
 from services.backends.retry import RetryPolicy, call_with_retries
 from services.errors import BackendUnavailable, ContentFiltered, InvalidRequest
 from services.offload import run_cpu
@@ -53,11 +59,10 @@ from services.types import (
     Progress,
 )
 
-__all__ = ["DEFAULT_BASE_URL", "HARM_CATEGORIES", "GeminiImagesBackend"]
+__all__ = ["HARM_CATEGORIES", "GeminiImagesBackend"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
 HARM_CATEGORIES = (
     "HARM_CATEGORY_HARASSMENT",

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ASPECT_RATIOS",
+    "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
     "DEFAULT_MODELS",
     "IMAGE_SIZES",
@@ -25,6 +26,7 @@ __all__ = [
     "model_spec",
 ]
 
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 DEFAULT_MODEL = "gemini-3.1-flash-image"
 DEFAULT_MODELS = ("gemini-3.1-flash-image", "gemini-3-pro-image", "gemini-3.1-flash-lite-image")
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "9:16", "16:9", "21:9")

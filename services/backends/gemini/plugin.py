@@ -12,8 +12,7 @@ from pydantic import SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 from services.backends.base import Backend
-from services.backends.gemini.backend import DEFAULT_BASE_URL, GeminiImagesBackend
-from services.backends.gemini.models import ASPECT_RATIOS, DEFAULT_MODEL, DEFAULT_MODELS
+from services.backends.gemini.models import ASPECT_RATIOS, DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_MODELS
 from services.backends.plugin import BackendConfigError, BackendContext, BackendPlugin
 from services.backends.settings import BackendSettings, http_url, setting, split_commas
 
@@ -65,6 +64,9 @@ class GeminiSettings(BackendSettings):
 
 def build(settings: GeminiSettings, context: BackendContext) -> Backend:
     assert settings.gemini_api_key is not None  # build runs only when problems() is empty
+    # Imported here, not at the top: the SDK costs ~0.8 s to import, paid only when this backend is used.
+    from services.backends.gemini.backend import GeminiImagesBackend
+
     try:
         return GeminiImagesBackend(
             settings.gemini_api_key.get_secret_value(),

@@ -2,7 +2,7 @@
 
 ::
 
-    from services.backends.openai import OpenAIImagesBackend
+    from services.backends.openai.backend import OpenAIImagesBackend
 
     backend = OpenAIImagesBackend(api_key, model="gpt-image-2")
 
@@ -14,9 +14,11 @@ masks      easel's masks → OpenAI's transparent-means-edit PNG
 errors     the SDK's exceptions → easel's error tree (retryable ones apart)
 plugin     settings (``OPENAI_*``, ``EASEL_OPENAI_*``) and ``build``
 =========  ==========================================================================
+
+The package imports no SDK: :mod:`.backend` (and with it ``openai``, ~0.8 s) is imported only
+when this backend is built, so a process using another backend does not pay for it.
 """
 
-from services.backends.openai.backend import DEFAULT_BASE_URL, OpenAIImagesBackend
-from services.backends.openai.models import DEFAULT_MODEL, DEFAULT_MODELS, model_spec
+from services.backends.openai.models import DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_MODELS, model_spec
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MODEL", "DEFAULT_MODELS", "OpenAIImagesBackend", "model_spec"]
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MODEL", "DEFAULT_MODELS", "model_spec"]

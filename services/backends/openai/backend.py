@@ -47,7 +47,13 @@ from services.backends.base import BackendLimits, ProgressCallback
 from services.backends.openai.errors import as_easel_error
 from services.backends.openai.limits import limits_for
 from services.backends.openai.masks import openai_mask
-from services.backends.openai.models import DEFAULT_MODEL, DEFAULT_MODELS, ModelSpec, model_spec
+from services.backends.openai.models import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MODEL,
+    DEFAULT_MODELS,
+    ModelSpec,
+    model_spec,
+)
 from services.backends.retry import RetryPolicy, call_with_retries
 from services.errors import BackendError, BackendUnavailable, InvalidRequest
 from services.offload import run_cpu
@@ -61,11 +67,9 @@ from services.types import (
     Progress,
 )
 
-__all__ = ["DEFAULT_BASE_URL", "OpenAIImagesBackend"]
+__all__ = ["OpenAIImagesBackend"]
 
 log = logging.getLogger(__name__)
-
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
 class OpenAIImagesBackend:

@@ -13,8 +13,7 @@ from pydantic import SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 from services.backends.base import Backend
-from services.backends.openai.backend import DEFAULT_BASE_URL, OpenAIImagesBackend
-from services.backends.openai.models import DEFAULT_MODEL, DEFAULT_MODELS
+from services.backends.openai.models import DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_MODELS
 from services.backends.plugin import BackendConfigError, BackendContext, BackendPlugin
 from services.backends.settings import BackendSettings, http_url, setting, split_commas
 
@@ -87,6 +86,9 @@ class OpenAISettings(BackendSettings):
 def build(settings: OpenAISettings, context: BackendContext) -> Backend:
     """One backend over the SDK's async client; an unusable key is a configuration error."""
     assert settings.openai_api_key is not None  # build runs only when problems() is empty
+    # Imported here, not at the top: the SDK costs ~0.8 s to import, paid only when this backend is used.
+    from services.backends.openai.backend import OpenAIImagesBackend
+
     try:
         return OpenAIImagesBackend(
             settings.openai_api_key.get_secret_value(),

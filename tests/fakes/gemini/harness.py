@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-from services.backends.gemini import GeminiImagesBackend
+from services.backends.gemini.backend import GeminiImagesBackend
 from tests.fakes.gemini.server import FakeGemini
 
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-from services.backends.openai import OpenAIImagesBackend
+from services.backends.openai.backend import OpenAIImagesBackend
 from tests.fakes.openai.server import FakeOpenAI
 
 

@@ -1,0 +1,38 @@
+"""What a ComfyUI host offers, read from ``GET /object_info``: node classes, checkpoints, samplers,
+schedulers, upscale models — and whether a workflow's nodes all exist there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["HostCatalog"]
+
+
+def _choices(info: dict[str, Any], node: str, name: str) -> tuple[str, ...]:
+    spec = (((info.get(node) or {}).get("input") or {}).get("required") or {}).get(name)
+    if isinstance(spec, list) and spec and isinstance(spec[0], list):
+        return tuple(str(v) for v in spec[0])
+    return ()
+
+
+@dataclass(frozen=True)
+class HostCatalog:
+    node_classes: frozenset[str]
+    checkpoints: tuple[str, ...]
+    samplers: tuple[str, ...]
+    schedulers: tuple[str, ...]
+    upscale_models: tuple[str, ...]
+
+    @classmethod
+    def from_object_info(cls, info: dict[str, Any]) -> HostCatalog:
+        return cls(
+            node_classes=frozenset(info),
+            checkpoints=_choices(info, "CheckpointLoaderSimple", "ckpt_name"),
+            samplers=_choices(info, "KSampler", "sampler_name"),
+            schedulers=_choices(info, "KSampler", "scheduler"),
+            upscale_models=_choices(info, "UpscaleModelLoader", "model_name"),
+        )
+
+    def missing_nodes(self, class_types: set[str]) -> list[str]:
+        return sorted(class_types - self.node_classes)
