@@ -24,7 +24,6 @@ workflow as an inpaint of the new area and pastes the original's pixels back
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 import uuid
@@ -32,13 +31,13 @@ from dataclasses import replace
 from typing import Any
 
 import aiohttp
-from PIL import Image
 
 from services.backends.base import BackendLimits, ProgressCallback
 from services.backends.comfyui.catalog import HostCatalog
 from services.backends.comfyui.client import ComfyClient, PreviewFrame
 from services.backends.comfyui.masks import comfy_mask
 from services.backends.comfyui.workflows import Workflow
+from services.backends.originals import as_png, original_from
 from services.backends.retry import RetryPolicy, TransientError, call_with_retries
 from services.errors import BackendUnavailable, InvalidRequest, UnsupportedOption
 from services.offload import run_cpu
@@ -201,7 +200,7 @@ class ComfyUIBackend:
                 attempt, self._policy, backend=self.name, operation=workflow.name
             )
             for data in outputs:
-                images.append(await run_cpu(_as_image, data, seed))
+                images.append(await run_cpu(original_from, data, seed, backend=self.name))
         if plan is not None:
             assert request.init_image is not None
             width, height = plan.output_size
@@ -282,7 +281,8 @@ class ComfyUIBackend:
             prompt_id = await client.submit(graph)
             async for event in events.until_done(prompt_id):
                 if isinstance(event, PreviewFrame):
-                    reporter.preview = await run_cpu(_png, event.image)
+                    preview, _, _ = await run_cpu(as_png, event.image, backend=self.name)
+                    reporter.preview = preview
                     await reporter.report()
                 elif event.type == "progress":
                     value, maximum = float(event.data.get("value", 0)), float(event.data.get("max", 1) or 1)
@@ -347,19 +347,3 @@ class _Reporter:
         await self._progress(
             Progress(fraction=min(fraction, 0.99), preview_png=self.preview, message=message)
         )
-
-
-def _png(data: bytes) -> bytes:
-    with Image.open(io.BytesIO(data)) as img:
-        if img.format == "PNG":
-            return data
-        out = io.BytesIO()
-        img.convert("RGB").save(out, format="PNG")
-        return out.getvalue()
-
-
-def _as_image(data: bytes, seed: int) -> GeneratedImage:
-    png = _png(data)
-    with Image.open(io.BytesIO(png)) as img:
-        width, height = img.size
-    return GeneratedImage(png=png, seed=seed, width=width, height=height)

@@ -8,12 +8,9 @@ Gemini says "blocked" in three ways, all refunded as ``CONTENT_FILTERED``: ``pro
 
 from __future__ import annotations
 
-import io
-
 from google.genai import types
-from PIL import Image, UnidentifiedImageError
 
-from services.errors import BackendError
+from services.backends.originals import original_from
 from services.types import FinishReason, GeneratedImage
 
 __all__ = ["FILTERED_FINISH_REASONS", "read_image"]
@@ -58,13 +55,4 @@ def read_image(response: types.GenerateContentResponse, seed: int) -> GeneratedI
         )
     raw = _image_bytes(response)
     assert raw is not None
-    try:
-        with Image.open(io.BytesIO(raw)) as img:
-            width, height = img.size
-            if img.format != "PNG":
-                buffer = io.BytesIO()
-                img.save(buffer, format="PNG")
-                raw = buffer.getvalue()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise BackendError(log_detail=f"gemini: unreadable image ({type(exc).__name__})") from None
-    return GeneratedImage(png=raw, seed=seed, width=width, height=height)
+    return original_from(raw, seed, backend="gemini")

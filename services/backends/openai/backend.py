@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import logging
 import math
 import time
@@ -41,7 +40,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import openai
-from PIL import Image, UnidentifiedImageError
 
 from services.backends.base import BackendLimits, ProgressCallback
 from services.backends.openai.errors import as_easel_error
@@ -54,6 +52,7 @@ from services.backends.openai.models import (
     ModelSpec,
     model_spec,
 )
+from services.backends.originals import original_from
 from services.backends.retry import RetryPolicy, call_with_retries
 from services.errors import BackendError, BackendUnavailable, InvalidRequest
 from services.offload import run_cpu
@@ -279,12 +278,6 @@ async def _decode_all(response: Any) -> tuple[GeneratedImage, ...]:
 def _decode(text: str) -> GeneratedImage:
     try:
         raw = base64.b64decode(text, validate=True)
-        with Image.open(io.BytesIO(raw)) as img:
-            width, height = img.size
-            if img.format != "PNG":
-                buffer = io.BytesIO()
-                img.save(buffer, format="PNG")
-                raw = buffer.getvalue()
-    except (binascii.Error, UnidentifiedImageError, OSError) as exc:
-        raise BackendError(log_detail=f"openai: unreadable image ({type(exc).__name__})") from None
-    return GeneratedImage(png=raw, seed=0, width=width, height=height)
+    except binascii.Error:
+        raise BackendError(log_detail="openai: b64_json is not base64") from None
+    return original_from(raw, 0, backend="openai")  # the images API has no seeds
