@@ -73,9 +73,8 @@ class ComfyEvents:
                 continue
             if message.type is not aiohttp.WSMsgType.TEXT:
                 break
-            event = Event(
-                str(json.loads(message.data).get("type")), json.loads(message.data).get("data") or {}
-            )
+            parsed = json.loads(message.data)
+            event = Event(str(parsed.get("type")), parsed.get("data") or {})
             if event.data.get("prompt_id") not in (None, prompt_id):
                 continue
             if event.type == "execution_start":
