@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from commands import imagine, inpaint, outpaint, remix, upscale
 from commands.invocation import Invocation
 from services.backends.comfyui import ComfyUIBackend, load_workflows
 from services.backends.plugin import BackendConfigError
-from services.errors import BackendError, BackendRejected
+from services.errors import BackendError, BackendRejected, BackendUnavailable, JobCancelled
 from services.types import Operation, Progress
 from tests.fakes.comfyui import FakeComfyUI
 from tests.helpers.images import decode, mask_png, png
@@ -175,5 +176,40 @@ async def test_an_unreachable_host_is_a_failed_check() -> None:
     try:
         lines = await backend.check()
         assert [(line.name, line.ok) for line in lines] == [("comfyui host", False)]
+    finally:
+        await backend.close()
+
+
+async def test_cancel_interrupts_the_running_prompt(comfyui_server: FakeComfyUI) -> None:
+    comfyui_server.step_delay_s = 0.05
+    backend = ComfyUIBackend(comfyui_server.url, workflows=load_workflows(None), retry_base_delay_s=0.01)
+    await backend.start()
+    try:
+        started = asyncio.Event()
+
+        async def progress(report: Progress) -> None:
+            started.set()
+
+        job = asyncio.create_task(
+            backend.generate(imagine_request(width=512, height=512, steps=40, cfg_scale=7.0), progress)
+        )
+        await asyncio.wait_for(started.wait(), 10)
+        await backend.cancel()
+        with pytest.raises(JobCancelled):
+            await asyncio.wait_for(job, 10)
+        assert comfyui_server.interrupts == 1
+    finally:
+        await backend.close()
+
+
+async def test_a_host_that_goes_away_is_unavailable_not_a_hang(comfyui_server: FakeComfyUI) -> None:
+    backend = ComfyUIBackend(comfyui_server.url, workflows=load_workflows(None), retry_base_delay_s=0.01)
+    await backend.start()
+    try:
+        await comfyui_server.close()
+        with pytest.raises(BackendUnavailable):
+            await asyncio.wait_for(
+                backend.generate(imagine_request(width=512, height=512, steps=5, cfg_scale=7.0)), 20
+            )
     finally:
         await backend.close()
