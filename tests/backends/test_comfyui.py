@@ -12,7 +12,13 @@ from commands import imagine, inpaint, outpaint, remix, upscale
 from commands.invocation import Invocation
 from services.backends.comfyui import ComfyUIBackend, load_workflows
 from services.backends.plugin import BackendConfigError
-from services.errors import BackendError, BackendRejected, BackendUnavailable, JobCancelled
+from services.errors import (
+    BackendError,
+    BackendMisconfigured,
+    BackendRejected,
+    BackendUnavailable,
+    JobCancelled,
+)
 from services.types import Operation, Progress
 from tests.fakes.comfyui import FakeComfyUI
 from tests.helpers.images import decode, mask_png, png
@@ -115,29 +121,29 @@ async def test_outpaint_keeps_the_original_and_upscale_uses_the_model(
     assert (result.images[0].width, result.images[0].height) == (512, 512)
 
 
-async def test_a_graph_the_host_refuses_and_a_failing_node_are_clear(
-    comfyui_server: FakeComfyUI, tmp_path: Path
-) -> None:
-    backend = ComfyUIBackend(
-        comfyui_server.url,
-        workflows=load_workflows(None),
-        checkpoint="missing.safetensors",
-        retry_base_delay_s=0.01,
-    )
+async def test_a_graph_the_host_refuses_and_a_failing_node_are_clear(comfyui_server: FakeComfyUI) -> None:
+    backend = ComfyUIBackend(comfyui_server.url, workflows=load_workflows(None), retry_base_delay_s=0.01)
     await backend.start()
     try:
-        with pytest.raises(BackendRejected, match=r"ckpt_name: 'missing\.safetensors' not in"):
-            await backend.generate(imagine_request(width=512, height=512, steps=5, cfg_scale=7.0))
+        ask = imagine_request(width=512, height=512, steps=5, cfg_scale=7.0, sampler="not-a-sampler")
+        with pytest.raises(BackendRejected, match=r"sampler_name: 'not-a-sampler' not in"):
+            await backend.generate(ask)
         comfyui_server.fail_next_execution = "CUDA out of memory"
         with pytest.raises(BackendError) as info:
-            await backend.generate(
-                imagine_request(
-                    width=512, height=512, steps=5, cfg_scale=7.0, model="sd_xl_base_1.0.safetensors"
-                )
-            )
+            await backend.generate(imagine_request(width=512, height=512, steps=5, cfg_scale=7.0))
         assert "CUDA out of memory" in info.value.log_detail
     finally:
         await backend.close()
+    wrong = ComfyUIBackend(
+        comfyui_server.url, workflows=load_workflows(None), checkpoint="missing.safetensors"
+    )
+    await wrong.start()
+    try:
+        with pytest.raises(BackendMisconfigured):
+            await wrong.generate(imagine_request(width=512, height=512, steps=5, cfg_scale=7.0))
+        assert [line.ok for line in await wrong.check() if line.name == "comfyui checkpoints"] == [False]
+    finally:
+        await wrong.close()
 
 
 def test_operator_workflows_replace_the_shipped_ones_and_bad_ones_are_named(tmp_path: Path) -> None:
@@ -213,3 +219,31 @@ async def test_a_host_that_goes_away_is_unavailable_not_a_hang(comfyui_server: F
             )
     finally:
         await backend.close()
+
+
+async def test_several_hosts_share_the_work_and_fail_over(comfyui_server: FakeComfyUI) -> None:
+    second = await FakeComfyUI().start()
+    backend = ComfyUIBackend(
+        [comfyui_server.url, second.url], workflows=load_workflows(None), retry_base_delay_s=0.01
+    )
+    await backend.start()
+    try:
+        assert backend.host_states() == {comfyui_server.url: "up", second.url: "up"}
+        ask = imagine_request(width=512, height=512, steps=3, cfg_scale=7.0)
+        await asyncio.gather(backend.generate(ask), backend.generate(ask))
+        assert (
+            len(comfyui_server.prompts) == len(second.prompts) == 1
+        )  # the least busy host gets the next job
+        await second.close()
+        for _ in range(2):
+            result = await backend.generate(ask)
+            assert len(result.images) == 1
+        assert backend.host_states()[second.url] == "down" and len(comfyui_server.prompts) == 3
+        inv = Invocation(text="as ink", images={"image": png((256, 256))})
+        await backend.generate(await remix.build(inv, backend.limits))
+        assert (
+            comfyui_server.prompts[-1]["10"]["inputs"]["image"] in comfyui_server.inputs
+        )  # uploaded where it ran
+    finally:
+        await backend.close()
+        await second.close()

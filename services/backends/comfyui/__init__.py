@@ -10,7 +10,9 @@
 backend             the backend: values into the graph, uploads, runs, outpaint paste-back
 client              one host's wire: ``/object_info``, ``/upload/image``, ``/prompt``, ``/ws``,
                     ``/history``, ``/view``, ``/interrupt``
-catalog             what the host offers (from ``/object_info``)
+catalog             what a host offers (from ``/object_info``), merged over hosts
+hosts               several hosts: least busy first, failover, re-probing
+limits              operations offered and the :class:`BackendLimits` commands validate against
 workflows           graph + mapping files, the shipped defaults and the operator's folder
 masks               easel's masks as ``LoadImageMask`` reads them
 default_workflows/  txt2img, img2img, inpaint, outpaint, upscale (package data)

@@ -27,21 +27,24 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 import aiohttp
 
 from services.backends.base import BackendLimits, ProgressCallback
-from services.backends.comfyui.catalog import HostCatalog
+from services.backends.comfyui.catalog import HostCatalog, merge
 from services.backends.comfyui.client import ComfyClient, PreviewFrame
+from services.backends.comfyui.hosts import ComfyHost, HostPool, HostState
+from services.backends.comfyui.limits import SEED_MAX, UPSCALE_FACTORS, limits_for, usable_workflows
 from services.backends.comfyui.masks import comfy_mask
 from services.backends.comfyui.workflows import Workflow
 from services.backends.originals import as_png, original_from
 from services.backends.retry import RetryPolicy, TransientError, call_with_retries
-from services.errors import BackendUnavailable, InvalidRequest, UnsupportedOption
+from services.errors import BackendMisconfigured, BackendUnavailable, InvalidRequest, UnsupportedOption
 from services.offload import run_cpu
-from services.outpaint import plan_outpaint, prepare_outpaint, restore_original
+from services.outpaint import OutpaintPlan, plan_outpaint, prepare_outpaint, restore_original
 from services.types import (
     CheckResult,
     GeneratedImage,
@@ -56,9 +59,6 @@ __all__ = ["ComfyUIBackend"]
 
 log = logging.getLogger(__name__)
 
-SEED_MAX = 2**32 - 1
-UPSCALE_FACTORS = (2, 4)
-
 
 class ComfyUIBackend:
     """easel's :class:`~services.backends.base.Backend` for one ComfyUI host."""
@@ -67,7 +67,7 @@ class ComfyUIBackend:
 
     def __init__(
         self,
-        url: str,
+        urls: str | Sequence[str],
         *,
         workflows: dict[Operation, Workflow],
         checkpoint: str | None = None,
@@ -78,7 +78,9 @@ class ComfyUIBackend:
         retry_base_delay_s: float = 1.0,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        self._url = url.rstrip("/")
+        self._urls = [u.rstrip("/") for u in ([urls] if isinstance(urls, str) else urls)]
+        if not self._urls:
+            raise ValueError("at least one ComfyUI host is needed")
         self._workflows = workflows
         self._checkpoint = checkpoint
         self._upscale_model = upscale_model
@@ -87,12 +89,12 @@ class ComfyUIBackend:
         self._policy = RetryPolicy(max_attempts=max_attempts, base_delay_s=retry_base_delay_s)
         self._session = session
         self._owns_session = False
-        self._client: ComfyClient | None = None
+        self._pool: HostPool | None = None
         self._catalog: HostCatalog | None = None
         self._limits = self._build_limits()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(url={self._url!r})"
+        return f"{type(self).__name__}(urls={self._urls!r})"
 
     @property
     def limits(self) -> BackendLimits:
@@ -101,73 +103,36 @@ class ComfyUIBackend:
     # -- lifecycle --
 
     async def start(self) -> None:
-        """Open the session and learn the host (a host that is down now is asked again per job)."""
+        """Open the session and learn every host (hosts that are down now are asked again later)."""
         if self._session is None:
             self._session = aiohttp.ClientSession()
             self._owns_session = True
-        self._client = ComfyClient(self._url, self._session, timeout_s=self._timeout_s)
-        try:
-            await self._learn()
-        except (TransientError, BackendUnavailable) as exc:
-            log.warning("comfyui.unreachable", extra={"reason": str(exc)})
+        clients = [ComfyClient(url, self._session, timeout_s=self._timeout_s) for url in self._urls]
+        self._pool = HostPool(clients)
+        await self._learn(force=True)
 
     async def close(self) -> None:
         if self._session is not None and self._owns_session:
             await self._session.close()
-        self._session, self._owns_session, self._client = None, False, None
+        self._session, self._owns_session, self._pool = None, False, None
 
-    async def _learn(self) -> HostCatalog:
-        assert self._client is not None
-        self._catalog = HostCatalog.from_object_info(await self._client.object_info())
-        self._limits = self._build_limits()
-        return self._catalog
+    def host_states(self) -> dict[str, str]:
+        """Each host's state for ``/status`` (:class:`~services.backends.base.HostStateReporter`)."""
+        return self._pool.states() if self._pool is not None else {}
+
+    async def _learn(self, *, force: bool) -> None:
+        assert self._pool is not None
+        await self._pool.probe(force=force)
+        known = [h.catalog for h in self._pool.up() if h.catalog is not None]
+        if known:
+            self._catalog = merge(known)
+            self._limits = self._build_limits()
 
     def _usable(self) -> dict[Operation, Workflow]:
-        catalog = self._catalog
-        if catalog is None:
-            return dict(self._workflows)
-        usable = {}
-        for op, workflow in self._workflows.items():
-            if catalog.missing_nodes(workflow.class_types()):
-                continue
-            if op is Operation.UPSCALE and workflow.maps("upscale_model") and not catalog.upscale_models:
-                continue
-            usable[op] = workflow
-        return usable
+        return usable_workflows(self._workflows, self._catalog)
 
     def _build_limits(self) -> BackendLimits:
-        catalog = self._catalog
-        usable = self._usable()
-        sampler_wf = usable.get(Operation.IMAGINE) or next(iter(usable.values()), None)
-        steps = cfg = None
-        if sampler_wf is not None and sampler_wf.maps("steps"):
-            steps = int(sampler_wf.node_value("steps"))
-        if sampler_wf is not None and sampler_wf.maps("cfg"):
-            cfg = float(sampler_wf.node_value("cfg"))
-        default_model = self._checkpoint or (
-            catalog.checkpoints[0] if catalog and catalog.checkpoints else ""
-        )
-        return BackendLimits(
-            operations=frozenset(usable),
-            default_size=(1024, 1024),
-            min_side=64,
-            max_side=self._max_side,
-            size_multiple=8,
-            max_pixels=self._max_side * self._max_side,
-            samples=(1, 4),
-            seed=(0, SEED_MAX),
-            steps=(1, 150),
-            default_steps=steps or 30,
-            cfg_scale=(0.0, 30.0),
-            default_cfg_scale=cfg if cfg is not None else 7.0,
-            samplers=catalog.samplers if catalog else (),
-            schedulers=catalog.schedulers if catalog else (),
-            models=catalog.checkpoints if catalog else (),
-            default_model=default_model,
-            upscale_factors=UPSCALE_FACTORS,
-            max_upscale_output_pixels=8192 * 8192,
-            unsupported_options=frozenset({"style"}),
-        )
+        return limits_for(self._usable(), self._catalog, checkpoint=self._checkpoint, max_side=self._max_side)
 
     # -- generation --
 
@@ -175,14 +140,19 @@ class ComfyUIBackend:
         self, request: GenerationRequest, progress: ProgressCallback | None = None
     ) -> GenerationResult:
         started = time.monotonic()
-        if self._client is None:
+        pool = self._pool
+        if pool is None:
             raise BackendUnavailable(log_detail="comfyui backend used before start()")
         if self._catalog is None:
-            await call_with_retries(self._learn, self._policy, backend=self.name, operation="object_info")
+            await self._learn(force=True)
         workflow = self._usable().get(request.operation)
         if workflow is None:
             raise UnsupportedOption(f"/{request.operation.value} isn't available on this backend.")
-        values, plan = await self._values(request, workflow)
+        values, uploads, plan = await self._values(request, workflow)
+        checkpoint = values.get("checkpoint")
+        catalog = self._catalog
+        if workflow.maps("checkpoint") and checkpoint and catalog and checkpoint not in catalog.checkpoints:
+            raise BackendMisconfigured(log_detail=f"comfyui: no host has the checkpoint {checkpoint!r}")
         first_seed = (
             request.seed if request.seed is not None else int.from_bytes(uuid.uuid4().bytes[:4], "big")
         )
@@ -193,8 +163,17 @@ class ComfyUIBackend:
             graph = workflow.fill({**values, "seed": seed})
             reporter = _Reporter(progress, index, runs)
 
-            async def attempt(graph: dict[str, Any] = graph, reporter: _Reporter = reporter) -> list[bytes]:
-                return await self._run(graph, workflow.output, reporter)
+            async def on_host(
+                host: ComfyHost, graph: dict[str, Any] = graph, reporter: _Reporter = reporter
+            ) -> list[bytes]:
+                for key, (data, filename) in uploads.items():
+                    graph[workflow.inputs[key][0]]["inputs"][
+                        workflow.inputs[key][1]
+                    ] = await host.client.upload_image(data, filename)
+                return await self._run(host.client, graph, workflow.output, reporter)
+
+            async def attempt(on_host: Any = on_host) -> list[bytes]:
+                return await pool.run(on_host, serves=lambda host: self._serves(host, workflow, values))
 
             outputs = await call_with_retries(
                 attempt, self._policy, backend=self.name, operation=workflow.name
@@ -224,9 +203,10 @@ class ComfyUIBackend:
         )
         return GenerationResult(images=tuple(images), backend=self.name, model=model)
 
-    async def _values(self, request: GenerationRequest, workflow: Workflow) -> tuple[dict[str, Any], Any]:
-        """What the mapping's keys get for this request (uploads done), and the outpaint plan if any."""
-        assert self._client is not None
+    async def _values(
+        self, request: GenerationRequest, workflow: Workflow
+    ) -> tuple[dict[str, Any], dict[str, tuple[bytes, str]], OutpaintPlan | None]:
+        """What the mapping's keys get, the images to upload (key → bytes, file name) and the outpaint plan."""
         op = request.operation
         values: dict[str, Any] = {
             "prompt": request.positive_prompt,
@@ -239,12 +219,12 @@ class ComfyUIBackend:
         }
         if op is Operation.IMAGINE:
             values.update(width=request.width or 1024, height=request.height or 1024)
-            return values, None
+            return values, {}, None
         init = request.init_image
         if init is None:
             raise InvalidRequest(f"/{op.value} needs an image: please attach one.")
         tag = uuid.uuid4().hex[:12]
-        plan = None
+        image, mask_name = f"easel-{tag}.png", f"easel-{tag}-mask.png"
         if op is Operation.UPSCALE:
             if request.upscale_factor not in UPSCALE_FACTORS:
                 raise UnsupportedOption(f"ComfyUI upscales by 2 or 4, not {request.upscale_factor}.")
@@ -253,30 +233,40 @@ class ComfyUIBackend:
                 catalog.upscale_models[0] if catalog and catalog.upscale_models else None
             )
             values = {"upscale_model": model, "scale_by": request.upscale_factor / workflow.native_scale}
-            values["image"] = await self._client.upload_image(init.png, f"easel-{tag}.png")
-            return values, None
+            return values, {"image": (init.png, image)}, None
         if op is Operation.OUTPAINT:
             assert request.outpaint is not None
             plan = plan_outpaint(
                 init.width, init.height, request.outpaint, size_multiple=8, max_side=self._max_side
             )
             canvas, mask = await prepare_outpaint(init.png, plan)
-            values["image"] = await self._client.upload_image(canvas, f"easel-{tag}.png")
-            values["mask"] = await self._client.upload_image(mask, f"easel-{tag}-mask.png")
-            return values, plan
-        values["image"] = await self._client.upload_image(init.png, f"easel-{tag}.png")
+            return values, {"image": (canvas, image), "mask": (mask, mask_name)}, plan
+        uploads = {"image": (init.png, image)}
         if op is Operation.REMIX:
             strength = request.strength if request.strength is not None else self._limits.default_strength
             values["denoise"] = round(1.0 - strength, 4)
         if op is Operation.INPAINT:
             source = request.mask_source or (MaskSource.WHITE if request.mask_image else MaskSource.ALPHA)
-            mask = await comfy_mask(init, request.mask_image, source)
-            values["mask"] = await self._client.upload_image(mask, f"easel-{tag}-mask.png")
-        return values, plan
+            uploads["mask"] = (await comfy_mask(init, request.mask_image, source), mask_name)
+        return values, uploads, None
 
-    async def _run(self, graph: dict[str, Any], output: str, reporter: _Reporter) -> list[bytes]:
-        client = self._client
-        assert client is not None
+    def _serves(self, host: ComfyHost, workflow: Workflow, values: dict[str, Any]) -> bool:
+        """Whether ``host`` has the workflow's nodes and the checkpoint / upscale model asked for."""
+        catalog = host.catalog
+        if catalog is None or catalog.missing_nodes(workflow.class_types()):
+            return False
+        if (
+            workflow.maps("checkpoint")
+            and values.get("checkpoint")
+            and values["checkpoint"] not in catalog.checkpoints
+        ):
+            return False
+        model = values.get("upscale_model")
+        return not (workflow.maps("upscale_model") and model and model not in catalog.upscale_models)
+
+    async def _run(
+        self, client: ComfyClient, graph: dict[str, Any], output: str, reporter: _Reporter
+    ) -> list[bytes]:
         async with client.events() as events:
             prompt_id = await client.submit(graph)
             async for event in events.until_done(prompt_id):
@@ -291,23 +281,39 @@ class ComfyUIBackend:
         return await client.outputs(prompt_id, output)
 
     async def cancel(self) -> None:
-        if self._client is not None:
-            try:
-                await self._client.interrupt()
-            except (TransientError, BackendUnavailable):
-                log.warning("comfyui.interrupt_failed")
+        """``POST /interrupt`` on every host running one of this backend's prompts."""
+        if self._pool is None:
+            return
+        for host in self._pool.hosts:
+            if host.in_flight:
+                try:
+                    await host.client.interrupt()
+                except (TransientError, BackendUnavailable):
+                    log.warning("comfyui.interrupt_failed", extra={"host": host.label})
 
     # -- easel check --
 
     async def check(self) -> list[CheckResult]:
-        """The host answers ``/object_info``; each workflow's nodes exist there; checkpoints listed."""
-        try:
-            catalog = await self._learn()
-        except TransientError as exc:
-            return [CheckResult("comfyui host", False, f"cannot reach {self._url}: {exc.detail}")]
-        lines = [
-            CheckResult("comfyui host", True, f"{self._url} answers, {len(catalog.node_classes)} node types")
-        ]
+        """Each host answers ``/object_info``; each workflow's nodes exist; checkpoints are listed."""
+        assert self._pool is not None, "check() runs between start() and close()"
+        await self._learn(force=True)
+        lines = []
+        for host in self._pool.hosts:
+            if host.catalog is not None and host.state is HostState.UP:
+                lines.append(
+                    CheckResult(
+                        "comfyui host",
+                        True,
+                        f"{host.label} answers, {len(host.catalog.node_classes)} node types",
+                    )
+                )
+            else:
+                lines.append(
+                    CheckResult("comfyui host", False, f"cannot reach {host.label}: {host.last_error}")
+                )
+        catalog = self._catalog
+        if catalog is None or not self._pool.up():
+            return lines
         for op, workflow in sorted(self._workflows.items()):
             missing = catalog.missing_nodes(workflow.class_types())
             if missing:
@@ -320,6 +326,9 @@ class ComfyUIBackend:
                 lines.append(CheckResult(f"comfyui {workflow.name}", True, f"/{op.value} ready"))
         if not catalog.checkpoints:
             lines.append(CheckResult("comfyui checkpoints", False, "the host lists no checkpoints"))
+        elif self._limits.default_model not in catalog.checkpoints:
+            detail = f"{self._limits.default_model} is on no host: check EASEL_COMFYUI_CHECKPOINT"
+            lines.append(CheckResult("comfyui checkpoints", False, detail))
         else:
             lines.append(
                 CheckResult(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["HostCatalog"]
+__all__ = ["HostCatalog", "merge"]
 
 
 def _choices(info: dict[str, Any], node: str, name: str) -> tuple[str, ...]:
@@ -36,3 +36,20 @@ class HostCatalog:
 
     def missing_nodes(self, class_types: set[str]) -> list[str]:
         return sorted(class_types - self.node_classes)
+
+
+def merge(catalogs: list[HostCatalog]) -> HostCatalog | None:
+    """What the hosts offer together (each list in first-seen order); None when none is known."""
+    if not catalogs:
+        return None
+
+    def union(lists: list[tuple[str, ...]]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(v for values in lists for v in values))
+
+    return HostCatalog(
+        node_classes=frozenset().union(*(c.node_classes for c in catalogs)),
+        checkpoints=union([c.checkpoints for c in catalogs]),
+        samplers=union([c.samplers for c in catalogs]),
+        schedulers=union([c.schedulers for c in catalogs]),
+        upscale_models=union([c.upscale_models for c in catalogs]),
+    )

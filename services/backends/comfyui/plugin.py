@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import field_validator
+from pydantic_settings import NoDecode
 
 from services.backends.base import Backend
 from services.backends.comfyui.backend import ComfyUIBackend
 from services.backends.comfyui.workflows import load_workflows
 from services.backends.plugin import BackendContext, BackendPlugin
-from services.backends.settings import BackendSettings, http_url, setting
+from services.backends.settings import BackendSettings, http_url, setting, split_commas
 
 __all__ = ["PLUGIN", "ComfyUISettings"]
 
@@ -18,8 +20,10 @@ __all__ = ["PLUGIN", "ComfyUISettings"]
 class ComfyUISettings(BackendSettings):
     """The ComfyUI host and the workflows easel runs on it."""
 
-    comfyui_url: str | None = setting(
-        "EASEL_COMFYUI_URL", None, meaning="ComfyUI host, e.g. `http://gpu-box:8188`"
+    comfyui_url: Annotated[list[str], NoDecode] = setting(
+        "EASEL_COMFYUI_URL",
+        default_factory=list,
+        meaning="ComfyUI host(s), e.g. `http://gpu-box:8188`; comma list for several (least busy first, failover)",
     )
     comfyui_workflows: Path | None = setting(
         "EASEL_COMFYUI_WORKFLOWS",
@@ -51,10 +55,16 @@ class ComfyUISettings(BackendSettings):
         "EASEL_COMFYUI_TIMEOUT_S", 600.0, gt=0, meaning="per-request timeout towards ComfyUI"
     )
 
+    @field_validator("comfyui_url", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        split = split_commas(value)
+        return [url.rstrip("/") for url in split] if isinstance(split, list) else split
+
     @field_validator("comfyui_url")
     @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
-        return None if value is None else http_url(value).rstrip("/")
+    def _check_urls(cls, value: list[str]) -> list[str]:
+        return [http_url(url) for url in value]
 
     def problems(self) -> list[str]:
         if self.comfyui_url:
@@ -64,7 +74,6 @@ class ComfyUISettings(BackendSettings):
 
 def build(settings: ComfyUISettings, context: BackendContext) -> Backend:
     """The backend with the shipped workflows, each replaced by the operator's for its operation."""
-    assert settings.comfyui_url is not None  # build runs only when problems() is empty
     return ComfyUIBackend(
         settings.comfyui_url,
         workflows=load_workflows(settings.comfyui_workflows),  # BackendConfigError names a bad file
