@@ -45,12 +45,12 @@ def get(name: str) -> BackendPlugin[Any]:
 
 
 def choices_markdown() -> str:
-    """The valid ``EASEL_BACKEND`` values for the README: ``stability`` or ``gpu-host`` (alias ``a1111``)."""
+    """The valid ``EASEL_BACKEND`` values for the README: ``stability``, ``gpu-host`` (alias ``a1111``) … or ``comfyui``."""
     parts = []
     for plugin in PLUGINS:
         aliases = ", ".join(f"`{a}`" for a in plugin.aliases)
         parts.append(f"`{plugin.name}`" + (f" (alias {aliases})" if aliases else ""))
-    return " or ".join(parts)
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
 def _choices() -> str:

@@ -45,8 +45,8 @@ class OpenAISettings(BackendSettings):
     openai_sizes: Annotated[list[str], NoDecode] = setting(
         "EASEL_OPENAI_SIZES",
         default_factory=list,
-        meaning="comma list of `WxH` sizes for models outside the `gpt-image-2` family "
-        "(compatible servers); those take any multiple of 16",
+        meaning="comma list of `WxH` sizes for models outside the `gpt-image-2` family, e.g. a compatible "
+        "server's (the `gpt-image-2` family takes any multiple of 16)",
         shown_default="`1024x1024`, `1536x1024`, `1024x1536`",
     )
     openai_quality: Literal["auto", "low", "medium", "high", "xhigh", "max"] = setting(
