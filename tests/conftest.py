@@ -5,5 +5,8 @@ pytest_plugins = [
     "tests.fakes.discord.harness",
     "tests.fakes.slack.harness",
     "tests.fakes.a1111.harness",
+    "tests.fakes.openai.harness",
+    "tests.fakes.gemini.harness",
+    "tests.fakes.comfyui.harness",
     "tests.helpers.settings",
 ]

@@ -13,6 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from services.backends.a1111.plugin import PLUGIN as A1111
+from services.backends.comfyui.plugin import PLUGIN as COMFYUI
+from services.backends.gemini.plugin import PLUGIN as GEMINI
+from services.backends.openai.plugin import PLUGIN as OPENAI
 from services.backends.plugin import BackendConfigError, BackendPlugin
 from services.backends.stability.plugin import PLUGIN as STABILITY
 
@@ -21,6 +24,9 @@ __all__ = ["DEFAULT", "PLUGINS", "UnknownBackend", "choices_markdown", "get"]
 PLUGINS: tuple[BackendPlugin[Any], ...] = (
     STABILITY,
     A1111,
+    OPENAI,
+    GEMINI,
+    COMFYUI,
 )
 DEFAULT = PLUGINS[0]
 
@@ -39,12 +45,12 @@ def get(name: str) -> BackendPlugin[Any]:
 
 
 def choices_markdown() -> str:
-    """The valid ``EASEL_BACKEND`` values for the README: ``stability`` or ``gpu-host`` (alias ``a1111``)."""
+    """The valid ``EASEL_BACKEND`` values for the README: ``stability``, ``gpu-host`` (alias ``a1111``) … or ``comfyui``."""
     parts = []
     for plugin in PLUGINS:
         aliases = ", ".join(f"`{a}`" for a in plugin.aliases)
         parts.append(f"`{plugin.name}`" + (f" (alias {aliases})" if aliases else ""))
-    return " or ".join(parts)
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
 def _choices() -> str:

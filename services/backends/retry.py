@@ -36,7 +36,7 @@ from typing import TypeVar
 
 import aiohttp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
-from tenacity.wait import wait_base, wait_exponential_jitter
+from tenacity.wait import wait_base, wait_exponential, wait_random
 
 from services.errors import BackendUnavailable
 
@@ -126,12 +126,15 @@ class _BackoffOrRetryAfter(wait_base):
 
     def __init__(self, policy: RetryPolicy) -> None:
         self._policy = policy
-        self._backoff = wait_exponential_jitter(
-            multiplier=policy.base_delay_s, max=policy.max_delay_s, jitter=policy.base_delay_s
-        )
+        # wait_exponential + wait_random rather than wait_exponential_jitter, whose first argument
+        # was renamed in tenacity 9.2 (``initial`` → ``multiplier``): this spelling works on every
+        # tenacity the dependencies allow (google-genai caps it below 9.2).
+        self._backoff = wait_exponential(
+            multiplier=policy.base_delay_s, max=policy.max_delay_s
+        ) + wait_random(0, policy.base_delay_s)
 
     def __call__(self, retry_state: RetryCallState) -> float:
-        delay = self._backoff(retry_state)
+        delay = min(self._backoff(retry_state), self._policy.max_delay_s)
         outcome = retry_state.outcome
         exc = outcome.exception() if outcome is not None and outcome.failed else None
         if isinstance(exc, TransientError) and exc.retry_after_s is not None:

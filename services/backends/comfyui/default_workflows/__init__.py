@@ -1,0 +1,1 @@
+"""easel's default ComfyUI workflows (API-format JSON) and their node-input mappings (``*.easel.json``)."""

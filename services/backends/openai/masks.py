@@ -1,0 +1,54 @@
+"""easel's masks in OpenAI's convention: a PNG whose fully transparent pixels are the ones to edit.
+
+easel users give a white-means-repaint mask (``--mask-source white``), a black one, or an image
+with transparent holes (``alpha``); :mod:`services.images` has already made uploaded masks
+grayscale and exactly the init image's size. OpenAI wants an RGBA PNG of the first image's size
+with alpha 0 where it may paint and alpha 255 elsewhere::
+
+    png = await openai_mask(request.init_image, request.mask_image, MaskSource.WHITE)
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from services.errors import InvalidRequest
+from services.offload import run_cpu
+from services.types import InputImage, MaskSource
+
+__all__ = ["NOTHING_TO_EDIT", "openai_mask"]
+
+NOTHING_TO_EDIT = (
+    "The mask marks nothing to repaint; paint the area to change white (or use --mask-source black)."
+)
+_THRESHOLD = 128  # grayscale at or above this counts as white
+
+
+async def openai_mask(init: InputImage, mask: InputImage | None, source: MaskSource) -> bytes:
+    """The mask OpenAI's ``/v1/images/edits`` takes, built off the event loop."""
+    return await run_cpu(_openai_mask, init, mask, source)
+
+
+def _openai_mask(init: InputImage, mask: InputImage | None, source: MaskSource) -> bytes:
+    if source is MaskSource.ALPHA or mask is None:
+        with Image.open(io.BytesIO(init.png)) as img:
+            alpha = img.convert("RGBA").getchannel("A")
+        edit = alpha.point(lambda a: 255 if a < 255 else 0)
+    else:
+        with Image.open(io.BytesIO(mask.png)) as img:
+            gray = img.convert("L")
+        if gray.size != (init.width, init.height):
+            raise InvalidRequest("The mask must be exactly the size of the image.")
+        if source is MaskSource.WHITE:
+            edit = gray.point(lambda v: 255 if v >= _THRESHOLD else 0)
+        else:
+            edit = gray.point(lambda v: 255 if v < _THRESHOLD else 0)
+    if edit.getextrema()[1] == 0:
+        raise InvalidRequest(NOTHING_TO_EDIT)
+    out = Image.new("RGBA", edit.size, (0, 0, 0, 255))
+    out.putalpha(edit.point(lambda v: 0 if v else 255))
+    buffer = io.BytesIO()
+    out.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()

@@ -1,0 +1,249 @@
+"""A fake Gemini API on 127.0.0.1: ``models/{model}:generateContent`` with image output and ``models/{model}``.
+
+It checks what the real API checks (:mod:`.rules`) and answers as the API does: one candidate
+holding one ``inlineData`` PNG, ``usageMetadata``, ``modelVersion``. Prompts with a blocked word are
+refused the two ways Gemini refuses: ``promptFeedback.blockReason`` (the word ``forbidden``) or a
+candidate with ``finishReason: IMAGE_SAFETY`` and no image (``unsafe``). ``rate_limit(times)``
+answers 429 ``RESOURCE_EXHAUSTED`` with a ``RetryInfo``; ``fail(times)`` a 503::
+
+    sent = gemini_server.last_body()
+    assert sent["generationConfig"]["imageConfig"]["aspectRatio"] == "16:9"
+
+Edits (an image part beside the text) come back as that image tinted with the prompt's colour,
+keeping its shape, so a test can tell an edit from a fresh picture.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from PIL import Image
+
+from tests.fakes.gemini.rules import (
+    ASPECT_RATIOS,
+    IMAGE_SIZES,
+    MIME_TYPES,
+    MODELS,
+    REQUEST_FIELDS,
+    ApiError,
+    check_config,
+    check_safety,
+    invalid,
+    unknown_fields,
+)
+
+__all__ = ["FakeGemini", "RecordedRequest"]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    json: Any
+
+
+class FakeGemini:
+    """One fake Gemini API; ``url`` is its base (the SDK adds ``/v1beta/…``)."""
+
+    def __init__(
+        self, *, api_key: str = "AIza-fake-gemini-key-0123456789", models: tuple[str, ...] = MODELS
+    ) -> None:
+        self.api_key = api_key
+        self.models = models
+        self.requests: list[RecordedRequest] = []
+        self._failures: list[ApiError] = []
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> FakeGemini:
+        app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1beta/models/{action}", self._generate)
+        app.router.add_get("/v1beta/models/{model}", self._model)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # ---- test controls ----------------------------------------------------------------------
+    def rate_limit(self, times: int = 1, *, retry_delay: str = "0.02s") -> None:
+        details = [
+            {
+                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                "violations": [{"quotaMetric": "generate_content_requests"}],
+            },
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay},
+        ]
+        error = ApiError(429, "RESOURCE_EXHAUSTED", "You exceeded your current quota.", details)
+        self._failures += [error] * times
+
+    def fail(self, times: int = 1, code: int = 503) -> None:
+        self._failures += [
+            ApiError(code, "UNAVAILABLE", "The model is overloaded. Please try again later.")
+        ] * times
+
+    def generations(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.endswith(":generateContent")]
+
+    def last_body(self) -> Any:
+        found = self.generations()
+        assert found, "no generateContent request"
+        return found[-1].json
+
+    # ---- plumbing ------------------------------------------------------------------------------
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        body: Any = None
+        if request.can_read_body:
+            try:
+                body = await request.json()
+            except ValueError:
+                return invalid("Invalid JSON payload received.").response()
+        self.requests.append(RecordedRequest(request.method, request.path, dict(request.headers), body))
+        if request.headers.get("x-goog-api-key") != self.api_key:
+            details = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "API_KEY_INVALID",
+                    "domain": "googleapis.com",
+                }
+            ]
+            return ApiError(
+                400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", details
+            ).response()
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return exc.response()
+
+    def _known(self, model: str) -> None:
+        if model not in self.models:
+            raise ApiError(
+                404,
+                "NOT_FOUND",
+                f"models/{model} is not found for API version v1beta, or is not supported for generateContent.",
+            )
+
+    # ---- handlers ----------------------------------------------------------------------------
+    async def _model(self, request: web.Request) -> web.Response:
+        model = request.match_info["model"]
+        self._known(model)
+        return web.json_response({
+            "name": f"models/{model}", "version": "001", "displayName": model,
+            "supportedGenerationMethods": ["generateContent", "countTokens"],
+        })  # fmt: skip
+
+    async def _generate(self, request: web.Request) -> web.Response:
+        model, _, method = request.match_info["action"].partition(":")
+        if method != "generateContent":
+            raise ApiError(404, "NOT_FOUND", f"Method {method} not found.")
+        self._known(model)
+        body = self.requests[-1].json
+        if not isinstance(body, dict):
+            raise invalid("Invalid JSON payload received.")
+        unknown_fields(body, REQUEST_FIELDS, "")
+        ratio, size = check_config(model, body.get("generationConfig"))
+        check_safety(body.get("safetySettings"))
+        texts, images = self._parts(model, body.get("contents"))
+        if self._failures:
+            raise self._failures.pop(0)
+        prompt = " ".join(texts).lower()
+        usage = {"promptTokenCount": len(prompt.split()) + 258 * len(images), "totalTokenCount": 0}
+        if "forbidden" in prompt:
+            return web.json_response(
+                {
+                    "promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},
+                    "usageMetadata": usage,
+                    "modelVersion": model,
+                }
+            )
+        if "unsafe" in prompt:
+            candidate = {"finishReason": "IMAGE_SAFETY", "index": 0}
+            return web.json_response(
+                {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model}
+            )
+        picture = self._picture(prompt, images, ratio, size)
+        usage.update(candidatesTokenCount=1290, totalTokenCount=usage["promptTokenCount"] + 1290)
+        candidate = {
+            "content": {
+                "role": "model",
+                "parts": [
+                    {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(picture).decode()}}
+                ],
+            },
+            "finishReason": "STOP",
+            "index": 0,
+        }
+        return web.json_response(
+            {"candidates": [candidate], "usageMetadata": usage, "modelVersion": model, "responseId": "fake-1"}
+        )
+
+    def _parts(self, model: str, contents: Any) -> tuple[list[str], list[Image.Image]]:
+        if not isinstance(contents, list) or not contents:
+            raise invalid("* GenerateContentRequest.contents: contents is not specified")
+        texts: list[str] = []
+        images: list[Image.Image] = []
+        for content in contents:
+            for part in content.get("parts") or []:
+                if "text" in part:
+                    texts.append(str(part["text"]))
+                    continue
+                blob = part.get("inlineData") or part.get("inline_data")
+                if not isinstance(blob, dict):
+                    raise invalid("* GenerateContentRequest.contents.parts: a part must have data")
+                mime = blob.get("mimeType") or blob.get("mime_type")
+                if mime not in MIME_TYPES:
+                    raise invalid(f"Unsupported MIME type: {mime}")
+                try:
+                    # Proto JSON bytes: standard or URL-safe base64 (the SDK sends the latter).
+                    data = str(blob.get("data", "")).replace("-", "+").replace("_", "/")
+                    raw = base64.b64decode(data, validate=True)
+                    img = Image.open(io.BytesIO(raw))
+                    img.load()
+                except (binascii.Error, OSError):
+                    raise invalid(
+                        "Unable to process input image. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"
+                    ) from None
+                images.append(img)
+        limit = 3 if model.startswith("gemini-2") else 14
+        if len(images) > limit:
+            raise invalid(f"Too many input images: {model} takes at most {limit}.")
+        if not any(t.strip() for t in texts):
+            raise invalid("* GenerateContentRequest.contents: a text prompt is required for image generation")
+        return texts, images
+
+    def _picture(self, prompt: str, images: list[Image.Image], ratio: str | None, size: str | None) -> bytes:
+        digest = hashlib.sha256(prompt.encode()).digest()
+        colour = (digest[0], digest[1], digest[2])
+        scale = IMAGE_SIZES.get(size or "1K", 1)
+        if images and ratio is None:
+            src = images[0]
+            nearest = min(
+                ASPECT_RATIOS,
+                key=lambda r: abs(ASPECT_RATIOS[r][0] / ASPECT_RATIOS[r][1] - src.width / src.height),
+            )
+            w, h = ASPECT_RATIOS[nearest]
+            out = Image.blend(
+                src.convert("RGB").resize((w * scale, h * scale)),
+                Image.new("RGB", (w * scale, h * scale), colour),
+                0.5,
+            )
+        else:
+            w, h = ASPECT_RATIOS[ratio or "1:1"]
+            out = Image.new("RGB", (w * scale, h * scale), colour)
+        buffer = io.BytesIO()
+        out.save(buffer, "PNG", compress_level=1)
+        return buffer.getvalue()
