@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from commands.errors import OptionError
+from commands.errors import MissingOption, OptionError
 from commands.flags import ParsedPrompt, resolve
 from commands.invocation import Invocation
 from commands.sizes import check_size, nearest_aspect_ratio, size_for_ratio
@@ -123,4 +123,4 @@ async def required_image(inv: Invocation, limits: BackendLimits, command: str) -
 
 
 def missing_image(command: str) -> OptionError:
-    return OptionError(f"/{command} needs an image: please attach one.", option="image")
+    return MissingOption(f"/{command} needs an image: please attach one.", option="image")

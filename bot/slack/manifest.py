@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -128,13 +129,14 @@ def render_manifest(url: str | None = PLACEHOLDER_URL, *, name: str = "easel") -
     return "\n".join(header + _yaml(build_manifest(url, name=name))) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Print easel's Slack app manifest (YAML).")
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> None:
+    """Print the manifest (``easel slack-manifest`` passes its arguments and its name here)."""
+    parser = argparse.ArgumentParser(prog=prog, description="Print easel's Slack app manifest (YAML).")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--url", default=PLACEHOLDER_URL, help="request URL (https://your-host/slack/events)")
     mode.add_argument("--socket-mode", action="store_true", help="a Socket Mode app (no request URLs)")
     parser.add_argument("--name", default="easel", help="app and bot name shown in Slack")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(render_manifest(None if args.socket_mode else args.url, name=args.name), end="")
 
 

@@ -212,7 +212,11 @@ async def test_bad_key_is_an_operator_problem_without_leaking(stability_server: 
     result = await run_easel("imagine", "a cat", "--out", str(tmp_path / "out"), env=env, cwd=tmp_path)
     assert result.code == 1
     assert "sk-wrong-key-123456" not in result.stderr + result.stdout
-    assert "not set up correctly" in result.stderr
+    # On the CLI the reader is the operator: the cause, not the chat's "not set up correctly".
+    message = result.stderr.splitlines()[-1]
+    assert "refused easel's credentials" in message and "HTTP 401" in message
+    assert "easel check" in message and "Nothing was spent." in message
+    assert "not set up correctly" not in result.stderr
 
 
 async def test_check_reaches_stability(stability_server: Any, tmp_path: Path) -> None:
