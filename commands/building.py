@@ -17,6 +17,7 @@ from commands.invocation import Invocation
 from commands.sizes import check_size, nearest_aspect_ratio, size_for_ratio
 from commands.spec import CommandSpec
 from services.backends.base import BackendLimits
+from services.errors import InvalidRequest
 from services.images import load_input_image
 from services.types import GenerationRequest, InputImage, Operation
 
@@ -92,7 +93,12 @@ async def input_image(inv: Invocation, limits: BackendLimits, *, name: str = "im
     """
     data = inv.images.get(name)
     if data:
-        return await load_input_image(data, limits, what=name)
+        try:
+            return await load_input_image(data, limits, what=name)
+        except OptionError:
+            raise
+        except InvalidRequest as exc:  # name the option, so the CLI can name the file given for it
+            raise OptionError(exc.user_message, option=name, log_detail=exc.log_detail) from exc
     if name == "image":
         return inv.source_image
     return None
