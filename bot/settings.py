@@ -38,6 +38,7 @@ __all__ = [
     "UnknownVariable",
     "documented_variables",
     "load_settings",
+    "missing_chat",
     "missing_for_run",
     "unknown_variables",
 ]
@@ -239,16 +240,20 @@ class Settings(EnvSettings):
         return values
 
 
+def missing_chat(settings: Settings) -> str | None:
+    """What to set for a chat front end, when none is configured (the CLI needs none; ``run`` does)."""
+    if settings.discord_enabled or settings.slack_enabled:
+        return None
+    return (
+        "DISCORD_TOKEN (Discord bot token) and/or SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET "
+        "(or SLACK_APP_TOKEN for Socket Mode) for Slack"
+    )
+
+
 def missing_for_run(settings: Settings) -> list[str]:
     """What must be set before ``easel run`` can do anything useful (empty when ready)."""
-    missing: list[str] = []
-    if not settings.discord_enabled and not settings.slack_enabled:
-        missing.append(
-            "DISCORD_TOKEN (Discord bot token) and/or SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET "
-            "(or SLACK_APP_TOKEN for Socket Mode) for Slack"
-        )
-    missing.extend(settings.backend_problems())
-    return missing
+    chat = missing_chat(settings)
+    return ([chat] if chat else []) + settings.backend_problems()
 
 
 def documented_variables() -> list[Variable]:

@@ -221,10 +221,12 @@ async def test_bad_key_is_an_operator_problem_without_leaking(stability_server: 
 
 async def test_check_reaches_stability(stability_server: Any, tmp_path: Path) -> None:
     result = await run_easel("check", env=env_for(stability_server, tmp_path / "data"), cwd=tmp_path)
-    # No chat front end is configured, so check reports that as a failure, but Stability is OK.
+    # No chat front end is configured: fine for CLI use (`make check` for CLI-only operators),
+    # so check says what `easel run` would need and still exits 0 when Stability is OK.
     assert "OK   stability api" in result.stdout
     assert "42.50 credits" in result.stdout
-    assert "FAIL configuration" in result.stdout and "DISCORD_TOKEN" in result.stdout
-    assert result.code == 1
+    assert "FAIL" not in result.stdout
+    assert "OK   chat: no front end configured (CLI only); `easel run` needs DISCORD_TOKEN" in result.stdout
+    assert result.code == 0, result.stdout
     assert not (tmp_path / "data").exists() or not originals(tmp_path / "data")
     assert stability_server.requests_for("/v1/generation/") == []
