@@ -11,6 +11,7 @@ from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from services.backends.a1111.backend import A1111Backend
+from services.backends.a1111.wire import PREFERRED_UPSCALERS
 from services.backends.base import Backend
 from services.backends.plugin import BackendContext, BackendPlugin
 from services.backends.settings import BackendSettings, setting, split_commas
@@ -37,7 +38,10 @@ class A1111Settings(BackendSettings):
         "EASEL_GPU_UPSCALER",
         None,
         meaning="upscaler name for `/upscale` on GPU hosts (see `GET /sdapi/v1/upscalers`)",
-        shown_default="host's first",
+        shown_default=(
+            f"the first of `{'`, `'.join(PREFERRED_UPSCALERS[:3])}`, … the host offers, else its first "
+            "model upscaler, else `Lanczos`"
+        ),
     )
     gpu_host_concurrency: int = setting(
         "EASEL_GPU_HOST_CONCURRENCY", 1, ge=1, le=16, meaning="jobs at once per GPU host"
