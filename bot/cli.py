@@ -77,8 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the Slack app manifest (--url https://…/slack/events, or --socket-mode)",
         add_help=False,
     )
-    manifest.add_argument("manifest_args", nargs=argparse.REMAINDER)
-    manifest.set_defaults(handler=None, plain=_slack_manifest)
+    manifest.add_argument("manifest_args", nargs=argparse.REMAINDER)  # main() hands them over whole
     return parser
 
 
@@ -92,16 +91,16 @@ def _unquoted_prompt(args: argparse.Namespace, extras: list[str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["slack-manifest"]:  # its own parser (bot.slack.manifest) reads the rest
+        return _slack_manifest(argv[1:])
     parser = build_parser()
     args, extras = parser.parse_known_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    if extras and args.command != "slack-manifest":
+    if extras:
         return fail(_unquoted_prompt(args, extras), EXIT_USAGE)
-    if args.handler is None:
-        plain: Callable[[argparse.Namespace], int] = args.plain
-        return plain(args)
     handler: Handler = args.handler
     from bot.errors import SettingsError
     from services.jobs import DataDirBusy
@@ -150,11 +149,12 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run_check(settings))
 
 
-def _slack_manifest(args: argparse.Namespace) -> int:
+def _slack_manifest(argv: list[str]) -> int:
+    """``easel slack-manifest [--url URL | --socket-mode] [--name NAME]``: needs no settings."""
     from bot.slack.manifest import main as print_manifest
 
     try:
-        print_manifest(args.manifest_args, prog="easel slack-manifest")
+        print_manifest(argv, prog="easel slack-manifest")
     except SystemExit as exc:  # --help, or a usage error argparse already printed
         return int(exc.code or 0) if isinstance(exc.code, int | None) else EXIT_USAGE
     return EXIT_OK

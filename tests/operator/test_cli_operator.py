@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.slack.manifest import render_manifest
 from tests.helpers.cli import clean_env, easel_command, run_easel
 from tests.helpers.images import png
 
@@ -204,3 +205,15 @@ async def test_a_uid_without_passwd_entry_gets_an_account_not_a_traceback(
 
 
 _LOGIN_VARS = ("USER", "LOGNAME", "USERNAME", "LNAME")
+
+
+async def test_slack_manifest_prints_the_generated_manifest_without_any_settings(tmp_path: Path) -> None:
+    url = "https://easel.example.org/slack/events"
+    env = clean_env(EASEL_DAILY_QUOTA="not a number")  # settings are not read at all
+    result = await run_easel("slack-manifest", "--url", url, env=env, cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert result.stdout == render_manifest(url)
+    socket = await run_easel("slack-manifest", "--socket-mode", env=env, cwd=tmp_path)
+    assert socket.stdout == render_manifest(None)
+    wrong = await run_easel("slack-manifest", "--bogus", env=env, cwd=tmp_path)
+    assert wrong.code == 2 and "unrecognized arguments: --bogus" in wrong.stderr and not wrong.stdout
