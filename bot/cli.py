@@ -92,6 +92,9 @@ def _unquoted_prompt(args: argparse.Namespace, extras: list[str]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:  # no parser needed: as fast as Python starts
+        print(f"easel {__version__}")
+        return EXIT_OK
     if argv[:1] == ["slack-manifest"]:  # its own parser (bot.slack.manifest) reads the rest
         return _slack_manifest(argv[1:])
     parser = build_parser()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pty
 import signal
 import sys
 from pathlib import Path
@@ -217,3 +218,43 @@ async def test_slack_manifest_prints_the_generated_manifest_without_any_settings
     assert socket.stdout == render_manifest(None)
     wrong = await run_easel("slack-manifest", "--bogus", env=env, cwd=tmp_path)
     assert wrong.code == 2 and "unrecognized arguments: --bogus" in wrong.stderr and not wrong.stdout
+
+
+def _drain(fd: int) -> bytes:
+    """Everything written to a pty until its last writer closes (Linux reports EIO then)."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def test_on_a_terminal_progress_is_one_bar_erased_before_the_results(
+    stability_server: Any, tmp_path: Path
+) -> None:
+    master, slave = pty.openpty()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *easel_command(), "imagine", "a cat", "--out", str(tmp_path / "o"),
+            cwd=tmp_path, env=env_for(stability_server, tmp_path / "d"),
+            stdout=asyncio.subprocess.PIPE, stderr=slave,
+        )  # fmt: skip
+        os.close(slave)
+        slave = -1
+        reading = asyncio.create_task(asyncio.to_thread(_drain, master))
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+        terminal = (await asyncio.wait_for(reading, 30)).decode()
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    assert proc.returncode == 0, terminal
+    assert "\r\x1b[KQueued — you're next" in terminal and "\r\x1b[KWorking on it…" in terminal
+    assert "easel: Queued" not in terminal  # no plain lines on a terminal
+    assert terminal.rstrip("\r\n").endswith("\r\x1b[K")  # the bar is gone before the results
+    assert out.decode().count("\tseed=") == 1  # results on stdout, untouched by the bar
