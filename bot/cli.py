@@ -120,8 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(settings, args)
     except (SettingsError, DataDirBusy) as exc:
         return fail(scrub(str(exc), settings), EXIT_USAGE)
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:  # before a job existed (jobs handle their own Ctrl-C)
+        return fail("interrupted.", EXIT_INTERRUPTED)
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:

@@ -181,6 +181,9 @@ async def _generate(settings: Settings, args: argparse.Namespace) -> int:
             job_id = submitted.job_id
             await services.jobs.wait(job_id)
         except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels this task
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # handled here: timeouts in the clean-up below must work as usual
             if job_id is not None:
                 await _cancel(services.jobs, job_id, display)
             else:
