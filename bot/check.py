@@ -12,7 +12,7 @@ from typing import TextIO
 import aiohttp
 
 from bot.app import backend_context
-from bot.settings import Settings, missing_for_run
+from bot.settings import Settings, missing_chat
 from services.types import CheckResult
 
 _TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
@@ -90,8 +90,13 @@ async def check_slack_app_token(settings: Settings, session: aiohttp.ClientSessi
 
 async def collect_checks(settings: Settings) -> list[CheckResult]:
     results: list[CheckResult] = [CheckResult("configuration", True, "all variables valid")]
-    for problem in missing_for_run(settings):
+    for problem in settings.backend_problems():
         results.append(CheckResult("configuration", False, "missing " + problem))
+    chat = missing_chat(settings)
+    if chat is not None:  # fine for CLI use; only `easel run` needs a chat front end
+        results.append(
+            CheckResult("chat", True, f"no front end configured (CLI only); `easel run` needs {chat}")
+        )
     async with aiohttp.ClientSession(timeout=_TIMEOUT) as session:
         results.extend(await settings.backend_plugin.check(settings.backend_settings, backend_context()))
         if settings.discord_enabled:

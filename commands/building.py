@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from commands.errors import OptionError
+from commands.errors import MissingOption, OptionError
 from commands.flags import ParsedPrompt, given_raw, resolve
 from commands.invocation import Invocation
 from commands.sizes import check_size, nearest_aspect_ratio, size_for_ratio
 from commands.spec import CommandSpec
 from commands.values import normalize_choice
 from services.backends.base import BackendLimits
+from services.errors import InvalidRequest
 from services.images import load_input_image
 from services.types import GenerationRequest, InputImage, Operation
 
@@ -109,7 +110,12 @@ async def input_image(inv: Invocation, limits: BackendLimits, *, name: str = "im
     """
     data = inv.images.get(name)
     if data:
-        return await load_input_image(data, limits, what=name)
+        try:
+            return await load_input_image(data, limits, what=name)
+        except OptionError:
+            raise
+        except InvalidRequest as exc:  # name the option, so the CLI can name the file given for it
+            raise OptionError(exc.user_message, option=name, log_detail=exc.log_detail) from exc
     if name == "image":
         return inv.source_image
     return None
@@ -140,4 +146,4 @@ async def required_image(inv: Invocation, limits: BackendLimits, command: str) -
 
 
 def missing_image(command: str) -> OptionError:
-    return OptionError(f"/{command} needs an image: please attach one.", option="image")
+    return MissingOption(f"/{command} needs an image: please attach one.", option="image")

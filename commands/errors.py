@@ -4,6 +4,7 @@
 
     InvalidRequest (services.errors)
     └── OptionError            a flag/option value is wrong; ``.option`` names it (or None)
+        ├── MissingOption      a required option (an image) was not given
         └── OptionUnsupported  also an UnsupportedOption: this command or backend can't take it
 
 Front ends may use ``.option`` to attach the message to a form field (Slack modals);
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from services.errors import InvalidRequest, UnsupportedOption
 
-__all__ = ["OptionError", "OptionUnsupported"]
+__all__ = ["MissingOption", "OptionError", "OptionUnsupported"]
 
 
 class OptionError(InvalidRequest):
@@ -23,6 +24,10 @@ class OptionError(InvalidRequest):
     def __init__(self, user_message: str, *, option: str | None = None, log_detail: str = "") -> None:
         super().__init__(user_message, log_detail=log_detail)
         self.option = option
+
+
+class MissingOption(OptionError):
+    """A required option was not given; the CLI names its flag, chat front ends say "attach one"."""
 
 
 class OptionUnsupported(OptionError, UnsupportedOption):

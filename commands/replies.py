@@ -5,6 +5,7 @@ each reader's time zone, and its icons) and adds only formatting around these se
 
     DISCORD = Markup(escape=escape_markdown, bold=lambda t: f"**{t}**", when=discord_when, icons={...})
     error_text(QuotaExceeded(...), DISCORD)   # "⛔ You have 0 of your 25 daily images left and …"
+    error_text(err, PLAIN, operator=view)     # the CLI: the reader is the operator, so say the cause
     queued_line(3)                            # "Queued — position 3"
     result_filename("6f1c…", 0, "png")        # "easel-6f1c…-1.png" (parsed back by Slack's shortcut)
 """
@@ -13,19 +14,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
+from pathlib import Path
 
-from services.errors import EaselError, QuotaExceeded
+from commands.errors import MissingOption, OptionError
+from services.errors import (
+    BackendMisconfigured,
+    BackendUnavailable,
+    EaselError,
+    QuotaExceeded,
+    UnsupportedOption,
+)
 from services.quota import QuotaStatus
 from services.types import Operation, Progress, SourceRef
 
 __all__ = [
     "DONE_LINE",
+    "PLAIN",
     "STALE_BUTTON",
     "Icon",
     "Markup",
+    "OperatorView",
     "StatusLines",
     "error_text",
     "extension_for",
@@ -60,6 +71,29 @@ class Markup:
     icons: Mapping[Icon, str]
 
 
+def _utc(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+#: Plain text for a terminal: nothing to escape, no icons, times in UTC.
+PLAIN = Markup(escape=str, bold=str, when=lambda m: "at " + _utc(m), icons={icon: "" for icon in Icon})
+
+
+@dataclass(frozen=True)
+class OperatorView:
+    """What the operator's wording needs when the reader is the operator (the CLI), not a chat user.
+
+    ``flags``: option name → how the reader spells it (``"image"`` → ``"--image"``);
+    ``files``: option name → the file the reader gave for it, so image errors name the file.
+    """
+
+    command: str
+    flags: Mapping[str, str] = field(default_factory=dict)
+    files: Mapping[str, Path] = field(default_factory=dict)
+    backend: str = ""  # "EASEL_BACKEND=stability": what is configured, for "isn't available"
+    account: str = ""  # the quota account charged
+
+
 STALE_BUTTON = "I don't recognise that button any more. Please run the command again."
 DONE_LINE = "Done — your result is in the channel."
 NO_PICTURE = (
@@ -85,9 +119,18 @@ _MADE = {
 }
 
 
-def error_text(error: EaselError, markup: Markup) -> str:
-    """The one reply for each error class (see :mod:`services.errors`)."""
+def error_text(error: EaselError, markup: Markup, *, operator: OperatorView | None = None) -> str:
+    """The one reply for each error class (see :mod:`services.errors`).
+
+    A chat user gets the polite ``user_message`` (an operator problem is "not set up
+    correctly"); with ``operator`` the reader *is* the operator, so the text names the cause,
+    the option or file at fault and what to run next. Neither ever contains a secret.
+    """
+    if operator is not None:
+        return _operator_text(error, operator)
     if isinstance(error, QuotaExceeded):
+        if error.limit == 0:
+            return f"{markup.icons[Icon.NO_ENTRY]} Image generation is turned off here. Nothing was spent."
         left = max(error.limit - error.used, 0)
         return (
             f"{markup.icons[Icon.NO_ENTRY]} You have {left} of your {error.limit} daily images left and "
@@ -97,7 +140,52 @@ def error_text(error: EaselError, markup: Markup) -> str:
     return f"{markup.icons[Icon.WARNING]} {markup.escape(error.user_message)}"
 
 
+def _detail(error: EaselError) -> str:
+    return error.log_detail.strip().rstrip(".") or "no detail"
+
+
+def _operator_text(error: EaselError, view: OperatorView) -> str:
+    if isinstance(error, QuotaExceeded):
+        if error.limit == 0:
+            return "image generation is turned off (EASEL_DAILY_QUOTA=0); set it above 0 to make images."
+        left = max(error.limit - error.used, 0)
+        who = f"{view.account!r} has" if view.account else "you have"
+        reset = f"easel quota --reset {view.account}" if view.account else "easel quota --reset USER"
+        return (
+            f"quota exhausted: {who} {left} of {error.limit} daily images left (EASEL_DAILY_QUOTA, rolling 24 h) "
+            f"and this needs {error.requested}. More become available at {_utc(error.resets_at)}, or run "
+            f"`{reset}`. Nothing was spent."
+        )
+    if isinstance(error, BackendMisconfigured):
+        return (
+            f"the image service refused easel's credentials or account: {_detail(error)}. "
+            "Check the key, the credits or the GPU host's login (`easel check` names the part). "
+            "Nothing was spent."
+        )
+    if isinstance(error, BackendUnavailable):
+        return (
+            f"the image service is busy or unreachable: {_detail(error)}. "
+            "Try again in a minute (`easel check` tests the connection). Nothing was spent."
+        )
+    if isinstance(error, MissingOption) and error.option is not None:
+        flag = view.flags.get(error.option, f"--{error.option}")
+        return f"easel {view.command} needs {flag} PATH ({error.user_message})"
+    if isinstance(error, OptionError) and error.option in view.files:
+        assert error.option is not None
+        flag = view.flags.get(error.option, f"--{error.option}")
+        return f"{flag} {view.files[error.option]}: {error.user_message}"
+    if isinstance(error, UnsupportedOption) and error.user_message.startswith(f"/{view.command} "):
+        where = f" ({view.backend})" if view.backend else ""
+        return (
+            f'{error.user_message.rstrip(".")}{where}. The README\'s "Image backends" section lists '
+            "which backends and models have it."
+        )
+    return error.user_message
+
+
 def quota_text(status: QuotaStatus, markup: Markup) -> str:
+    if status.limit == 0:
+        return "Image generation is turned off here."
     text = f"You have {markup.bold(str(status.remaining))} of your {status.limit} daily images left."
     if status.resets_at is not None and status.remaining < status.limit:
         text += f" The next one comes back {markup.when(status.resets_at)}."

@@ -76,7 +76,9 @@ class QuotaExceeded(EaselError):
         self.resets_at = resets_at
         left = max(limit - used, 0)
         msg = (
-            f"You have {left} of your {limit} daily images left and this request needs {requested}. "
+            "Image generation is turned off here."  # EASEL_DAILY_QUOTA=0: nothing ever comes back
+            if limit == 0
+            else f"You have {left} of your {limit} daily images left and this request needs {requested}. "
             f"More become available at {resets_at:%Y-%m-%d %H:%M} UTC."
         )
         super().__init__(msg, log_detail=f"quota limit={limit} used={used} requested={requested}")

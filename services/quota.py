@@ -177,6 +177,25 @@ class QuotaBook:
             resets_at=resets_at,
         )
 
+    async def reset(self, requester: Requester) -> int:
+        """Give back every settled charge in the window (the operator's ``easel quota --reset``).
+
+        Reservations of jobs still running are left alone (their commit or refund settles
+        them); the rows stay, with ``charged = 0``, as a record. Returns the images given back.
+        """
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT COALESCE(SUM(charged), 0) AS n FROM quota_reservations"
+                " WHERE requester_key = ? AND state != 'reserved' AND charged > 0",
+                (requester.key,),
+            )
+            await tx.execute(
+                "UPDATE quota_reservations SET charged = 0"
+                " WHERE requester_key = ? AND state != 'reserved' AND charged > 0",
+                (requester.key,),
+            )
+        return int(row["n"]) if row is not None else 0
+
     async def _charges(self, tx: Transaction, key: str, now: float) -> list[tuple[float, int]]:
         rows = await tx.fetchall(
             "SELECT created_at, charged FROM quota_reservations"

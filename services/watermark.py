@@ -49,6 +49,7 @@ from typing import Final
 from PIL import Image, ImageDraw, ImageFont
 
 from services.errors import BackendError
+from services.fonts import WATERMARK_FONT
 from services.images import PNG_COMPRESS_LEVEL
 from services.offload import run_cpu
 
@@ -62,7 +63,6 @@ MIN_FONT_PX: Final = 12
 _MARGIN_FRACTION: Final = 0.02
 _PLATE_RGBA: Final = (0, 0, 0, 170)  # 2/3 black: white text on it has ≥ 6.5:1 contrast on any background
 _TEXT_RGBA: Final = (255, 255, 255, 240)
-_FONT_FILES: Final = ("DejaVuSans-Bold.ttf",)  # system font when present, else Pillow's built-in
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +77,15 @@ class _Plate:
 
 @functools.lru_cache(maxsize=64)
 def _font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    for name in _FONT_FILES:
-        try:
-            return ImageFont.truetype(name, px)
-        except OSError:
-            continue
-    return ImageFont.load_default(size=px)  # scalable Aileron since Pillow 10.1
+    """The shipped font (:data:`services.fonts.WATERMARK_FONT`): the same mark on every install.
+
+    Pillow's built-in font remains only as a last resort for a broken install (file deleted).
+    """
+    try:
+        return ImageFont.truetype(WATERMARK_FONT, px)
+    except OSError:
+        log.warning("watermark.font_missing", extra={"path": str(WATERMARK_FONT)})
+        return ImageFont.load_default(size=px)
 
 
 def _load_logo(path: Path) -> Image.Image:

@@ -15,6 +15,7 @@ import argparse
 import json
 import re
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -175,8 +176,9 @@ def _name_argument(value: str) -> str:
     return value
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Print easel's Slack app manifest (YAML).")
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> None:
+    """Print the manifest (``easel slack-manifest`` passes its arguments and its name here)."""
+    parser = argparse.ArgumentParser(prog=prog, description="Print easel's Slack app manifest (YAML).")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--url", default=PLACEHOLDER_URL, help="request URL (https://your-host/slack/events)")
     mode.add_argument("--socket-mode", action="store_true", help="a Socket Mode app (no request URLs)")
@@ -184,9 +186,9 @@ def main() -> None:
         "--name",
         default="easel",
         type=_name_argument,
-        help=f"app name shown in Slack (≤ {APP_NAME_MAX} characters)",
+        help=f"app and bot name shown in Slack (≤ {APP_NAME_MAX} characters)",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(render_manifest(None if args.socket_mode else args.url, name=args.name), end="")
 
 

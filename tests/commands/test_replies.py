@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from bot.discord.render import MARKUP as DISCORD
 from bot.slack.mrkdwn import MARKUP as SLACK
 from commands.replies import (
+    PLAIN,
+    OperatorView,
     error_text,
     not_allowed_to_delete,
     parse_result_filename,
@@ -55,3 +57,15 @@ def test_result_file_names_are_parsed_back() -> None:
     assert name == "easel-6f1c0a-3.jpg" and parse_result_filename(name) == SourceRef("6f1c0a", 2)
     for other in ("easel-6f1c0a-0.png", "easel-6f1c0a-1.gif", "photo.png", "easel-a/b-1.png"):
         assert parse_result_filename(other) is None
+
+
+def test_a_quota_of_zero_says_generation_is_off_on_both_platforms_and_at_the_cli() -> None:
+    off = QuotaExceeded(limit=0, used=0, requested=1, resets_at=RESET)
+    assert error_text(off, DISCORD) == "⛔ Image generation is turned off here. Nothing was spent."
+    assert error_text(off, SLACK) == ":no_entry: Image generation is turned off here. Nothing was spent."
+    assert "become available" not in off.user_message
+    cli = error_text(off, PLAIN, operator=OperatorView(command="imagine"))
+    assert cli == "image generation is turned off (EASEL_DAILY_QUOTA=0); set it above 0 to make images."
+    assert quota_text(QuotaStatus(limit=0, used=0, remaining=0, resets_at=None), SLACK) == (
+        "Image generation is turned off here."
+    )

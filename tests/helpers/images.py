@@ -75,3 +75,14 @@ def decode(data: bytes) -> Image.Image:
     img = Image.open(io.BytesIO(data))
     img.load()
     return img
+
+
+def colours(img: Image.Image) -> set[object]:
+    """Every distinct pixel value (ints for one band, tuples for several).
+
+    ``getcolors`` works the same on every Pillow the pins allow; ``getdata`` is deprecated
+    from Pillow 13 (and a warning is an error in the suite).
+    """
+    found = img.getcolors(maxcolors=img.width * img.height)
+    assert found is not None
+    return {colour for _, colour in found}

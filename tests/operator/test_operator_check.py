@@ -156,15 +156,16 @@ async def test_gpu_host_ok(a1111_server: Any, tmp_path: Path) -> None:
         EASEL_BACKEND="gpu-host", EASEL_GPU_HOST_URL=a1111_server.url, EASEL_DATA_DIR=str(tmp_path / "data")
     )
     result = await run_easel("check", env=env, cwd=tmp_path, deadline_s=30)
-    # No chat platform is configured: that is the one FAIL line, and it says what to set.
-    assert result.code == 1
+    # No chat platform is configured: fine for CLI use, so no FAIL; the chat line says what `run` needs.
+    assert result.code == 0, result.stdout
     gpu = lines_of(result, f"gpu-host {a1111_server.url}") or [
         line for line in result.stdout.splitlines() if "gpu-host" in line
     ]
     assert gpu and all(line.startswith("OK") for line in gpu), result.stdout
     assert "reachable" in gpu[0] and "models" in gpu[0]
-    fails = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
-    assert len(fails) == 1 and "DISCORD_TOKEN" in fails[0]
+    assert not [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    [chat] = lines_of(result, "chat")
+    assert chat.startswith("OK") and "DISCORD_TOKEN" in chat
     # It asked, but never generated.
     assert not [r for r in a1111_server.requests if "2img" in r.path]
     assert_clean(result)

@@ -12,6 +12,7 @@ from pydantic_settings import NoDecode
 
 from services.backends.a1111.backend import A1111Backend
 from services.backends.a1111.catalog import DEFAULT_SAMPLER
+from services.backends.a1111.wire import PREFERRED_UPSCALERS
 from services.backends.base import Backend
 from services.backends.plugin import BackendContext, BackendPlugin
 from services.backends.settings import BackendSettings, setting, split_commas
@@ -38,7 +39,10 @@ class A1111Settings(BackendSettings):
         "EASEL_GPU_UPSCALER",
         None,
         meaning="upscaler name for `/upscale` on GPU hosts (see `GET /sdapi/v1/upscalers`)",
-        shown_default="host's first",
+        shown_default=(
+            f"the first of `{'`, `'.join(PREFERRED_UPSCALERS[:3])}`, … the host offers, else its first "
+            "model upscaler, else `Lanczos`"
+        ),
     )
     gpu_sampler: str | None = setting(
         "EASEL_GPU_SAMPLER",
