@@ -13,7 +13,8 @@ Generation subcommands are generated from :data:`commands.COMMANDS`, so the CLI
 offers exactly the options the chat front ends do. Exit codes: 0 success (``easel run``:
 stopped by SIGTERM/SIGINT), 1 the backend failed or a front end could not start (wrong
 token, platform unreachable, port taken), 2 bad input or configuration (including another
-easel process on the same ``EASEL_DATA_DIR``), 3 quota exhausted.
+easel process on the same ``EASEL_DATA_DIR``, a damaged database, a data dir or ``--out``
+easel cannot write), 3 quota exhausted.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 from bot import __version__
 from bot.errors import SettingsError, StartupError
 from bot.settings import Settings, load_settings, missing_for_run
+from services.db import StorageUnusable
 from services.jobs import DataDirBusy
 
 EXIT_OK, EXIT_BACKEND, EXIT_USAGE, EXIT_QUOTA = 0, 1, 2, 3
@@ -105,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_check(settings))
         return asyncio.run(_generate(settings, args))
-    except (SettingsError, DataDirBusy) as exc:
+    except (SettingsError, DataDirBusy, StorageUnusable) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
         return 130
@@ -138,19 +140,9 @@ def _run(settings: Settings) -> int:
     return EXIT_OK
 
 
-def _read_image(option: str, path: Path, max_bytes: int) -> bytes:
-    from services.errors import InvalidRequest
-
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise InvalidRequest(f"can't read --{option} {path}: {exc.strerror or exc}") from None
-    return data  # the size check itself lives in services.images
-
-
 async def _generate(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import open_services
+    from bot.cli_paths import check_out_dir, read_image_file
     from bot.cli_sink import CliSink
     from commands import COMMANDS
     from commands.invocation import Invocation
@@ -172,6 +164,10 @@ async def _generate(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 options[name] = value
 
+    try:
+        check_out_dir(args.out)  # before anything is sent: a wrong --out must spend nothing
+    except InvalidRequest as exc:
+        return _fail(exc.user_message, EXIT_USAGE)
     requester = Requester("cli", args.user or getpass.getuser(), args.user or getpass.getuser())
     origin = {"platform": "cli", "out_dir": str(args.out.resolve()), "json": bool(args.json)}
     async with open_services(settings) as services:
@@ -179,7 +175,7 @@ async def _generate(settings: Settings, args: argparse.Namespace) -> int:
         await services.jobs.start()
         try:
             images = {
-                name: _read_image(name, path, services.limits.max_input_bytes)
+                name: read_image_file(name, path, services.limits.max_input_bytes)
                 for name, path in image_paths.items()
             }
             request = await spec.build(

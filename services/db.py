@@ -18,6 +18,14 @@ read its uncommitted rows). Every statement therefore runs under one
 read-modify-write (quota!) is atomic even against another process on the same file,
 and ``busy_timeout`` makes such a second writer wait instead of failing.
 
+Storage faults are told, never repaired: a file that is not a database, a data dir easel
+cannot write, or a lock that outlasts the bounded wait at start raise
+:class:`StorageUnusable` (one line for the operator: which path, what to do; the file is
+left as it was). While running, a full disk becomes :class:`~services.errors.StorageFull`
+and a write lock held past ``lock_wait_s`` by another program (a backup tool)
+:class:`~services.errors.StorageBusy` — logged once per wait as ``db.locked``. A
+transaction that never began changed nothing, so waiting and giving up never double-charge.
+
 WAL with ``synchronous=NORMAL`` survives process crashes without losing committed
 transactions; a power cut may lose the last few, never corrupt the file.
 """
@@ -25,16 +33,38 @@ transactions; a power cut may lose the last few, never corrupt the file.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
-__all__ = ["DB_FILENAME", "MIGRATIONS", "Database", "Transaction"]
+from services.errors import StorageBusy, StorageFull
+
+__all__ = [
+    "DB_FILENAME",
+    "LOCK_WAIT_S",
+    "MIGRATIONS",
+    "Database",
+    "StorageUnusable",
+    "Transaction",
+    "database_path",
+    "ensure_writable_dir",
+    "probe_database",
+]
+
+T = TypeVar("T")
+
+# How long easel waits for another program's write lock before giving up (a backup tool
+# holding it for a minute is normal); each attempt waits busy_timeout inside SQLite.
+LOCK_WAIT_S = 90.0
 
 log = logging.getLogger(__name__)
 
@@ -107,20 +137,152 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+class StorageUnusable(Exception):
+    """The data dir or database cannot be used as it is; the operator must act (exit 2).
+
+    ``str(err)`` is one line naming the path, what is wrong and what to do. Nothing was
+    changed on disk.
+    """
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+def database_path(location: Path | str) -> Path:
+    """The database file for ``location``: a data dir, or the file itself (``.sqlite3``/…)."""
+    given = Path(location)
+    return given if given.suffix in _FILE_SUFFIXES else given / DB_FILENAME
+
+
+def ensure_writable_dir(directory: Path, *, what: str = "EASEL_DATA_DIR") -> None:
+    """Create ``directory`` if needed and prove easel can write there (a probe file, removed).
+
+    Blocking: call it off the event loop. Raises :class:`StorageUnusable` naming the path and
+    the permission needed; checking by writing is the only test a read-only mount cannot fool.
+    """
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".easel-write-probe-", dir=directory)
+        try:
+            os.write(fd, b"easel")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        raise StorageUnusable(_dir_problem(directory, exc, what), path=directory) from None
+
+
+def _dir_problem(directory: Path, exc: OSError, what: str) -> str:
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno == errno.EROFS:
+        return (
+            f"{what} {directory} is on a read-only file system ({reason}); "
+            f"mount it writable or choose another {what}"
+        )
+    if exc.errno == errno.ENOSPC:
+        return f"{what} {directory} has no space left ({reason}); free some space or choose another {what}"
+    if exc.errno == errno.ENOTDIR or (exc.errno == errno.EEXIST and not directory.is_dir()):
+        return f"{what} {directory} is not a directory; point {what} at a folder"
+    return (
+        f"{what} {directory} is not writable ({reason}): easel needs permission to create, write "
+        f"and delete files there (read, write and search); fix its owner/permissions or choose another {what}"
+    )
+
+
+def _damaged(path: Path, exc: sqlite3.Error) -> StorageUnusable:
+    return StorageUnusable(
+        f"{path} is damaged or not an easel database ({exc}); easel changed nothing. "
+        f"Restore it from a backup, or move it aside (mv {path} {path}.damaged) to start with an empty database",
+        path=path,
+    )
+
+
+def _primary_code(exc: sqlite3.Error) -> int:
+    return int(getattr(exc, "sqlite_errorcode", -1)) & 0xFF
+
+
+def _is_locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and _primary_code(exc) in (
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+    )
+
+
+@contextmanager
+def _storage_errors(path: Path) -> Iterator[None]:
+    """SQLite's "database or disk is full" as :class:`StorageFull` (an operator condition)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        if _primary_code(exc) == sqlite3.SQLITE_FULL:
+            raise StorageFull(path=str(path), log_detail=f"sqlite: {exc}") from exc
+        raise
+
+
+def probe_database(location: Path | str) -> str:
+    """What ``easel check`` says about the database, read-only: never creates or changes it.
+
+    Blocking (call it off the loop). Raises :class:`StorageUnusable` for a damaged file or a
+    schema newer than this easel.
+    """
+    path = database_path(location)
+    if not path.exists():
+        return f"{path} will be created at first start"
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as exc:
+        raise StorageUnusable(f"cannot open {path} ({exc}); check its permissions", path=path) from None
+    try:
+        verdict = conn.execute("PRAGMA quick_check").fetchone()
+        if verdict is None or verdict[0] != "ok":
+            raise StorageUnusable(
+                f"{path} is damaged ({verdict[0] if verdict else 'no answer'}); easel changed nothing. "
+                f"Restore it from a backup, or move it aside (mv {path} {path}.damaged) to start fresh",
+                path=path,
+            )
+        has_versions = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+        ).fetchone()
+        version = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] if has_versions else 0
+    except sqlite3.OperationalError as exc:
+        if _is_locked(exc):
+            return f"{path} is locked by another program right now (easel waits up to {LOCK_WAIT_S:.0f} s for it)"
+        raise _damaged(path, exc) from None
+    except sqlite3.DatabaseError as exc:
+        raise _damaged(path, exc) from None
+    finally:
+        conn.close()
+    if int(version or 0) > len(MIGRATIONS):
+        raise StorageUnusable(_newer_schema(path, int(version)), path=path)
+    return f"{path} opens (schema version {int(version or 0)} of {len(MIGRATIONS)})"
+
+
+def _newer_schema(path: Path, version: int) -> str:
+    return (
+        f"{path} has schema version {version}, newer than this easel "
+        f"({len(MIGRATIONS)}); upgrade easel or use another EASEL_DATA_DIR"
+    )
+
+
 class Transaction:
     """Statements inside one ``BEGIN IMMEDIATE`` transaction (see :meth:`Database.transaction`)."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
+        self._path = path
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return the number of rows it changed."""
-        async with self._conn.execute(sql, params) as cur:
-            return cur.rowcount
+        with _storage_errors(self._path):
+            async with self._conn.execute(sql, params) as cur:
+                return cur.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
-        async with self._conn.executemany(sql, rows) as cur:
-            return cur.rowcount
+        with _storage_errors(self._path):
+            async with self._conn.executemany(sql, rows) as cur:
+                return cur.rowcount
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self._conn.execute_fetchall(sql, params)
@@ -133,39 +295,48 @@ class Transaction:
 class Database:
     """The shared connection to ``<data_dir>/easel.sqlite3``. Open with :meth:`open`."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, *, lock_wait_s: float = LOCK_WAIT_S) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
         self.path = path
+        self.lock_wait_s = lock_wait_s
 
     @property
     def data_dir(self) -> Path:
         return self.path.parent
 
     @classmethod
-    async def open(cls, location: Path | str, *, busy_timeout_ms: int = 10_000) -> Database:
+    async def open(
+        cls, location: Path | str, *, busy_timeout_ms: int = 2_000, lock_wait_s: float = LOCK_WAIT_S
+    ) -> Database:
         """Create the data dir if needed, open the file, set pragmas and migrate the schema.
 
         ``location`` is the data dir (the file is ``<dir>/easel.sqlite3``) or, if it ends in
-        ``.sqlite3``/``.sqlite``/``.db``, the database file itself.
+        ``.sqlite3``/``.sqlite``/``.db``, the database file itself. Raises
+        :class:`StorageUnusable` (nothing changed) when the dir is not writable, the file is
+        not a database, or another program holds its write lock for more than ``lock_wait_s``.
         """
-        given = Path(location)
-        path = given if given.suffix in _FILE_SUFFIXES else given / DB_FILENAME
-        directory = path.parent
-        await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
+        path = database_path(location)
+        await asyncio.to_thread(ensure_writable_dir, path.parent)
         # isolation_level=None: autocommit; transactions are explicit BEGIN IMMEDIATE.
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StorageUnusable(f"cannot open {path} ({exc}); check its permissions", path=path) from None
         try:
             conn.row_factory = sqlite3.Row
             await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            await conn.execute("PRAGMA journal_mode = WAL")
+            db = cls(conn, path, lock_wait_s=lock_wait_s)
+            await db._retry_locked("PRAGMA journal_mode", lambda: conn.execute("PRAGMA journal_mode = WAL"))
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
-            db = cls(conn, path)
             await db._migrate()
-        except BaseException:
+        except BaseException as exc:
             await conn.close()
-            raise
+            problem = _open_problem(path, exc, lock_wait_s)
+            if problem is exc:
+                raise
+            raise problem from None
         return db
 
     async def close(self) -> None:
@@ -191,8 +362,60 @@ class Database:
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """One autocommitted write statement; returns the number of rows changed."""
-        async with self._lock, self._conn.execute(sql, params) as cur:
-            return cur.rowcount
+
+        async def run() -> int:
+            async with self._conn.execute(sql, params) as cur:
+                return cur.rowcount
+
+        async with self._lock:
+            with _storage_errors(self.path):
+                return await self._retry_locked(sql.split(None, 1)[0], run)
+
+    async def _retry_locked(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run ``attempt`` again while another program holds the write lock, up to ``lock_wait_s``.
+
+        Only for statements that change nothing when refused (BEGIN IMMEDIATE, one autocommit
+        write): SQLite rolls a refused one back entirely, so retrying never applies it twice.
+        """
+        deadline = time.monotonic() + self.lock_wait_s
+        waiting_since: float | None = None
+        while True:
+            try:
+                result = await attempt()
+            except sqlite3.OperationalError as exc:
+                if not _is_locked(exc):
+                    raise
+                now = time.monotonic()
+                if waiting_since is None:
+                    waiting_since = now
+                    log.warning(
+                        "db.locked",
+                        extra={
+                            "path": str(self.path),
+                            "statement": what,
+                            "wait_s": self.lock_wait_s,
+                            "detail": "another program holds the database's write lock; waiting",
+                        },
+                    )
+                if now >= deadline:
+                    log.error(
+                        "db.lock_wait_exceeded",
+                        extra={"path": str(self.path), "statement": what, "wait_s": self.lock_wait_s},
+                    )
+                    raise StorageBusy(
+                        log_detail=f"{self.path} locked for more than {self.lock_wait_s} s"
+                    ) from exc
+                await asyncio.sleep(min(0.05, max(deadline - now, 0)))
+                continue
+            if waiting_since is not None:
+                log.info(
+                    "db.lock_released",
+                    extra={
+                        "path": str(self.path),
+                        "waited_ms": round((time.monotonic() - waiting_since) * 1000),
+                    },
+                )
+            return result
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -205,16 +428,20 @@ class Database:
         """
         async with self._lock:
             try:
-                await asyncio.shield(self._conn.execute("BEGIN IMMEDIATE"))
+                await self._retry_locked("BEGIN IMMEDIATE", self._begin)
             except BaseException:
                 await asyncio.shield(self._rollback())
                 raise
             try:
-                yield Transaction(self._conn)
-                await asyncio.shield(self._conn.execute("COMMIT"))
+                yield Transaction(self._conn, self.path)
+                with _storage_errors(self.path):
+                    await asyncio.shield(self._conn.execute("COMMIT"))
             except BaseException:
                 await asyncio.shield(self._rollback())
                 raise
+
+    async def _begin(self) -> None:
+        await asyncio.shield(self._conn.execute("BEGIN IMMEDIATE"))
 
     async def _rollback(self) -> None:
         """Queue a ROLLBACK behind whatever the connection thread still has to run."""
@@ -238,10 +465,7 @@ class Database:
             row = await tx.fetchone("SELECT MAX(version) AS v FROM schema_version")
             current = int(row["v"] or 0) if row is not None else 0
             if current > len(MIGRATIONS):
-                raise RuntimeError(
-                    f"{self.path} has schema version {current}, newer than this easel "
-                    f"({len(MIGRATIONS)}); upgrade easel or use another EASEL_DATA_DIR"
-                )
+                raise StorageUnusable(_newer_schema(self.path, current), path=self.path)
             for version in range(current + 1, len(MIGRATIONS) + 1):
                 for statement in _split_statements(MIGRATIONS[version - 1]):
                     await tx.execute(statement)
@@ -250,6 +474,35 @@ class Database:
                     (version,),
                 )
                 log.info("db.migrated", extra={"schema_version": version})
+
+
+def _open_problem(path: Path, exc: BaseException, lock_wait_s: float) -> BaseException:
+    """What a failure while opening means for the operator (other exceptions pass through)."""
+    if isinstance(exc, StorageBusy):
+        return StorageUnusable(
+            f"{path} is locked by another program (held for more than {lock_wait_s:.0f} s); "
+            "let that program finish (a backup?) and start easel again",
+            path=path,
+        )
+    if isinstance(exc, StorageFull):
+        return StorageUnusable(
+            f"the file system of {path} is full; free some space and start easel again", path=path
+        )
+    if isinstance(exc, sqlite3.Error):
+        code = _primary_code(exc)
+        if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
+            return StorageUnusable(
+                f"cannot write {path} ({exc}): easel needs read and write permission on the file "
+                "and its folder; fix the permissions or choose another EASEL_DATA_DIR",
+                path=path,
+            )
+        if code == sqlite3.SQLITE_FULL:
+            return StorageUnusable(
+                f"the file system of {path} is full; free some space and start easel again", path=path
+            )
+        if isinstance(exc, sqlite3.DatabaseError):
+            return _damaged(path, exc)
+    return exc
 
 
 def _split_statements(script: str) -> list[str]:
