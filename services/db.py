@@ -134,6 +134,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN resume_token TEXT;
     """,
+    # 3: requests acknowledged on a platform but not yet a job (services.jobs.pending), so a
+    # restart in between tells the person instead of leaving a placeholder for good.
+    """
+    CREATE TABLE pending_requests (
+        id              TEXT PRIMARY KEY,
+        platform        TEXT NOT NULL,
+        command         TEXT NOT NULL,
+        requester_json  TEXT NOT NULL,
+        origin_json     TEXT NOT NULL,
+        created_at      REAL NOT NULL
+    );
+    """,
 )
 
 

@@ -23,6 +23,7 @@ from services.errors import BackendError, JobCancelled, JobNotFound, NotAllowed,
 from services.jobs.active import ActiveJob, ActiveJobs, JobStats, user_hash
 from services.jobs.codec import request_images
 from services.jobs.lock import DataDirLock
+from services.jobs.pending import PendingRequests
 from services.jobs.publishing import Publisher, Publishing
 from services.jobs.records import JobRecord, JobRecords, JobStatus, NewJob, stored_error
 from services.jobs.recovery import Recovery, RecoveryReport
@@ -91,6 +92,7 @@ class JobService:
         self._recovery = Recovery(
             records=self._records, active=self._active, settle=self._settle, notify=self._notify, quota=quota
         )
+        self.pending = PendingRequests(db, clock=clock)
         self._started = False
         self._stopping = False
 
@@ -109,6 +111,7 @@ class JobService:
         self._lock.acquire()
         try:
             report = await self._recovery.run(self._factories)
+            not_started = await self.pending.tell_unstarted(self._factories, self._notify)
         except BaseException:
             self._lock.release()
             raise
@@ -122,6 +125,7 @@ class JobService:
                 "backend": self.backend.name,
                 "resumed": len(report.resumed),
                 "refunded": len(report.refunded),
+                "not_started": len(not_started),
             },
         )
         return report
@@ -136,6 +140,7 @@ class JobService:
             return
         self._stopping = True
         await self._runner.stop(grace_s)
+        await self.pending.close()
         self._active.abandon(
             lambda: JobCancelled(
                 "easel is restarting; this job will continue when it is back.",
@@ -155,12 +160,14 @@ class JobService:
         *,
         origin: Mapping[str, Any],
         sink: JobSink | None = None,
+        pending_id: str | None = None,
     ) -> SubmittedJob:
         """Reserve quota, persist and queue a job; raises :class:`QuotaExceeded` before writing.
 
         ``origin`` is JSON-able and names the platform (``origin["platform"]``) whose
         registered factory builds the job's sink; ``sink`` overrides that for this run
-        only (after a restart the factory is used).
+        only (after a restart the factory is used). ``pending_id`` is the request's row in
+        :mod:`services.jobs.pending`, deleted in the transaction that writes the job.
         """
         if not self._started or self._stopping:
             raise RuntimeError("JobService is not running (call start() first)")
@@ -179,6 +186,8 @@ class JobService:
             async with self.db.transaction() as tx:
                 reservation = await self.quota.reserve(requester, row.n_requested, job_id, tx=tx)
                 await self._records.insert(tx, row, reservation.id)
+                if pending_id is not None:
+                    await self.pending.forget(pending_id, tx=tx)
         except StorageFull as no_space:  # rolled back: nothing spent; the operator sees storage.full
             self.storage.report(no_space)
             raise

@@ -139,6 +139,7 @@ class FakeDiscord(GatewaySide):
         self.violations: list[str] = []
         self.attachments: dict[int, UploadedFile] = {}
         self.downloads = 0  # attachment fetches served
+        self.attachment_gate: asyncio.Event | None = None  # when set: downloads wait for it (a slow CDN)
         self.connections: list[_GatewayConnection] = []
         self.identifies: list[dict[str, Any]] = []
         self.gateway_queries: list[dict[str, str]] = []
@@ -711,6 +712,8 @@ class FakeDiscord(GatewaySide):
         if upload is None or upload.filename != request.match_info["filename"]:
             raise web.HTTPNotFound()
         self.downloads += 1
+        if self.attachment_gate is not None:
+            await self.attachment_gate.wait()
         return web.Response(body=upload.data, content_type=upload.content_type or "application/octet-stream")
 
     # ---------------------------------------------------------------- REST: interactions
