@@ -36,6 +36,7 @@ from PIL import Image, ImageCms, ImageOps, JpegImagePlugin, PngImagePlugin, WebP
 from services.backends.base import BackendLimits
 from services.errors import InvalidRequest
 from services.offload import run_cpu
+from services.over_limit import over_and_limit
 from services.types import InputImage
 
 __all__ = [
@@ -153,15 +154,6 @@ def image_size(data: bytes) -> tuple[int, int]:
     return size
 
 
-def _mb(n_bytes: int) -> str:
-    """1.1, 10, 0.5: one decimal at most, none when it is zero."""
-    return f"{n_bytes / 1_048_576:.1f}".removesuffix(".0")
-
-
-def _megapixels(pixels: int) -> str:
-    return f"{pixels / 1e6:.1f}"
-
-
 # ---------------------------------------------------------------------------- loading
 
 
@@ -231,9 +223,9 @@ def load_input_image_sync(data: bytes, limits: BackendLimits, *, what: str = "im
     if not data:
         raise InvalidRequest(f"That {what} is empty. Please upload a PNG, JPEG or WebP.")
     if len(data) > limits.max_input_bytes:
+        yours, most = over_and_limit(len(data), limits.max_input_bytes, scale=1_048_576)
         raise InvalidRequest(
-            f"That {what} is {_mb(len(data))} MB; the largest I accept is "
-            f"{_mb(limits.max_input_bytes)} MB. Please upload a smaller file.",
+            f"That {what} is {yours} MB; the largest I accept is {most} MB. Please upload a smaller file.",
             log_detail=f"input bytes={len(data)} limit={limits.max_input_bytes}",
         )
     fmt = sniff_format(data)
@@ -272,9 +264,10 @@ def _check_pixels(size: tuple[int, int], limits: BackendLimits, what: str) -> No
         limit = min(limit, int(Image.MAX_IMAGE_PIXELS))
     if w * h > limit:
         side = math.isqrt(limit)
+        yours, most = over_and_limit(w * h, limit, scale=1e6)
         raise InvalidRequest(
-            f"That {what} is {w}×{h} pixels ({_megapixels(w * h)} megapixels); the most I accept is "
-            f"{_megapixels(limit)} megapixels (about {side}×{side}). Please upload a smaller one.",
+            f"That {what} is {w}×{h} pixels ({yours} megapixels); the most I accept is "
+            f"{most} megapixels (about {side}×{side}). Please upload a smaller one.",
             log_detail=f"input pixels={w * h} limit={limit}",
         )
 
