@@ -23,11 +23,13 @@ from services.types import Operation, Progress, SourceRef
 
 __all__ = [
     "DONE_LINE",
+    "ERROR_TEXT_MAX_CHARS",
     "STALE_BUTTON",
     "Icon",
     "Markup",
     "error_text",
     "extension_for",
+    "fit",
     "made_verb",
     "not_allowed_to_delete",
     "parse_result_filename",
@@ -84,8 +86,29 @@ _MADE = {
 }
 
 
+# Every error reply fits every platform by construction: Discord allows 2,000 characters of
+# message content, Slack 3,000 in a section block (4,000 in a message's text). The cut is made
+# after escaping (escapes only lengthen), at a space so no escape or entity is split.
+ERROR_TEXT_MAX_CHARS = 1_900
+
+
+def fit(text: str, limit: int = ERROR_TEXT_MAX_CHARS) -> str:
+    """``text`` if it fits in ``limit`` characters, else cut at a space before it, with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut + "…"
+
+
 def error_text(error: EaselError, markup: Markup) -> str:
-    """The one reply for each error class (see :mod:`services.errors`)."""
+    """The one reply for each error class (see :mod:`services.errors`), never over a platform's limit."""
+    return fit(_error_text(error, markup))
+
+
+def _error_text(error: EaselError, markup: Markup) -> str:
     if isinstance(error, QuotaExceeded):
         left = max(error.limit - error.used, 0)
         return (

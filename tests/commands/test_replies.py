@@ -55,3 +55,16 @@ def test_result_file_names_are_parsed_back() -> None:
     assert name == "easel-6f1c0a-3.jpg" and parse_result_filename(name) == SourceRef("6f1c0a", 2)
     for other in ("easel-6f1c0a-0.png", "easel-6f1c0a-1.gif", "photo.png", "easel-a/b-1.png"):
         assert parse_result_filename(other) is None
+
+
+def test_every_error_reply_fits_both_platforms_by_construction() -> None:
+    from commands.replies import ERROR_TEXT_MAX_CHARS
+
+    floods = ["& < > " * 2000, "*_~`|" * 2000, "@everyone " * 900, "word " * 5000, "x" * 10_000]
+    for flood in floods:
+        for markup in (DISCORD, SLACK):
+            text = error_text(InvalidRequest(flood), markup)
+            assert len(text) <= ERROR_TEXT_MAX_CHARS < 2000, (markup, len(text))
+            assert text.endswith("…")
+    short = error_text(InvalidRequest("--n must be between 1 and 10."), SLACK)
+    assert not short.endswith("…")
