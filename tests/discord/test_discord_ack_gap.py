@@ -13,7 +13,7 @@ from typing import Any
 
 from services.jobs.pending import NOT_STARTED
 from tests.fakes.discord import EaselOnDiscord
-from tests.helpers.discord_messages import ephemeral_reply, remaining
+from tests.helpers.discord_messages import ephemeral_reply, remaining, result_of
 from tests.helpers.images import png
 from tests.helpers.waiting import until
 
@@ -50,13 +50,8 @@ async def test_restart_during_the_download_tells_the_person_and_spends_nothing(
 
 async def test_a_queued_request_leaves_no_pending_row(easel_on_discord: EaselOnDiscord) -> None:
     fake = easel_on_discord.fake
-    await fake.slash("imagine", prompt="a lighthouse")
+    interaction = await fake.slash("imagine", prompt="a lighthouse")
+    await result_of(fake, interaction)
     db = easel_on_discord.services.db
-    await fake.wait_until(lambda: fake.messages_sent() and True)
-
-    async def one_job() -> None:
-        while not await db.fetchall("SELECT id FROM jobs"):
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(one_job(), 10)
+    assert len(await db.fetchall("SELECT id FROM jobs")) == 1
     assert await db.fetchall("SELECT id FROM pending_requests") == []  # deleted with the job insert

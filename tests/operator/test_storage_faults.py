@@ -5,13 +5,14 @@ nothing changed on disk and nothing sent to the image service.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from tests.fakes.discord import FakeDiscord
-from tests.helpers.cli import CliResult, clean_env, run_easel
+from tests.helpers.cli import CliResult, clean_env, easel_command, run_easel
 from tests.helpers.filesystems import NOBODY, require_unprivileged_user, run_easel_as, shared_dir, tmpfs
 from tests.helpers.network import free_port
 
@@ -171,4 +172,20 @@ async def test_image_that_is_a_folder_is_refused(stability_server: Any, tmp_path
     )  # fmt: skip
     assert result.code == 2
     assert "is a folder, not a regular file" in one_clean_line(result)
+    assert nothing_generated(stability_server)
+
+
+async def test_prompt_with_bytes_that_are_not_utf8_is_refused_before_sending(
+    stability_server: Any, tmp_path: Path
+) -> None:
+    env = env_for(stability_server, tmp_path / "data", LC_ALL="C.UTF-8")
+    proc = await asyncio.create_subprocess_exec(
+        *easel_command(), "imagine", b"a caf\xe9 in Latin-1 \xff", "--out", str(tmp_path / "out"),
+        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    stderr = err.decode("utf-8", "replace")
+    assert proc.returncode == 2, stderr
+    assert "valid UTF-8" in stderr and 'after "a caf"' in stderr
+    assert "Traceback" not in stderr
     assert nothing_generated(stability_server)
