@@ -352,14 +352,18 @@ async def fit_to_backend_async(img: InputImage, limits: BackendLimits) -> InputI
 # ---------------------------------------------------------------------------- masks
 
 
-def prepare_mask(mask: InputImage, init: InputImage, fitted: InputImage | None = None) -> InputImage:
+def prepare_mask(
+    mask: InputImage, init: InputImage, fitted: InputImage | None = None, *, repaint_white: bool = True
+) -> InputImage:
     """Turn an uploaded mask into a grayscale mask exactly the size of the init image sent.
 
     ``init`` is the init image as uploaded (after :func:`load_input_image`), ``fitted`` what
     :func:`fit_to_backend` made of it (defaults to ``init``). The rule users are told: the mask
     must have the same shape (aspect ratio, within 1 %) as the image; it is then scaled and
     cropped exactly like the image was, with nearest-neighbour sampling so hard edges stay hard.
-    Transparent parts of a mask count as black.
+    Transparent parts of a mask count as black. A mask that selects nothing (all black when
+    white is repainted, all white when black is: ``repaint_white=False``) is refused, since the
+    result could only be the input and the user would pay for it.
     """
     target = fitted or init
     mask_ratio, init_ratio = mask.width / mask.height, init.width / init.height
@@ -375,13 +379,29 @@ def prepare_mask(mask: InputImage, init: InputImage, fitted: InputImage | None =
     gray = pil.convert("L")
     if gray.size != (target.width, target.height):
         gray = ImageOps.fit(gray, (target.width, target.height), method=Image.Resampling.NEAREST)
+    _check_selects_something(gray, repaint_white)
     return InputImage(png=encode_png(gray), width=target.width, height=target.height, has_alpha=False)
 
 
 async def prepare_mask_async(
-    mask: InputImage, init: InputImage, fitted: InputImage | None = None
+    mask: InputImage, init: InputImage, fitted: InputImage | None = None, *, repaint_white: bool = True
 ) -> InputImage:
-    return await run_cpu(prepare_mask, mask, init, fitted)
+    return await run_cpu(prepare_mask, mask, init, fitted, repaint_white=repaint_white)
+
+
+def _check_selects_something(gray: Image.Image, repaint_white: bool) -> None:
+    low, high = gray.getextrema()
+    assert isinstance(low, int) and isinstance(high, int)
+    if repaint_white and high == 0:
+        raise InvalidRequest(
+            "The mask selects no area: it is all black, and white areas are the ones repainted. "
+            "Paint the area to repaint white, or use --mask-source black."
+        )
+    if not repaint_white and low == 255:
+        raise InvalidRequest(
+            "The mask selects no area: it is all white, and with --mask-source black the black "
+            "areas are the ones repainted. Paint the area to repaint black, or use --mask-source white."
+        )
 
 
 def _transparent_pixels(img: InputImage) -> bool:

@@ -133,6 +133,24 @@ BAD_FILES: dict[str, PictureCase] = {
         lambda _: {"image": Upload(png((640, 480)), "wall.png")},
         ("mask", "transparent"),
     ),
+    "all-black mask with white repainted": PictureCase(
+        "inpaint",
+        "a door --mask-source white",
+        lambda _: {
+            "image": Upload(png((640, 480)), "wall.png"),
+            "mask": Upload(png((640, 480), (0,), "L"), "mask.png"),
+        },
+        ("selects no area", "all black"),
+    ),
+    "all-white mask with black repainted": PictureCase(
+        "inpaint",
+        "a door --mask-source black",
+        lambda _: {
+            "image": Upload(png((640, 480)), "wall.png"),
+            "mask": Upload(grey_png((640, 480)), "mask.png"),
+        },
+        ("selects no area", "all white"),
+    ),
     "mask source without a mask": PictureCase(
         "inpaint",
         "a door --mask-source black",
