@@ -51,6 +51,11 @@ def parse_ratio(text: str, *, flag: str = "--ar") -> str:
             f"{flag} needs an aspect ratio like 16:9 or 2:3, not {quote(text)}.", option="aspect_ratio"
         )
     w, h = float(match.group(1)), float(match.group(2))
+    if not (math.isfinite(w) and math.isfinite(h)) or max(len(match.group(1)), len(match.group(2))) > 12:
+        raise OptionError(
+            f"{flag} {cut(text)} is too extreme; ratios up to {_MAX_RATIO:g}:1 are accepted.",
+            option="aspect_ratio",
+        )
     if w <= 0 or h <= 0:
         raise OptionError(
             f"{flag} {cut(text)}: both sides of the ratio must be above 0.", option="aspect_ratio"
@@ -73,6 +78,8 @@ def parse_size(text: str, *, flag: str = "--size") -> tuple[int, int]:
     match = _SIZE_RE.match(text)
     if not match:
         raise OptionError(f"{flag} needs a size like 1024x768, not {quote(text)}.", option="size")
+    if max(len(match.group(1)), len(match.group(2))) > 6:  # int() refuses 4,300+ digits; no side is a million
+        raise OptionError(f"{flag} {cut(text)} is far larger than any image I can make.", option="size")
     w, h = int(match.group(1)), int(match.group(2))
     if w <= 0 or h <= 0:
         raise OptionError(f"{flag} {cut(text)}: width and height must be above 0.", option="size")

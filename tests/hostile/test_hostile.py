@@ -52,6 +52,7 @@ LONG_ECHOES: dict[str, tuple[str, tuple[str, ...]]] = {
     "310-digit seed": ("a cat --seed " + "9" * 310, ("--seed", "between 0 and", "310 characters")),
     "5,000-digit count": ("a cat --n " + "1" * 5000, ("--n", "between 1 and 10")),
     "900-character style": ("a cat --style " + "z" * 900, ("--style", "900 characters")),
+    "5,801-character ratio": ("a cat --ar " + "1" * 2900 + ":" + "1" * 2900, ("--ar", "too extreme")),
 }
 
 
