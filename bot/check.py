@@ -14,7 +14,7 @@ import aiohttp
 
 from bot.app import backend_context
 from bot.settings import Settings, missing_for_run
-from services.db import StorageUnusable, ensure_writable_dir, probe_database
+from services.data_dir import StorageUnusable, ensure_writable_dir, probe_database
 from services.types import CheckResult
 
 _TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)

@@ -31,7 +31,7 @@ from typing import Any
 from bot import __version__
 from bot.errors import SettingsError, StartupError
 from bot.settings import Settings, load_settings, missing_for_run
-from services.db import StorageUnusable
+from services.data_dir import StorageUnusable
 from services.jobs import DataDirBusy
 
 EXIT_OK, EXIT_BACKEND, EXIT_USAGE, EXIT_QUOTA = 0, 1, 2, 3

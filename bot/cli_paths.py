@@ -16,7 +16,7 @@ import os
 import stat
 from pathlib import Path
 
-from services.db import StorageUnusable, ensure_writable_dir
+from services.data_dir import StorageUnusable, ensure_writable_dir
 from services.errors import InvalidRequest
 
 __all__ = ["check_out_dir", "read_image_file"]

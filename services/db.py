@@ -20,7 +20,7 @@ and ``busy_timeout`` makes such a second writer wait instead of failing.
 
 Storage faults are told, never repaired: a file that is not a database, a data dir easel
 cannot write, or a lock that outlasts the bounded wait at start raise
-:class:`StorageUnusable` (one line for the operator: which path, what to do; the file is
+:class:`~services.data_dir.StorageUnusable` (one line for the operator: which path, what to do; the file is
 left as it was). While running, a full disk becomes :class:`~services.errors.StorageFull`
 and a write lock held past ``lock_wait_s`` by another program (a backup tool)
 :class:`~services.errors.StorageBusy` — logged once per wait as ``db.locked``. A
@@ -33,11 +33,8 @@ transactions; a power cut may lose the last few, never corrupt the file.
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
-import os
 import sqlite3
-import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -46,7 +43,20 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from services.data_dir import (
+    DB_FILENAME,
+    LOCK_WAIT_S,
+    StorageUnusable,
+    database_path,
+    ensure_writable_dir,
+    is_locked,
+    newer_schema,
+    open_problem,
+    primary_code,
+    probe_database,
+)
 from services.errors import StorageBusy, StorageFull
+from services.migrations import MIGRATIONS
 
 __all__ = [
     "DB_FILENAME",
@@ -62,164 +72,11 @@ __all__ = [
 
 T = TypeVar("T")
 
-# How long easel waits for another program's write lock before giving up (a backup tool
-# holding it for a minute is normal); each attempt waits busy_timeout inside SQLite.
-LOCK_WAIT_S = 90.0
 
 log = logging.getLogger(__name__)
 
-DB_FILENAME = "easel.sqlite3"
-_FILE_SUFFIXES = (".sqlite3", ".sqlite", ".db")
 
 Params = Sequence[Any] | dict[str, Any]
-
-# Numbered migrations: MIGRATIONS[i] brings the schema from version i to i + 1.
-# Append only; never edit a migration that has shipped.
-MIGRATIONS: tuple[str, ...] = (
-    # 1: quota ledger, jobs, stored originals.
-    """
-    CREATE TABLE quota_reservations (
-        id             TEXT PRIMARY KEY,
-        requester_key  TEXT NOT NULL,
-        job_id         TEXT NOT NULL,
-        units          INTEGER NOT NULL CHECK (units >= 0),
-        charged        INTEGER NOT NULL CHECK (charged >= 0 AND charged <= units),
-        state          TEXT NOT NULL CHECK (state IN ('reserved', 'committed', 'refunded')),
-        created_at     REAL NOT NULL,
-        settled_at     REAL
-    );
-    CREATE INDEX ix_quota_requester_time ON quota_reservations (requester_key, created_at);
-    CREATE INDEX ix_quota_open ON quota_reservations (state) WHERE state = 'reserved';
-
-    CREATE TABLE jobs (
-        id              TEXT PRIMARY KEY,
-        requester_key   TEXT NOT NULL,
-        requester_json  TEXT NOT NULL,
-        platform        TEXT NOT NULL,
-        origin_json     TEXT NOT NULL,
-        request_json    TEXT NOT NULL,
-        status          TEXT NOT NULL,
-        reservation_id  TEXT REFERENCES quota_reservations (id),
-        created_at      REAL NOT NULL,
-        started_at      REAL,
-        finished_at     REAL,
-        error_kind      TEXT,
-        error           TEXT,
-        n_requested     INTEGER NOT NULL,
-        n_delivered     INTEGER NOT NULL DEFAULT 0,
-        n_filtered      INTEGER NOT NULL DEFAULT 0,
-        backend         TEXT,
-        model           TEXT,
-        seeds_json      TEXT,
-        result_text     TEXT,
-        deleted_at      REAL
-    );
-    CREATE INDEX ix_jobs_status ON jobs (status);
-    CREATE INDEX ix_jobs_requester ON jobs (requester_key, created_at);
-
-    CREATE TABLE images (
-        job_id         TEXT NOT NULL,
-        idx            INTEGER NOT NULL,
-        seed           INTEGER NOT NULL,
-        width          INTEGER NOT NULL,
-        height         INTEGER NOT NULL,
-        path           TEXT NOT NULL,
-        finish_reason  TEXT NOT NULL,
-        created_at     REAL NOT NULL,
-        PRIMARY KEY (job_id, idx)
-    );
-    """,
-    # 2: the backend's handle on an asynchronous generation (Stability's creative upscale id),
-    # so a restart polls the same generation instead of paying for a new one.
-    """
-    ALTER TABLE jobs ADD COLUMN resume_token TEXT;
-    """,
-    # 3: requests acknowledged on a platform but not yet a job (services.jobs.pending), so a
-    # restart in between tells the person instead of leaving a placeholder for good.
-    """
-    CREATE TABLE pending_requests (
-        id              TEXT PRIMARY KEY,
-        platform        TEXT NOT NULL,
-        command         TEXT NOT NULL,
-        requester_json  TEXT NOT NULL,
-        origin_json     TEXT NOT NULL,
-        created_at      REAL NOT NULL
-    );
-    """,
-)
-
-
-class StorageUnusable(Exception):
-    """The data dir or database cannot be used as it is; the operator must act (exit 2).
-
-    ``str(err)`` is one line naming the path, what is wrong and what to do. Nothing was
-    changed on disk.
-    """
-
-    def __init__(self, message: str, *, path: Path) -> None:
-        self.path = path
-        super().__init__(message)
-
-
-def database_path(location: Path | str) -> Path:
-    """The database file for ``location``: a data dir, or the file itself (``.sqlite3``/…)."""
-    given = Path(location)
-    return given if given.suffix in _FILE_SUFFIXES else given / DB_FILENAME
-
-
-def ensure_writable_dir(directory: Path, *, what: str = "EASEL_DATA_DIR") -> None:
-    """Create ``directory`` if needed and prove easel can write there (a probe file, removed).
-
-    Blocking: call it off the event loop. Raises :class:`StorageUnusable` naming the path and
-    the permission needed; checking by writing is the only test a read-only mount cannot fool.
-    """
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".easel-write-probe-", dir=directory)
-        try:
-            os.write(fd, b"easel")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-            os.unlink(probe)
-    except OSError as exc:
-        raise StorageUnusable(_dir_problem(directory, exc, what), path=directory) from None
-
-
-def _dir_problem(directory: Path, exc: OSError, what: str) -> str:
-    reason = exc.strerror or type(exc).__name__
-    if exc.errno == errno.EROFS:
-        return (
-            f"{what} {directory} is on a read-only file system ({reason}); "
-            f"mount it writable or choose another {what}"
-        )
-    if exc.errno == errno.ENOSPC:
-        return f"{what} {directory} has no space left ({reason}); free some space or choose another {what}"
-    if exc.errno == errno.ENOTDIR or (exc.errno == errno.EEXIST and not directory.is_dir()):
-        return f"{what} {directory} is not a directory; point {what} at a folder"
-    return (
-        f"{what} {directory} is not writable ({reason}): easel needs permission to create, write "
-        f"and delete files there (read, write and search); fix its owner/permissions or choose another {what}"
-    )
-
-
-def _damaged(path: Path, exc: sqlite3.Error) -> StorageUnusable:
-    return StorageUnusable(
-        f"{path} is damaged or not an easel database ({exc}); easel changed nothing. "
-        f"Restore it from a backup, or move it aside (mv {path} {path}.damaged) to start with an empty database",
-        path=path,
-    )
-
-
-def _primary_code(exc: sqlite3.Error) -> int:
-    return int(getattr(exc, "sqlite_errorcode", -1)) & 0xFF
-
-
-def _is_locked(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and _primary_code(exc) in (
-        sqlite3.SQLITE_BUSY,
-        sqlite3.SQLITE_LOCKED,
-    )
 
 
 @contextmanager
@@ -228,54 +85,9 @@ def _storage_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
-        if _primary_code(exc) == sqlite3.SQLITE_FULL:
+        if primary_code(exc) == sqlite3.SQLITE_FULL:
             raise StorageFull(path=str(path), log_detail=f"sqlite: {exc}") from exc
         raise
-
-
-def probe_database(location: Path | str) -> str:
-    """What ``easel check`` says about the database, read-only: never creates or changes it.
-
-    Blocking (call it off the loop). Raises :class:`StorageUnusable` for a damaged file or a
-    schema newer than this easel.
-    """
-    path = database_path(location)
-    if not path.exists():
-        return f"{path} will be created at first start"
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
-    except sqlite3.Error as exc:
-        raise StorageUnusable(f"cannot open {path} ({exc}); check its permissions", path=path) from None
-    try:
-        verdict = conn.execute("PRAGMA quick_check").fetchone()
-        if verdict is None or verdict[0] != "ok":
-            raise StorageUnusable(
-                f"{path} is damaged ({verdict[0] if verdict else 'no answer'}); easel changed nothing. "
-                f"Restore it from a backup, or move it aside (mv {path} {path}.damaged) to start fresh",
-                path=path,
-            )
-        has_versions = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
-        ).fetchone()
-        version = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] if has_versions else 0
-    except sqlite3.OperationalError as exc:
-        if _is_locked(exc):
-            return f"{path} is locked by another program right now (easel waits up to {LOCK_WAIT_S:.0f} s for it)"
-        raise _damaged(path, exc) from None
-    except sqlite3.DatabaseError as exc:
-        raise _damaged(path, exc) from None
-    finally:
-        conn.close()
-    if int(version or 0) > len(MIGRATIONS):
-        raise StorageUnusable(_newer_schema(path, int(version)), path=path)
-    return f"{path} opens (schema version {int(version or 0)} of {len(MIGRATIONS)})"
-
-
-def _newer_schema(path: Path, version: int) -> str:
-    return (
-        f"{path} has schema version {version}, newer than this easel "
-        f"({len(MIGRATIONS)}); upgrade easel or use another EASEL_DATA_DIR"
-    )
 
 
 class Transaction:
@@ -345,7 +157,7 @@ class Database:
             await db._migrate()
         except BaseException as exc:
             await conn.close()
-            problem = _open_problem(path, exc, lock_wait_s)
+            problem = open_problem(path, exc, lock_wait_s)
             if problem is exc:
                 raise
             raise problem from None
@@ -395,7 +207,7 @@ class Database:
             try:
                 result = await attempt()
             except sqlite3.OperationalError as exc:
-                if not _is_locked(exc):
+                if not is_locked(exc):
                     raise
                 now = time.monotonic()
                 if waiting_since is None:
@@ -477,7 +289,7 @@ class Database:
             row = await tx.fetchone("SELECT MAX(version) AS v FROM schema_version")
             current = int(row["v"] or 0) if row is not None else 0
             if current > len(MIGRATIONS):
-                raise StorageUnusable(_newer_schema(self.path, current), path=self.path)
+                raise StorageUnusable(newer_schema(self.path, current), path=self.path)
             for version in range(current + 1, len(MIGRATIONS) + 1):
                 for statement in _split_statements(MIGRATIONS[version - 1]):
                     await tx.execute(statement)
@@ -486,35 +298,6 @@ class Database:
                     (version,),
                 )
                 log.info("db.migrated", extra={"schema_version": version})
-
-
-def _open_problem(path: Path, exc: BaseException, lock_wait_s: float) -> BaseException:
-    """What a failure while opening means for the operator (other exceptions pass through)."""
-    if isinstance(exc, StorageBusy):
-        return StorageUnusable(
-            f"{path} is locked by another program (held for more than {lock_wait_s:.0f} s); "
-            "let that program finish (a backup?) and start easel again",
-            path=path,
-        )
-    if isinstance(exc, StorageFull):
-        return StorageUnusable(
-            f"the file system of {path} is full; free some space and start easel again", path=path
-        )
-    if isinstance(exc, sqlite3.Error):
-        code = _primary_code(exc)
-        if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
-            return StorageUnusable(
-                f"cannot write {path} ({exc}): easel needs read and write permission on the file "
-                "and its folder; fix the permissions or choose another EASEL_DATA_DIR",
-                path=path,
-            )
-        if code == sqlite3.SQLITE_FULL:
-            return StorageUnusable(
-                f"the file system of {path} is full; free some space and start easel again", path=path
-            )
-        if isinstance(exc, sqlite3.DatabaseError):
-            return _damaged(path, exc)
-    return exc
 
 
 def _split_statements(script: str) -> list[str]:
