@@ -7,7 +7,6 @@ that needs the mount is skipped, with the reason. Permission tests run the CLI a
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import os
 import shutil
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import CliResult, easel_command
+from tests.helpers.cli import CliResult, run_easel
 
 NOBODY = 65534
 
@@ -85,14 +84,8 @@ async def run_easel_as(
     ``setpriv`` rather than Popen's ``user=``: it is what an operator would use, and it also works
     where the interpreter lives below a folder only root may list.
     """
-    switch = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
-    proc = await asyncio.create_subprocess_exec(
-        *switch, *easel_command(), *args, cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), deadline_s)
-    assert proc.returncode is not None
-    return CliResult(proc.returncode, out.decode(), err.decode())
+    switch = ("setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups")
+    return await run_easel(*args, env=env, cwd=cwd, deadline_s=deadline_s, wrapper=switch)
 
 
 class ExclusiveHolder:
