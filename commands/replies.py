@@ -89,7 +89,7 @@ _MADE = {
 # Every error reply fits every platform by construction: Discord allows 2,000 characters of
 # message content, Slack 3,000 in a section block (4,000 in a message's text). The cut is made
 # after escaping (escapes only lengthen), at a space so no escape or entity is split.
-ERROR_TEXT_MAX_CHARS = 1_900
+ERROR_TEXT_MAX_CHARS = 1_800  # room for a wrapper ("Sorry <name>, this could not be finished. …")
 
 
 def fit(text: str, limit: int = ERROR_TEXT_MAX_CHARS) -> str:
