@@ -77,7 +77,6 @@ async def open_services(settings: Settings, *, backend: Backend | None = None) -
     The job service is built but not started: front ends register their platforms
     first, then the caller runs ``await services.jobs.start()``.
     """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = await Database.open(settings.data_dir / "easel.sqlite3")
     try:
         store = ImageStore(settings.data_dir, db)

@@ -6,6 +6,7 @@ live here, and ``easel run`` reuses :func:`slack_app_token_error` before startin
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from typing import TextIO
 
@@ -13,6 +14,7 @@ import aiohttp
 
 from bot.app import backend_context
 from bot.settings import Settings, missing_chat
+from services.data_dir import StorageUnusable, ensure_writable_dir, probe_database
 from services.types import CheckResult
 
 _TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
@@ -88,10 +90,28 @@ async def check_slack_app_token(settings: Settings, session: aiohttp.ClientSessi
     return CheckResult("slack socket mode", False, f"Slack said {error} for SLACK_APP_TOKEN")
 
 
+def check_data_dir(settings: Settings) -> list[CheckResult]:
+    """What ``easel run`` needs of ``EASEL_DATA_DIR``: a folder it can write, a database that opens.
+
+    Blocking (file system); read-only towards the database, which it never creates or repairs.
+    """
+    try:
+        ensure_writable_dir(settings.data_dir)
+    except StorageUnusable as exc:
+        return [CheckResult("data dir", False, str(exc))]
+    results = [CheckResult("data dir", True, f"{settings.data_dir} is writable")]
+    try:
+        results.append(CheckResult("database", True, probe_database(settings.data_dir)))
+    except StorageUnusable as exc:
+        results.append(CheckResult("database", False, str(exc)))
+    return results
+
+
 async def collect_checks(settings: Settings) -> list[CheckResult]:
     results: list[CheckResult] = [CheckResult("configuration", True, "all variables valid")]
     for problem in settings.backend_problems():
         results.append(CheckResult("configuration", False, "missing " + problem))
+    results.extend(await asyncio.to_thread(check_data_dir, settings))
     chat = missing_chat(settings)
     if chat is not None:  # fine for CLI use; only `easel run` needs a chat front end
         results.append(
@@ -109,9 +129,17 @@ async def collect_checks(settings: Settings) -> list[CheckResult]:
 
 
 async def run_check(settings: Settings, out: TextIO | None = None) -> int:
-    """Print one line per check; exit status 0 only when everything is OK."""
+    """Print one line per check; exit status 0 only when everything is OK.
+
+    2 when the data dir or database is unusable (as ``easel run`` would exit), else 1 on any FAIL.
+    """
     out = out or sys.stdout
     results = await collect_checks(settings)
     for r in results:
         print(f"{'OK  ' if r.ok else 'FAIL'} {r.name}: {r.detail}", file=out)
+    if any(not r.ok and r.name in _STORAGE_CHECKS for r in results):
+        return 2
     return 0 if all(r.ok for r in results) else 1
+
+
+_STORAGE_CHECKS = frozenset({"data dir", "database"})

@@ -20,7 +20,8 @@ is quick (``bench/cli_start.py``).
 
 Exit codes: 0 success (``easel run``: stopped by SIGTERM/SIGINT), 1 the backend failed or a
 front end could not start (wrong token, platform unreachable, port taken), 2 bad input or
-configuration (including another easel process on the same ``EASEL_DATA_DIR``), 3 quota
+configuration (including another easel process on the same ``EASEL_DATA_DIR``, a damaged
+database, a data dir or ``--out`` easel cannot write), 3 quota
 exhausted, 130 interrupted by Ctrl-C (the job cancelled and refunded).
 """
 
@@ -106,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(_unquoted_prompt(args, extras), EXIT_USAGE)
     handler: Handler = args.handler
     from bot.errors import SettingsError
+    from services.data_dir import StorageUnusable
     from services.jobs import DataDirBusy
 
     try:
@@ -118,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level if args.command == "run" else "WARNING", settings.secret_values())
     try:
         return handler(settings, args)
-    except (SettingsError, DataDirBusy) as exc:
+    except (SettingsError, DataDirBusy, StorageUnusable) as exc:
         return fail(scrub(str(exc), settings), EXIT_USAGE)
     except KeyboardInterrupt:  # before a job existed (jobs handle their own Ctrl-C)
         return fail("interrupted.", EXIT_INTERRUPTED)

@@ -86,14 +86,10 @@ def run_generation(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _read_image(flag: str, path: Path, max_bytes: int) -> bytes:
-    from services.errors import InvalidRequest
+    """Regular files only, read with a bound (a FIFO or a folder is refused, never waited on)."""
+    from bot.cli_paths import read_image_file
 
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise InvalidRequest(f"can't read {flag} {path}: {exc.strerror or exc}") from None
-    return data  # the size check itself lives in services.images
+    return read_image_file(flag.lstrip("-"), path, max_bytes)
 
 
 def _view(spec: CommandSpec, settings: Settings, files: dict[str, Path], account: str) -> OperatorView:
@@ -154,6 +150,12 @@ async def _generate(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 options[name] = value
 
+    from bot.cli_paths import check_out_dir
+
+    try:
+        check_out_dir(args.out)  # before anything is sent: a wrong --out must spend nothing
+    except InvalidRequest as exc:
+        return fail(exc.user_message, EXIT_USAGE)
     account = args.user or login_name()
     view = _view(spec, settings, image_paths, account)
     requester = Requester("cli", account, account)

@@ -47,6 +47,16 @@ class _JobCollector(Collector):
         yield GaugeMetricFamily("easel_queue_depth", "Jobs waiting in the queue", value=stats.queue_depth)
         yield GaugeMetricFamily("easel_jobs_running", "Jobs running now", value=stats.running)
         yield GaugeMetricFamily(
+            "easel_storage_full",
+            "1 while easel cannot store results (disk or SQLite full); jobs wait",
+            value=1.0 if stats.storage_full else 0.0,
+        )
+        yield CounterMetricFamily(
+            "easel_storage_full_events",
+            "Times the data dir ran out of space",
+            value=stats.storage_full_events,
+        )
+        yield GaugeMetricFamily(
             "easel_uptime_seconds", "Seconds since start", value=time.monotonic() - self._started_at
         )
 
@@ -92,9 +102,12 @@ class HealthServer:
             self._runner = None
 
     async def _healthz(self, request: web.Request) -> web.Response:
+        """200 when every front end is up and easel can store results; else 503 "degraded"."""
         parts = dict(self._ready())
-        ok = all(parts.values())
         stats = self._stats()
+        if stats.storage_full:
+            parts["storage"] = False  # an operator condition monitoring must see; jobs wait meanwhile
+        ok = all(parts.values())
         body = {
             "status": "ok" if ok else "degraded",
             "components": parts,

@@ -15,7 +15,27 @@ from __future__ import annotations
 
 from services.errors import InvalidRequest, UnsupportedOption
 
-__all__ = ["MissingOption", "OptionError", "OptionUnsupported"]
+__all__ = ["ECHO_CHARS", "MissingOption", "OptionError", "OptionUnsupported", "cut", "quote"]
+
+# How much of what a user typed a message may repeat: enough to recognise it, never a flood
+# (a 5,000-character flag echoed whole once pushed a Discord reply over its 2,000-character limit).
+ECHO_CHARS = 40
+
+
+def cut(text: object, limit: int = ECHO_CHARS) -> str:
+    """``text`` as a short excerpt: unchanged when short, else its start, "…" and its length."""
+    shown = str(text)
+    if len(shown) <= limit:
+        return shown
+    return f"{shown[: limit - 1]}… ({len(shown):,} characters)"
+
+
+def quote(text: object, limit: int = ECHO_CHARS) -> str:
+    """:func:`cut` in quotes, for a value the user gave: ``'banana'``."""
+    shown = str(text)
+    if len(shown) <= limit:
+        return f"'{shown}'"
+    return f"'{shown[: limit - 1]}…' ({len(shown):,} characters)"
 
 
 class OptionError(InvalidRequest):

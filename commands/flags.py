@@ -26,7 +26,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from commands.errors import OptionError, OptionUnsupported
+from commands.errors import OptionError, OptionUnsupported, cut, quote
 from commands.invocation import Invocation
 from commands.options import (
     OptionSpec,
@@ -115,12 +115,12 @@ def _unknown_flag(name: str, command: CommandSpec) -> OptionError:
     for flag in sorted(known, key=len, reverse=True):  # "--ar16:9": a missing space
         if name.startswith(flag) and len(name) > len(flag) and name[len(flag)] in "0123456789.:":
             return OptionError(
-                f"I don't know the flag --{name}. Did you mean --{flag} {name[len(flag) :].lstrip('=')} "
+                f"I don't know the flag --{cut(name)}. Did you mean --{flag} {cut(name[len(flag) :].lstrip('='))} "
                 "(with a space)?"
             )
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name[:64], known, n=1, cutoff=0.6) if len(name) <= 64 else []
     hint = f" Did you mean --{close[0]}?" if close else f" Type /help to see the flags of /{command.name}."
-    return OptionError(f"I don't know the flag --{name}.{hint}")
+    return OptionError(f"I don't know the flag --{cut(name)}.{hint}")
 
 
 def _quoted(text: str) -> tuple[str, str] | None:
@@ -229,7 +229,7 @@ def _typed_values(
         if option is None or not command.takes(option):
             if option is not None and option.flag is not None:
                 raise _not_for_command(option, option.display, command)
-            raise OptionError(f"/{command.name} has no option '{name}'.")
+            raise OptionError(f"/{command.name} has no option {quote(name)}.")
         if option.kind == "image":
             continue  # uploads travel in Invocation.images
         if not option.supported_by(limits):
@@ -255,8 +255,8 @@ def _merge(typed: dict[str, object], flagged: dict[str, object], command: Comman
             merged[name] = tuple(dict.fromkeys(both))
         elif merged[name] != value:
             raise OptionError(
-                f"{option.display} is set twice with different values: {_show(merged[name])} in the "
-                f"'{name}' option and {_show(value)} in the prompt. Please give it once.",
+                f"{option.display} is set twice with different values: {cut(_show(merged[name]))} in the "
+                f"{quote(name)} option and {cut(_show(value))} in the prompt. Please give it once.",
                 option=name,
             )
     return merged

@@ -51,8 +51,8 @@ async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
     if has_mask_upload:
         mask = await input_image(inv, limits, name="mask")
         assert mask is not None
-        mask_image = await prepare_mask_async(mask, image, init)
         source = MaskSource(str(chosen)) if chosen else MaskSource.WHITE
+        mask_image = await prepare_mask_async(mask, image, init, repaint_white=source is MaskSource.WHITE)
     else:
         source = MaskSource.ALPHA
     return generation_request(

@@ -23,6 +23,7 @@ __all__ = [
     "EMPTY_PROMPT_MESSAGE",
     "MAX_WEIGHT",
     "check_length",
+    "check_utf8",
     "clean_text",
     "parse_weighted",
     "prompt_text",
@@ -36,9 +37,29 @@ _SPACE_RE = re.compile(r"\s+")
 
 
 def clean_text(text: str) -> str:
-    """Drop control characters (keeping emoji joiners etc.), collapse whitespace, strip."""
+    """Drop control characters (keeping emoji joiners etc.), collapse whitespace, strip.
+
+    Text that is not valid Unicode (bytes that were not UTF-8, decoded by Python as lone
+    surrogates: a shell in another locale, a file saved as Latin-1) is refused here, the one
+    door every typed text goes through, so no service's JSON is ever handed what it cannot carry.
+    """
+    check_utf8(text)
     kept = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
     return _SPACE_RE.sub(" ", kept).strip()
+
+
+def check_utf8(text: str) -> None:
+    """:class:`OptionError` naming where the first byte that is not UTF-8 text sits."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        before = text[max(exc.start - 20, 0) : exc.start].encode("utf-8", "replace").decode()
+        where = f' after "{before}"' if before.strip() else " at the start"
+        raise OptionError(
+            f"Your text has bytes that aren't valid UTF-8{where}. "
+            "Please retype it, or save the file as UTF-8 and try again.",
+            log_detail=f"lone surrogate at {exc.start}",
+        ) from None
 
 
 def check_length(

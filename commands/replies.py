@@ -32,6 +32,7 @@ from services.types import Operation, Progress, SourceRef
 
 __all__ = [
     "DONE_LINE",
+    "ERROR_TEXT_MAX_CHARS",
     "PLAIN",
     "STALE_BUTTON",
     "Icon",
@@ -40,6 +41,7 @@ __all__ = [
     "StatusLines",
     "error_text",
     "extension_for",
+    "fit",
     "made_verb",
     "not_allowed_to_delete",
     "parse_result_filename",
@@ -119,6 +121,23 @@ _MADE = {
 }
 
 
+# Every error reply fits every platform by construction: Discord allows 2,000 characters of
+# message content, Slack 3,000 in a section block (4,000 in a message's text). The cut is made
+# after escaping (escapes only lengthen), at a space so no escape or entity is split.
+ERROR_TEXT_MAX_CHARS = 1_800  # room for a wrapper ("Sorry <name>, this could not be finished. …")
+
+
+def fit(text: str, limit: int = ERROR_TEXT_MAX_CHARS) -> str:
+    """``text`` if it fits in ``limit`` characters, else cut at a space before it, with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut + "…"
+
+
 def error_text(error: EaselError, markup: Markup, *, operator: OperatorView | None = None) -> str:
     """The one reply for each error class (see :mod:`services.errors`).
 
@@ -128,6 +147,10 @@ def error_text(error: EaselError, markup: Markup, *, operator: OperatorView | No
     """
     if operator is not None:
         return _operator_text(error, operator)
+    return fit(_error_text(error, markup))
+
+
+def _error_text(error: EaselError, markup: Markup) -> str:
     if isinstance(error, QuotaExceeded):
         if error.limit == 0:
             return f"{markup.icons[Icon.NO_ENTRY]} Image generation is turned off here. Nothing was spent."

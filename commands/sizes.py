@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 
-from commands.errors import OptionError, OptionUnsupported
+from commands.errors import OptionError, OptionUnsupported, cut, quote
 from services.backends.base import BackendLimits
 
 __all__ = [
@@ -48,14 +48,21 @@ def parse_ratio(text: str, *, flag: str = "--ar") -> str:
     match = _RATIO_RE.match(text)
     if not match:
         raise OptionError(
-            f"{flag} needs an aspect ratio like 16:9 or 2:3, not '{text}'.", option="aspect_ratio"
+            f"{flag} needs an aspect ratio like 16:9 or 2:3, not {quote(text)}.", option="aspect_ratio"
         )
     w, h = float(match.group(1)), float(match.group(2))
+    if not (math.isfinite(w) and math.isfinite(h)) or max(len(match.group(1)), len(match.group(2))) > 12:
+        raise OptionError(
+            f"{flag} {cut(text)} is too extreme; ratios up to {_MAX_RATIO:g}:1 are accepted.",
+            option="aspect_ratio",
+        )
     if w <= 0 or h <= 0:
-        raise OptionError(f"{flag} {text}: both sides of the ratio must be above 0.", option="aspect_ratio")
+        raise OptionError(
+            f"{flag} {cut(text)}: both sides of the ratio must be above 0.", option="aspect_ratio"
+        )
     if max(w / h, h / w) > _MAX_RATIO:
         raise OptionError(
-            f"{flag} {text} is too extreme; ratios up to {_MAX_RATIO:g}:1 are accepted.",
+            f"{flag} {cut(text)} is too extreme; ratios up to {_MAX_RATIO:g}:1 are accepted.",
             option="aspect_ratio",
         )
     return f"{_fmt_num(match.group(1))}:{_fmt_num(match.group(2))}"
@@ -70,10 +77,12 @@ def ratio_value(ratio: str) -> float:
 def parse_size(text: str, *, flag: str = "--size") -> tuple[int, int]:
     match = _SIZE_RE.match(text)
     if not match:
-        raise OptionError(f"{flag} needs a size like 1024x768, not '{text}'.", option="size")
+        raise OptionError(f"{flag} needs a size like 1024x768, not {quote(text)}.", option="size")
+    if max(len(match.group(1)), len(match.group(2))) > 6:  # int() refuses 4,300+ digits; no side is a million
+        raise OptionError(f"{flag} {cut(text)} is far larger than any image I can make.", option="size")
     w, h = int(match.group(1)), int(match.group(2))
     if w <= 0 or h <= 0:
-        raise OptionError(f"{flag} {text}: width and height must be above 0.", option="size")
+        raise OptionError(f"{flag} {cut(text)}: width and height must be above 0.", option="size")
     return (w, h)
 
 
@@ -144,7 +153,7 @@ def check_size(size: tuple[int, int], limits: BackendLimits, *, flag: str = "--s
         nearest = _nearest(limits.allowed_sizes, w / h, w * h)
         allowed = ", ".join(format_size(s) for s in limits.allowed_sizes)
         raise OptionError(
-            f"{flag} {text} isn't a size this model can make. Did you mean {format_size(nearest)}? "
+            f"{flag} {cut(text)} isn't a size this model can make. Did you mean {format_size(nearest)}? "
             f"Allowed sizes: {allowed} (or use --ar W:H).",
             option="size",
         )
@@ -161,7 +170,7 @@ def check_size(size: tuple[int, int], limits: BackendLimits, *, flag: str = "--s
     nearest = _best_free_size(w / h, min(max(w * h, limits.min_pixels), limits.max_pixels), limits)
     at_least = f"at least {limits.min_pixels / 1e6:.2f} MP and " if limits.min_pixels else ""
     raise OptionError(
-        f"{flag} {text} isn't possible here: width and height must be multiples of {m} between "
+        f"{flag} {cut(text)} isn't possible here: width and height must be multiples of {m} between "
         f"{limits.min_side} and {limits.max_side}, {at_least}at most {limits.max_pixels / 1e6:.1f} MP in total. "
         f"Did you mean {format_size(nearest)}?",
         option="size",

@@ -16,7 +16,7 @@ import difflib
 import math
 import re
 
-from commands.errors import OptionError
+from commands.errors import OptionError, cut, quote
 from commands.options import Choice, OptionSpec
 from commands.prompts import check_length, clean_text
 from commands.sizes import check_size, parse_ratio, parse_size
@@ -26,6 +26,7 @@ __all__ = ["convert_value", "format_number", "missing_value", "normalize_choice"
 
 _MAX_LISTED_CHOICES = 25
 _INT_RE = re.compile(r"^[+-]?\d+$")
+_MAX_INT_DIGITS = 30  # beyond every range easel has (seeds are 10 digits)
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 
@@ -59,7 +60,18 @@ def _match_choice(option: OptionSpec, value: str, choices: tuple[Choice, ...], l
         best = next(c for c in choices if normalize_choice(c) == close[0])
         hint = f" Did you mean {best}?"
     raise OptionError(
-        f"{label}: '{value}' isn't a {what} this backend knows.{hint} Choose from: {_listing(choices)}.",
+        f"{label}: {quote(value)} isn't a {what} this backend knows.{hint} Choose from: {_listing(choices)}.",
+        option=option.name,
+    )
+
+
+def _out_of_range(option: OptionSpec, limits: BackendLimits, label: str, given: str) -> OptionError:
+    bounds = option.range_for(limits)
+    if bounds is None:
+        return OptionError(f"{label} is far too large; you gave {cut(given)}.", option=option.name)
+    low, high = bounds
+    return OptionError(
+        f"{label} must be between {format_number(low)} and {format_number(high)}; you gave {cut(given)}.",
         option=option.name,
     )
 
@@ -71,7 +83,7 @@ def _check_range(option: OptionSpec, value: float, limits: BackendLimits, label:
     low, high = bounds
     if not low <= value <= high:
         raise OptionError(
-            f"{label} must be between {format_number(low)} and {format_number(high)}; you gave {format_number(value)}.",
+            f"{label} must be between {format_number(low)} and {format_number(high)}; you gave {cut(format_number(value))}.",
             option=option.name,
         )
 
@@ -92,14 +104,16 @@ def convert_value(
         if isinstance(raw, str):
             text = raw.strip()
             if not _INT_RE.match(text):
-                raise OptionError(f"{label} needs a whole number, not '{raw}'.", option=option.name)
+                raise OptionError(f"{label} needs a whole number, not {quote(raw)}.", option=option.name)
+            if len(text.lstrip("+-")) > _MAX_INT_DIGITS:  # int() refuses 4,300+ digits with a ValueError
+                raise _out_of_range(option, limits, label, text)
             raw = int(text)
         if not isinstance(raw, int):
-            raise OptionError(f"{label} needs a whole number, not '{raw}'.", option=option.name)
+            raise OptionError(f"{label} needs a whole number, not {quote(raw)}.", option=option.name)
         int_choices = option.choices_for(limits)
         if int_choices and raw not in int_choices:
             raise OptionError(
-                f"{label} must be one of {_listing(int_choices)}; you gave {raw}.", option=option.name
+                f"{label} must be one of {_listing(int_choices)}; you gave {cut(raw)}.", option=option.name
             )
         _check_range(option, raw, limits, label)
         return raw
@@ -114,9 +128,9 @@ def convert_value(
             else:
                 raise ValueError(raw)
         except ValueError:
-            raise OptionError(f"{label} needs a number, not '{raw}'.", option=option.name) from None
+            raise OptionError(f"{label} needs a number, not {quote(raw)}.", option=option.name) from None
         if not math.isfinite(value):
-            raise OptionError(f"{label} needs a finite number, not '{raw}'.", option=option.name)
+            raise OptionError(f"{label} needs a finite number, not {quote(raw)}.", option=option.name)
         _check_range(option, value, limits, label)
         return value
     if option.kind == "bool":
@@ -127,7 +141,7 @@ def convert_value(
             return True
         if text in _FALSE:
             return False
-        raise OptionError(f"{label} is on or off (true/false), not '{raw}'.", option=option.name)
+        raise OptionError(f"{label} is on or off (true/false), not {quote(raw)}.", option=option.name)
     if option.kind == "choice":
         return _match_choice(option, str(raw), option.choices_for(limits), label)
     if option.kind == "image":

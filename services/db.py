@@ -18,6 +18,14 @@ read its uncommitted rows). Every statement therefore runs under one
 read-modify-write (quota!) is atomic even against another process on the same file,
 and ``busy_timeout`` makes such a second writer wait instead of failing.
 
+Storage faults are told, never repaired: a file that is not a database, a data dir easel
+cannot write, or a lock that outlasts the bounded wait at start raise
+:class:`~services.data_dir.StorageUnusable` (one line for the operator: which path, what to do; the file is
+left as it was). While running, a full disk becomes :class:`~services.errors.StorageFull`
+and a write lock held past ``lock_wait_s`` by another program (a backup tool)
+:class:`~services.errors.StorageBusy` — logged once per wait as ``db.locked``. A
+transaction that never began changed nothing, so waiting and giving up never double-charge.
+
 WAL with ``synchronous=NORMAL`` survives process crashes without losing committed
 transactions; a power cut may lose the last few, never corrupt the file.
 """
@@ -27,100 +35,78 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
-__all__ = ["DB_FILENAME", "MIGRATIONS", "Database", "Transaction"]
+from services.data_dir import (
+    DB_FILENAME,
+    LOCK_WAIT_S,
+    StorageUnusable,
+    database_path,
+    ensure_writable_dir,
+    is_locked,
+    newer_schema,
+    open_problem,
+    primary_code,
+    probe_database,
+)
+from services.errors import StorageBusy, StorageFull
+from services.migrations import MIGRATIONS
+
+__all__ = [
+    "DB_FILENAME",
+    "LOCK_WAIT_S",
+    "MIGRATIONS",
+    "Database",
+    "StorageUnusable",
+    "Transaction",
+    "database_path",
+    "ensure_writable_dir",
+    "probe_database",
+]
+
+T = TypeVar("T")
+
 
 log = logging.getLogger(__name__)
 
-DB_FILENAME = "easel.sqlite3"
-_FILE_SUFFIXES = (".sqlite3", ".sqlite", ".db")
 
 Params = Sequence[Any] | dict[str, Any]
 
-# Numbered migrations: MIGRATIONS[i] brings the schema from version i to i + 1.
-# Append only; never edit a migration that has shipped.
-MIGRATIONS: tuple[str, ...] = (
-    # 1: quota ledger, jobs, stored originals.
-    """
-    CREATE TABLE quota_reservations (
-        id             TEXT PRIMARY KEY,
-        requester_key  TEXT NOT NULL,
-        job_id         TEXT NOT NULL,
-        units          INTEGER NOT NULL CHECK (units >= 0),
-        charged        INTEGER NOT NULL CHECK (charged >= 0 AND charged <= units),
-        state          TEXT NOT NULL CHECK (state IN ('reserved', 'committed', 'refunded')),
-        created_at     REAL NOT NULL,
-        settled_at     REAL
-    );
-    CREATE INDEX ix_quota_requester_time ON quota_reservations (requester_key, created_at);
-    CREATE INDEX ix_quota_open ON quota_reservations (state) WHERE state = 'reserved';
 
-    CREATE TABLE jobs (
-        id              TEXT PRIMARY KEY,
-        requester_key   TEXT NOT NULL,
-        requester_json  TEXT NOT NULL,
-        platform        TEXT NOT NULL,
-        origin_json     TEXT NOT NULL,
-        request_json    TEXT NOT NULL,
-        status          TEXT NOT NULL,
-        reservation_id  TEXT REFERENCES quota_reservations (id),
-        created_at      REAL NOT NULL,
-        started_at      REAL,
-        finished_at     REAL,
-        error_kind      TEXT,
-        error           TEXT,
-        n_requested     INTEGER NOT NULL,
-        n_delivered     INTEGER NOT NULL DEFAULT 0,
-        n_filtered      INTEGER NOT NULL DEFAULT 0,
-        backend         TEXT,
-        model           TEXT,
-        seeds_json      TEXT,
-        result_text     TEXT,
-        deleted_at      REAL
-    );
-    CREATE INDEX ix_jobs_status ON jobs (status);
-    CREATE INDEX ix_jobs_requester ON jobs (requester_key, created_at);
-
-    CREATE TABLE images (
-        job_id         TEXT NOT NULL,
-        idx            INTEGER NOT NULL,
-        seed           INTEGER NOT NULL,
-        width          INTEGER NOT NULL,
-        height         INTEGER NOT NULL,
-        path           TEXT NOT NULL,
-        finish_reason  TEXT NOT NULL,
-        created_at     REAL NOT NULL,
-        PRIMARY KEY (job_id, idx)
-    );
-    """,
-    # 2: the backend's handle on an asynchronous generation (Stability's creative upscale id),
-    # so a restart polls the same generation instead of paying for a new one.
-    """
-    ALTER TABLE jobs ADD COLUMN resume_token TEXT;
-    """,
-)
+@contextmanager
+def _storage_errors(path: Path) -> Iterator[None]:
+    """SQLite's "database or disk is full" as :class:`StorageFull` (an operator condition)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        if primary_code(exc) == sqlite3.SQLITE_FULL:
+            raise StorageFull(path=str(path), log_detail=f"sqlite: {exc}") from exc
+        raise
 
 
 class Transaction:
     """Statements inside one ``BEGIN IMMEDIATE`` transaction (see :meth:`Database.transaction`)."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
+        self._path = path
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; return the number of rows it changed."""
-        async with self._conn.execute(sql, params) as cur:
-            return cur.rowcount
+        with _storage_errors(self._path):
+            async with self._conn.execute(sql, params) as cur:
+                return cur.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
-        async with self._conn.executemany(sql, rows) as cur:
-            return cur.rowcount
+        with _storage_errors(self._path):
+            async with self._conn.executemany(sql, rows) as cur:
+                return cur.rowcount
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self._conn.execute_fetchall(sql, params)
@@ -133,39 +119,48 @@ class Transaction:
 class Database:
     """The shared connection to ``<data_dir>/easel.sqlite3``. Open with :meth:`open`."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, *, lock_wait_s: float = LOCK_WAIT_S) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
         self.path = path
+        self.lock_wait_s = lock_wait_s
 
     @property
     def data_dir(self) -> Path:
         return self.path.parent
 
     @classmethod
-    async def open(cls, location: Path | str, *, busy_timeout_ms: int = 10_000) -> Database:
+    async def open(
+        cls, location: Path | str, *, busy_timeout_ms: int = 2_000, lock_wait_s: float = LOCK_WAIT_S
+    ) -> Database:
         """Create the data dir if needed, open the file, set pragmas and migrate the schema.
 
         ``location`` is the data dir (the file is ``<dir>/easel.sqlite3``) or, if it ends in
-        ``.sqlite3``/``.sqlite``/``.db``, the database file itself.
+        ``.sqlite3``/``.sqlite``/``.db``, the database file itself. Raises
+        :class:`StorageUnusable` (nothing changed) when the dir is not writable, the file is
+        not a database, or another program holds its write lock for more than ``lock_wait_s``.
         """
-        given = Path(location)
-        path = given if given.suffix in _FILE_SUFFIXES else given / DB_FILENAME
-        directory = path.parent
-        await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
+        path = database_path(location)
+        await asyncio.to_thread(ensure_writable_dir, path.parent)
         # isolation_level=None: autocommit; transactions are explicit BEGIN IMMEDIATE.
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StorageUnusable(f"cannot open {path} ({exc}); check its permissions", path=path) from None
         try:
             conn.row_factory = sqlite3.Row
             await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            await conn.execute("PRAGMA journal_mode = WAL")
+            db = cls(conn, path, lock_wait_s=lock_wait_s)
+            await db._retry_locked("PRAGMA journal_mode", lambda: conn.execute("PRAGMA journal_mode = WAL"))
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
-            db = cls(conn, path)
             await db._migrate()
-        except BaseException:
+        except BaseException as exc:
             await conn.close()
-            raise
+            problem = open_problem(path, exc, lock_wait_s)
+            if problem is exc:
+                raise
+            raise problem from None
         return db
 
     async def close(self) -> None:
@@ -191,8 +186,60 @@ class Database:
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """One autocommitted write statement; returns the number of rows changed."""
-        async with self._lock, self._conn.execute(sql, params) as cur:
-            return cur.rowcount
+
+        async def run() -> int:
+            async with self._conn.execute(sql, params) as cur:
+                return cur.rowcount
+
+        async with self._lock:
+            with _storage_errors(self.path):
+                return await self._retry_locked(sql.split(None, 1)[0], run)
+
+    async def _retry_locked(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run ``attempt`` again while another program holds the write lock, up to ``lock_wait_s``.
+
+        Only for statements that change nothing when refused (BEGIN IMMEDIATE, one autocommit
+        write): SQLite rolls a refused one back entirely, so retrying never applies it twice.
+        """
+        deadline = time.monotonic() + self.lock_wait_s
+        waiting_since: float | None = None
+        while True:
+            try:
+                result = await attempt()
+            except sqlite3.OperationalError as exc:
+                if not is_locked(exc):
+                    raise
+                now = time.monotonic()
+                if waiting_since is None:
+                    waiting_since = now
+                    log.warning(
+                        "db.locked",
+                        extra={
+                            "path": str(self.path),
+                            "statement": what,
+                            "wait_s": self.lock_wait_s,
+                            "detail": "another program holds the database's write lock; waiting",
+                        },
+                    )
+                if now >= deadline:
+                    log.error(
+                        "db.lock_wait_exceeded",
+                        extra={"path": str(self.path), "statement": what, "wait_s": self.lock_wait_s},
+                    )
+                    raise StorageBusy(
+                        log_detail=f"{self.path} locked for more than {self.lock_wait_s} s"
+                    ) from exc
+                await asyncio.sleep(min(0.05, max(deadline - now, 0)))
+                continue
+            if waiting_since is not None:
+                log.info(
+                    "db.lock_released",
+                    extra={
+                        "path": str(self.path),
+                        "waited_ms": round((time.monotonic() - waiting_since) * 1000),
+                    },
+                )
+            return result
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -205,16 +252,20 @@ class Database:
         """
         async with self._lock:
             try:
-                await asyncio.shield(self._conn.execute("BEGIN IMMEDIATE"))
+                await self._retry_locked("BEGIN IMMEDIATE", self._begin)
             except BaseException:
                 await asyncio.shield(self._rollback())
                 raise
             try:
-                yield Transaction(self._conn)
-                await asyncio.shield(self._conn.execute("COMMIT"))
+                yield Transaction(self._conn, self.path)
+                with _storage_errors(self.path):
+                    await asyncio.shield(self._conn.execute("COMMIT"))
             except BaseException:
                 await asyncio.shield(self._rollback())
                 raise
+
+    async def _begin(self) -> None:
+        await asyncio.shield(self._conn.execute("BEGIN IMMEDIATE"))
 
     async def _rollback(self) -> None:
         """Queue a ROLLBACK behind whatever the connection thread still has to run."""
@@ -238,10 +289,7 @@ class Database:
             row = await tx.fetchone("SELECT MAX(version) AS v FROM schema_version")
             current = int(row["v"] or 0) if row is not None else 0
             if current > len(MIGRATIONS):
-                raise RuntimeError(
-                    f"{self.path} has schema version {current}, newer than this easel "
-                    f"({len(MIGRATIONS)}); upgrade easel or use another EASEL_DATA_DIR"
-                )
+                raise StorageUnusable(newer_schema(self.path, current), path=self.path)
             for version in range(current + 1, len(MIGRATIONS) + 1):
                 for statement in _split_statements(MIGRATIONS[version - 1]):
                     await tx.execute(statement)

@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 
 from services.errors import InvalidRequest
+from services.over_limit import over_and_limit
 
 __all__ = [
     "IMAGE_TYPES",
@@ -46,7 +47,8 @@ class FileTooLarge(InvalidRequest):
     def __init__(self, what: str, size: int | None, max_bytes: int) -> None:
         limit = f"{max_bytes / _MB:.1f} MB"
         if size:
-            message = f"The {what} is {size / _MB:.1f} MB; the largest I accept is {limit}."
+            yours, most = over_and_limit(size, max_bytes, scale=_MB, trim=False)
+            message = f"The {what} is {yours} MB; the largest I accept is {most} MB."
         else:
             message = f"The {what} is larger than {limit}, the largest I accept."
         super().__init__(

@@ -20,6 +20,9 @@ Each carries two texts that must never be mixed up:
     │   ├── BackendMisconfigured  401/403: an operator problem (bad key, no credits)
     │   ├── BackendUnavailable  429/5xx/timeouts after bounded retries (retryable later)
     │   └── ContentFiltered     the backend's safety filter withheld every image
+    ├── StorageError            easel could not store something (an operator condition, not the service's)
+    │   ├── StorageFull         the data dir's disk (or SQLite) is full: jobs wait, nothing spent
+    │   └── StorageBusy         another program held the database's write lock past the bounded wait
     └── JobCancelled            the job was cancelled or interrupted by a shutdown
 
 Front ends map each class to a reply in one place; services raise, never format.
@@ -41,6 +44,9 @@ __all__ = [
     "JobNotFound",
     "NotAllowed",
     "QuotaExceeded",
+    "StorageBusy",
+    "StorageError",
+    "StorageFull",
     "UnsupportedOption",
 ]
 
@@ -125,3 +131,41 @@ class ContentFiltered(BackendError):
 
 class JobCancelled(EaselError):
     default_message = "This job was cancelled. Your quota was not spent."
+
+
+class StorageError(EaselError):
+    """easel's own storage failed; the image service is not to blame and nothing was spent."""
+
+    default_message = (
+        "The server could not store this request, so nothing was started. "
+        "The operator has been told. Your quota was not spent."
+    )
+
+
+class StorageFull(StorageError):
+    """No space left where easel writes (ENOSPC, SQLite's "database or disk is full").
+
+    ``path`` is where the write failed and ``needed_bytes`` what it tried to write (0 if unknown);
+    both are for the operator's log line, never for the chat.
+    """
+
+    default_message = (
+        "The server is out of storage space right now, so I couldn't finish this. "
+        "The operator has been told. Your quota was not spent."
+    )
+
+    def __init__(
+        self, user_message: str | None = None, *, path: str = "", needed_bytes: int = 0, log_detail: str = ""
+    ) -> None:
+        self.path = path
+        self.needed_bytes = needed_bytes
+        super().__init__(user_message, log_detail=log_detail or f"no space left on the device of {path}")
+
+
+class StorageBusy(StorageError):
+    """Another program held the database's write lock for longer than easel waits."""
+
+    default_message = (
+        "The server's storage is busy right now, so I couldn't accept this request. "
+        "Please try again in a minute. Your quota was not spent."
+    )

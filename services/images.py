@@ -36,6 +36,7 @@ from PIL import Image, ImageCms, ImageOps, JpegImagePlugin, PngImagePlugin, WebP
 from services.backends.base import BackendLimits
 from services.errors import InvalidRequest
 from services.offload import run_cpu
+from services.over_limit import over_and_limit
 from services.types import InputImage
 
 __all__ = [
@@ -153,15 +154,6 @@ def image_size(data: bytes) -> tuple[int, int]:
     return size
 
 
-def _mb(n_bytes: int) -> str:
-    """1.1, 10, 0.5: one decimal at most, none when it is zero."""
-    return f"{n_bytes / 1_048_576:.1f}".removesuffix(".0")
-
-
-def _megapixels(pixels: int) -> str:
-    return f"{pixels / 1e6:.1f}"
-
-
 # ---------------------------------------------------------------------------- loading
 
 
@@ -231,9 +223,9 @@ def load_input_image_sync(data: bytes, limits: BackendLimits, *, what: str = "im
     if not data:
         raise InvalidRequest(f"That {what} is empty. Please upload a PNG, JPEG or WebP.")
     if len(data) > limits.max_input_bytes:
+        yours, most = over_and_limit(len(data), limits.max_input_bytes, scale=1_048_576)
         raise InvalidRequest(
-            f"That {what} is {_mb(len(data))} MB; the largest I accept is "
-            f"{_mb(limits.max_input_bytes)} MB. Please upload a smaller file.",
+            f"That {what} is {yours} MB; the largest I accept is {most} MB. Please upload a smaller file.",
             log_detail=f"input bytes={len(data)} limit={limits.max_input_bytes}",
         )
     fmt = sniff_format(data)
@@ -272,9 +264,10 @@ def _check_pixels(size: tuple[int, int], limits: BackendLimits, what: str) -> No
         limit = min(limit, int(Image.MAX_IMAGE_PIXELS))
     if w * h > limit:
         side = math.isqrt(limit)
+        yours, most = over_and_limit(w * h, limit, scale=1e6)
         raise InvalidRequest(
-            f"That {what} is {w}×{h} pixels ({_megapixels(w * h)} megapixels); the most I accept is "
-            f"{_megapixels(limit)} megapixels (about {side}×{side}). Please upload a smaller one.",
+            f"That {what} is {w}×{h} pixels ({yours} megapixels); the most I accept is "
+            f"{most} megapixels (about {side}×{side}). Please upload a smaller one.",
             log_detail=f"input pixels={w * h} limit={limit}",
         )
 
@@ -359,14 +352,18 @@ async def fit_to_backend_async(img: InputImage, limits: BackendLimits) -> InputI
 # ---------------------------------------------------------------------------- masks
 
 
-def prepare_mask(mask: InputImage, init: InputImage, fitted: InputImage | None = None) -> InputImage:
+def prepare_mask(
+    mask: InputImage, init: InputImage, fitted: InputImage | None = None, *, repaint_white: bool = True
+) -> InputImage:
     """Turn an uploaded mask into a grayscale mask exactly the size of the init image sent.
 
     ``init`` is the init image as uploaded (after :func:`load_input_image`), ``fitted`` what
     :func:`fit_to_backend` made of it (defaults to ``init``). The rule users are told: the mask
     must have the same shape (aspect ratio, within 1 %) as the image; it is then scaled and
     cropped exactly like the image was, with nearest-neighbour sampling so hard edges stay hard.
-    Transparent parts of a mask count as black.
+    Transparent parts of a mask count as black. A mask that selects nothing (all black when
+    white is repainted, all white when black is: ``repaint_white=False``) is refused, since the
+    result could only be the input and the user would pay for it.
     """
     target = fitted or init
     mask_ratio, init_ratio = mask.width / mask.height, init.width / init.height
@@ -382,13 +379,29 @@ def prepare_mask(mask: InputImage, init: InputImage, fitted: InputImage | None =
     gray = pil.convert("L")
     if gray.size != (target.width, target.height):
         gray = ImageOps.fit(gray, (target.width, target.height), method=Image.Resampling.NEAREST)
+    _check_selects_something(gray, repaint_white)
     return InputImage(png=encode_png(gray), width=target.width, height=target.height, has_alpha=False)
 
 
 async def prepare_mask_async(
-    mask: InputImage, init: InputImage, fitted: InputImage | None = None
+    mask: InputImage, init: InputImage, fitted: InputImage | None = None, *, repaint_white: bool = True
 ) -> InputImage:
-    return await run_cpu(prepare_mask, mask, init, fitted)
+    return await run_cpu(prepare_mask, mask, init, fitted, repaint_white=repaint_white)
+
+
+def _check_selects_something(gray: Image.Image, repaint_white: bool) -> None:
+    low, high = gray.getextrema()
+    assert isinstance(low, int) and isinstance(high, int)
+    if repaint_white and high == 0:
+        raise InvalidRequest(
+            "The mask selects no area: it is all black, and white areas are the ones repainted. "
+            "Paint the area to repaint white, or use --mask-source black."
+        )
+    if not repaint_white and low == 255:
+        raise InvalidRequest(
+            "The mask selects no area: it is all white, and with --mask-source black the black "
+            "areas are the ones repainted. Paint the area to repaint black, or use --mask-source white."
+        )
 
 
 def _transparent_pixels(img: InputImage) -> bool:

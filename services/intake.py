@@ -56,12 +56,22 @@ class Intake:
         *,
         build: Callable[[], Awaitable[GenerationRequest]],
         origin: Callable[[GenerationRequest], Awaitable[Mapping[str, Any]]],
+        acknowledged: Mapping[str, Any] | None = None,
     ) -> Submitted | Refused:
+        """``acknowledged``: where the answer goes, as known right after the platform's ack
+        (JSON-able, names the platform). It is stored before ``build`` runs, so a restart
+        during validation or a download tells the person instead of losing the request."""
         user = user_hash(requester.key)
+        pending_id: str | None = None
         try:
+            if acknowledged is not None:
+                pending_id = await self.jobs.pending.record(requester, command, acknowledged)
             request = await build()
-            submitted = await self.jobs.submit(requester, request, origin=dict(await origin(request)))
+            submitted = await self.jobs.submit(
+                requester, request, origin=dict(await origin(request)), pending_id=pending_id
+            )
         except EaselError as error:
+            await self._forget(pending_id)
             log.info(
                 f"{self.platform}.refused",
                 extra={
@@ -74,6 +84,7 @@ class Intake:
             return Refused(error)
         except Exception:  # a bug or an unexpected failure below: still answer, and keep serving
             log.exception(f"{self.platform}.handler_crashed", extra={"command": command, "user": user})
+            await self._forget(pending_id)
             return Refused(EaselError())
         log.info(
             f"{self.platform}.submitted",
@@ -85,3 +96,12 @@ class Intake:
             },
         )
         return Submitted(submitted)
+
+    async def _forget(self, pending_id: str | None) -> None:
+        """The request is answered here and now: a restart must not tell the person again."""
+        if pending_id is None:
+            return
+        try:
+            await self.jobs.pending.forget(pending_id)
+        except EaselError:
+            log.warning(f"{self.platform}.pending_not_forgotten", extra={"request_id": pending_id})

@@ -14,13 +14,14 @@ Layout under the data dir::
     inputs/<sha256>.png                init/mask images of jobs, so queued jobs survive restarts
 
 Files are written to a temporary name, fsynced and renamed, so a crash leaves either
-the whole file or none. Paths never come from user input: job ids and indexes are
+the whole file or none; a full disk raises :class:`~services.errors.StorageFull` and leaves none. Paths never come from user input: job ids and indexes are
 looked up in SQLite, and job ids must match a strict pattern before touching disk.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import os
 import re
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from services.db import Database
-from services.errors import JobNotFound
+from services.errors import JobNotFound, StorageFull
 from services.types import FinishReason, GeneratedImage, InputImage
 
 __all__ = ["ImageRef", "ImageStore", "StoredImage", "png_has_alpha"]
@@ -42,6 +43,7 @@ __all__ = ["ImageRef", "ImageStore", "StoredImage", "png_has_alpha"]
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MAX_INDEX = 2**31
+_OUT_OF_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})  # the disk, or the operator's disk quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,16 +103,21 @@ def png_has_alpha(png: bytes) -> bool:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``data`` whole or not at all; no space left is :class:`StorageFull` (nothing half-written)."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in _OUT_OF_SPACE:
+            raise StorageFull(
+                path=str(path), needed_bytes=len(data), log_detail=f"{exc.strerror}: {path}"
+            ) from exc
         raise
 
 

@@ -1,9 +1,13 @@
 """What happens when someone uses a slash command, a button or the remix modal.
 
 Every handler acknowledges first — ``defer``, a modal, or an answer computed without I/O —
-and only then downloads, validates, reads SQLite or queues. Errors (bad options, quota,
-unknown jobs, bad attachments) are shown only to the person who caused them and spend nothing:
-quota is reserved by ``jobs.submit`` only after the request is valid. Requests are built in
+and only then downloads, validates, reads SQLite or queues. A slash command's flags, options
+and declared attachment types need no I/O, so they are checked before the deferral and a typo
+is answered privately at once: nothing public ever appears for bad input. Other errors (quota,
+unknown jobs, bad attachment contents) are shown only to the person who caused them and spend
+nothing: quota is reserved by ``jobs.submit`` only after the request is valid. Right after the
+deferral the request is recorded (:mod:`services.jobs.pending`), so a restart before it became
+a job tells the person instead of leaving "thinking…" for good. Requests are built in
 :mod:`commands` (follow-ups in :mod:`commands.followups`) and queued through
 :class:`services.intake.Intake`; this module only translates.
 """
@@ -22,6 +26,7 @@ from bot.discord.render import MARKUP, NO_MENTIONS, help_embed, prompt_from_embe
 from bot.discord.sink import make_origin, tell_privately
 from commands import CommandSpec, Invocation
 from commands.actions import Action, Verb, decode, is_stale
+from commands.building import parse_invocation
 from commands.followups import followup, image_number, remix
 from commands.help import command_overview
 from commands.prompts import prompt_text
@@ -68,10 +73,19 @@ class DiscordHandlers:
         interaction: discord.Interaction[Any],
         kind: str,
         build: Callable[[], Awaitable[GenerationRequest]],
+        *,
+        typed: str = "",
     ) -> None:
-        """Acknowledge, build the request, then queue it for the person who clicked or typed."""
+        """Acknowledge, record the request, build it, then queue it for the person who clicked or typed."""
         with self.ctx.tasks.track():
             original_id = await self._defer(interaction)
+            acknowledged = make_origin(
+                interaction,
+                kind=kind,
+                prompt=typed,
+                original_message_id=original_id,
+                token_lifetime_s=self.ctx.token_lifetime_s,
+            )
 
             async def origin(request: GenerationRequest) -> Mapping[str, Any]:
                 message_id = original_id or (await interaction.original_response()).id
@@ -84,7 +98,7 @@ class DiscordHandlers:
                 )
 
             outcome = await self.ctx.intake.submit(
-                requester_of(interaction.user), kind, build=build, origin=origin
+                requester_of(interaction.user), kind, build=build, origin=origin, acknowledged=acknowledged
             )
             if isinstance(outcome, Refused):
                 await self._tell(interaction, original_id, error_text(outcome.error, MARKUP))
@@ -94,22 +108,46 @@ class DiscordHandlers:
     async def on_slash(
         self, spec: CommandSpec, interaction: discord.Interaction[Any], values: dict[str, Any]
     ) -> None:
-        async def build() -> GenerationRequest:
-            limits = self.ctx.limits()
-            attachments = {k: v for k, v in values.items() if isinstance(v, discord.Attachment)}
-            for name, attachment in attachments.items():  # cheap checks for all before any download
+        limits = self.ctx.limits()
+        attachments = {k: v for k, v in values.items() if isinstance(v, discord.Attachment)}
+        options = {
+            k: v for k, v in values.items() if v is not None and k not in attachments and k != "prompt"
+        }
+        text = str(values.get("prompt") or "")
+        try:  # no I/O in these: a typo is answered privately before anything public appears
+            parse_invocation(Invocation(text=text, options=options), spec, limits)
+            for name, attachment in attachments.items():
                 self.ctx.attachments.check(attachment, limits, what=name)
+        except EaselError as error:
+            await self._refuse_at_once(interaction, spec.name, error)
+            return
+
+        async def build() -> GenerationRequest:
             images = {
                 name: await self.ctx.attachments.fetch(attachment, limits, what=name)
                 for name, attachment in attachments.items()
             }
-            options = {
-                k: v for k, v in values.items() if v is not None and k not in attachments and k != "prompt"
-            }
-            text = str(values.get("prompt") or "")
             return await spec.build(Invocation(text=text, options=options, images=images), limits)
 
-        await self._run(interaction, spec.name, build)
+        await self._run(interaction, spec.name, build, typed=text)
+
+    async def _refuse_at_once(
+        self, interaction: discord.Interaction[Any], command: str, error: EaselError
+    ) -> None:
+        """The first and only answer, private: bad input never shows a public placeholder."""
+        log.info(
+            "discord.refused",
+            extra={
+                "command": command,
+                "user": user_hash(f"discord:{interaction.user.id}"),
+                "error_kind": type(error).__name__,
+                "detail": error.log_detail,
+                "before_ack": True,
+            },
+        )
+        await interaction.response.send_message(
+            error_text(error, MARKUP), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
 
     async def on_quota(self, interaction: discord.Interaction[Any]) -> None:
         with self.ctx.tasks.track():

@@ -110,16 +110,21 @@ class SlackHandlers:
     ) -> None:
         """Build the request and queue the job; every refusal is a private message, nothing spent."""
 
-        async def origin(request: GenerationRequest) -> Mapping[str, Any]:
-            return {
-                "platform": "slack",
-                "team": caller.team,
-                "command": command,
-                "trigger": caller.trigger,
-                **caller.target.to_origin(),
-            }
+        where = {
+            "platform": "slack",
+            "team": caller.team,
+            "command": command,
+            "trigger": caller.trigger,
+            **caller.target.to_origin(),
+        }
 
-        outcome = await self.ctx.intake.submit(caller.requester, command, build=build, origin=origin)
+        async def origin(request: GenerationRequest) -> Mapping[str, Any]:
+            return where
+
+        # ``acknowledged``: stored before the build (downloads!), so a restart tells the person.
+        outcome = await self.ctx.intake.submit(
+            caller.requester, command, build=build, origin=origin, acknowledged=where
+        )
         if isinstance(outcome, Refused):
             await self._tell(caller, error_text(outcome.error, MARKUP))
 

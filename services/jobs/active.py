@@ -27,7 +27,7 @@ from services.errors import EaselError
 from services.jobs.fair_queue import FairQueue
 from services.jobs.records import JobRecord, JobStatus
 from services.jobs.sinks import JobSink
-from services.types import GenerationRequest, JobOutcome, Requester
+from services.types import GenerationRequest, GenerationResult, JobOutcome, Requester
 
 __all__ = ["FINISHED_CACHE_BYTES", "FINISHED_CACHE_JOBS", "ActiveJob", "ActiveJobs", "JobStats", "user_hash"]
 
@@ -62,6 +62,7 @@ class ActiveJob:
     outcome: JobOutcome | None = None
     error: EaselError | None = None
     resume_token: str | None = None  # backend's handle on an asynchronous generation
+    generated: GenerationResult | None = None  # what the backend returned, kept while storing it waits
 
     @property
     def user(self) -> str:
@@ -86,6 +87,8 @@ class JobStats(Mapping[str, object]):
     refunded_on_recovery: int
     images_delivered: int
     images_filtered: int
+    storage_full: bool = False  # easel cannot store results now (services.jobs.storage_watch)
+    storage_full_events: int = 0
 
     @property
     def jobs_by_status(self) -> dict[str, int]:
@@ -114,6 +117,7 @@ class ActiveJobs:
         self.counts: Counter[str] = Counter()  # keys: the counters of JobStats
         self._jobs: dict[str, ActiveJob] = {}
         self._finished: OrderedDict[str, ActiveJob] = OrderedDict()
+        self.storage_full = False  # set and cleared by StorageWatch
 
     def enqueue(self, job: ActiveJob) -> int:
         """Hold ``job`` and queue it; returns its position (1 = starts next)."""
@@ -176,6 +180,8 @@ class ActiveJobs:
             refunded_on_recovery=self.counts["refunded_on_recovery"],
             images_delivered=self.counts["images_delivered"],
             images_filtered=self.counts["images_filtered"],
+            storage_full=self.storage_full,
+            storage_full_events=self.counts["storage_full_events"],
         )
 
     def _cached_bytes(self) -> int:

@@ -41,6 +41,9 @@ from services.errors import (
     JobCancelled,
     JobNotFound,
     NotAllowed,
+    StorageBusy,
+    StorageError,
+    StorageFull,
     UnsupportedOption,
 )
 from services.jobs.codec import (
@@ -162,6 +165,9 @@ _STORED_ERRORS: Mapping[str, type[EaselError]] = {
         BackendMisconfigured,
         BackendUnavailable,
         ContentFiltered,
+        StorageError,
+        StorageFull,
+        StorageBusy,
         JobCancelled,
     )
 }

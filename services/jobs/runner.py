@@ -3,7 +3,7 @@
 Usage::
 
     runner = JobRunner(active=active, backend=backend, records=records, publishing=publishing,
-                       settle=settle, notify=notify, clock=time.time)
+                       settle=settle, notify=notify, clock=time.time, storage=watch)
     runner.start(workers=2)
     ...
     cancelled = await runner.cancel(job)     # queued or running; False if too late
@@ -12,7 +12,8 @@ Usage::
 Running one job: mark it running, call the backend (a :class:`ResumableBackend` gets
 the job's stored resume token and persists a new one, so a restart polls the same
 generation instead of paying for a new one), publish the result, hand it to the sink's
-``deliver`` and settle. Every way a job can end is settled here exactly once: done
+``deliver`` and settle. A full disk while storing keeps the result and waits for space
+(:mod:`services.jobs.storage_watch`) rather than failing the job. Every way a job can end is settled here exactly once: done
 (quota committed per delivered image), failed or cancelled (refunded, sink told). Only
 a shutdown leaves a job unsettled, on purpose: it is not the user's fault, so the next
 start resumes it.
@@ -24,16 +25,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from services.backends.base import Backend, ProgressCallback, ResumableBackend
-from services.errors import BackendError, EaselError, JobCancelled
+from services.errors import BackendError, EaselError, JobCancelled, StorageFull
 from services.jobs.active import ActiveJob, ActiveJobs
 from services.jobs.publishing import Publishing
 from services.jobs.records import JobRecords, JobStatus
 from services.jobs.settlement import Settlement
 from services.jobs.sinks import SinkNotifier
+from services.jobs.storage_watch import StorageWatch
 from services.types import GenerationResult, JobOutcome, Progress
 
 __all__ = ["JobRunner"]
@@ -56,6 +58,7 @@ class JobRunner:
     settle: Settlement
     notify: SinkNotifier
     clock: Callable[[], float]
+    storage: StorageWatch
     _workers: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     def start(self, workers: int) -> None:
@@ -118,17 +121,7 @@ class JobRunner:
         base_log = {"job_id": job.job_id, "user": job.user, "backend": self.backend.name}
         try:
             await job.announced.wait()
-            if job.redeliver is not None:
-                outcome = await self.publishing.republish(job.redeliver)
-                log.info("job.redelivering", extra=base_log)
-            else:
-                await self.records.mark_running(job.job_id, started_at=self.clock())
-                if job.resumed:  # originals of an interrupted attempt must not mix with this one
-                    await self.publishing.discard(job.job_id)
-                log.info("job.started", extra={**base_log, "resumed": job.resumed})
-                await self.notify.started(job.sink, job.job_id)
-                result = await self._generate(job)
-                outcome = await self.publishing.publish(job.job_id, job.request, job.requester, result)
+            outcome = await self._produce_until_stored(job, base_log)
             await self._deliver(job, outcome)
         except asyncio.CancelledError:
             if not job.cancel_requested:
@@ -175,6 +168,43 @@ class JobRunner:
                 "filtered": outcome.filtered,
             },
         )
+
+    async def _produce_until_stored(self, job: ActiveJob, base_log: Mapping[str, object]) -> JobOutcome:
+        """Generate and store the result; while the disk is full, keep the result and retry storing it.
+
+        The backend is called at most once here: a full disk costs the job time, never a second
+        generation. Past the watch's ``max_wait_s`` the :class:`StorageFull` is the job's failure.
+        """
+        waiting_since: float | None = None
+        while True:
+            try:
+                outcome = await self._produce(job, base_log)
+            except StorageFull as error:
+                self.storage.report(error)
+                now = time.monotonic()
+                if waiting_since is None:
+                    waiting_since = now
+                    log.warning("job.waiting_for_storage", extra={**base_log, "path": error.path})
+                if now - waiting_since >= self.storage.max_wait_s:
+                    raise
+                await asyncio.sleep(self.storage.retry_s)
+                continue
+            self.storage.recovered()
+            return outcome
+
+    async def _produce(self, job: ActiveJob, base_log: Mapping[str, object]) -> JobOutcome:
+        if job.redeliver is not None:
+            outcome = await self.publishing.republish(job.redeliver)
+            log.info("job.redelivering", extra=base_log)
+            return outcome
+        if job.generated is None:
+            await self.records.mark_running(job.job_id, started_at=self.clock())
+            if job.resumed:  # originals of an interrupted attempt must not mix with this one
+                await self.publishing.discard(job.job_id)
+            log.info("job.started", extra={**base_log, "resumed": job.resumed})
+            await self.notify.started(job.sink, job.job_id)
+            job.generated = await self._generate(job)
+        return await self.publishing.publish(job.job_id, job.request, job.requester, job.generated)
 
     async def _deliver(self, job: ActiveJob, outcome: JobOutcome) -> None:
         """Hand the outcome to the sink, then charge one unit per delivered image (text only: one)."""

@@ -19,16 +19,18 @@ from typing import Any
 
 from services.backends.base import Backend
 from services.db import Database
-from services.errors import BackendError, JobCancelled, JobNotFound, NotAllowed
+from services.errors import BackendError, JobCancelled, JobNotFound, NotAllowed, StorageError, StorageFull
 from services.jobs.active import ActiveJob, ActiveJobs, JobStats, user_hash
 from services.jobs.codec import request_images
 from services.jobs.lock import DataDirLock
+from services.jobs.pending import PendingRequests
 from services.jobs.publishing import Publisher, Publishing
 from services.jobs.records import JobRecord, JobRecords, JobStatus, NewJob, stored_error
 from services.jobs.recovery import Recovery, RecoveryReport
 from services.jobs.runner import JobRunner
 from services.jobs.settlement import Settlement
 from services.jobs.sinks import SINK_TIMEOUT_S, JobSink, SinkFactory, SinkNotifier
+from services.jobs.storage_watch import StorageWatch
 from services.quota import QuotaBook, QuotaStatus
 from services.store import ImageStore
 from services.types import GenerationRequest, InputImage, JobOutcome, Requester
@@ -73,6 +75,7 @@ class JobService:
         self._lock = DataDirLock(db.data_dir)
         self._records = JobRecords(db, store)
         self._active = ActiveJobs()
+        self.storage = StorageWatch(data_dir=db.data_dir, active=self._active)
         self._notify = SinkNotifier(sink_timeout_s)
         self._settle = Settlement(db=db, quota=quota, records=self._records, active=self._active, clock=clock)
         self._publishing = Publishing(store=store, watermarker=watermarker, records=self._records)
@@ -84,10 +87,12 @@ class JobService:
             settle=self._settle,
             notify=self._notify,
             clock=clock,
+            storage=self.storage,
         )
         self._recovery = Recovery(
             records=self._records, active=self._active, settle=self._settle, notify=self._notify, quota=quota
         )
+        self.pending = PendingRequests(db, clock=clock)
         self._started = False
         self._stopping = False
 
@@ -106,6 +111,7 @@ class JobService:
         self._lock.acquire()
         try:
             report = await self._recovery.run(self._factories)
+            not_started = await self.pending.tell_unstarted(self._factories, self._notify)
         except BaseException:
             self._lock.release()
             raise
@@ -119,6 +125,7 @@ class JobService:
                 "backend": self.backend.name,
                 "resumed": len(report.resumed),
                 "refunded": len(report.refunded),
+                "not_started": len(not_started),
             },
         )
         return report
@@ -133,6 +140,7 @@ class JobService:
             return
         self._stopping = True
         await self._runner.stop(grace_s)
+        await self.pending.close()
         self._active.abandon(
             lambda: JobCancelled(
                 "easel is restarting; this job will continue when it is back.",
@@ -152,12 +160,14 @@ class JobService:
         *,
         origin: Mapping[str, Any],
         sink: JobSink | None = None,
+        pending_id: str | None = None,
     ) -> SubmittedJob:
         """Reserve quota, persist and queue a job; raises :class:`QuotaExceeded` before writing.
 
         ``origin`` is JSON-able and names the platform (``origin["platform"]``) whose
         registered factory builds the job's sink; ``sink`` overrides that for this run
-        only (after a restart the factory is used).
+        only (after a restart the factory is used). ``pending_id`` is the request's row in
+        :mod:`services.jobs.pending`, deleted in the transaction that writes the job.
         """
         if not self._started or self._stopping:
             raise RuntimeError("JobService is not running (call start() first)")
@@ -176,7 +186,12 @@ class JobService:
             async with self.db.transaction() as tx:
                 reservation = await self.quota.reserve(requester, row.n_requested, job_id, tx=tx)
                 await self._records.insert(tx, row, reservation.id)
-        except sqlite3.Error as exc:  # locked by another process, disk full: rolled back, nothing spent
+                if pending_id is not None:
+                    await self.pending.forget(pending_id, tx=tx)
+        except StorageFull as no_space:  # rolled back: nothing spent; the operator sees storage.full
+            self.storage.report(no_space)
+            raise
+        except sqlite3.Error as exc:  # anything else SQLite refuses: rolled back, nothing spent
             log.error(
                 "job.submit_failed", exc_info=True, extra={"job_id": job_id, "user": user_hash(requester.key)}
             )
@@ -189,11 +204,16 @@ class JobService:
                 await self.store.put_input(image, refs[name])
             if job.sink is None:
                 job.sink = self._factories[platform](_queued_record(job, now))
+        except StorageError as full:  # the input image did not fit: refunded, the user is told so
+            if isinstance(full, StorageFull):
+                self.storage.report(full)
+            await self._settle.failed(job, full, JobStatus.FAILED)
+            raise
         except Exception as exc:
             log.exception("job.submit_failed", extra={"job_id": job_id, "user": job.user})
-            error = BackendError(log_detail=f"could not store the job: {type(exc).__name__}")
-            await self._settle.failed(job, error, JobStatus.FAILED)
-            raise error from exc
+            failure = BackendError(log_detail=f"could not store the job: {type(exc).__name__}")
+            await self._settle.failed(job, failure, JobStatus.FAILED)
+            raise failure from exc
         position = self._active.enqueue(job)
         log.info(
             "job.queued",
@@ -281,6 +301,7 @@ class JobService:
         log.info("job.deleted", extra={"job_id": job_id})
 
     def stats(self) -> JobStats:
+        self.storage.is_full()  # freeing space clears the condition even with no job retrying
         return self._active.stats()
 
 

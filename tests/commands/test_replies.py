@@ -69,3 +69,16 @@ def test_a_quota_of_zero_says_generation_is_off_on_both_platforms_and_at_the_cli
     assert quota_text(QuotaStatus(limit=0, used=0, remaining=0, resets_at=None), SLACK) == (
         "Image generation is turned off here."
     )
+
+
+def test_every_error_reply_fits_both_platforms_by_construction() -> None:
+    from commands.replies import ERROR_TEXT_MAX_CHARS
+
+    floods = ["& < > " * 2000, "*_~`|" * 2000, "@everyone " * 900, "word " * 5000, "x" * 10_000]
+    for flood in floods:
+        for markup in (DISCORD, SLACK):
+            text = error_text(InvalidRequest(flood), markup)
+            assert len(text) <= ERROR_TEXT_MAX_CHARS < 2000, (markup, len(text))
+            assert text.endswith("…")
+    short = error_text(InvalidRequest("--n must be between 1 and 10."), SLACK)
+    assert not short.endswith("…")

@@ -172,10 +172,31 @@ async def test_bad_option_is_private_and_free(
     interaction = await fake.slash("imagine", prompt="a cat --ar banana")
     reply = await ephemeral_reply(fake, interaction)
     assert "--ar" in reply.content and "banana" in reply.content
-    await fake.wait_until(lambda: fake.messages[interaction.original_message_id or 0].deleted)
-    assert not [m for m in fake.channel_messages() if m.interaction_id == interaction.id]
+    # Private from the first moment (issue 11 item 7): no public "thinking…" ever, not even briefly.
+    ours = [m for m in fake.messages_sent() if m.interaction_id == interaction.id]
+    assert ours and all(m.ephemeral and not m.loading for m in ours)
     assert len(stability_server.requests_for("/generation")) == before
     assert await remaining(easel_on_discord, fake.user.id) == 25
+
+
+async def test_flag_typos_are_answered_privately_before_any_deferral(
+    easel_on_discord: EaselOnDiscord, stability_server: Any
+) -> None:
+    fake = easel_on_discord.fake
+    before = len(stability_server.requests_for("/generation"))
+    for prompt, expected in [
+        ("a cat --n 11", "--n"),
+        ("a cat --sed 3", "--sed"),
+        ("a cat --seed 99999999999", "--seed"),
+    ]:
+        interaction = await fake.slash("imagine", prompt=prompt)
+        reply = await ephemeral_reply(fake, interaction)
+        assert expected in reply.content
+        ours = [m for m in fake.messages_sent() if m.interaction_id == interaction.id]
+        assert all(m.ephemeral and not m.loading for m in ours), prompt
+    assert len(stability_server.requests_for("/generation")) == before
+    assert await remaining(easel_on_discord, fake.user.id) == 25
+    assert await easel_on_discord.services.db.fetchall("SELECT id FROM pending_requests") == []
 
 
 async def test_quota_exceeded_says_when_it_resets(

@@ -35,9 +35,12 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-async def run_easel(*args: str, env: dict[str, str], cwd: Path, deadline_s: float = 60) -> CliResult:
+async def run_easel(
+    *args: str, env: dict[str, str], cwd: Path, deadline_s: float = 60, wrapper: tuple[str, ...] = ()
+) -> CliResult:
+    """``wrapper``: a command that runs easel, e.g. ``setpriv …`` to run it as another user."""
     proc = await asyncio.create_subprocess_exec(
-        *easel_command(), *args, cwd=cwd, env=env,
+        *wrapper, *easel_command(), *args, cwd=cwd, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(proc.communicate(), deadline_s)

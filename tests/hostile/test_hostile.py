@@ -47,6 +47,28 @@ async def test_bad_command_text_is_refused_privately_for_free(
     await chat.assert_others_served()
 
 
+LONG_ECHOES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "5,000-character unknown flag": ("a cat --" + "x" * 5000, ("I don't know the flag", "5,000 characters")),
+    "310-digit seed": ("a cat --seed " + "9" * 310, ("--seed", "between 0 and", "310 characters")),
+    "5,000-digit count": ("a cat --n " + "1" * 5000, ("--n", "between 1 and 10")),
+    "900-character style": ("a cat --style " + "z" * 900, ("--style", "900 characters")),
+    "5,801-character ratio": ("a cat --ar " + "1" * 2900 + ":" + "1" * 2900, ("--ar", "too extreme")),
+}
+
+
+@pytest.mark.parametrize("case", list(LONG_ECHOES))
+async def test_long_input_is_quoted_as_a_short_excerpt_and_the_reply_fits(
+    chat: Chat, stability_server: FakeStabilityServer, case: str
+) -> None:
+    text, expected = LONG_ECHOES[case]
+    sent = await chat.run("imagine", text)
+    reply = await assert_refused_privately_for_free(chat, sent, *expected)
+    assert len(reply) < 600, reply  # an excerpt, not the flood; far inside every platform's limit
+    assert "x" * 60 not in reply and "9" * 60 not in reply and "1" * 60 not in reply
+    assert stability_server.requests_for("/generation") == []
+    await chat.assert_others_served()
+
+
 # ---------------------------------------------------------------- bad pictures
 
 
@@ -111,6 +133,24 @@ BAD_FILES: dict[str, PictureCase] = {
         "a door",
         lambda _: {"image": Upload(png((640, 480)), "wall.png")},
         ("mask", "transparent"),
+    ),
+    "all-black mask with white repainted": PictureCase(
+        "inpaint",
+        "a door --mask-source white",
+        lambda _: {
+            "image": Upload(png((640, 480)), "wall.png"),
+            "mask": Upload(png((640, 480), (0,), "L"), "mask.png"),
+        },
+        ("selects no area", "all black"),
+    ),
+    "all-white mask with black repainted": PictureCase(
+        "inpaint",
+        "a door --mask-source black",
+        lambda _: {
+            "image": Upload(png((640, 480)), "wall.png"),
+            "mask": Upload(grey_png((640, 480)), "mask.png"),
+        },
+        ("selects no area", "all white"),
     ),
     "mask source without a mask": PictureCase(
         "inpaint",

@@ -10,7 +10,7 @@ import pytest
 
 from services.backends.base import ProgressCallback
 from services.db import Database
-from services.errors import BackendError, EaselError, JobCancelled, JobNotFound, QuotaExceeded
+from services.errors import BackendError, EaselError, JobCancelled, JobNotFound, QuotaExceeded, StorageBusy
 from services.jobs import JobService, JobStatus
 from services.jobs.fair_queue import FairQueue
 from services.quota import WINDOW_S, QuotaBook
@@ -295,11 +295,11 @@ async def test_stop_with_queued_and_running_jobs_then_resume(tmp_path: Path) -> 
 # Database trouble ----------------------------------------------------------------------------
 
 
-async def test_locked_database_at_submit_is_a_polite_backend_error_and_spends_nothing(
+async def test_locked_database_at_submit_is_a_polite_storage_error_and_spends_nothing(
     tmp_path: Path,
 ) -> None:
     data_dir = tmp_path / "data"
-    db = await Database.open(data_dir, busy_timeout_ms=100)
+    db = await Database.open(data_dir, busy_timeout_ms=100, lock_wait_s=0.5)
     jobs = JobService(
         db=db,
         quota=QuotaBook(db, 50),
@@ -313,9 +313,10 @@ async def test_locked_database_at_submit_is_a_polite_backend_error_and_spends_no
     other = await Database.open(data_dir)  # another process holding the write lock
     try:
         async with other.transaction():
-            with pytest.raises(BackendError) as exc_info:
+            with pytest.raises(StorageBusy) as exc_info:  # easel's storage, not the image service
                 await jobs.submit(ALICE, imagine(samples=2), origin=ORIGIN)
         assert "quota was not spent" in exc_info.value.user_message
+        assert "image service" not in exc_info.value.user_message
         assert "locked" not in exc_info.value.user_message
         assert await db.fetchall("SELECT id FROM quota_reservations") == []
         assert await db.fetchall("SELECT id FROM jobs") == []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from services.db import DB_FILENAME, MIGRATIONS, Database
+from services.db import DB_FILENAME, MIGRATIONS, Database, StorageUnusable
 from services.errors import JobNotFound
 from services.jobs.codec import (
     ImageRef,
@@ -149,7 +149,7 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "data")
     await db.execute("INSERT INTO schema_version (version, applied_at) VALUES (999, 0)")
     await db.close()
-    with pytest.raises(RuntimeError, match="newer"):
+    with pytest.raises(StorageUnusable, match="newer"):  # an operator error: easel exits 2
         await Database.open(tmp_path / "data")
 
 

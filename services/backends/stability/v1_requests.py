@@ -136,7 +136,8 @@ async def masking(request: GenerationRequest, choice: EngineChoice) -> V1Call:
     files = [FormFile("init_image", "init_image.png", fitted.png)]
     if source is not MaskSource.ALPHA and mask is not None:
         if (mask.width, mask.height) != (fitted.width, fitted.height):
-            mask = await prepare_mask_async(mask, init, fitted)  # same shape rule, same crop
+            repaint_white = source is MaskSource.WHITE  # same shape rule, same crop, same "selects some area"
+            mask = await prepare_mask_async(mask, init, fitted, repaint_white=repaint_white)
         files.append(FormFile("mask_image", "mask_image.png", mask.png))
     return V1Call(
         operation="masking",

@@ -139,6 +139,7 @@ class FakeDiscord(GatewaySide):
         self.violations: list[str] = []
         self.attachments: dict[int, UploadedFile] = {}
         self.downloads = 0  # attachment fetches served
+        self.attachment_gate: asyncio.Event | None = None  # when set: downloads wait for it (a slow CDN)
         self.connections: list[_GatewayConnection] = []
         self.identifies: list[dict[str, Any]] = []
         self.gateway_queries: list[dict[str, str]] = []
@@ -711,6 +712,8 @@ class FakeDiscord(GatewaySide):
         if upload is None or upload.filename != request.match_info["filename"]:
             raise web.HTTPNotFound()
         self.downloads += 1
+        if self.attachment_gate is not None:
+            await self.attachment_gate.wait()
         return web.Response(body=upload.data, content_type=upload.content_type or "application/octet-stream")
 
     # ---------------------------------------------------------------- REST: interactions
@@ -927,12 +930,32 @@ class FakeDiscord(GatewaySide):
     # ---------------------------------------------------------------- messages
 
     def _check_upload(self, guild_id: int | None, call: RecordedCall) -> web.Response | None:
+        if problem := self._check_lengths(call):
+            return problem
         limit = self.guilds[guild_id].upload_limit if guild_id in self.guilds else 10 * MiB
         total = sum(len(f.data) for f in call.files)
         if total > limit:
             return self._error(413, 40005, "Request entity too large")
         if len(call.files) > 10:
             return self._error(400, 50035, "Invalid Form Body: at most 10 files")
+        return None
+
+    def _check_lengths(self, call: RecordedCall) -> web.Response | None:
+        """Discord's length limits: content 2,000 characters; embed title 256, description 4,096,
+        6,000 in all embeds of a message (400 / 50035, and the message is not sent)."""
+        payload = call.payload if isinstance(call.payload, dict) else {}
+        body = payload["data"] if isinstance(payload.get("data"), dict) and "type" in payload else payload
+        content = body.get("content")
+        if isinstance(content, str) and len(content) > 2000:
+            return self._error(400, 50035, "Invalid Form Body: content: Must be 2000 or fewer in length.")
+        total = 0
+        for embed in body.get("embeds") or []:
+            title, description = str(embed.get("title") or ""), str(embed.get("description") or "")
+            if len(title) > 256 or len(description) > 4096:
+                return self._error(400, 50035, "Invalid Form Body: embeds: a field is too long")
+            total += len(title) + len(description)
+        if total > 6000:
+            return self._error(400, 50035, "Invalid Form Body: embeds: 6000 characters in all at most")
         return None
 
     def _new_message(

@@ -92,6 +92,8 @@ class FakeSlack:
         self.bot_user_id = bot_user_id
         self.api_latency_s = api_latency_s
         self.calls: list[SlackCall] = []
+        self.download_gate: asyncio.Event | None = None  # when set: file downloads wait for it
+        self.downloads_started = 0
         self.files: dict[str, StoredFile] = {}
         self.messages: dict[tuple[str, str], StoredMessage] = {}
         self.views: dict[str, dict[str, Any]] = {}
@@ -552,6 +554,9 @@ class FakeSlack:
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
         inj = self._take_injected("download")
         f = self.files.get(fid)
+        self.downloads_started += 1
+        if self.download_gate is not None:
+            await self.download_gate.wait()
         resp: web.Response
         if inj is not None:
             resp = web.Response(status=inj.status, text="error")

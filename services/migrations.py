@@ -1,0 +1,85 @@
+"""easel's schema, as numbered migrations: ``MIGRATIONS[i]`` brings version ``i`` to ``i + 1``.
+
+:mod:`services.db` applies them at open; :mod:`services.data_dir` reads the version to tell
+an operator that a database is newer than this easel. Each table's SQL otherwise lives in its
+one owning module (quota, jobs, store, pending requests).
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS"]
+
+# Numbered migrations: MIGRATIONS[i] brings the schema from version i to i + 1.
+# Append only; never edit a migration that has shipped.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: quota ledger, jobs, stored originals.
+    """
+    CREATE TABLE quota_reservations (
+        id             TEXT PRIMARY KEY,
+        requester_key  TEXT NOT NULL,
+        job_id         TEXT NOT NULL,
+        units          INTEGER NOT NULL CHECK (units >= 0),
+        charged        INTEGER NOT NULL CHECK (charged >= 0 AND charged <= units),
+        state          TEXT NOT NULL CHECK (state IN ('reserved', 'committed', 'refunded')),
+        created_at     REAL NOT NULL,
+        settled_at     REAL
+    );
+    CREATE INDEX ix_quota_requester_time ON quota_reservations (requester_key, created_at);
+    CREATE INDEX ix_quota_open ON quota_reservations (state) WHERE state = 'reserved';
+
+    CREATE TABLE jobs (
+        id              TEXT PRIMARY KEY,
+        requester_key   TEXT NOT NULL,
+        requester_json  TEXT NOT NULL,
+        platform        TEXT NOT NULL,
+        origin_json     TEXT NOT NULL,
+        request_json    TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        reservation_id  TEXT REFERENCES quota_reservations (id),
+        created_at      REAL NOT NULL,
+        started_at      REAL,
+        finished_at     REAL,
+        error_kind      TEXT,
+        error           TEXT,
+        n_requested     INTEGER NOT NULL,
+        n_delivered     INTEGER NOT NULL DEFAULT 0,
+        n_filtered      INTEGER NOT NULL DEFAULT 0,
+        backend         TEXT,
+        model           TEXT,
+        seeds_json      TEXT,
+        result_text     TEXT,
+        deleted_at      REAL
+    );
+    CREATE INDEX ix_jobs_status ON jobs (status);
+    CREATE INDEX ix_jobs_requester ON jobs (requester_key, created_at);
+
+    CREATE TABLE images (
+        job_id         TEXT NOT NULL,
+        idx            INTEGER NOT NULL,
+        seed           INTEGER NOT NULL,
+        width          INTEGER NOT NULL,
+        height         INTEGER NOT NULL,
+        path           TEXT NOT NULL,
+        finish_reason  TEXT NOT NULL,
+        created_at     REAL NOT NULL,
+        PRIMARY KEY (job_id, idx)
+    );
+    """,
+    # 2: the backend's handle on an asynchronous generation (Stability's creative upscale id),
+    # so a restart polls the same generation instead of paying for a new one.
+    """
+    ALTER TABLE jobs ADD COLUMN resume_token TEXT;
+    """,
+    # 3: requests acknowledged on a platform but not yet a job (services.jobs.pending), so a
+    # restart in between tells the person instead of leaving a placeholder for good.
+    """
+    CREATE TABLE pending_requests (
+        id              TEXT PRIMARY KEY,
+        platform        TEXT NOT NULL,
+        command         TEXT NOT NULL,
+        requester_json  TEXT NOT NULL,
+        origin_json     TEXT NOT NULL,
+        created_at      REAL NOT NULL
+    );
+    """,
+)
