@@ -30,6 +30,7 @@ from services.backends.base import Backend, BackendLimits
 from services.backends.plugin import BackendConfigError, BackendContext
 from services.db import Database
 from services.jobs import JobService
+from services.provenance.instance import resolve_instance_id
 from services.quota import QuotaBook
 from services.store import ImageStore
 from services.watermark import Watermarker
@@ -83,7 +84,11 @@ async def open_services(settings: Settings, *, backend: Backend | None = None) -
         store = ImageStore(settings.data_dir, db)
         quota = QuotaBook(db, daily_limit=settings.daily_quota)
         try:
-            watermarker = Watermarker(settings.watermark_text, settings.watermark_image)
+            watermarker = Watermarker(
+                settings.watermark_text,
+                settings.watermark_image,
+                instance_id=resolve_instance_id(settings.instance_id, settings.data_dir),
+            )
         except ValueError as exc:
             raise SettingsError(f"EASEL_WATERMARK_IMAGE: {exc}") from None
         backend = backend or build_backend(settings)

@@ -105,6 +105,13 @@ class Settings(EnvSettings):
     watermark_image: Path | None = setting(
         "EASEL_WATERMARK_IMAGE", None, meaning="optional logo (PNG) drawn beside the watermark text"
     )
+    instance_id: str | None = setting(
+        "EASEL_INSTANCE_ID",
+        None,
+        pattern=r"^[0-9a-fA-F]{8}$",
+        meaning="8 hex digits naming this installation in the invisible mark on published images",
+        shown_default="random, kept in `<data dir>/instance_id`",
+    )
     http_port: int = setting(
         "EASEL_HTTP_PORT",
         8080,

@@ -1,9 +1,14 @@
-"""The visible watermark stamped on every published image.
+"""The marks stamped on every published image: the visible corner plate, then the invisible mark.
 
 ::
 
-    marker = Watermarker("AI generated", logo_path=settings.watermark_image)
-    published = await marker.publish(original_png)   # new bytes; the original is untouched
+    marker = Watermarker("AI generated", logo_path=settings.watermark_image, instance_id="3fa2c01b")
+    published = await marker.publish(original_png, job_id=job_id)   # new bytes; the original is untouched
+
+With an ``instance_id``, the published copy also carries the invisible mark
+(:mod:`services.provenance`: instance id + job id), added after the visible plate and before
+upload fitting, in the same decode/encode pass, so it survives what
+:mod:`services.encoding` does to fit an upload (WebP/JPEG re-encode, downscale).
 
 The mark sits in the bottom-right corner: light text (and the operator's optional logo, scaled
 to the text height, on its left) on a translucent dark rounded plate, so it reads on white,
@@ -51,6 +56,7 @@ from PIL import Image, ImageDraw, ImageFont
 from services.errors import BackendError
 from services.images import PNG_COMPRESS_LEVEL
 from services.offload import run_cpu
+from services.provenance import MarkPayload, embed_mark
 
 __all__ = ["MIN_FONT_PX", "TEXT_FRACTION", "Watermarker"]
 
@@ -103,8 +109,10 @@ class Watermarker:
         logo_path: Path | None = None,
         *,
         png_compress_level: int = PNG_COMPRESS_LEVEL,
+        instance_id: str | None = None,
     ) -> None:
         self.text = text.strip()
+        self.instance_id = instance_id
         self.png_compress_level = png_compress_level
         self._logo = _load_logo(logo_path) if logo_path is not None else None
         # FreeType faces are not safe to use from two threads at once; rendering is rare (cached).
@@ -199,18 +207,20 @@ class Watermarker:
             img.paste(region.convert(img.mode), box)
         return img
 
-    def stamp_png(self, png: bytes) -> bytes:
-        """Decode ``png``, stamp it, and encode the result as PNG (same size and mode)."""
+    def stamp_png(self, png: bytes, job_id: str | None = None) -> bytes:
+        """Decode ``png``, stamp it (and mark it for ``job_id``), encode the result as PNG (same size)."""
         buf = io.BytesIO()
         try:
             with Image.open(io.BytesIO(png)) as src:
                 src.load()
                 stamped = self._stamp(src, copy=False)  # a throwaway decode: stamp it in place
+                if self.instance_id is not None and job_id is not None:
+                    stamped = embed_mark(stamped, MarkPayload.for_job(self.instance_id, job_id))
                 stamped.save(buf, format="PNG", compress_level=self.png_compress_level)
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             raise BackendError(log_detail=f"watermark: backend image could not be decoded: {exc}") from exc
         return buf.getvalue()
 
-    async def publish(self, png: bytes) -> bytes:
+    async def publish(self, png: bytes, *, job_id: str | None = None) -> bytes:
         """The stamped copy of ``png`` to post, computed off the event loop."""
-        return await run_cpu(self.stamp_png, png)
+        return await run_cpu(self.stamp_png, png, job_id)

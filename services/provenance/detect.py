@@ -28,6 +28,7 @@ __all__ = ["DetectedMark", "detect_mark"]
 
 _SAME_PERIOD_PX: Final = 1.0
 _MIN_SIDE_PX: Final = 32
+_MAX_PIXELS: Final = 4_300_000  # resampled copies up to a 2048² upscale; larger periods are noise
 _NEAR_THRESHOLD: Final = 5.0  # a re-scaled copy that syncs this well is worth refining
 _NUDGES_PX: Final = (0.0, -0.25, 0.25, -0.5, 0.5)
 
@@ -87,9 +88,12 @@ def detect_mark(img: Image.Image) -> DetectedMark | None:
     # (a 0.5 % error in scale drifts a 1,000-px picture by more than a chip).
     tried = []
     for period in candidate_periods(residual):
-        if abs(period - TILE_PX) >= _SAME_PERIOD_PX:
-            _, folded, where = _at_scale(luma, TILE_PX / period)
+        scale = TILE_PX / period
+        if abs(period - TILE_PX) >= _SAME_PERIOD_PX and luma.width * luma.height * scale**2 <= _MAX_PIXELS:
+            _, folded, where = _at_scale(luma, scale)
             tried.append((where.strength, period, folded, where))
+            if where.strength >= SYNC_THRESHOLD:
+                break
     if not tried:
         return None
     strength, period, folded, where = max(tried, key=lambda t: t[0])
