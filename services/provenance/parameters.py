@@ -78,4 +78,4 @@ def with_parameters(png: bytes, text: str) -> bytes:
         if kind == b"IHDR":
             out.append(itxt)
         pos = end
-    return b"".join(out)
+    return b"".join(out) if pos == len(png) else png
