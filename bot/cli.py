@@ -8,6 +8,7 @@
     easel remix "PROMPT --strength 0.4" --image in.png --out out/
     easel inpaint "PROMPT" --image in.png --mask mask.png --out out/
     easel upscale --image in.png --out out/
+    easel verify shot.jpg [--json]              # does a picture carry this bot's invisible mark?
 
 Generation subcommands are generated from :data:`commands.COMMANDS`, so the CLI
 offers exactly the options the chat front ends do. Exit codes: 0 success (``easel run``:
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
+from bot.cli_verify import add_verify_parser, run_verify
 from bot.errors import SettingsError, StartupError
 from bot.settings import Settings, load_settings, missing_for_run
 from services.jobs import DataDirBusy
@@ -55,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.add_parser("run", help="start the configured chat front ends (Discord, Slack)")
     sub.add_parser("check", help="verify the configuration and reach each configured service")
+    add_verify_parser(sub)
     for name, spec in COMMANDS.items():
         p = sub.add_parser(name, help=spec.description, description=spec.description)
         p.add_argument(
@@ -104,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.check import run_check
 
             return asyncio.run(run_check(settings))
+        if args.command == "verify":
+            return asyncio.run(run_verify(settings, args))
         return asyncio.run(_generate(settings, args))
     except (SettingsError, DataDirBusy) as exc:
         return _fail(str(exc), EXIT_USAGE)

@@ -19,23 +19,29 @@ from typing import Final
 
 from services.provenance.payload import INSTANCE_HEX
 
-__all__ = ["INSTANCE_FILENAME", "INSTANCE_ID_PATTERN", "resolve_instance_id"]
+__all__ = ["INSTANCE_FILENAME", "INSTANCE_ID_PATTERN", "kept_instance_id", "resolve_instance_id"]
 
 INSTANCE_FILENAME: Final = "instance_id"
 INSTANCE_ID_PATTERN: Final = re.compile(rf"^[0-9a-f]{{{INSTANCE_HEX}}}$")
 
 
-def resolve_instance_id(configured: str | None, data_dir: Path) -> str:
-    """The configured id, else the one kept in ``data_dir`` (made and saved the first time)."""
+def kept_instance_id(configured: str | None, data_dir: Path) -> str | None:
+    """The configured id, else the one kept in ``data_dir``; None if there is none (read-only)."""
     if configured:
         return configured.lower()
-    path = data_dir / INSTANCE_FILENAME
     try:
-        kept = path.read_text(encoding="ascii").strip().lower()
+        kept = (data_dir / INSTANCE_FILENAME).read_text(encoding="ascii").strip().lower()
     except (OSError, UnicodeDecodeError):
-        kept = ""
-    if INSTANCE_ID_PATTERN.match(kept):
+        return None
+    return kept if INSTANCE_ID_PATTERN.match(kept) else None
+
+
+def resolve_instance_id(configured: str | None, data_dir: Path) -> str:
+    """The configured id, else the one kept in ``data_dir`` (made and saved the first time)."""
+    kept = kept_instance_id(configured, data_dir)
+    if kept is not None:
         return kept
+    path = data_dir / INSTANCE_FILENAME
     fresh = secrets.token_hex(INSTANCE_HEX // 2)
     data_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
