@@ -31,6 +31,7 @@ from services.backends.plugin import BackendConfigError, BackendContext
 from services.db import Database
 from services.jobs import JobService
 from services.provenance.instance import resolve_instance_id
+from services.provenance.verify import Verifier
 from services.quota import QuotaBook
 from services.store import ImageStore
 from services.watermark import Watermarker
@@ -53,6 +54,11 @@ class Services:
     @property
     def limits(self) -> BackendLimits:
         return self.backend.limits
+
+    @property
+    def verifier(self) -> Verifier:
+        """Answers ``/verify`` for this installation (its instance id, its job records)."""
+        return Verifier(self.watermarker.instance_id, self.jobs.find_job)
 
 
 def backend_context(session: aiohttp.ClientSession | None = None) -> BackendContext:
