@@ -287,8 +287,9 @@ def main() -> int:
             import imwatermark  # noqa: F401  # optional, scratch-venv only
         except ImportError as exc:
             print(f"invisible-watermark: not importable without torch ({exc})")
-    evaluate(Scheme(), args.images, args.unmarked)
-    unmarked_strengths(min(args.unmarked, 200))
+    if args.images:
+        evaluate(Scheme(), args.images, args.unmarked)
+        unmarked_strengths(min(args.unmarked, 200))
     return 0
 
 

@@ -11,7 +11,8 @@ from typing import TextIO
 
 import aiohttp
 
-from bot.app import backend_context
+from bot.app import backend_context, build_signer
+from bot.errors import SettingsError
 from bot.settings import Settings, missing_for_run
 from services.types import CheckResult
 
@@ -88,10 +89,24 @@ async def check_slack_app_token(settings: Settings, session: aiohttp.ClientSessi
     return CheckResult("slack socket mode", False, f"Slack said {error} for SLACK_APP_TOKEN")
 
 
+def check_credentials(settings: Settings) -> CheckResult:
+    """``content credentials: off`` / ``on (signer …)``, or what is wrong with the pair."""
+    try:
+        signer = build_signer(settings)
+    except SettingsError as exc:
+        return CheckResult("content credentials", False, str(exc))
+    if signer is None:
+        return CheckResult(
+            "content credentials", True, "off (set EASEL_C2PA_CERT and EASEL_C2PA_KEY to sign)"
+        )
+    return CheckResult("content credentials", True, f"on (signer {signer.name})")
+
+
 async def collect_checks(settings: Settings) -> list[CheckResult]:
     results: list[CheckResult] = [CheckResult("configuration", True, "all variables valid")]
     for problem in missing_for_run(settings):
         results.append(CheckResult("configuration", False, "missing " + problem))
+    results.append(check_credentials(settings))
     async with aiohttp.ClientSession(timeout=_TIMEOUT) as session:
         results.extend(await settings.backend_plugin.check(settings.backend_settings, backend_context()))
         if settings.discord_enabled:

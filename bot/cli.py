@@ -9,6 +9,7 @@
     easel inpaint "PROMPT" --image in.png --mask mask.png --out out/
     easel upscale --image in.png --out out/
     easel verify shot.jpg [--json]              # does a picture carry this bot's invisible mark?
+    easel keys init                             # a development C2PA signing pair
 
 Generation subcommands are generated from :data:`commands.COMMANDS`, so the CLI
 offers exactly the options the chat front ends do. Exit codes: 0 success (``easel run``:
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
+from bot.cli_keys import add_keys_parser, run_keys
 from bot.cli_verify import add_verify_parser, run_verify
 from bot.errors import SettingsError, StartupError
 from bot.settings import Settings, load_settings, missing_for_run
@@ -58,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="start the configured chat front ends (Discord, Slack)")
     sub.add_parser("check", help="verify the configuration and reach each configured service")
     add_verify_parser(sub)
+    add_keys_parser(sub)
     for name, spec in COMMANDS.items():
         p = sub.add_parser(name, help=spec.description, description=spec.description)
         p.add_argument(
@@ -109,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_check(settings))
         if args.command == "verify":
             return asyncio.run(run_verify(settings, args))
+        if args.command == "keys":
+            return run_keys(settings, args)
         return asyncio.run(_generate(settings, args))
     except (SettingsError, DataDirBusy) as exc:
         return _fail(str(exc), EXIT_USAGE)

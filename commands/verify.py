@@ -27,6 +27,22 @@ NO_MARK = "No easel mark found."
 
 def verification_lines(result: Verification) -> list[str]:
     """What to tell the person who asked, one sentence a line."""
+    return _mark_lines(result) + _credential_lines(result)
+
+
+def _credential_lines(result: Verification) -> list[str]:
+    c = result.credentials
+    if not c.present:
+        return []
+    if c.tampered:
+        return [
+            f"Content credentials (C2PA) present but do not match the picture: tampered ({', '.join(c.problems)})."
+        ]
+    trust = "" if c.trusted else ", from a signer readers do not trust yet"
+    return [f"Content credentials (C2PA) valid: signed by {c.signer}{trust}."]
+
+
+def _mark_lines(result: Verification) -> list[str]:
     if not result.mark:
         return [NO_MARK]
     if not result.this_instance:

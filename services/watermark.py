@@ -57,6 +57,7 @@ from services.errors import BackendError
 from services.images import PNG_COMPRESS_LEVEL
 from services.offload import run_cpu
 from services.provenance import MarkPayload, embed_mark
+from services.provenance.credentials import ContentSigner
 
 __all__ = ["MIN_FONT_PX", "TEXT_FRACTION", "Watermarker"]
 
@@ -110,9 +111,11 @@ class Watermarker:
         *,
         png_compress_level: int = PNG_COMPRESS_LEVEL,
         instance_id: str | None = None,
+        signer: ContentSigner | None = None,
     ) -> None:
         self.text = text.strip()
         self.instance_id = instance_id
+        self.signer = signer
         self.png_compress_level = png_compress_level
         self._logo = _load_logo(logo_path) if logo_path is not None else None
         # FreeType faces are not safe to use from two threads at once; rendering is rare (cached).
@@ -221,6 +224,26 @@ class Watermarker:
             raise BackendError(log_detail=f"watermark: backend image could not be decoded: {exc}") from exc
         return buf.getvalue()
 
-    async def publish(self, png: bytes, *, job_id: str | None = None) -> bytes:
-        """The stamped copy of ``png`` to post, computed off the event loop."""
-        return await run_cpu(self.stamp_png, png, job_id)
+    def _signed(self, png: bytes, model: str, prompt: str) -> bytes:
+        if self.signer is None:
+            return png
+        try:
+            return self.signer.sign(png, "image/png", model=model, prompt=prompt)
+        except Exception as exc:  # c2pa's native errors: never lose the picture over its credentials
+            log.warning("c2pa.sign_failed", extra={"error_kind": type(exc).__name__})
+            return png
+
+    def _publish_sync(self, png: bytes, job_id: str | None, model: str, prompt: str) -> bytes:
+        return self._signed(self.stamp_png(png, job_id), model, prompt)
+
+    async def publish(
+        self, png: bytes, *, job_id: str | None = None, model: str = "", prompt: str = ""
+    ) -> bytes:
+        """The stamped (and, with a signer, C2PA-signed) copy of ``png`` to post, off the event loop."""
+        return await run_cpu(self._publish_sync, png, job_id, model, prompt)
+
+    async def credit_original(self, png: bytes, *, model: str, prompt: str) -> bytes:
+        """The clean original with content credentials (unchanged without a signer); no marks."""
+        if self.signer is None:
+            return png
+        return await run_cpu(self._signed, png, model, prompt)

@@ -41,7 +41,11 @@ __all__ = ["Publisher", "Publishing"]
 class Publisher(Protocol):
     """Makes the published copy of a clean original (``services.watermark.Watermarker``)."""
 
-    async def publish(self, png: bytes, *, job_id: str | None = None) -> bytes: ...
+    async def publish(
+        self, png: bytes, *, job_id: str | None = None, model: str = "", prompt: str = ""
+    ) -> bytes: ...
+
+    async def credit_original(self, png: bytes, *, model: str, prompt: str) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,7 +99,12 @@ class Publishing:
 
         async def again(info: StoredImage) -> PublishedImage:
             original = await self.store.load_original(record.job_id, info.index)
-            stamped = await self.watermarker.publish(original.png, job_id=record.job_id)
+            stamped = await self.watermarker.publish(
+                original.png,
+                job_id=record.job_id,
+                model=record.model or "",
+                prompt=record.request.positive_prompt if record.request is not None else "",
+            )
             return _published(record.job_id, info.index, stamped, info.seed, info.width, info.height)
 
         published = await asyncio.gather(*(again(info) for info in stored))
@@ -114,10 +123,14 @@ class Publishing:
         self, job_id: str, index: int, image: GeneratedImage, request: GenerationRequest, model: str
     ) -> PublishedImage:
         text = parameters_text(request, seed=image.seed, model=model, width=image.width, height=image.height)
-        original = replace(image, png=with_parameters(image.png, text))
+        prompt = request.positive_prompt
+        credited = await self.watermarker.credit_original(
+            with_parameters(image.png, text), model=model, prompt=prompt
+        )
+        original = replace(image, png=credited)
         saved, stamped = await asyncio.gather(
             self.store.save_original(job_id, index, original),
-            self.watermarker.publish(image.png, job_id=job_id),
+            self.watermarker.publish(image.png, job_id=job_id, model=model, prompt=prompt),
             return_exceptions=True,  # both finish before the job may fail and clean up
         )
         for outcome in (saved, stamped):

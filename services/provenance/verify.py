@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any, Final
 from PIL import Image
 
 from services.backends.base import BackendLimits
-from services.images import load_input_image
+from services.images import load_input_image, sniff_format
 from services.offload import run_cpu
+from services.provenance.credentials import Credentials, read_credentials
 from services.provenance.detect import DetectedMark, detect_mark
 from services.types import Requester
 
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from services.jobs.records import JobRecord
 
 __all__ = ["JobFacts", "JobLookup", "Verification", "Verifier"]
+
+_ABSENT: Final = Credentials(present=False)
+_MIME: Final = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 #: What an image to verify may be: screenshots and saved copies, not generation inputs.
 VERIFY_LIMITS: Final = BackendLimits(operations=frozenset(), max_input_bytes=25 * 1024 * 1024)
@@ -63,10 +67,23 @@ class Verification:
     this_instance: bool = False
     job: JobFacts | None = None
     strength: float | None = None
+    credentials: Credentials = _ABSENT
+
+    def _c2pa(self) -> str:
+        c = self.credentials
+        return (
+            "absent"
+            if not c.present
+            else "tampered"
+            if c.tampered
+            else "valid"
+            if c.trusted
+            else "valid, untrusted"
+        )
 
     def as_json(self) -> dict[str, Any]:
         """The ``easel verify --json`` fields (without ``path``)."""
-        out: dict[str, Any] = {"mark": self.mark}
+        out: dict[str, Any] = {"mark": self.mark, "c2pa": self._c2pa()}
         if self.mark:
             out |= {"instance": self.instance_id, "job": self.job_prefix, "this_instance": self.this_instance}
         if self.job is not None:
@@ -79,6 +96,11 @@ class Verification:
             if self.job.requester is not None:
                 out["requested_by"] = self.job.requester.key
         return out
+
+
+def _credentials(data: bytes) -> Credentials:
+    fmt = sniff_format(data)
+    return read_credentials(data, _MIME[fmt]) if fmt in _MIME else _ABSENT
 
 
 def _decode(png: bytes) -> DetectedMark | None:
@@ -101,8 +123,9 @@ class Verifier:
         """Check one upload; bad input raises :class:`services.errors.InvalidRequest` (polite message)."""
         image = await load_input_image(data, VERIFY_LIMITS, what="picture")
         found = await run_cpu(_decode, image.png)
+        credentials = await run_cpu(_credentials, data)
         if found is None:
-            return Verification(mark=False)
+            return Verification(mark=False, credentials=credentials)
         ours = found.payload.instance_id == self.instance_id
         job = await self._job(found.payload.job_prefix, viewer, operator) if ours else None
         return Verification(
@@ -112,6 +135,7 @@ class Verifier:
             this_instance=ours,
             job=job,
             strength=found.strength,
+            credentials=credentials,
         )
 
     async def _job(self, prefix: str, viewer: Requester | None, operator: bool) -> JobFacts | None:

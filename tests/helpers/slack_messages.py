@@ -23,9 +23,7 @@ async def assert_watermarked_copy_of_original(easel: SlackEasel, file: StoredFil
     posted.load()
     assert posted.format == "PNG"
     original = await easel.services.jobs.load_original(job_id, index)
-    stamped = Image.open(
-        io.BytesIO(easel.services.watermarker.stamp_png(original.png, job_id=job_id))
-    )
+    stamped = Image.open(io.BytesIO(easel.services.watermarker.stamp_png(original.png, job_id=job_id)))
     clean = Image.open(io.BytesIO(original.png))
     assert posted.size == clean.size
     assert posted.convert("RGB").tobytes() == stamped.convert("RGB").tobytes()

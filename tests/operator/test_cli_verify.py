@@ -91,3 +91,37 @@ async def test_verify_without_a_data_dir_still_reads_marks(stability_server: Any
     answer = json.loads(result.stdout)
     assert answer["mark"] is True and answer["this_instance"] is False and answer["job"] == job_id[:12]
     assert not (tmp_path / "empty").exists()  # verifying never creates a data dir
+
+
+async def test_keys_init_then_signed_results_verify_with_credentials(
+    stability_server: Any, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    env = env_for(stability_server, data)
+    made = await run_easel("keys", "init", env=env, cwd=tmp_path)
+    assert made.code == 0, made.stderr
+    assert "untrusted" in made.stdout
+    cert, key = data / "c2pa" / "cert.pem", data / "c2pa" / "key.pem"
+    assert cert.is_file() and key.stat().st_mode & 0o077 == 0
+    assert (await run_easel("keys", "init", env=env, cwd=tmp_path)).code == 2  # never overwrites
+
+    signed_env = {**env, "EASEL_C2PA_CERT": str(cert), "EASEL_C2PA_KEY": str(key)}
+    check = await run_easel("check", env=signed_env, cwd=tmp_path)
+    assert "OK   content credentials: on (signer easel development signer" in check.stdout
+    plain_check = await run_easel("check", env=env, cwd=tmp_path)
+    assert "OK   content credentials: off" in plain_check.stdout
+
+    result = await run_easel(
+        "imagine", "a lighthouse", "--json", "--out", str(tmp_path / "out"), env=signed_env, cwd=tmp_path
+    )
+    assert result.code == 0, result.stderr
+    published = Path(json.loads(result.stdout.splitlines()[0])["path"])
+    [original] = sorted((data / "originals").rglob("*.png"))
+    answers = await run_easel("verify", str(published), str(original), "--json", env=signed_env, cwd=tmp_path)
+    published_answer, original_answer = (json.loads(line) for line in answers.stdout.splitlines())
+    assert published_answer["mark"] is True and published_answer["c2pa"] == "valid, untrusted"
+    assert (
+        original_answer["mark"] is False and original_answer["c2pa"] == "valid, untrusted"
+    )  # clean, credited
+    text = await run_easel("verify", str(published), env=signed_env, cwd=tmp_path)
+    assert "Content credentials (C2PA) valid: signed by easel development signer" in text.stdout
