@@ -30,7 +30,8 @@ _SAME_PERIOD_PX: Final = 1.0
 _MIN_SIDE_PX: Final = 32
 _MAX_PIXELS: Final = 4_300_000  # resampled copies up to a 2048² upscale; larger periods are noise
 _NEAR_THRESHOLD: Final = 5.0  # a re-scaled copy that syncs this well is worth refining
-_NUDGES_PX: Final = (0.0, -0.25, 0.25, -0.5, 0.5)
+_REFINED: Final = 2  # candidates worth refining, strongest first
+_NUDGES_PX: Final = (0.0, -0.25, 0.25, -0.5, 0.5, -0.75, 0.75)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ def detect_mark(img: Image.Image) -> DetectedMark | None:
     found = _decoded(folded, where, 1.0)
     if found is not None:
         return found
-    # Re-scaled: find the period whose resampled copy syncs best, then refine it a little
+    # Re-scaled: resample at each suggested period, then refine the best two a little
     # (a 0.5 % error in scale drifts a 1,000-px picture by more than a chip).
     tried = []
     for period in candidate_periods(residual):
@@ -94,15 +95,13 @@ def detect_mark(img: Image.Image) -> DetectedMark | None:
             tried.append((where.strength, period, folded, where))
             if where.strength >= SYNC_THRESHOLD:
                 break
-    if not tried:
-        return None
-    strength, period, folded, where = max(tried, key=lambda t: t[0])
-    if strength < _NEAR_THRESHOLD:
-        return None
-    for nudge in _NUDGES_PX:
-        if nudge:
-            _, folded, where = _at_scale(luma, TILE_PX / (period + nudge))
-        found = _decoded(folded, where, TILE_PX / (period + nudge))
-        if found is not None:
-            return found
+    for strength, period, folded, where in sorted(tried, key=lambda t: -t[0])[:_REFINED]:
+        if strength < _NEAR_THRESHOLD:
+            break
+        for nudge in _NUDGES_PX:
+            if nudge:
+                _, folded, where = _at_scale(luma, TILE_PX / (period + nudge))
+            found = _decoded(folded, where, TILE_PX / (period + nudge))
+            if found is not None:
+                return found
     return None
