@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image
-
 from tests.fakes.discord import EaselOnDiscord
 from tests.fakes.discord.records import FakeUser
 from tests.helpers.discord_messages import ephemeral_reply, job_id_of, result_of
-from tests.helpers.images import png
-
-
-def screenshot_of(data: bytes) -> bytes:
-    with Image.open(io.BytesIO(data)) as img:
-        small = img.convert("RGB").resize((img.width * 3 // 4, img.height * 3 // 4))
-    out = io.BytesIO()
-    small.crop((15, 15, small.width - 15, small.height - 15)).save(out, "JPEG", quality=80)
-    return out.getvalue()
+from tests.helpers.images import png, screenshot_of
 
 
 async def test_verify_tells_the_requester_about_a_screenshot_of_their_result(
@@ -26,7 +14,7 @@ async def test_verify_tells_the_requester_about_a_screenshot_of_their_result(
     fake = easel_on_discord.fake
     made = await result_of(fake, await fake.slash("imagine", prompt="a lighthouse"))
     job_id = job_id_of(made)
-    shot = screenshot_of(made.files[0].data)
+    shot = screenshot_of(made.files[0].data, scale=0.75, margin=15)
 
     asked = await fake.slash("verify", image=(shot, "shot.jpg", "image/jpeg"))
     reply = await ephemeral_reply(fake, asked)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image
-
 from tests.fakes.slack import SlackEasel
 from tests.fakes.slack.user_side import SentRequest
-from tests.helpers.images import png
+from tests.helpers.images import png, screenshot_of
 from tests.helpers.slack_messages import job_of
 
 CHANNEL = "C0CHANNEL1"
@@ -20,14 +16,6 @@ async def private_answer(easel: SlackEasel, sent: SentRequest) -> str:
     [call] = await easel.slack.wait_for("response_url", where=lambda c: c.params.get("_rid") == rid)
     assert call.params["response_type"] == "ephemeral"
     return str(call.params["text"])
-
-
-def screenshot_of(data: bytes) -> bytes:
-    with Image.open(io.BytesIO(data)) as img:
-        small = img.convert("RGB").resize((img.width * 4 // 5, img.height * 4 // 5))
-    out = io.BytesIO()
-    small.crop((10, 10, small.width - 10, small.height - 10)).save(out, "JPEG", quality=80)
-    return out.getvalue()
 
 
 async def test_the_shortcut_verifies_a_screenshot_of_a_result(slack_easel: SlackEasel) -> None:
