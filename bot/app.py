@@ -30,6 +30,9 @@ from services.backends.base import Backend, BackendLimits
 from services.backends.plugin import BackendConfigError, BackendContext
 from services.db import Database
 from services.jobs import JobService
+from services.provenance.credentials import ContentSigner
+from services.provenance.instance import resolve_instance_id
+from services.provenance.verify import Verifier
 from services.quota import QuotaBook
 from services.store import ImageStore
 from services.watermark import Watermarker
@@ -53,6 +56,11 @@ class Services:
     def limits(self) -> BackendLimits:
         return self.backend.limits
 
+    @property
+    def verifier(self) -> Verifier:
+        """Answers ``/verify`` for this installation (its instance id, its job records)."""
+        return Verifier(self.watermarker.instance_id, self.jobs.find_job)
+
 
 def backend_context(session: aiohttp.ClientSession | None = None) -> BackendContext:
     """What every backend this process builds gets beside its settings."""
@@ -70,6 +78,23 @@ def build_backend(settings: Settings, session: aiohttp.ClientSession | None = No
         raise SettingsError(str(exc)) from None
 
 
+def build_signer(settings: Settings) -> ContentSigner | None:
+    """The C2PA signer when ``EASEL_C2PA_CERT`` and ``EASEL_C2PA_KEY`` are set; None when neither is."""
+    cert, key = settings.c2pa_cert, settings.c2pa_key
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise SettingsError(
+            "EASEL_C2PA_CERT and EASEL_C2PA_KEY: set both to sign content credentials, or neither"
+        )
+    try:
+        return ContentSigner.from_files(
+            cert, key, include_prompt=settings.c2pa_include_prompt, version=__version__
+        )
+    except ValueError as exc:
+        raise SettingsError(f"EASEL_C2PA_CERT / EASEL_C2PA_KEY: {exc}") from None
+
+
 @asynccontextmanager
 async def open_services(settings: Settings, *, backend: Backend | None = None) -> AsyncIterator[Services]:
     """Open the database, store, quota book, backend and job service; close them in reverse.
@@ -82,7 +107,12 @@ async def open_services(settings: Settings, *, backend: Backend | None = None) -
         store = ImageStore(settings.data_dir, db)
         quota = QuotaBook(db, daily_limit=settings.daily_quota)
         try:
-            watermarker = Watermarker(settings.watermark_text, settings.watermark_image)
+            watermarker = Watermarker(
+                settings.watermark_text,
+                settings.watermark_image,
+                instance_id=resolve_instance_id(settings.instance_id, settings.data_dir),
+                signer=build_signer(settings),
+            )
         except ValueError as exc:
             raise SettingsError(f"EASEL_WATERMARK_IMAGE: {exc}") from None
         backend = backend or build_backend(settings)

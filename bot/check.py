@@ -12,7 +12,8 @@ from typing import TextIO
 
 import aiohttp
 
-from bot.app import backend_context
+from bot.app import backend_context, build_signer
+from bot.errors import SettingsError
 from bot.settings import Settings, missing_chat
 from services.data_dir import StorageUnusable, ensure_writable_dir, probe_database
 from services.types import CheckResult
@@ -107,6 +108,19 @@ def check_data_dir(settings: Settings) -> list[CheckResult]:
     return results
 
 
+def check_credentials(settings: Settings) -> CheckResult:
+    """``content credentials: off`` / ``on (signer …)``, or what is wrong with the pair."""
+    try:
+        signer = build_signer(settings)
+    except SettingsError as exc:
+        return CheckResult("content credentials", False, str(exc))
+    if signer is None:
+        return CheckResult(
+            "content credentials", True, "off (set EASEL_C2PA_CERT and EASEL_C2PA_KEY to sign)"
+        )
+    return CheckResult("content credentials", True, f"on (signer {signer.name})")
+
+
 async def collect_checks(settings: Settings) -> list[CheckResult]:
     results: list[CheckResult] = [CheckResult("configuration", True, "all variables valid")]
     for problem in settings.backend_problems():
@@ -117,6 +131,7 @@ async def collect_checks(settings: Settings) -> list[CheckResult]:
         results.append(
             CheckResult("chat", True, f"no front end configured (CLI only); `easel run` needs {chat}")
         )
+    results.append(check_credentials(settings))
     async with aiohttp.ClientSession(timeout=_TIMEOUT) as session:
         results.extend(await settings.backend_plugin.check(settings.backend_settings, backend_context()))
         if settings.discord_enabled:

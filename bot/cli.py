@@ -10,6 +10,8 @@
     easel upscale --image in.png --out out/
     easel quota [ACCOUNT] [--reset]             # show or give back an account's daily images
     easel slack-manifest --url https://your-host/slack/events
+    easel verify shot.jpg [--json]              # does a picture carry this bot's invisible mark?
+    easel keys init                             # a development C2PA signing pair
 
 Each subcommand lives in its own module and registers itself with one line in
 :func:`build_parser` (``bot/cli_generate.py`` builds one subcommand per
@@ -44,7 +46,9 @@ from bot.cli_common import (
     scrub,
 )
 from bot.cli_generate import add_generation_commands
+from bot.cli_keys import add_keys_parser
 from bot.cli_quota import add_quota_command
+from bot.cli_verify import add_verify_parser
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -73,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(handler=_check)
     add_generation_commands(sub)
     add_quota_command(sub)
+    add_verify_parser(sub)
+    add_keys_parser(sub)
     manifest = sub.add_parser(
         "slack-manifest",
         help="print the Slack app manifest (--url https://…/slack/events, or --socket-mode)",

@@ -113,6 +113,26 @@ class Settings(EnvSettings):
     watermark_image: Path | None = setting(
         "EASEL_WATERMARK_IMAGE", None, meaning="optional logo (PNG) drawn beside the watermark text"
     )
+    instance_id: str | None = setting(
+        "EASEL_INSTANCE_ID",
+        None,
+        pattern=r"^[0-9a-fA-F]{8}$",
+        meaning="8 hex digits naming this installation in the invisible mark on published images",
+        shown_default="random, kept in `<data dir>/instance_id`",
+    )
+    c2pa_cert: Path | None = setting(
+        "EASEL_C2PA_CERT",
+        None,
+        meaning="PEM file: the C2PA signing certificate followed by its CA chain (`easel keys init` makes a development pair)",
+    )
+    c2pa_key: Path | None = setting(
+        "EASEL_C2PA_KEY", None, meaning="PEM file: the private key of `EASEL_C2PA_CERT`"
+    )
+    c2pa_include_prompt: bool = setting(
+        "EASEL_C2PA_INCLUDE_PROMPT",
+        False,
+        meaning="put the prompt itself in the content credentials instead of its SHA-256",
+    )
     http_port: int = setting(
         "EASEL_HTTP_PORT",
         8080,

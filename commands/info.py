@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from commands.spec import InfoCommand
 
-__all__ = ["HELP", "INFO_COMMANDS", "QUOTA"]
+__all__ = ["HELP", "INFO_COMMANDS", "QUOTA", "VERIFY"]
 
 QUOTA = InfoCommand(
     name="quota",
@@ -23,6 +23,13 @@ HELP = InfoCommand(
     description="Prompt tips and the flags you can use",
     summary="this message",
 )
+VERIFY = InfoCommand(
+    name="verify",
+    description="Check whether a picture carries this bot's invisible mark",
+    summary="check whether a picture was made here (attach it)",
+)
+"""Declared here with the other text-only commands so that registering it (``easel --help``,
+Discord, the manifest) does not load the watermark detector; :mod:`commands.verify` words its answer."""
 
 INFO_COMMANDS: tuple[InfoCommand, ...] = (QUOTA, HELP)
 """In the order the help overview lists them, after the image commands."""

@@ -1,9 +1,14 @@
-"""The visible watermark stamped on every published image.
+"""The marks stamped on every published image: the visible corner plate, then the invisible mark.
 
 ::
 
-    marker = Watermarker("AI generated", logo_path=settings.watermark_image)
-    published = await marker.publish(original_png)   # new bytes; the original is untouched
+    marker = Watermarker("AI generated", logo_path=settings.watermark_image, instance_id="3fa2c01b")
+    published = await marker.publish(original_png, job_id=job_id)   # new bytes; the original is untouched
+
+With an ``instance_id``, the published copy also carries the invisible mark
+(:mod:`services.provenance`: instance id + job id), added after the visible plate and before
+upload fitting, in the same decode/encode pass, so it survives what
+:mod:`services.encoding` does to fit an upload (WebP/JPEG re-encode, downscale).
 
 The mark sits in the bottom-right corner: light text (and the operator's optional logo, scaled
 to the text height, on its left) on a translucent dark rounded plate, so it reads on white,
@@ -52,6 +57,8 @@ from services.errors import BackendError
 from services.fonts import WATERMARK_FONT
 from services.images import PNG_COMPRESS_LEVEL
 from services.offload import run_cpu
+from services.provenance import MarkPayload, embed_mark
+from services.provenance.credentials import ContentSigner
 
 __all__ = ["MIN_FONT_PX", "TEXT_FRACTION", "Watermarker"]
 
@@ -106,8 +113,12 @@ class Watermarker:
         logo_path: Path | None = None,
         *,
         png_compress_level: int = PNG_COMPRESS_LEVEL,
+        instance_id: str | None = None,
+        signer: ContentSigner | None = None,
     ) -> None:
         self.text = text.strip()
+        self.instance_id = instance_id
+        self.signer = signer
         self.png_compress_level = png_compress_level
         self._logo = _load_logo(logo_path) if logo_path is not None else None
         # FreeType faces are not safe to use from two threads at once; rendering is rare (cached).
@@ -202,18 +213,40 @@ class Watermarker:
             img.paste(region.convert(img.mode), box)
         return img
 
-    def stamp_png(self, png: bytes) -> bytes:
-        """Decode ``png``, stamp it, and encode the result as PNG (same size and mode)."""
+    def stamp_png(self, png: bytes, job_id: str | None = None) -> bytes:
+        """Decode ``png``, stamp it (and mark it for ``job_id``), encode the result as PNG (same size)."""
         buf = io.BytesIO()
         try:
             with Image.open(io.BytesIO(png)) as src:
                 src.load()
                 stamped = self._stamp(src, copy=False)  # a throwaway decode: stamp it in place
+                if self.instance_id is not None and job_id is not None:
+                    stamped = embed_mark(stamped, MarkPayload.for_job(self.instance_id, job_id))
                 stamped.save(buf, format="PNG", compress_level=self.png_compress_level)
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
             raise BackendError(log_detail=f"watermark: backend image could not be decoded: {exc}") from exc
         return buf.getvalue()
 
-    async def publish(self, png: bytes) -> bytes:
-        """The stamped copy of ``png`` to post, computed off the event loop."""
-        return await run_cpu(self.stamp_png, png)
+    def _signed(self, png: bytes, model: str, prompt: str) -> bytes:
+        if self.signer is None:
+            return png
+        try:
+            return self.signer.sign(png, "image/png", model=model, prompt=prompt)
+        except Exception as exc:  # c2pa's native errors: never lose the picture over its credentials
+            log.warning("c2pa.sign_failed", extra={"error_kind": type(exc).__name__})
+            return png
+
+    def _publish_sync(self, png: bytes, job_id: str | None, model: str, prompt: str) -> bytes:
+        return self._signed(self.stamp_png(png, job_id), model, prompt)
+
+    async def publish(
+        self, png: bytes, *, job_id: str | None = None, model: str = "", prompt: str = ""
+    ) -> bytes:
+        """The stamped (and, with a signer, C2PA-signed) copy of ``png`` to post, off the event loop."""
+        return await run_cpu(self._publish_sync, png, job_id, model, prompt)
+
+    async def credit_original(self, png: bytes, *, model: str, prompt: str) -> bytes:
+        """The clean original with content credentials (unchanged without a signer); no marks."""
+        if self.signer is None:
+            return png
+        return await run_cpu(self._signed, png, model, prompt)

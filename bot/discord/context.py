@@ -11,6 +11,7 @@ from bot.discord.client import EaselBot
 from services.backends.base import BackendLimits
 from services.intake import Intake
 from services.jobs import JobService
+from services.provenance.verify import Verifier
 from services.tasks import BackgroundTasks
 
 __all__ = ["DiscordContext"]
@@ -36,6 +37,7 @@ class DiscordContext:
     ready: asyncio.Event
     token_lifetime_s: float
     start_timeout_s: float
+    verifier: Verifier
 
     async def wait_ready(self) -> None:
         """Wait until the front end has connected (bounded by its start timeout)."""

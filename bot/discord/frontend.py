@@ -30,6 +30,7 @@ from bot.discord.context import DiscordContext
 from bot.discord.handlers import DiscordHandlers
 from bot.discord.sink import PLATFORM, DiscordJobSink
 from bot.discord.slash import build_app_command
+from bot.discord.verify import verify_command
 from bot.errors import SettingsError, StartupError
 from bot.logs import guard_library_logs
 from commands import available_commands
@@ -80,6 +81,7 @@ class DiscordFrontend:
             ready=asyncio.Event(),
             token_lifetime_s=token_lifetime_s,
             start_timeout_s=start_timeout_s,
+            verifier=services.verifier,
         )
         self.handlers = DiscordHandlers(self.ctx)
         self.bot.router = self.handlers
@@ -109,6 +111,7 @@ class DiscordFrontend:
         bot.tree.add_command(
             app_commands.Command(name=HELP.name, description=HELP.description, callback=self._help)
         )
+        bot.tree.add_command(verify_command(self.ctx))
 
     async def _quota(self, interaction: discord.Interaction[Any]) -> None:
         await self.handlers.on_quota(interaction)

@@ -12,6 +12,7 @@ from bot.slack.status import StatusTarget, StatusUpdater
 from services.backends.base import BackendLimits
 from services.intake import Intake
 from services.jobs import JobService
+from services.provenance.verify import Verifier
 from services.tasks import BackgroundTasks
 
 __all__ = ["SlackContext"]
@@ -34,3 +35,4 @@ class SlackContext:
     status: Callable[[StatusTarget], StatusUpdater]
     tasks: BackgroundTasks
     bot_user_id: Callable[[], str | None]
+    verifier: Verifier

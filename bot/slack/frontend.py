@@ -41,6 +41,7 @@ from bot.slack.handlers import register_handlers
 from bot.slack.http_server import SlackHttpServer
 from bot.slack.sink import SlackJobSink
 from bot.slack.status import StatusTarget, StatusUpdater
+from bot.slack.verify import register_verify
 from services.intake import Intake
 from services.jobs import JobRecord
 from services.tasks import BackgroundTasks
@@ -124,8 +125,10 @@ class SlackFrontend:
             status=self._status_line,
             tasks=BackgroundTasks(PLATFORM),
             bot_user_id=lambda: self.bot_user_id,
+            verifier=services.verifier,
         )
         register_handlers(self.app, self.ctx)
+        register_verify(self.app, self.ctx)
         services.jobs.register_platform(PLATFORM, self._sink_for)
 
     def _status_line(self, target: StatusTarget) -> StatusUpdater:

@@ -21,9 +21,11 @@ from typing import Any
 
 from bot.slack.handlers import IMAGE_COMMANDS, SHORTCUT_CALLBACK
 from bot.slack.help import SHORTCUT_NAME
+from bot.slack.verify import VERIFY_SHORTCUT, VERIFY_SHORTCUT_NAME
 from commands import COMMANDS
 from commands.info import QUOTA
 from commands.spec import CommandSpec
+from commands.verify import VERIFY
 
 __all__ = [
     "APP_NAME_MAX",
@@ -99,7 +101,11 @@ def build_manifest(url: str | None = PLACEHOLDER_URL, *, name: str = "easel") ->
     listed: list[tuple[str, str, str | None]] = [
         (c, COMMANDS[c].description, _usage(COMMANDS[c])) for c in IMAGE_COMMANDS
     ]
-    listed += [(QUOTA.name, QUOTA.description, None), ("easel", *_EASEL)]
+    listed += [
+        (QUOTA.name, QUOTA.description, None),
+        (VERIFY.name, VERIFY.description, None),
+        ("easel", *_EASEL),
+    ]
     commands = [_command(*entry, url) for entry in listed]
     interactivity: dict[str, Any] = {"is_enabled": True}
     if url:
@@ -126,7 +132,13 @@ def build_manifest(url: str | None = PLACEHOLDER_URL, *, name: str = "easel") ->
                     "type": "message",
                     "callback_id": SHORTCUT_CALLBACK,
                     "description": "Remix or upscale the picture in this message",
-                }
+                },
+                {
+                    "name": VERIFY_SHORTCUT_NAME,
+                    "type": "message",
+                    "callback_id": VERIFY_SHORTCUT,
+                    "description": "Check whether this bot made the picture in this message",
+                },
             ],
         },
         "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},

@@ -6,8 +6,10 @@ Usage::
     outcome = await publishing.publish(job_id, request, requester, result)  # row -> 'delivering'
     outcome = await publishing.republish(record)   # after a crash, or a late wait(): from the store
 
-Clean originals, stamped copies: the store keeps what the backend returned and the
-watermark goes only on the published copy, so a later upscale never upscales the mark.
+Clean originals, stamped copies: the store keeps what the backend returned (plus the A1111
+``parameters`` text chunk, :mod:`services.provenance.parameters`) and the marks, visible and
+invisible (instance + job id), go only on the published copy, so a later upscale never upscales
+them.
 If any image fails to store or stamp, none of the job's originals are kept (the user
 never saw them, so nothing may be built on them). Republishing reads the originals
 back and stamps them again; the backend is not called, nor charged, twice.
@@ -16,11 +18,12 @@ back and stamps them again; the backend is not called, nor charged, twice.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from services.errors import BackendError, ContentFiltered, JobNotFound
 from services.jobs.records import JobRecord, JobRecords
+from services.provenance.parameters import parameters_text, with_parameters
 from services.store import ImageStore, StoredImage
 from services.types import (
     FinishReason,
@@ -38,7 +41,11 @@ __all__ = ["Publisher", "Publishing"]
 class Publisher(Protocol):
     """Makes the published copy of a clean original (``services.watermark.Watermarker``)."""
 
-    async def publish(self, png: bytes) -> bytes: ...
+    async def publish(
+        self, png: bytes, *, job_id: str | None = None, model: str = "", prompt: str = ""
+    ) -> bytes: ...
+
+    async def credit_original(self, png: bytes, *, model: str, prompt: str) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,7 +69,8 @@ class Publishing:
                 raise ContentFiltered(log_detail=f"all {filtered} images content-filtered")
             raise BackendError(log_detail=f"backend returned {len(result.images)} images, none usable")
         settled = await asyncio.gather(
-            *(self._publish_one(job_id, i, img) for i, img in success), return_exceptions=True
+            *(self._publish_one(job_id, i, img, request, result.model) for i, img in success),
+            return_exceptions=True,
         )
         failures = [r for r in settled if isinstance(r, BaseException)]
         if failures:  # every sibling has finished writing: keep no originals of an unseen job
@@ -91,7 +99,12 @@ class Publishing:
 
         async def again(info: StoredImage) -> PublishedImage:
             original = await self.store.load_original(record.job_id, info.index)
-            stamped = await self.watermarker.publish(original.png)
+            stamped = await self.watermarker.publish(
+                original.png,
+                job_id=record.job_id,
+                model=record.model or "",
+                prompt=record.request.positive_prompt if record.request is not None else "",
+            )
             return _published(record.job_id, info.index, stamped, info.seed, info.width, info.height)
 
         published = await asyncio.gather(*(again(info) for info in stored))
@@ -106,10 +119,18 @@ class Publishing:
         """Drop the stored originals of ``job_id`` (an interrupted attempt, before it runs again)."""
         await self.store.delete_job_images(job_id)
 
-    async def _publish_one(self, job_id: str, index: int, image: GeneratedImage) -> PublishedImage:
+    async def _publish_one(
+        self, job_id: str, index: int, image: GeneratedImage, request: GenerationRequest, model: str
+    ) -> PublishedImage:
+        text = parameters_text(request, seed=image.seed, model=model, width=image.width, height=image.height)
+        prompt = request.positive_prompt
+        credited = await self.watermarker.credit_original(
+            with_parameters(image.png, text), model=model, prompt=prompt
+        )
+        original = replace(image, png=credited)
         saved, stamped = await asyncio.gather(
-            self.store.save_original(job_id, index, image),
-            self.watermarker.publish(image.png),
+            self.store.save_original(job_id, index, original),
+            self.watermarker.publish(image.png, job_id=job_id, model=model, prompt=prompt),
             return_exceptions=True,  # both finish before the job may fail and clean up
         )
         for outcome in (saved, stamped):

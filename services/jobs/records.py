@@ -265,6 +265,15 @@ class JobRecords:
         request, _ = await self._rebuild_request(row)
         return _record(row, request)
 
+    async def find_by_prefix(self, prefix: str) -> JobRecord | None:
+        """The one job whose id starts with ``prefix`` (hex; what an invisible mark carries), else None."""
+        if not prefix or any(c not in "0123456789abcdef" for c in prefix):
+            return None
+        rows = await self.db.fetchall(  # ids are lower-case hex, all below "g": an index range scan
+            "SELECT id FROM jobs WHERE id >= ? AND id < ? LIMIT 2", (prefix, prefix + "g")
+        )
+        return await self.get(rows[0]["id"]) if len(rows) == 1 else None
+
     async def unfinished(self) -> list[UnfinishedJob]:
         """The recovery scan: queued, running and delivering jobs, oldest first."""
         rows = await self.db.fetchall(

@@ -235,6 +235,10 @@ class JobService:
 
     # Queries and commands ------------------------------------------------------------------
 
+    async def find_job(self, prefix: str) -> JobRecord | None:
+        """The job an invisible mark names (its id prefix), or None (:mod:`services.provenance.verify`)."""
+        return await self._records.find_by_prefix(prefix)
+
     async def get_job(self, job_id: str) -> JobRecord:
         """The stored job (``JobNotFound`` if unknown)."""
         record = await self._records.get(job_id)

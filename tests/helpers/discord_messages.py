@@ -6,7 +6,7 @@ never touch easel's front-end objects.
 
 from __future__ import annotations
 
-from PIL import Image
+from PIL import Image, ImageChops
 
 from services.types import Requester
 from tests.fakes.discord import EaselOnDiscord, FakeDiscord, FakeInteraction, FakeMessage
@@ -53,16 +53,20 @@ async def ephemeral_reply(fake: FakeDiscord, interaction: FakeInteraction) -> Fa
 
 
 async def assert_watermarked(easel: EaselOnDiscord, message: FakeMessage, job_id: str) -> None:
-    """Each posted image is the stored clean original plus a mark in the bottom-right corner only."""
+    """Each posted image is the stored clean original plus the visible mark in the bottom-right corner
+    and the invisible mark for ``job_id`` (which leaves the rest within a few grey levels)."""
     for index, upload in enumerate(message.files):
         posted = decode(upload.data)
-        original = decode((await easel.services.jobs.load_original(job_id, index)).png)
+        clean_png = (await easel.services.jobs.load_original(job_id, index)).png
+        original = decode(clean_png)
         assert posted.size == original.size
+        assert posted.tobytes() == decode(easel.services.watermarker.stamp_png(clean_png, job_id)).tobytes()
         w, h = posted.size
         corner = (int(w * 0.6), int(h * 0.8), w, h)
         assert posted.crop(corner).tobytes() != original.crop(corner).tobytes(), "no watermark"
         top_left = (0, 0, w // 3, h // 3)
-        assert posted.crop(top_left).tobytes() == original.crop(top_left).tobytes()
+        spread = ImageChops.difference(posted.crop(top_left), original.crop(top_left)).getextrema()
+        assert max(hi for _, hi in spread) <= 8, "more than the invisible mark changed"
 
 
 def job_id_of(message: FakeMessage) -> str:

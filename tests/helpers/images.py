@@ -86,3 +86,14 @@ def colours(img: Image.Image) -> set[object]:
     found = img.getcolors(maxcolors=img.width * img.height)
     assert found is not None
     return {colour for _, colour in found}
+
+
+def screenshot_of(data: bytes, *, scale: float = 0.8, margin: int = 10, quality: int = 80) -> bytes:
+    """What a phone screenshot makes of a posted picture: smaller, edges cut, JPEG."""
+    with Image.open(io.BytesIO(data)) as img:
+        small = img.convert("RGB").resize((round(img.width * scale), round(img.height * scale)))
+    out = io.BytesIO()
+    small.crop((margin, margin, small.width - margin, small.height - margin)).save(
+        out, "JPEG", quality=quality
+    )
+    return out.getvalue()

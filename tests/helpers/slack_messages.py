@@ -7,7 +7,6 @@ import re
 
 from PIL import Image
 
-from services.watermark import Watermarker
 from tests.fakes.slack import SlackEasel, StoredFile
 
 
@@ -18,15 +17,13 @@ def job_of(file: StoredFile) -> tuple[str, int]:
 
 
 async def assert_watermarked_copy_of_original(easel: SlackEasel, file: StoredFile) -> Image.Image:
-    """The posted file is a PNG equal to the stored clean original with the watermark stamped on."""
+    """The posted file is a PNG equal to the stored clean original with both marks stamped on."""
     job_id, index = job_of(file)
     posted = Image.open(io.BytesIO(file.data))
     posted.load()
     assert posted.format == "PNG"
     original = await easel.services.jobs.load_original(job_id, index)
-    stamped = Image.open(
-        io.BytesIO(Watermarker(easel.services.settings.watermark_text).stamp_png(original.png))
-    )
+    stamped = Image.open(io.BytesIO(easel.services.watermarker.stamp_png(original.png, job_id=job_id)))
     clean = Image.open(io.BytesIO(original.png))
     assert posted.size == clean.size
     assert posted.convert("RGB").tobytes() == stamped.convert("RGB").tobytes()

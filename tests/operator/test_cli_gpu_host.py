@@ -58,7 +58,8 @@ async def test_outpaint_keeps_the_source_region(a1111_server: Any, tmp_path: Pat
     assert (obj["width"], obj["height"]) == (768, 512)
     with Image.open(obj["path"]) as img:
         centre = img.convert("RGB").crop((128, 0, 640, 300))
-        assert colours(centre) == {(10, 200, 90)}
+        # The source colour, give or take the invisible mark's few grey levels.
+        assert all(abs(a - b) <= 8 for px in colours(centre) for a, b in zip(px, (10, 200, 90), strict=True))
 
 
 async def test_style_flag_is_refused_on_gpu_host(a1111_server: Any, tmp_path: Path) -> None:

@@ -202,12 +202,17 @@ class FlakyPublisher:
         self.real = Watermarker("AI generated")
         self.calls = 0
 
-    async def publish(self, png: bytes) -> bytes:
+    async def publish(
+        self, png: bytes, *, job_id: str | None = None, model: str = "", prompt: str = ""
+    ) -> bytes:
         self.calls += 1
         if self.calls == 2:
             await asyncio.sleep(0.3)  # let the originals of the other images reach the store
             raise OSError("font file vanished")
-        return await self.real.publish(png)
+        return await self.real.publish(png, job_id=job_id)
+
+    async def credit_original(self, png: bytes, *, model: str, prompt: str) -> bytes:
+        return png
 
 
 async def test_watermark_failure_on_one_image_fails_the_job_and_keeps_no_originals(

@@ -62,8 +62,10 @@ async def test_job_end_to_end(svc: Services) -> None:
 
     for image in outcome.images:
         original = await svc.jobs.load_original(job_id, image.index)
-        # The stored original is exactly what the backend made: clean, no watermark.
-        assert original.png == render_png(96, 64, image.seed)
+        # The stored original has the backend's pixels (clean, no watermark) and the A1111 parameters.
+        made = decode(render_png(96, 64, image.seed))
+        assert decode(original.png).tobytes() == made.tobytes()
+        assert f"Seed: {image.seed}, Size: 96x64" in decode(original.png).info["parameters"]
         assert (original.width, original.height) == (96, 64)
         # The published copy is a watermarked PNG of the same size, different pixels.
         published = decode(image.data)

@@ -22,9 +22,11 @@ async def test_every_manifest_command_and_shortcut_is_answered(slack_easel: Slac
     for command in commands:
         sent = await slack_easel.user.slash_command(command, "")
         assert sent.status == 200, command  # bolt answers 404 to a command nobody listens to
-    [shortcut] = manifest["features"]["shortcuts"]
-    assert shortcut["type"] == "message"
-    assert (await slack_easel.user.message_shortcut(shortcut["callback_id"])).status == 200
+    shortcuts = manifest["features"]["shortcuts"]
+    assert [s["callback_id"] for s in shortcuts] == ["easel_image", "easel_verify"]
+    for shortcut in shortcuts:
+        assert shortcut["type"] == "message"
+        assert (await slack_easel.user.message_shortcut(shortcut["callback_id"])).status == 200
     assert (await slack_easel.user.message_shortcut("someone_elses_shortcut")).status == 404
 
 
