@@ -209,7 +209,7 @@ _LOGIN_VARS = ("USER", "LOGNAME", "USERNAME", "LNAME")
 
 
 async def test_slack_manifest_prints_the_generated_manifest_without_any_settings(tmp_path: Path) -> None:
-    url = "https://easel.example.org/slack/events"
+    url = "https://127.0.0.1:8443/slack/events"
     env = clean_env(EASEL_DAILY_QUOTA="not a number")  # settings are not read at all
     result = await run_easel("slack-manifest", "--url", url, env=env, cwd=tmp_path)
     assert result.code == 0, result.stderr

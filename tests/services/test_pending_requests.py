@@ -16,7 +16,9 @@ from tests.helpers.requests import imagine
 async def test_acknowledged_request_left_by_a_crash_is_told_once_and_costs_nothing(tmp_path: Path) -> None:
     first = await build_services(tmp_path / "data", FakeBackend())
     await first.jobs.start()
-    request_id = await first.jobs.pending.record(ALICE, "remix", {**ORIGIN, "response_url": "http://x"})
+    request_id = await first.jobs.pending.record(
+        ALICE, "remix", {**ORIGIN, "response_url": "http://127.0.0.1:9/never-called"}
+    )
     await first.jobs.stop(grace_s=0)  # the process dies before the download finished
     await first.db.close()
 

@@ -10,7 +10,7 @@ from typing import Any
 DISCORD_EPOCH_MS = 1420070400000
 MiB = 1024 * 1024
 
-# Permission bits (https://discord.com/developers/docs/topics/permissions).
+# Permission bits (Discord developer docs, topics/permissions).
 VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
 MANAGE_MESSAGES = 1 << 13

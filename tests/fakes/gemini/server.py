@@ -215,7 +215,7 @@ class FakeGemini:
                     img.load()
                 except (binascii.Error, OSError):
                     raise invalid(
-                        "Unable to process input image. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"
+                        "Unable to process input image. Please retry or report the problem."
                     ) from None
                 images.append(img)
         limit = 3 if model.startswith("gemini-2") else 14

@@ -473,7 +473,7 @@ class FakeStabilityServer:
             {
                 "id": "user-fake",
                 "email": "easel@example.com",
-                "profile_picture": "https://example.com/avatar.png",
+                "profile_picture": "http://127.0.0.1:9/avatar.png",
                 "organizations": [
                     {"id": "org-fake", "name": "Fake Org", "role": "MEMBER", "is_default": True}
                 ],
