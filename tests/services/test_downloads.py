@@ -113,7 +113,9 @@ async def test_fetch_follows_only_allowed_redirects_within_the_cap(
         assert seen[-1]["Authorization"] == "Bearer xoxb-secret"
         with pytest.raises(InvalidRequest, match=r"^I couldn.t download the image from Slack") as refused:
             await fetch("/away")  # the token is never sent off the allowed hosts
-        assert "redirect to 127.0.0.1 refused" == refused.value.log_detail and "steal" not in str(refused.value)
+        assert "redirect to 127.0.0.1 refused" == refused.value.log_detail and "steal" not in str(
+            refused.value
+        )
         with pytest.raises(FileTooLarge, match="larger than"):
             await fetch("/big")  # refused from Content-Length
         with pytest.raises(FileTooLarge, match="larger than"):
