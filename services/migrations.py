@@ -82,4 +82,17 @@ MIGRATIONS: tuple[str, ...] = (
         created_at      REAL NOT NULL
     );
     """,
+    # 4: running easel for a community (issue 10): the audit log of refusals and admin actions.
+    """
+    CREATE TABLE audit_log (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          REAL NOT NULL,
+        actor_key   TEXT NOT NULL,
+        server_id   TEXT NOT NULL DEFAULT '',
+        action      TEXT NOT NULL,
+        target      TEXT NOT NULL DEFAULT '',
+        detail      TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX ix_audit_server_time ON audit_log (server_id, at);
+    """,
 )

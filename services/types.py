@@ -159,12 +159,28 @@ class CheckResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Venue:
+    """Where a request was made: what community rules (budgets, policy, NSFW) are scoped by.
+
+    ``server_id`` is the Discord guild or Slack workspace ("" in DMs and on the CLI);
+    ``role_ids`` are the member's Discord roles (Slack user groups are looked up by id
+    when needed); ``nsfw`` is the platform's own age-restricted flag on the channel.
+    """
+
+    server_id: str = ""
+    channel_id: str = ""
+    role_ids: frozenset[str] = frozenset()
+    nsfw: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Requester:
-    """Who asked: the quota key is ``platform:user_id``."""
+    """Who asked, and from where: the quota key is ``platform:user_id``."""
 
     platform: str
     user_id: str
     display_name: str = ""
+    venue: Venue = field(default_factory=Venue)
 
     @property
     def key(self) -> str:

@@ -34,7 +34,7 @@ from commands.replies import STALE_BUTTON, Icon, error_text, not_allowed_to_dele
 from services.errors import EaselError, JobNotFound, NotAllowed
 from services.intake import Refused
 from services.jobs import user_hash
-from services.types import GenerationRequest, Requester
+from services.types import GenerationRequest, Requester, Venue
 
 __all__ = ["DiscordHandlers", "requester_of"]
 
@@ -43,8 +43,19 @@ log = logging.getLogger(__name__)
 _MODERATORS = "members who can manage messages"
 
 
-def requester_of(user: discord.User | discord.Member) -> Requester:
-    return Requester(platform="discord", user_id=str(user.id), display_name=user.display_name)
+def requester_of(user: discord.User | discord.Member, interaction: discord.Interaction[Any] | None = None) -> Requester:
+    """Who asked and from where: guild, channel, the member's roles and the channel's NSFW flag."""
+    venue = Venue()
+    if interaction is not None:
+        channel = interaction.channel
+        roles = getattr(user, "roles", None) or ()
+        venue = Venue(
+            server_id=str(interaction.guild_id or ""),
+            channel_id=str(interaction.channel_id or ""),
+            role_ids=frozenset(str(role.id) for role in roles if role.id != interaction.guild_id),
+            nsfw=bool(getattr(channel, "nsfw", False)),
+        )
+    return Requester(platform="discord", user_id=str(user.id), display_name=user.display_name, venue=venue)
 
 
 class DiscordHandlers:
@@ -98,7 +109,7 @@ class DiscordHandlers:
                 )
 
             outcome = await self.ctx.intake.submit(
-                requester_of(interaction.user), kind, build=build, origin=origin, acknowledged=acknowledged
+                requester_of(interaction.user, interaction), kind, build=build, origin=origin, acknowledged=acknowledged
             )
             if isinstance(outcome, Refused):
                 await self._tell(interaction, original_id, error_text(outcome.error, MARKUP))
@@ -153,7 +164,7 @@ class DiscordHandlers:
         with self.ctx.tasks.track():
             await self._defer(interaction, ephemeral=True)
             try:
-                text = quota_text(await self.ctx.jobs.quota_status(requester_of(interaction.user)), MARKUP)
+                text = quota_text(await self.ctx.jobs.quota_status(requester_of(interaction.user, interaction)), MARKUP)
             except Exception:
                 log.exception("discord.handler_crashed", extra={"command": "quota"})
                 text = error_text(EaselError(), MARKUP)
@@ -186,7 +197,7 @@ class DiscordHandlers:
             moderator = bool(interaction.permissions.manage_messages)
             try:  # forget the job first: a button pressed while the post is being deleted finds it gone
                 await self.ctx.jobs.delete(
-                    action.job_id, by=requester_of(interaction.user), moderator=moderator
+                    action.job_id, by=requester_of(interaction.user, interaction), moderator=moderator
                 )
             except NotAllowed:
                 text = not_allowed_to_delete(MARKUP, moderators=_MODERATORS)

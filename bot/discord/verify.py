@@ -39,7 +39,7 @@ def verify_command(ctx: DiscordContext) -> app_commands.Command[Any, ..., None]:
             await interaction.response.defer(thinking=True, ephemeral=True)
             try:
                 data = await ctx.attachments.fetch(image, VERIFY_LIMITS, what="picture")
-                result = await ctx.verifier.verify(data, viewer=requester_of(interaction.user))
+                result = await ctx.verifier.verify(data, viewer=requester_of(interaction.user, interaction))
                 text = "\n".join(verification_lines(result))
             except EaselError as exc:
                 text = error_text(exc, MARKUP)

@@ -52,7 +52,7 @@ from commands.spec import CommandSpec
 from services.downloads import looks_like_image
 from services.errors import EaselError, InvalidRequest, JobNotFound, NotAllowed
 from services.intake import Refused
-from services.types import GenerationRequest, Requester
+from services.types import GenerationRequest, Requester, Venue
 
 __all__ = ["IMAGE_COMMANDS", "SHORTCUT_CALLBACK", "SlackHandlers", "register_handlers"]
 
@@ -79,9 +79,15 @@ def _caller(body: Mapping[str, Any], channel: str, mode: StatusMode, **target: A
     """The caller of an interaction payload (button, modal, shortcut: ``body["user"]``)."""
     user = body.get("user") or {}
     user_id = str(user.get("id", ""))
+    team = str((body.get("team") or {}).get("id", ""))
     return Caller(
-        requester=Requester("slack", user_id, display_name=str(user.get("name", ""))),
-        team=str((body.get("team") or {}).get("id", "")),
+        requester=Requester(
+            "slack",
+            user_id,
+            display_name=str(user.get("name", "")),
+            venue=Venue(server_id=team, channel_id=channel),
+        ),
+        team=team,
         target=StatusTarget(channel=channel, user=user_id, mode=mode, **target),
         trigger=str(body.get("trigger_id", "")),
     )

@@ -28,6 +28,7 @@ from services.types import (
     OutpaintMargins,
     Requester,
     SourceRef,
+    Venue,
     WeightedPrompt,
 )
 
@@ -148,16 +149,31 @@ def request_from_dict(
     )
 
 
-def requester_to_dict(requester: Requester) -> dict[str, str]:
+def requester_to_dict(requester: Requester) -> dict[str, Any]:
+    venue = requester.venue
     return {
         "platform": requester.platform,
         "user_id": requester.user_id,
         "display_name": requester.display_name,
+        "venue": {
+            "server_id": venue.server_id,
+            "channel_id": venue.channel_id,
+            "role_ids": sorted(venue.role_ids),
+            "nsfw": venue.nsfw,
+        },
     }
 
 
 def requester_from_dict(data: Mapping[str, Any]) -> Requester:
-    return Requester(str(data["platform"]), str(data["user_id"]), str(data.get("display_name", "")))
+    """Rows written before venues existed have none: they decode with an empty :class:`Venue`."""
+    raw = data.get("venue") or {}
+    venue = Venue(
+        server_id=str(raw.get("server_id", "")),
+        channel_id=str(raw.get("channel_id", "")),
+        role_ids=frozenset(str(r) for r in raw.get("role_ids", ())),
+        nsfw=bool(raw.get("nsfw", False)),
+    )
+    return Requester(str(data["platform"]), str(data["user_id"]), str(data.get("display_name", "")), venue)
 
 
 def _opt_int(value: Any) -> int | None:
