@@ -19,7 +19,8 @@ from commands.invocation import Invocation
 from commands.options import COMMON_OPTIONS, IMAGE, MASK, MASK_SOURCE, PROMPT, TUNING_OPTIONS
 from commands.spec import CommandSpec
 from services.backends.base import BackendLimits
-from services.images import fit_to_backend_async, prepare_mask_async
+from services.images import fit_to_backend_async
+from services.masks import prepare_mask_async
 from services.types import GenerationRequest, MaskSource, Operation
 
 __all__ = ["NO_MASK_MESSAGE", "SPEC", "build"]

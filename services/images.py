@@ -42,17 +42,12 @@ from services.types import InputImage
 __all__ = [
     "PNG_COMPRESS_LEVEL",
     "encode_png",
-    "ensure_transparency",
-    "ensure_transparency_async",
     "fit_to_backend",
     "fit_to_backend_async",
     "image_size",
     "load_input_image",
     "load_input_image_sync",
-    "mask_from_alpha",
-    "mask_from_alpha_async",
-    "prepare_mask",
-    "prepare_mask_async",
+    "open_trusted",
     "sniff_format",
 ]
 
@@ -76,7 +71,6 @@ _PLUGINS: Final[dict[str, Callable[..., Image.Image]]] = {
 # JPEG start-of-frame markers carry the size; C4 (DHT), C8 (JPG) and CC (DAC) do not.
 _JPEG_SOF: Final = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 _ALPHA_MODES: Final = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
-_ASPECT_TOLERANCE: Final = 0.01
 
 
 # ---------------------------------------------------------------------------- sniffing, header
@@ -277,7 +271,7 @@ async def load_input_image(data: bytes, limits: BackendLimits, *, what: str = "i
     return await run_cpu(load_input_image_sync, data, limits, what=what)
 
 
-def _open_trusted(img: InputImage) -> Image.Image:
+def open_trusted(img: InputImage) -> Image.Image:
     """Decode a PNG we produced ourselves (already checked, so Image.open is fine)."""
     pil = Image.open(io.BytesIO(img.png))
     pil.load()
@@ -340,102 +334,10 @@ def fit_to_backend(img: InputImage, limits: BackendLimits) -> InputImage:
     tw, th = target_size(img.width, img.height, limits)
     if (tw, th) == (img.width, img.height):
         return img
-    pil = _open_trusted(img)
+    pil = open_trusted(img)
     fitted = ImageOps.fit(pil, (tw, th), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
     return InputImage(png=encode_png(fitted), width=tw, height=th, has_alpha=img.has_alpha)
 
 
 async def fit_to_backend_async(img: InputImage, limits: BackendLimits) -> InputImage:
     return await run_cpu(fit_to_backend, img, limits)
-
-
-# ---------------------------------------------------------------------------- masks
-
-
-def prepare_mask(
-    mask: InputImage, init: InputImage, fitted: InputImage | None = None, *, repaint_white: bool = True
-) -> InputImage:
-    """Turn an uploaded mask into a grayscale mask exactly the size of the init image sent.
-
-    ``init`` is the init image as uploaded (after :func:`load_input_image`), ``fitted`` what
-    :func:`fit_to_backend` made of it (defaults to ``init``). The rule users are told: the mask
-    must have the same shape (aspect ratio, within 1 %) as the image; it is then scaled and
-    cropped exactly like the image was, with nearest-neighbour sampling so hard edges stay hard.
-    Transparent parts of a mask count as black. A mask that selects nothing (all black when
-    white is repainted, all white when black is: ``repaint_white=False``) is refused, since the
-    result could only be the input and the user would pay for it.
-    """
-    target = fitted or init
-    mask_ratio, init_ratio = mask.width / mask.height, init.width / init.height
-    if abs(mask_ratio / init_ratio - 1) > _ASPECT_TOLERANCE:
-        raise InvalidRequest(
-            f"The mask is {mask.width}×{mask.height} but the image is {init.width}×{init.height}; "
-            "they must have the same shape."
-        )
-    pil = _open_trusted(mask)
-    if pil.mode == "RGBA":
-        black = Image.new("RGBA", pil.size, (0, 0, 0, 255))
-        pil = Image.alpha_composite(black, pil)
-    gray = pil.convert("L")
-    if gray.size != (target.width, target.height):
-        gray = ImageOps.fit(gray, (target.width, target.height), method=Image.Resampling.NEAREST)
-    _check_selects_something(gray, repaint_white)
-    return InputImage(png=encode_png(gray), width=target.width, height=target.height, has_alpha=False)
-
-
-async def prepare_mask_async(
-    mask: InputImage, init: InputImage, fitted: InputImage | None = None, *, repaint_white: bool = True
-) -> InputImage:
-    return await run_cpu(prepare_mask, mask, init, fitted, repaint_white=repaint_white)
-
-
-def _check_selects_something(gray: Image.Image, repaint_white: bool) -> None:
-    low, high = gray.getextrema()
-    assert isinstance(low, int) and isinstance(high, int)
-    if repaint_white and high == 0:
-        raise InvalidRequest(
-            "The mask selects no area: it is all black, and white areas are the ones repainted. "
-            "Paint the area to repaint white, or use --mask-source black."
-        )
-    if not repaint_white and low == 255:
-        raise InvalidRequest(
-            "The mask selects no area: it is all white, and with --mask-source black the black "
-            "areas are the ones repainted. Paint the area to repaint black, or use --mask-source white."
-        )
-
-
-def _transparent_pixels(img: InputImage) -> bool:
-    pil = _open_trusted(img)
-    if pil.mode not in _ALPHA_MODES and "transparency" not in pil.info:
-        return False
-    lo, _hi = pil.convert("RGBA").getchannel("A").getextrema()
-    return isinstance(lo, int) and lo < 255
-
-
-def ensure_transparency(init: InputImage, *, what: str = "image") -> None:
-    """Raise unless ``init`` has transparent pixels (needed for ``--mask-source alpha``)."""
-    if not _transparent_pixels(init):
-        raise InvalidRequest(
-            f"The {what} has no transparent pixels, so there is nothing to repaint with the alpha mask. "
-            "Erase the area to repaint (make it transparent) and save as PNG or WebP, or upload a mask."
-        )
-
-
-async def ensure_transparency_async(init: InputImage, *, what: str = "image") -> None:
-    await run_cpu(ensure_transparency, init, what=what)
-
-
-def mask_from_alpha(init: InputImage) -> InputImage:
-    """A grayscale mask where transparent pixels of ``init`` are white (repaint) and opaque black.
-
-    For backends that take a separate mask but no ``INIT_IMAGE_ALPHA`` mode (GPU hosts): use
-    with ``mask_source=white``. Raises :class:`InvalidRequest` if nothing is transparent.
-    """
-    ensure_transparency(init)
-    alpha = _open_trusted(init).convert("RGBA").getchannel("A")
-    mask = ImageOps.invert(alpha)
-    return InputImage(png=encode_png(mask), width=init.width, height=init.height, has_alpha=False)
-
-
-async def mask_from_alpha_async(init: InputImage) -> InputImage:
-    return await run_cpu(mask_from_alpha, init)

@@ -14,17 +14,14 @@ from PIL import Image, ImageDraw
 from services.backends.base import BackendLimits
 from services.errors import InvalidRequest
 from services.images import (
-    ensure_transparency,
     fit_to_backend,
     fit_to_backend_async,
     image_size,
     load_input_image,
     load_input_image_sync,
-    mask_from_alpha,
-    prepare_mask,
-    prepare_mask_async,
     sniff_format,
 )
+from services.masks import ensure_transparency, mask_from_alpha, prepare_mask, prepare_mask_async
 from services.types import InputImage, Operation
 from tests.helpers.images import colours
 from tests.helpers.limits import SDXL_SIZES

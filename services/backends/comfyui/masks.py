@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image, ImageOps
-
-from services.errors import InvalidRequest
+from services.masks import repaint_selection
 from services.offload import run_cpu
 from services.types import InputImage, MaskSource
 
@@ -22,16 +20,6 @@ async def comfy_mask(init: InputImage, mask: InputImage | None, source: MaskSour
 
 
 def _comfy_mask(init: InputImage, mask: InputImage | None, source: MaskSource) -> bytes:
-    if source is MaskSource.ALPHA or mask is None:
-        with Image.open(io.BytesIO(init.png)) as img:
-            gray = img.convert("RGBA").getchannel("A").point(lambda a: 255 if a < 255 else 0)
-    else:
-        with Image.open(io.BytesIO(mask.png)) as img:
-            gray = img.convert("L").point(lambda v: 255 if v >= 128 else 0)
-        if source is MaskSource.BLACK:
-            gray = ImageOps.invert(gray)
-    if gray.getextrema()[1] == 0:
-        raise InvalidRequest("The mask marks nothing to repaint; paint the area to change white.")
     out = io.BytesIO()
-    gray.save(out, format="PNG")
+    repaint_selection(init, mask, source).save(out, format="PNG")
     return out.getvalue()

@@ -14,16 +14,11 @@ import io
 
 from PIL import Image
 
-from services.errors import InvalidRequest
+from services.masks import repaint_selection
 from services.offload import run_cpu
 from services.types import InputImage, MaskSource
 
-__all__ = ["NOTHING_TO_EDIT", "openai_mask"]
-
-NOTHING_TO_EDIT = (
-    "The mask marks nothing to repaint; paint the area to change white (or use --mask-source black)."
-)
-_THRESHOLD = 128  # grayscale at or above this counts as white
+__all__ = ["openai_mask"]
 
 
 async def openai_mask(init: InputImage, mask: InputImage | None, source: MaskSource) -> bytes:
@@ -32,21 +27,7 @@ async def openai_mask(init: InputImage, mask: InputImage | None, source: MaskSou
 
 
 def _openai_mask(init: InputImage, mask: InputImage | None, source: MaskSource) -> bytes:
-    if source is MaskSource.ALPHA or mask is None:
-        with Image.open(io.BytesIO(init.png)) as img:
-            alpha = img.convert("RGBA").getchannel("A")
-        edit = alpha.point(lambda a: 255 if a < 255 else 0)
-    else:
-        with Image.open(io.BytesIO(mask.png)) as img:
-            gray = img.convert("L")
-        if gray.size != (init.width, init.height):
-            raise InvalidRequest("The mask must be exactly the size of the image.")
-        if source is MaskSource.WHITE:
-            edit = gray.point(lambda v: 255 if v >= _THRESHOLD else 0)
-        else:
-            edit = gray.point(lambda v: 255 if v < _THRESHOLD else 0)
-    if edit.getextrema()[1] == 0:
-        raise InvalidRequest(NOTHING_TO_EDIT)
+    edit = repaint_selection(init, mask, source)
     out = Image.new("RGBA", edit.size, (0, 0, 0, 255))
     out.putalpha(edit.point(lambda v: 0 if v else 255))
     buffer = io.BytesIO()

@@ -20,7 +20,8 @@ from services.backends.base import BackendLimits
 from services.backends.stability.request_parts import NEED_PROMPT, parse_ratio, require_image
 from services.backends.stability.v1_wire import UPSCALE_ENGINE, MaskSourceWire, TextPrompt, TextToImageBody
 from services.errors import InvalidRequest
-from services.images import ensure_transparency_async, fit_to_backend_async, prepare_mask_async, target_size
+from services.images import fit_to_backend_async, target_size
+from services.masks import ensure_transparency_async, prepare_mask_async
 from services.types import GenerationRequest, InputImage, MaskSource
 
 __all__ = ["EngineChoice", "FormFile", "V1Call", "image_to_image", "masking", "text_to_image", "upscale"]

@@ -33,8 +33,8 @@ from services.backends.stability.v2_wire import (
     MAX_PROMPT_CHARS,
 )
 from services.errors import InvalidRequest, UnsupportedOption
-from services.images import ensure_transparency_async
 from services.imaging import invert_png, resize_png
+from services.masks import ensure_transparency_async
 from services.offload import run_cpu
 from services.types import GenerationRequest, InputImage, MaskSource
 
