@@ -86,6 +86,7 @@ class FakeS3:
     def require_auth(self, on: bool) -> None:
         """Switch moto's signature and key checks on (every later request) or off again."""
         body = b"0" if on else b"inf"
-        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset-auth", data=body, method="POST")
+        url = f"{self.endpoint_url}/moto-api/reset-auth"
+        request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "text/plain"})
         with urllib.request.urlopen(request, timeout=10) as reply:
             reply.read()
