@@ -7,6 +7,7 @@ moto keeps its buckets in process-wide state, so every test uses a bucket of its
 
 from __future__ import annotations
 
+import logging
 import urllib.request
 import uuid
 from typing import Any
@@ -28,6 +29,7 @@ class FakeS3:
         self.running = False
 
     def start(self) -> FakeS3:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one INFO line per request otherwise
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
