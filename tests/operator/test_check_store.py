@@ -103,3 +103,28 @@ async def test_malformed_store_url_stops_with_the_variable_named(stability_serve
     assert result.code != 0
     assert "EASEL_STORE_URL" in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_cli_imagine_stores_originals_in_the_bucket(
+    s3_server: FakeS3, s3_bucket: str, stability_server: Any, tmp_path: Path
+) -> None:
+    env = store_env(stability_server, tmp_path, f"s3://{s3_bucket}/easel", **s3_env(s3_server.endpoint_url))
+    out = tmp_path / "out"
+    result = await run_easel("imagine", "a lighthouse --n 2", "--out", str(out), env=env, cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert len(list(out.glob("*.png"))) == 2
+    keys = s3_server.keys(s3_bucket)
+    assert len(keys) == 2 and all(k.startswith("easel/originals/") and k.endswith(".png") for k in keys)
+    assert not (tmp_path / "data" / "originals").exists()
+
+
+async def test_cli_imagine_with_a_missing_bucket_fails_politely(
+    s3_server: FakeS3, stability_server: Any, tmp_path: Path
+) -> None:
+    env = store_env(stability_server, tmp_path, "s3://easel-gone-bucket", **s3_env(s3_server.endpoint_url))
+    out = tmp_path / "out"
+    result = await run_easel("imagine", "a lighthouse", "--out", str(out), env=env, cwd=tmp_path)
+    assert result.code != 0
+    assert "storage is unavailable" in result.stderr and "quota was not spent" in result.stderr
+    assert "Traceback" not in result.stderr and SECRET_KEY not in result.stderr
+    assert not out.exists() or not list(out.glob("*.png"))
