@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from commands.followups import upscale, vary
+from services.db import Database
 from services.errors import StorageUnavailable
 from services.jobs import JobStatus
 from services.stores import S3Location, S3Options, open_blob_store
@@ -176,3 +177,65 @@ async def test_server_stopped_mid_run_fails_the_job_and_charges_nothing(
             await svc.jobs.load_original(before.job_id, 0)
     finally:
         server.stop()
+
+
+async def test_queued_inputs_in_a_bucket_survive_a_restart_during_an_outage(tmp_path: Path) -> None:
+    """S3 down while queued jobs are recovered: start refuses with StorageUnavailable, nothing is
+    failed or refunded, and once the store is back the same jobs run."""
+    server = FakeS3().start()
+    data = tmp_path / "data"
+    try:
+        bucket = server.new_bucket()
+        location = S3Location(bucket, "")
+        svc = await build_services(
+            data, FakeBackend(), max_concurrency=1, blobs=open_blob_store(location, data, _options(server))
+        )
+        await svc.jobs.start()
+        svc.backend.gate = asyncio.Event()  # never set: the first job holds the only worker
+        init = InputImage(png=render_png(64, 64, seed=3), width=64, height=64)
+        remix = replace(imagine(), operation=Operation.REMIX, init_image=init, strength=0.5)
+        first = await svc.jobs.submit(ALICE, remix, origin=ORIGIN)
+        queued = await svc.jobs.submit(BOB, remix, origin=ORIGIN)
+        await svc.backend.until_running(1)
+        await svc.jobs.stop(grace_s=0)
+        await svc.store.close()
+        await svc.db.close()
+        server.stop()
+
+        down = await build_services(data, FakeBackend(), blobs=open_blob_store(location, data, _options(server)))
+        try:
+            with pytest.raises(StorageUnavailable):
+                await down.jobs.start()
+        finally:
+            await down.store.close()
+            await down.db.close()
+        for job in (first, queued):
+            assert (await _status(data, job.job_id)) in {"queued", "running"}
+
+        back = FakeS3().start()  # the store is back (moto keeps the bucket; a new port)
+        try:
+            up = await build_services(data, FakeBackend(), blobs=open_blob_store(location, data, _options(back)))
+            await up.jobs.start()
+            try:
+                for job in (first, queued):
+                    assert len((await asyncio.wait_for(up.jobs.wait(job.job_id), 10)).images) == 1
+                assert (await up.jobs.quota_status(ALICE)).used == 1
+                assert (await up.jobs.quota_status(BOB)).used == 1
+            finally:
+                await up.jobs.stop(grace_s=0)
+                await up.store.close()
+                await up.db.close()
+        finally:
+            back.stop()
+    finally:
+        server.stop()
+
+
+async def _status(data: Path, job_id: str) -> str:
+    db = await Database.open(data)
+    try:
+        row = await db.fetchone("SELECT status FROM jobs WHERE id = ?", (job_id,))
+        assert row is not None
+        return str(row["status"])
+    finally:
+        await db.close()
