@@ -54,6 +54,10 @@ class S3BlobStore:
                     read_timeout=opts.timeout_s,
                     retries={"max_attempts": opts.max_attempts, "mode": "standard"},
                     s3={"addressing_style": "path"} if opts.endpoint_url else None,
+                    # Checksums only where S3 requires them: older MinIO, Ceph and R2 refuse the
+                    # CRC trailers botocore adds to every PUT by default since 1.36.
+                    request_checksum_calculation="when_required",
+                    response_checksum_validation="when_required",
                 )
                 stack = AsyncExitStack()
                 self._client = await stack.enter_async_context(
