@@ -14,6 +14,7 @@ import uuid
 from contextlib import AsyncExitStack
 from typing import Any
 
+import aiohttp
 from aiobotocore.session import get_session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -28,6 +29,8 @@ _DENIED = frozenset(
     {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "403"}
 )
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
+# Failures below the S3 protocol: botocore's own, and aiohttp's while a body streams in.
+_TRANSPORT = (BotoCoreError, aiohttp.ClientError, TimeoutError)
 
 
 class S3BlobStore:
@@ -82,7 +85,7 @@ class S3BlobStore:
             await s3.put_object(
                 Bucket=self.location.bucket, Key=self._key(key), Body=data, ContentType="image/png"
             )
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, *_TRANSPORT) as exc:
             raise self._error(exc, f"write {key}") from exc
 
     async def get(self, key: str) -> bytes | None:
@@ -96,7 +99,7 @@ class S3BlobStore:
             if _code(exc) in _NOT_FOUND:
                 return None
             raise self._error(exc, f"read {key}") from exc
-        except BotoCoreError as exc:
+        except _TRANSPORT as exc:
             raise self._error(exc, f"read {key}") from exc
 
     async def delete_prefix(self, prefix: str) -> None:
@@ -109,7 +112,7 @@ class S3BlobStore:
                     await s3.delete_objects(
                         Bucket=self.location.bucket, Delete={"Objects": keys, "Quiet": True}
                     )
-        except (ClientError, BotoCoreError) as exc:
+        except (ClientError, *_TRANSPORT) as exc:
             raise self._error(exc, f"delete {prefix}") from exc
 
     async def probe(self) -> str:
@@ -122,7 +125,7 @@ class S3BlobStore:
             if _code(exc) in _NOT_FOUND:  # HEAD has no body: a 404 is the bucket
                 raise StorageUnavailable(log_detail=self._missing_bucket()) from exc
             raise self._error(exc, "check the bucket") from exc
-        except BotoCoreError as exc:
+        except _TRANSPORT as exc:
             raise self._error(exc, "check the bucket") from exc
         await self.put(key, payload)
         read_back = await self.get(key)
