@@ -35,6 +35,7 @@ from services.provenance.instance import resolve_instance_id
 from services.provenance.verify import Verifier
 from services.quota import QuotaBook
 from services.store import ImageStore
+from services.stores import BlobStore, open_blob_store
 from services.watermark import Watermarker
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,11 @@ def build_backend(settings: Settings, session: aiohttp.ClientSession | None = No
         raise SettingsError(str(exc)) from None
 
 
+def build_blob_store(settings: Settings) -> BlobStore:
+    """The image store ``EASEL_STORE_URL`` names (default: the data dir); connects on first use."""
+    return open_blob_store(settings.store_location, settings.data_dir, settings.s3_options())
+
+
 def build_signer(settings: Settings) -> ContentSigner | None:
     """The C2PA signer when ``EASEL_C2PA_CERT`` and ``EASEL_C2PA_KEY`` are set; None when neither is."""
     cert, key = settings.c2pa_cert, settings.c2pa_key
@@ -103,8 +109,8 @@ async def open_services(settings: Settings, *, backend: Backend | None = None) -
     first, then the caller runs ``await services.jobs.start()``.
     """
     db = await Database.open(settings.data_dir / "easel.sqlite3")
+    store = ImageStore(settings.data_dir, db, build_blob_store(settings))  # connects on first use
     try:
-        store = ImageStore(settings.data_dir, db)
         quota = QuotaBook(db, daily_limit=settings.daily_quota)
         try:
             watermarker = Watermarker(
@@ -134,4 +140,5 @@ async def open_services(settings: Settings, *, backend: Backend | None = None) -
         finally:
             await backend.close()
     finally:
+        await store.close()
         await db.close()

@@ -12,10 +12,11 @@ from typing import TextIO
 
 import aiohttp
 
-from bot.app import backend_context, build_signer
+from bot.app import backend_context, build_blob_store, build_signer
 from bot.errors import SettingsError
 from bot.settings import Settings, missing_chat
 from services.data_dir import StorageUnusable, ensure_writable_dir, probe_database
+from services.errors import StorageError
 from services.types import CheckResult
 
 _TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
@@ -108,6 +109,17 @@ def check_data_dir(settings: Settings) -> list[CheckResult]:
     return results
 
 
+async def check_store(settings: Settings) -> CheckResult:
+    """``EASEL_STORE_URL``: reachable, bucket present, writable (a probe object written and deleted)."""
+    blobs = build_blob_store(settings)
+    try:
+        return CheckResult("image store", True, await blobs.probe())
+    except StorageError as exc:
+        return CheckResult("image store", False, exc.log_detail or f"{blobs.description}: {exc}")
+    finally:
+        await blobs.close()
+
+
 def check_credentials(settings: Settings) -> CheckResult:
     """``content credentials: off`` / ``on (signer …)``, or what is wrong with the pair."""
     try:
@@ -126,6 +138,8 @@ async def collect_checks(settings: Settings) -> list[CheckResult]:
     for problem in settings.backend_problems():
         results.append(CheckResult("configuration", False, "missing " + problem))
     results.extend(await asyncio.to_thread(check_data_dir, settings))
+    if settings.store_location is not None:  # the default store is the data dir, checked above
+        results.append(await check_store(settings))
     chat = missing_chat(settings)
     if chat is not None:  # fine for CLI use; only `easel run` needs a chat front end
         results.append(

@@ -114,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     from bot.errors import SettingsError
     from services.data_dir import StorageUnusable
+    from services.errors import StorageUnavailable
     from services.jobs import DataDirBusy
 
     try:
@@ -128,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(settings, args)
     except (SettingsError, DataDirBusy, StorageUnusable) as exc:
         return fail(scrub(str(exc), settings), EXIT_USAGE)
+    except StorageUnavailable as exc:  # e.g. the bucket is unreachable while queued jobs are recovered
+        return fail(scrub(f"image store: {exc.log_detail or exc}", settings), EXIT_USAGE)
     except KeyboardInterrupt:  # before a job existed (jobs handle their own Ctrl-C)
         return fail("interrupted.", EXIT_INTERRUPTED)
 

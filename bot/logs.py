@@ -47,6 +47,8 @@ TOKEN_LEAKING_LOGGERS = (
     "slack_sdk",
     "slack_bolt",
     "aiosqlite",
+    "botocore",  # request headers (the S3 access key id, signatures) and credential lookups at DEBUG
+    "aiobotocore",
     "easel",  # slack_bolt names per-request loggers after the app (``AsyncApp(name="easel")``)
 )
 

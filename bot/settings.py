@@ -30,6 +30,7 @@ from bot.errors import SettingsError
 from services.backends import registry
 from services.backends.plugin import BackendPlugin
 from services.backends.settings import BackendSettings, EnvSettings, Variable, http_url, setting, split_commas
+from services.stores.location import S3Options, StoreLocation, parse_store_url
 
 __all__ = [
     "ENV_NAMES",
@@ -96,6 +97,28 @@ class Settings(EnvSettings):
         Path("./data"),
         meaning="SQLite database and stored originals",
         shown_default="`./data`",
+    )
+    store_url: str | None = setting(
+        "EASEL_STORE_URL",
+        None,
+        meaning="where images live, shared by every easel process: a directory (`/mnt/easel` or `file:///mnt/easel`) or `s3://bucket/prefix`",
+        shown_default="the data dir",
+    )
+    s3_endpoint_url: str | None = setting(
+        "EASEL_S3_ENDPOINT_URL",
+        None,
+        meaning="S3-compatible endpoint (MinIO, Ceph, Garage, R2), e.g. `http://minio:9000`; unset is AWS S3",
+    )
+    s3_region: str | None = setting(
+        "EASEL_S3_REGION", None, meaning="bucket region; unset uses `AWS_DEFAULT_REGION` or `us-east-1`"
+    )
+    s3_access_key_id: SecretStr | None = setting(
+        "EASEL_S3_ACCESS_KEY_ID",
+        None,
+        meaning="S3 access key; unset uses the standard AWS chain (`AWS_ACCESS_KEY_ID`, `~/.aws`, instance role)",
+    )
+    s3_secret_access_key: SecretStr | None = setting(
+        "EASEL_S3_SECRET_ACCESS_KEY", None, meaning="secret of `EASEL_S3_ACCESS_KEY_ID`"
     )
     daily_quota: int = setting(
         "EASEL_DAILY_QUOTA",
@@ -186,6 +209,25 @@ class Settings(EnvSettings):
 
     _check_base = field_validator("discord_api_base", "slack_api_url")(http_url)
 
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        return None if not value else http_url(value)
+
+    @field_validator("store_url")
+    @classmethod
+    def _check_store(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            parse_store_url(value)  # ValueError names what is wrong, never echoes the URL
+            return value.strip()
+        return None
+
+    @model_validator(mode="after")
+    def _s3_pair(self) -> Settings:
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            raise ValueError("set both EASEL_S3_ACCESS_KEY_ID and EASEL_S3_SECRET_ACCESS_KEY, or neither")
+        return self
+
     @field_validator("backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:
@@ -247,6 +289,22 @@ class Settings(EnvSettings):
             if isinstance(values, model):
                 return values
         raise LookupError(f"{model.__name__} is not the settings model of a registered backend")
+
+    @property
+    def store_location(self) -> StoreLocation | None:
+        """Where ``EASEL_STORE_URL`` puts images (``None``: the data dir)."""
+        return None if self.store_url is None else parse_store_url(self.store_url)
+
+    def s3_options(self) -> S3Options:
+        def reveal(secret: SecretStr | None) -> str | None:
+            return None if secret is None else secret.get_secret_value()
+
+        return S3Options(
+            endpoint_url=self.s3_endpoint_url,
+            region=self.s3_region,
+            access_key_id=reveal(self.s3_access_key_id),
+            secret_access_key=reveal(self.s3_secret_access_key),
+        )
 
     def backend_problems(self) -> list[str]:
         """Missing variables that stop the configured backend from working."""

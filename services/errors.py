@@ -22,7 +22,8 @@ Each carries two texts that must never be mixed up:
     │   └── ContentFiltered     the backend's safety filter withheld every image
     ├── StorageError            easel could not store something (an operator condition, not the service's)
     │   ├── StorageFull         the data dir's disk (or SQLite) is full: jobs wait, nothing spent
-    │   └── StorageBusy         another program held the database's write lock past the bounded wait
+    │   ├── StorageBusy         another program held the database's write lock past the bounded wait
+    │   └── StorageUnavailable  the image store (an S3 bucket) is missing, refuses us or cannot be reached
     └── JobCancelled            the job was cancelled or interrupted by a shutdown
 
 Front ends map each class to a reply in one place; services raise, never format.
@@ -47,6 +48,7 @@ __all__ = [
     "StorageBusy",
     "StorageError",
     "StorageFull",
+    "StorageUnavailable",
     "UnsupportedOption",
 ]
 
@@ -168,4 +170,13 @@ class StorageBusy(StorageError):
     default_message = (
         "The server's storage is busy right now, so I couldn't accept this request. "
         "Please try again in a minute. Your quota was not spent."
+    )
+
+
+class StorageUnavailable(StorageError):
+    """The shared image store failed: bucket missing, access denied, endpoint unreachable (``log_detail`` says which)."""
+
+    default_message = (
+        "The server's image storage is unavailable right now, so I couldn't finish this. "
+        "The operator has been told. Your quota was not spent."
     )

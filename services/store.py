@@ -1,41 +1,41 @@
-"""Clean originals and job inputs on disk, their parameters in SQLite.
+"""Clean originals and job inputs in the image store, their parameters in SQLite.
 
 Usage::
 
-    store = ImageStore(settings.data_dir, db)
+    store = ImageStore(settings.data_dir, db)                   # files under the data dir (default)
+    store = ImageStore(settings.data_dir, db, blobs)            # or any services.stores.BlobStore
     await store.save_original(job_id, 0, generated_image)      # before the watermark is applied
     image = await store.load_original(job_id, 0)               # InputImage, for upscale/vary
     ref = await store.put_input(request.init_image)            # content-addressed
     image = await store.load_input(ref)
 
-Layout under the data dir::
+Layout under the data dir (or the ``EASEL_STORE_URL`` directory or bucket prefix)::
 
     originals/<job_id>/<index>.png     what the backend returned, never watermarked
     inputs/<sha256>.png                init/mask images of jobs, so queued jobs survive restarts
 
-Files are written to a temporary name, fsynced and renamed, so a crash leaves either
-the whole file or none; a full disk raises :class:`~services.errors.StorageFull` and leaves none. Paths never come from user input: job ids and indexes are
-looked up in SQLite, and job ids must match a strict pattern before touching disk.
+Writes are atomic in every :class:`~services.stores.BlobStore` (temp file + rename, or one S3
+PUT); a full disk raises :class:`~services.errors.StorageFull`, a failing bucket
+:class:`~services.errors.StorageUnavailable`, and neither leaves a partial image. Keys never come
+from user input: job ids and indexes are looked up in SQLite, and job ids must match a strict
+pattern before touching storage.
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import hashlib
-import os
 import re
-import shutil
 import sqlite3
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from services.db import Database
-from services.errors import JobNotFound, StorageFull
+from services.errors import JobNotFound
+from services.stores import BlobStore, FilesystemBlobStore
 from services.types import FinishReason, GeneratedImage, InputImage
 
 __all__ = ["ImageRef", "ImageStore", "StoredImage", "png_has_alpha"]
@@ -43,7 +43,6 @@ __all__ = ["ImageRef", "ImageStore", "StoredImage", "png_has_alpha"]
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MAX_INDEX = 2**31
-_OUT_OF_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})  # the disk, or the operator's disk quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +88,7 @@ class StoredImage:
     seed: int
     width: int
     height: int
-    path: Path
+    key: str  # in the image store: ``originals/<job_id>/<index>.png``
     finish_reason: FinishReason
 
 
@@ -102,39 +101,21 @@ def png_has_alpha(png: bytes) -> bool:
     return b"tRNS" in png[33 : 33 + 4096]  # tRNS precedes IDAT, right after IHDR/PLTE
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` whole or not at all; no space left is :class:`StorageFull` (nothing half-written)."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.errno in _OUT_OF_SPACE:
-            raise StorageFull(
-                path=str(path), needed_bytes=len(data), log_detail=f"{exc.strerror}: {path}"
-            ) from exc
-        raise
-
-
-def _read_verified(path: Path, sha256: str) -> bytes | None:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    return data if hashlib.sha256(data).hexdigest() == sha256 else None
+def _verified(data: bytes | None, sha256: str) -> bytes | None:
+    return data if data is not None and hashlib.sha256(data).hexdigest() == sha256 else None
 
 
 class ImageStore:
-    """Stores originals and inputs under ``data_dir`` (see module docstring)."""
+    """Stores originals and inputs in ``blobs``, by default files under ``data_dir`` (see module docstring)."""
 
-    def __init__(self, data_dir: Path | str, db: Database) -> None:
+    def __init__(self, data_dir: Path | str, db: Database, blobs: BlobStore | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.db = db
+        self.blobs: BlobStore = blobs or FilesystemBlobStore(self.data_dir)
+
+    async def close(self) -> None:
+        """Release the store's connections (an S3 client); files need nothing."""
+        await self.blobs.close()
 
     # Originals --------------------------------------------------------------------------
 
@@ -146,8 +127,7 @@ class ImageStore:
     async def save_original(self, job_id: str, index: int, image: GeneratedImage) -> StoredImage:
         """Write the clean original of image ``index`` of ``job_id`` (replacing an earlier one)."""
         rel = self._original_relpath(job_id, index)
-        path = self.data_dir / rel
-        await asyncio.to_thread(_write_atomic, path, image.png)
+        await self.blobs.put(rel, image.png)
         await self.db.execute(
             "INSERT OR REPLACE INTO images (job_id, idx, seed, width, height, path, finish_reason, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -162,7 +142,7 @@ class ImageStore:
                 time.time(),
             ),
         )
-        return StoredImage(job_id, index, image.seed, image.width, image.height, path, image.finish_reason)
+        return StoredImage(job_id, index, image.seed, image.width, image.height, rel, image.finish_reason)
 
     async def list_originals(self, job_id: str) -> list[StoredImage]:
         rows = await self.db.fetchall("SELECT * FROM images WHERE job_id = ? ORDER BY idx", (job_id,))
@@ -180,17 +160,16 @@ class ImageStore:
     async def load_original(self, job_id: str, index: int) -> InputImage:
         """The clean original as an :class:`InputImage`; :class:`JobNotFound` if it is gone."""
         stored = await self.get_original(job_id, index)
-        try:
-            png = await asyncio.to_thread(stored.path.read_bytes)
-        except FileNotFoundError:
-            raise JobNotFound(log_detail=f"original file missing for {job_id}/{index}") from None
+        png = await self.blobs.get(stored.key)
+        if png is None:
+            raise JobNotFound(log_detail=f"original missing for {job_id}/{index} in {self.blobs.description}")
         return InputImage(png=png, width=stored.width, height=stored.height, has_alpha=png_has_alpha(png))
 
     async def delete_job_images(self, job_id: str) -> int:
         """Forget and delete every original of ``job_id``; returns how many rows went."""
         deleted = await self.db.execute("DELETE FROM images WHERE job_id = ?", (job_id,))
         if _SAFE_ID.match(job_id):
-            await asyncio.to_thread(shutil.rmtree, self.data_dir / "originals" / job_id, True)
+            await self.blobs.delete_prefix(f"originals/{job_id}/")
         return deleted
 
     def _stored(self, row: sqlite3.Row) -> StoredImage:
@@ -200,14 +179,15 @@ class ImageStore:
             seed=int(row["seed"]),
             width=int(row["width"]),
             height=int(row["height"]),
-            path=self.data_dir / row["path"],
+            key=row["path"],
             finish_reason=FinishReason(row["finish_reason"]),
         )
 
     # Inputs (content-addressed) -----------------------------------------------------------
 
-    def _input_path(self, sha256: str) -> Path:
-        return self.data_dir / "inputs" / f"{sha256}.png"
+    @staticmethod
+    def _input_key(sha256: str) -> str:
+        return f"inputs/{sha256}.png"
 
     async def ref_for(self, image: InputImage) -> ImageRef:
         """Hash an input image off the event loop."""
@@ -216,21 +196,25 @@ class ImageStore:
     async def put_input(self, image: InputImage, ref: ImageRef | None = None) -> ImageRef:
         """Store an input image once per content; returns its reference."""
         resolved = ref or await self.ref_for(image)
-        path = self._input_path(resolved.sha256)
-
-        def write() -> None:
-            if _read_verified(path, resolved.sha256) is None:
-                _write_atomic(path, image.png)
-
-        await asyncio.to_thread(write)
+        key = self._input_key(resolved.sha256)
+        if await self._read_verified(key, resolved.sha256) is None:
+            await self.blobs.put(key, image.png)
         return resolved
 
     async def load_input(self, ref: ImageRef) -> InputImage:
         """Read a stored input back; :class:`JobNotFound` if it is missing or damaged."""
-        png = await asyncio.to_thread(_read_verified, self._input_path(ref.sha256), ref.sha256)
+        png = await self._read_verified(self._input_key(ref.sha256), ref.sha256)
         if png is None:
             raise JobNotFound(
                 "The image this job was working on is gone, so it could not continue.",
                 log_detail=f"input {ref.sha256} missing or damaged",
             )
         return InputImage(png=png, width=ref.width, height=ref.height, has_alpha=ref.has_alpha)
+
+
+    async def _read_verified(self, key: str, sha256: str) -> bytes | None:
+        """The bytes under ``key`` if they hash to ``sha256`` (hashed off the loop), else ``None``."""
+        data = await self.blobs.get(key)
+        if data is None:
+            return None
+        return await asyncio.to_thread(_verified, data, sha256)

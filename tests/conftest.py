@@ -8,5 +8,6 @@ pytest_plugins = [
     "tests.fakes.openai.harness",
     "tests.fakes.gemini.harness",
     "tests.fakes.comfyui.harness",
+    "tests.fakes.s3.harness",
     "tests.helpers.settings",
 ]

@@ -44,6 +44,7 @@ from services.errors import (
     StorageBusy,
     StorageError,
     StorageFull,
+    StorageUnavailable,
     UnsupportedOption,
 )
 from services.jobs.codec import (
@@ -168,6 +169,7 @@ _STORED_ERRORS: Mapping[str, type[EaselError]] = {
         StorageError,
         StorageFull,
         StorageBusy,
+        StorageUnavailable,
         JobCancelled,
     )
 }

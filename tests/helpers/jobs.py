@@ -15,6 +15,7 @@ from services.errors import EaselError
 from services.jobs import JobService
 from services.quota import QuotaBook
 from services.store import ImageStore
+from services.stores import BlobStore
 from services.types import JobOutcome, Progress, Requester
 from services.watermark import Watermarker
 from tests.fakes.backend import FakeBackend
@@ -89,10 +90,11 @@ async def build_services(
     max_concurrency: int = 2,
     sink: RecordingSink | None = None,
     platforms: tuple[str, ...] = ("test",),
+    blobs: BlobStore | None = None,
 ) -> Services:
     db = await Database.open(data_dir)
     quota = QuotaBook(db, daily_limit)
-    store = ImageStore(data_dir, db)
+    store = ImageStore(data_dir, db, blobs)
     jobs = JobService(
         db=db,
         quota=quota,

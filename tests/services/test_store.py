@@ -49,9 +49,10 @@ def _png(width: int, height: int, mode: str = "RGB") -> bytes:
 async def test_original_round_trip_is_byte_exact(store: ImageStore, tmp_path: Path) -> None:
     png = render_png(48, 32, seed=7)
     stored = await store.save_original("job1", 0, GeneratedImage(png, seed=7, width=48, height=32))
-    assert stored.path == tmp_path / "data" / "originals" / "job1" / "0.png"
-    assert stored.path.read_bytes() == png
-    assert [p.name for p in stored.path.parent.iterdir()] == ["0.png"]  # no temp files left behind
+    path = tmp_path / "data" / stored.key
+    assert path == tmp_path / "data" / "originals" / "job1" / "0.png"
+    assert path.read_bytes() == png
+    assert [p.name for p in path.parent.iterdir()] == ["0.png"]  # no temp files left behind
 
     loaded = await store.load_original("job1", 0)
     assert (loaded.png, loaded.width, loaded.height, loaded.has_alpha) == (png, 48, 32, False)
@@ -77,9 +78,9 @@ async def test_unknown_or_hostile_original_is_not_found(store: ImageStore) -> No
         await store.save_original("../escape", 0, GeneratedImage(_png(8, 8), 1, 8, 8))
 
 
-async def test_missing_original_file_is_not_found(store: ImageStore) -> None:
+async def test_missing_original_file_is_not_found(store: ImageStore, tmp_path: Path) -> None:
     stored = await store.save_original("job1", 0, GeneratedImage(_png(8, 8), 1, 8, 8))
-    stored.path.unlink()
+    (tmp_path / "data" / stored.key).unlink()
     with pytest.raises(JobNotFound):
         await store.load_original("job1", 0)
 
