@@ -13,6 +13,7 @@
     easel verify shot.jpg [--json]              # does a picture carry this bot's invisible mark?
     easel keys init                             # a development C2PA signing pair
     easel migrate [--down N]                    # schema version; undo newer migrations
+    easel admin [--server ID] limits|set|grant|ban|unban|audit   # the admin commands
 
 Each subcommand lives in its own module and registers itself with one line in
 :func:`build_parser` (``bot/cli_generate.py`` builds one subcommand per
@@ -36,6 +37,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from bot import __version__
+from bot.cli_admin import add_admin_command
 from bot.cli_common import (
     EXIT_BACKEND,
     EXIT_INTERRUPTED,
@@ -80,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_generation_commands(sub)
     add_quota_command(sub)
     add_migrate_command(sub)
+    add_admin_command(sub)
     add_verify_parser(sub)
     add_keys_parser(sub)
     manifest = sub.add_parser(
