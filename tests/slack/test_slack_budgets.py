@@ -19,7 +19,9 @@ async def test_a_workspace_cooldown_is_refused_privately(
             "response_url", where=lambda c: "cool-down" in c.params.get("text", "")
         )
         text = refusal.params["text"]
-        assert "Please wait between requests (the cool-down here is 3600 s). You can ask again <!date^" in text
+        assert (
+            "Please wait between requests (the cool-down here is 3600 s). You can ask again <!date^" in text
+        )
         assert text.endswith("Nothing was spent.") and refusal.params.get("response_type") != "in_channel"
         assert len(slack_server.calls_to("files.completeUploadExternal")) == 1
         await easel.user.slash_command("/quota")
