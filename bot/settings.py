@@ -83,6 +83,11 @@ class Settings(EnvSettings):
     slack_api_url: str = setting(
         "SLACK_API_URL", "https://slack.com/api/", meaning="Slack Web API base URL (proxies, tests)"
     )
+    slack_admin_group: str | None = setting(
+        "EASEL_SLACK_ADMIN_GROUP",
+        None,
+        meaning="Slack user group id whose members may use `/easel admin` besides workspace admins (needs `usergroups:read`)",
+    )
     slack_port: int = setting(
         "EASEL_SLACK_PORT", 3000, ge=0, le=65535, meaning="port for Slack's HTTP requests"
     )

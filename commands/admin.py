@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.budgets import LIMIT_NAMES, BudgetBook, Limits
-from services.errors import InvalidRequest
+from services.errors import InvalidRequest, JobNotFound
+from services.jobs import JobService
 from services.types import Requester
 
 __all__ = ["ADMIN_SUBCOMMANDS", "AdminSubcommand", "admin_usage", "limits_text", "run_admin"]
@@ -35,7 +36,14 @@ ADMIN_SUBCOMMANDS: tuple[AdminSubcommand, ...] = (
     AdminSubcommand("ban", "ACCOUNT [REASON…]", "block a person from the bot"),
     AdminSubcommand("unban", "ACCOUNT", "lift a ban"),
     AdminSubcommand("audit", "", "the last 20 admin actions and refusals here"),
+    AdminSubcommand("pause", "", "stop starting jobs (queued ones wait; chat only)"),
+    AdminSubcommand("resume", "", "start queued jobs again (chat only)"),
+    AdminSubcommand("queue", "", "the waiting jobs (chat only)"),
+    AdminSubcommand(
+        "cancel", "JOB", "cancel a job; its units are refunded and its requester told (chat only)"
+    ),
 )
+_NEED_JOBS = ("pause", "resume", "queue", "cancel")
 
 
 def admin_usage(prefix: str = "/easel admin") -> str:
@@ -66,11 +74,25 @@ def _account(word: str) -> str:
     return word
 
 
-async def run_admin(budgets: BudgetBook, actor: Requester | str, server_id: str, words: list[str]) -> str:
-    """Run one admin subcommand; returns the reply. Bad usage raises :class:`InvalidRequest`."""
+async def run_admin(
+    budgets: BudgetBook,
+    actor: Requester | str,
+    server_id: str,
+    words: list[str],
+    *,
+    jobs: JobService | None = None,
+) -> str:
+    """Run one admin subcommand; returns the reply. Bad usage raises :class:`InvalidRequest`.
+
+    ``jobs``: the running job service (chat front ends); without it the job subcommands are refused.
+    """
     if not words or words[0] not in {s.name for s in ADMIN_SUBCOMMANDS}:
         raise InvalidRequest("Admin commands:\n" + admin_usage())
     name, rest = words[0], words[1:]
+    if name in _NEED_JOBS:
+        if jobs is None:
+            raise InvalidRequest(f"{name} acts on the running bot: use /easel admin {name} in chat.")
+        return await _job_admin(budgets, jobs, actor, server_id, name, rest)
     if name == "limits":
         return limits_text(await budgets.limits_for(server_id))
     if name == "set" and len(rest) >= 2:
@@ -96,5 +118,44 @@ async def run_admin(budgets: BudgetBook, actor: Requester | str, server_id: str,
             f"{e.at:%Y-%m-%d %H:%M} UTC {e.actor_key} {e.action} {e.target} {e.detail}".rstrip()
             for e in entries
         )
+    raise _usage(name)
+
+
+def _usage(name: str) -> InvalidRequest:
     spec = next(s for s in ADMIN_SUBCOMMANDS if s.name == name)
-    raise InvalidRequest(f"Usage: /easel admin {spec.name} {spec.args}".rstrip())
+    return InvalidRequest(f"Usage: /easel admin {spec.name} {spec.args}".rstrip())
+
+
+async def _job_admin(
+    budgets: BudgetBook, jobs: JobService, actor: Requester | str, server_id: str, name: str, rest: list[str]
+) -> str:
+    audit = budgets.audit
+    if name == "pause" and not rest:
+        changed = jobs.pause()
+        await audit.record(actor, "pause", server_id=server_id)
+        return "Generation is paused; queued jobs wait." if changed else "Generation was already paused."
+    if name == "resume" and not rest:
+        changed = jobs.resume()
+        await audit.record(actor, "resume", server_id=server_id)
+        return "Generation resumed." if changed else "Generation was not paused."
+    if name == "queue" and not rest:
+        waiting = jobs.queued()
+        if not waiting:
+            return "No jobs are waiting."
+        return "\n".join(
+            f"{i}. {q.job_id[:12]} {q.requester_key} ({q.images} images)" for i, q in enumerate(waiting, 1)
+        )
+    if name == "cancel" and len(rest) == 1:
+        record = await jobs.find_job(rest[0])
+        if record is None:
+            raise JobNotFound()
+        cancelled = await jobs.cancel(record.job_id)
+        await audit.record(
+            actor, "cancel", target=record.job_id, detail=record.requester.key, server_id=server_id
+        )
+        return (
+            f"Cancelled {record.job_id[:12]}; its units were refunded."
+            if cancelled
+            else "That job has already finished."
+        )
+    raise _usage(name)
