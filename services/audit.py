@@ -60,7 +60,9 @@ class AuditLog:
         actor_key = actor if isinstance(actor, str) else actor.key
         if server_id is None:
             server_id = "" if isinstance(actor, str) else actor.venue.server_id
-        sql = "INSERT INTO audit_log (at, actor_key, server_id, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)"
+        sql = (
+            "INSERT INTO audit_log (at, actor_key, server_id, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)"
+        )
         params = (self._clock(), actor_key, server_id, action, target, detail)
         if tx is not None:
             await tx.execute(sql, params)
