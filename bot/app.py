@@ -28,6 +28,7 @@ from bot.errors import SettingsError
 from bot.settings import Settings
 from services.backends.base import Backend, BackendLimits
 from services.backends.plugin import BackendConfigError, BackendContext
+from services.budgets import BudgetBook, Limits
 from services.db import Database
 from services.jobs import JobService
 from services.provenance.credentials import ContentSigner
@@ -84,6 +85,18 @@ def build_blob_store(settings: Settings) -> BlobStore:
     return open_blob_store(settings.store_location, settings.data_dir, settings.s3_options())
 
 
+def budget_book(db: Database, settings: Settings) -> BudgetBook:
+    """The community limits: the operator's env defaults, which admins override per server."""
+    defaults = Limits(
+        person_day=settings.daily_quota,
+        server_day=settings.server_daily_units,
+        server_month=settings.server_monthly_units,
+        concurrent=settings.jobs_per_person,
+        cooldown_s=settings.cooldown_s,
+    )
+    return BudgetBook(db, defaults)
+
+
 def build_signer(settings: Settings) -> ContentSigner | None:
     """The C2PA signer when ``EASEL_C2PA_CERT`` and ``EASEL_C2PA_KEY`` are set; None when neither is."""
     cert, key = settings.c2pa_cert, settings.c2pa_key
@@ -111,7 +124,7 @@ async def open_services(settings: Settings, *, backend: Backend | None = None) -
     db = await Database.open(settings.data_dir / "easel.sqlite3")
     store = ImageStore(settings.data_dir, db, build_blob_store(settings))  # connects on first use
     try:
-        quota = QuotaBook(db, daily_limit=settings.daily_quota)
+        quota = QuotaBook(db, daily_limit=settings.daily_quota, budgets=budget_book(db, settings))
         try:
             watermarker = Watermarker(
                 settings.watermark_text,

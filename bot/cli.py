@@ -12,6 +12,8 @@
     easel slack-manifest --url https://your-host/slack/events
     easel verify shot.jpg [--json]              # does a picture carry this bot's invisible mark?
     easel keys init                             # a development C2PA signing pair
+    easel migrate [--down N]                    # schema version; undo newer migrations
+    easel admin [--server ID] limits|set|grant|ban|unban|audit   # the admin commands
 
 Each subcommand lives in its own module and registers itself with one line in
 :func:`build_parser` (``bot/cli_generate.py`` builds one subcommand per
@@ -35,6 +37,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from bot import __version__
+from bot.cli_admin import add_admin_command
 from bot.cli_common import (
     EXIT_BACKEND,
     EXIT_INTERRUPTED,
@@ -47,6 +50,7 @@ from bot.cli_common import (
 )
 from bot.cli_generate import add_generation_commands
 from bot.cli_keys import add_keys_parser
+from bot.cli_migrate import add_migrate_command
 from bot.cli_quota import add_quota_command
 from bot.cli_verify import add_verify_parser
 
@@ -77,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(handler=_check)
     add_generation_commands(sub)
     add_quota_command(sub)
+    add_migrate_command(sub)
+    add_admin_command(sub)
     add_verify_parser(sub)
     add_keys_parser(sub)
     manifest = sub.add_parser(

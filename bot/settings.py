@@ -84,6 +84,11 @@ class Settings(EnvSettings):
     slack_api_url: str = setting(
         "SLACK_API_URL", "https://slack.com/api/", meaning="Slack Web API base URL (proxies, tests)"
     )
+    slack_admin_group: str | None = setting(
+        "EASEL_SLACK_ADMIN_GROUP",
+        None,
+        meaning="Slack user group id whose members may use `/easel admin` besides workspace admins (needs `usergroups:read`)",
+    )
     slack_port: int = setting(
         "EASEL_SLACK_PORT", 3000, ge=0, le=65535, meaning="port for Slack's HTTP requests"
     )
@@ -126,6 +131,26 @@ class Settings(EnvSettings):
         ge=0,
         le=100_000,
         meaning="images per user per rolling 24 h (`0` disables generation)",
+    )
+    server_daily_units: int = setting(
+        "EASEL_SERVER_DAILY_UNITS",
+        0,
+        ge=0,
+        le=10_000_000,
+        meaning="cost units per Discord server / Slack workspace per UTC day (`0`: no limit; admins override)",
+    )
+    server_monthly_units: int = setting(
+        "EASEL_SERVER_MONTHLY_UNITS",
+        0,
+        ge=0,
+        le=100_000_000,
+        meaning="cost units per server / workspace per calendar month, UTC (`0`: no limit)",
+    )
+    jobs_per_person: int = setting(
+        "EASEL_JOBS_PER_PERSON", 0, ge=0, le=1_000, meaning="jobs one person may have at once (`0`: no limit)"
+    )
+    cooldown_s: int = setting(
+        "EASEL_COOLDOWN_S", 0, ge=0, le=86_400, meaning="seconds a person waits between requests (`0`: none)"
     )
     max_concurrency: int = setting(
         "EASEL_MAX_CONCURRENCY", 2, ge=1, le=64, meaning="jobs running at once (workers)"

@@ -19,10 +19,12 @@ from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 
+from commands.budget_text import budget_lines_text, budget_refusal
 from commands.errors import MissingOption, OptionError
 from services.errors import (
     BackendMisconfigured,
     BackendUnavailable,
+    BudgetExceeded,
     EaselError,
     QuotaExceeded,
     UnsupportedOption,
@@ -160,6 +162,8 @@ def _error_text(error: EaselError, markup: Markup) -> str:
             f"this request needs {error.requested}. More become available {markup.when(error.resets_at)}. "
             "Nothing was spent."
         )
+    if isinstance(error, BudgetExceeded):
+        return f"{markup.icons[Icon.NO_ENTRY]} {budget_refusal(error, markup.when)}"
     return f"{markup.icons[Icon.WARNING]} {markup.escape(error.user_message)}"
 
 
@@ -168,6 +172,8 @@ def _detail(error: EaselError) -> str:
 
 
 def _operator_text(error: EaselError, view: OperatorView) -> str:
+    if isinstance(error, BudgetExceeded):
+        return budget_refusal(error, lambda at: f"at {_utc(at)}")
     if isinstance(error, QuotaExceeded):
         if error.limit == 0:
             return "image generation is turned off (EASEL_DAILY_QUOTA=0); set it above 0 to make images."
@@ -212,6 +218,8 @@ def quota_text(status: QuotaStatus, markup: Markup) -> str:
     text = f"You have {markup.bold(str(status.remaining))} of your {status.limit} daily images left."
     if status.resets_at is not None and status.remaining < status.limit:
         text += f" The next one comes back {markup.when(status.resets_at)}."
+    if status.budgets:
+        text += "\n" + budget_lines_text(status.budgets, markup.when)
     return text
 
 

@@ -67,6 +67,7 @@ __all__ = [
     "Transaction",
     "database_path",
     "ensure_writable_dir",
+    "migrate_down",
     "probe_database",
 ]
 
@@ -291,13 +292,31 @@ class Database:
             if current > len(MIGRATIONS):
                 raise StorageUnusable(newer_schema(self.path, current), path=self.path)
             for version in range(current + 1, len(MIGRATIONS) + 1):
-                for statement in _split_statements(MIGRATIONS[version - 1]):
+                for statement in _split_statements(MIGRATIONS[version - 1].up):
                     await tx.execute(statement)
                 await tx.execute(
                     "INSERT INTO schema_version (version, applied_at) VALUES (?, julianday('now'))",
                     (version,),
                 )
                 log.info("db.migrated", extra={"schema_version": version})
+
+
+async def migrate_down(db: Database, target: int) -> int:
+    """Undo migrations newer than ``target`` (newest first) in one transaction; returns the new version.
+
+    For going back to an older easel: the next open by this easel migrates up again.
+    """
+    if target < 0:
+        raise ValueError("target must be >= 0")
+    async with db.transaction() as tx:
+        row = await tx.fetchone("SELECT MAX(version) AS v FROM schema_version")
+        current = int(row["v"] or 0) if row is not None else 0
+        for version in range(current, target, -1):
+            for statement in _split_statements(MIGRATIONS[version - 1].down):
+                await tx.execute(statement)
+            await tx.execute("DELETE FROM schema_version WHERE version = ?", (version,))
+            log.info("db.migrated_down", extra={"schema_version": version - 1})
+    return min(current, target)
 
 
 def _split_statements(script: str) -> list[str]:

@@ -38,6 +38,7 @@ __all__ = [
     "BackendMisconfigured",
     "BackendRejected",
     "BackendUnavailable",
+    "BudgetExceeded",
     "ContentFiltered",
     "EaselError",
     "InvalidRequest",
@@ -90,6 +91,28 @@ class QuotaExceeded(EaselError):
             f"More become available at {resets_at:%Y-%m-%d %H:%M} UTC."
         )
         super().__init__(msg, log_detail=f"quota limit={limit} used={used} requested={requested}")
+
+
+class BudgetExceeded(EaselError):
+    """A community limit other than the person's daily quota refused the request (issue 10).
+
+    ``limit`` names which one (a :class:`services.budgets.LimitName` value), ``left`` is what
+    remains of it and ``resets_at`` when it frees up (None: it never does on its own, e.g. a ban).
+    ``commands.replies.error_text`` words the sentence; nothing is spent.
+    """
+
+    def __init__(
+        self, *, limit: str, allowed: int, left: int, requested: int, resets_at: datetime | None
+    ) -> None:
+        self.limit = limit
+        self.allowed = allowed
+        self.left = left
+        self.requested = requested
+        self.resets_at = resets_at
+        super().__init__(
+            f"This request is over the {limit} limit.",
+            log_detail=f"budget limit={limit} allowed={allowed} left={left} requested={requested}",
+        )
 
 
 class JobNotFound(EaselError):

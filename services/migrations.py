@@ -7,13 +7,25 @@ one owning module (quota, jobs, store, pending requests).
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS"]
+from dataclasses import dataclass
+
+__all__ = ["MIGRATIONS", "Migration"]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step: ``up`` brings version ``i`` to ``i + 1``, ``down`` takes it back (``easel migrate --down``)."""
+
+    up: str
+    down: str
+
 
 # Numbered migrations: MIGRATIONS[i] brings the schema from version i to i + 1.
 # Append only; never edit a migration that has shipped.
-MIGRATIONS: tuple[str, ...] = (
+MIGRATIONS: tuple[Migration, ...] = (
     # 1: quota ledger, jobs, stored originals.
-    """
+    Migration(
+        """
     CREATE TABLE quota_reservations (
         id             TEXT PRIMARY KEY,
         requester_key  TEXT NOT NULL,
@@ -65,14 +77,26 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (job_id, idx)
     );
     """,
+        """
+    DROP TABLE IF EXISTS images;
+    DROP TABLE IF EXISTS jobs;
+    DROP TABLE IF EXISTS quota_reservations;
+    """,
+    ),
     # 2: the backend's handle on an asynchronous generation (Stability's creative upscale id),
     # so a restart polls the same generation instead of paying for a new one.
-    """
+    Migration(
+        """
     ALTER TABLE jobs ADD COLUMN resume_token TEXT;
     """,
+        """
+    ALTER TABLE jobs DROP COLUMN resume_token;
+    """,
+    ),
     # 3: requests acknowledged on a platform but not yet a job (services.jobs.pending), so a
     # restart in between tells the person instead of leaving a placeholder for good.
-    """
+    Migration(
+        """
     CREATE TABLE pending_requests (
         id              TEXT PRIMARY KEY,
         platform        TEXT NOT NULL,
@@ -82,8 +106,13 @@ MIGRATIONS: tuple[str, ...] = (
         created_at      REAL NOT NULL
     );
     """,
+        """
+    DROP TABLE IF EXISTS pending_requests;
+    """,
+    ),
     # 4: running easel for a community (issue 10): the audit log of refusals and admin actions.
-    """
+    Migration(
+        """
     CREATE TABLE audit_log (
         id          INTEGER PRIMARY KEY AUTOINCREMENT,
         at          REAL NOT NULL,
@@ -94,5 +123,46 @@ MIGRATIONS: tuple[str, ...] = (
         detail      TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX ix_audit_server_time ON audit_log (server_id, at);
+
+    -- issue 10, budgets (services.budgets): per-server limit overrides, extra units granted
+    -- to a person, bans, and the pause switch.
+    CREATE TABLE budget_overrides (
+        server_id   TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        set_by      TEXT NOT NULL,
+        set_at      REAL NOT NULL,
+        PRIMARY KEY (server_id, name)
+    );
+    CREATE TABLE budget_grants (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        requester_key  TEXT NOT NULL,
+        units          INTEGER NOT NULL CHECK (units > 0),
+        granted_by     TEXT NOT NULL,
+        granted_at     REAL NOT NULL
+    );
+    CREATE INDEX ix_budget_grants_requester ON budget_grants (requester_key, granted_at);
+    CREATE TABLE bans (
+        requester_key  TEXT PRIMARY KEY,
+        banned_by      TEXT NOT NULL,
+        reason         TEXT NOT NULL DEFAULT '',
+        banned_at      REAL NOT NULL
+    );
+    ALTER TABLE quota_reservations ADD COLUMN server_id TEXT NOT NULL DEFAULT '';
+    CREATE INDEX ix_quota_server_time ON quota_reservations (server_id, created_at);
+    -- end of the budgets block
     """,
+        # Down for the whole of migration 4, the community helper's tables (user_settings,
+        # policy_rules) included; IF EXISTS so it holds whichever blocks are merged.
+        """
+    DROP TABLE IF EXISTS policy_rules;
+    DROP TABLE IF EXISTS user_settings;
+    DROP INDEX IF EXISTS ix_quota_server_time;
+    ALTER TABLE quota_reservations DROP COLUMN server_id;
+    DROP TABLE IF EXISTS bans;
+    DROP TABLE IF EXISTS budget_grants;
+    DROP TABLE IF EXISTS budget_overrides;
+    DROP TABLE IF EXISTS audit_log;
+    """,
+    ),
 )

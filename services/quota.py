@@ -30,7 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import cast
 
+from services.budgets import BudgetBook, BudgetLine
 from services.db import Database, Transaction
 from services.errors import QuotaExceeded
 from services.types import Requester
@@ -68,6 +70,8 @@ class QuotaStatus:
     used: int
     remaining: int
     resets_at: datetime | None
+    budgets: tuple[BudgetLine, ...] = ()
+    """The other limits that apply (server day/month, concurrency, cool-down)."""
 
 
 def _dt(ts: float) -> datetime:
@@ -77,11 +81,15 @@ def _dt(ts: float) -> datetime:
 class QuotaBook:
     """Reserve, commit and refund images per :attr:`Requester.key` (see module docstring)."""
 
-    def __init__(self, db: Database, daily_limit: int, clock: Clock = time.time) -> None:
+    def __init__(
+        self, db: Database, daily_limit: int, clock: Clock = time.time, *, budgets: BudgetBook | None = None
+    ) -> None:
+        """``budgets``: the community limits (issue 10), checked in the reservation's transaction."""
         if daily_limit < 0:
             raise ValueError("daily_limit must be >= 0")
         self.db = db
         self.daily_limit = daily_limit
+        self.budgets = budgets
         self._clock = clock
 
     async def reserve(
@@ -95,20 +103,24 @@ class QuotaBook:
         if n < 0:
             raise ValueError("n must be >= 0")
         if tx is not None:
-            return await self._reserve(tx, requester.key, n, job_id)
+            return await self._reserve(tx, requester, n, job_id)
         async with self.db.transaction() as own:
-            return await self._reserve(own, requester.key, n, job_id)
+            return await self._reserve(own, requester, n, job_id)
 
-    async def _reserve(self, tx: Transaction, key: str, n: int, job_id: str) -> Reservation:
+    async def _reserve(self, tx: Transaction, requester: Requester, n: int, job_id: str) -> Reservation:
         now = self._clock()
+        key = requester.key
+        limit = self.daily_limit
+        if self.budgets is not None and limit > 0:
+            limit = await self.budgets.check(tx, requester, n, now)
         charges = await self._charges(tx, key, now)
         used = sum(units for _, units in charges)
-        if used + n > self.daily_limit:
+        if used + n > limit:
             raise QuotaExceeded(
-                limit=self.daily_limit,
+                limit=limit,
                 used=used,
                 requested=n,
-                resets_at=_dt(self._fits_at(charges, used, n, now)),
+                resets_at=_dt(self._fits_at(charges, used, n, now, limit)),
             )
         reservation = Reservation(
             id=uuid.uuid4().hex,
@@ -120,9 +132,10 @@ class QuotaBook:
             created_at=_dt(now),
         )
         await tx.execute(
-            "INSERT INTO quota_reservations (id, requester_key, job_id, units, charged, state, created_at)"
-            " VALUES (?, ?, ?, ?, ?, 'reserved', ?)",
-            (reservation.id, key, job_id, n, n, now),
+            "INSERT INTO quota_reservations"
+            " (id, requester_key, job_id, units, charged, state, created_at, server_id)"
+            " VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?)",
+            (reservation.id, key, job_id, n, n, now, requester.venue.server_id),
         )
         return reservation
 
@@ -170,11 +183,18 @@ class QuotaBook:
         )
         used = sum(int(row["charged"]) for row in rows)
         resets_at = _dt(float(rows[0]["created_at"]) + WINDOW_S) if rows else None
+        limit, lines = self.daily_limit, cast(tuple[BudgetLine, ...], ())
+        if self.budgets is not None and limit > 0:
+            limits = await self.budgets.limits_for(requester.venue.server_id)
+            limit = limits.person_limit(requester.venue.role_ids)
+            limit += await self.budgets.granted(self.db, requester.key, now)
+            lines = tuple(await self.budgets.lines(requester))
         return QuotaStatus(
-            limit=self.daily_limit,
+            limit=limit,
             used=used,
-            remaining=max(self.daily_limit - used, 0),
+            remaining=max(limit - used, 0),
             resets_at=resets_at,
+            budgets=lines,
         )
 
     async def reset(self, requester: Requester) -> int:
@@ -204,13 +224,13 @@ class QuotaBook:
         )
         return [(float(row["created_at"]), int(row["charged"])) for row in rows]
 
-    def _fits_at(self, charges: list[tuple[float, int]], used: int, n: int, now: float) -> float:
+    def _fits_at(self, charges: list[tuple[float, int]], used: int, n: int, now: float, limit: int) -> float:
         """When enough charges age out of the window for ``n`` more units to fit.
 
         A request larger than the whole limit never fits; then this is when the window
         is empty again (the most the user can ever get back).
         """
-        must_free = used + n - self.daily_limit
+        must_free = used + n - limit
         freed = 0
         for created_at, units in charges:
             freed += units

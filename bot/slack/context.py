@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.admin import SlackAdmins
 from bot.slack.files import SlackFileFetcher
 from bot.slack.status import StatusTarget, StatusUpdater
 from services.backends.base import BackendLimits
@@ -36,3 +37,4 @@ class SlackContext:
     tasks: BackgroundTasks
     bot_user_id: Callable[[], str | None]
     verifier: Verifier
+    admins: SlackAdmins | None = None  # who may use /easel admin (None: nobody)

@@ -34,6 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Services
 from bot.errors import SettingsError
+from bot.slack.admin import SlackAdmins
 from bot.slack.context import SlackContext
 from bot.slack.dedup import RequestDeduplicator
 from bot.slack.files import SlackFileFetcher
@@ -126,6 +127,7 @@ class SlackFrontend:
             tasks=BackgroundTasks(PLATFORM),
             bot_user_id=lambda: self.bot_user_id,
             verifier=services.verifier,
+            admins=SlackAdmins(self.client, settings.slack_admin_group),
         )
         register_handlers(self.app, self.ctx)
         register_verify(self.app, self.ctx)

@@ -19,6 +19,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
+from bot.slack.admin import slack_admin
 from bot.slack.context import SlackContext
 from bot.slack.help import help_blocks
 from bot.slack.modals import (
@@ -196,11 +197,20 @@ class SlackHandlers:
             await self._image_command(ack, body, word, rest)
         elif word == "quota":
             await self.on_quota(ack, body)
+        elif word == "admin":
+            await ack()
+            self.ctx.tasks.spawn(self._admin(_command_caller(body), rest), name="admin")
         else:
             topic = rest.strip().lstrip("/").lower() if word == "help" else ""
             await ack(
                 response_type="ephemeral", text="easel help", blocks=help_blocks(self.ctx.limits(), topic)
             )
+
+    async def _admin(self, caller: Caller, text: str) -> None:
+        if self.ctx.admins is None:
+            await self._tell(caller, "Admin commands are not available here.")
+            return
+        await self._tell(caller, await slack_admin(self.ctx.admins, self.jobs, caller.requester, text))
 
     # ------------------------------------------------------------------ buttons on results
 

@@ -42,8 +42,9 @@ PLACEHOLDER_URL = "https://easel.example.com/slack/events"
 
 #: What easel calls, and why (also in the README):
 #: commands — slash commands and the message shortcut; chat:write — status, results, deletions;
-#: files:write — uploading results, deleting them; files:read — files.info and url_private downloads.
-BOT_SCOPES = ("commands", "chat:write", "files:read", "files:write")
+#: files:write — uploading results, deleting them; files:read — files.info and url_private downloads;
+#: users:read — users.info (is this a workspace admin, for /easel admin); usergroups:read — the admin group.
+BOT_SCOPES = ("commands", "chat:write", "files:read", "files:write", "users:read", "usergroups:read")
 
 #: Slack's manifest limits (api.slack.com/reference/manifests): the app's name, the bot user's name.
 APP_NAME_MAX = 35

@@ -48,6 +48,10 @@ class FairQueue:
         self._round = 0  # round of the most recently started job
         self._seq = 0
         self._wakeup = asyncio.Event()
+        self.open = (
+            asyncio.Event()
+        )  # the admins' pause switch (issue 10): get() hands out jobs only while set
+        self.open.set()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -85,10 +89,12 @@ class FairQueue:
 
     async def get(self) -> str:
         """Wait for a job and take it (see module docstring for the order)."""
-        while not self._entries:
+        while True:
+            await self.open.wait()  # paused: jobs stay queued, in order, until resumed
+            if self._entries:
+                return self.get_nowait()
             self._wakeup.clear()
             await self._wakeup.wait()
-        return self.get_nowait()
 
     def position(self, job_id: str) -> int:
         """How many queued jobs start before ``job_id``, plus one; ``KeyError`` if not queued."""

@@ -151,7 +151,7 @@ class NewJob:
 
 # Failures a late ``wait()`` rebuilds from ``error_kind``: an explicit list rather than a getattr on
 # services.errors, so text from a row can only ever build one of these (tests/services/test_job_records.py
-# fails when a new error class is missing). QuotaExceeded is absent: a job never fails with it (the
+# fails when a new error class is missing). QuotaExceeded and BudgetExceeded are absent: a job never fails with them (the
 # row is written only once quota is reserved) and its constructor needs figures the row lacks.
 _STORED_ERRORS: Mapping[str, type[EaselError]] = {
     cls.__name__: cls

@@ -35,7 +35,7 @@ from services.quota import QuotaBook, QuotaStatus
 from services.store import ImageStore
 from services.types import GenerationRequest, InputImage, JobOutcome, Requester
 
-__all__ = ["JobService", "SubmittedJob"]
+__all__ = ["JobService", "QueuedJob", "SubmittedJob"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,15 @@ log = logging.getLogger(__name__)
 class SubmittedJob:
     job_id: str
     position: int  # 1 = starts next
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedJob:
+    """One waiting job as the admins' queue listing shows it."""
+
+    job_id: str
+    requester_key: str
+    images: int
 
 
 class JobService:
@@ -268,6 +277,34 @@ class JobService:
 
     async def quota_status(self, requester: Requester) -> QuotaStatus:
         return await self.quota.status(requester)
+
+    @property
+    def paused(self) -> bool:
+        return not self._active.queue.open.is_set()
+
+    def pause(self) -> bool:
+        """Stop starting jobs (queued ones wait, running ones finish); False if already paused.
+
+        Authorisation and the audit entry are the admin command's business (commands/admin.py).
+        """
+        was_running = self._active.queue.open.is_set()
+        self._active.queue.open.clear()
+        return was_running
+
+    def resume(self) -> bool:
+        """Start queued jobs again; False if generation was not paused."""
+        was_paused = not self._active.queue.open.is_set()
+        self._active.queue.open.set()
+        return was_paused
+
+    def queued(self) -> list[QueuedJob]:
+        """The waiting jobs in the order they will start (``/easel admin queue``)."""
+        jobs = (self._active.unfinished(job_id) for job_id in self._active.queue.snapshot())
+        return [
+            QueuedJob(job.job_id, job.requester.key, job.request.images_requested)
+            for job in jobs
+            if job is not None
+        ]
 
     async def cancel(self, job_id: str) -> bool:
         """Cancel a queued or running job (quota refunded, sink told). False if too late.

@@ -15,7 +15,7 @@ import pytest
 
 from services import errors
 from services.db import Database
-from services.errors import EaselError, JobCancelled, QuotaExceeded
+from services.errors import BudgetExceeded, EaselError, JobCancelled, QuotaExceeded
 from services.jobs import JobService, JobStatus
 from services.jobs.records import JobRecords, NewJob, stored_error
 from services.quota import QuotaBook
@@ -155,7 +155,7 @@ async def test_an_undecodable_request_reads_back_without_its_request(table: Tabl
 _STORABLE = [
     cls
     for cls in (getattr(errors, name) for name in errors.__all__)
-    if issubclass(cls, EaselError) and cls is not QuotaExceeded
+    if issubclass(cls, EaselError) and cls not in (QuotaExceeded, BudgetExceeded)
 ]
 
 

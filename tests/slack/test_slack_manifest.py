@@ -40,6 +40,8 @@ def test_manifest_urls_scopes_and_socket_mode() -> None:
         "chat:write",
         "files:read",
         "files:write",
+        "users:read",
+        "usergroups:read",
     }
     socket = build_manifest(None)
     assert socket["settings"]["socket_mode_enabled"] is True

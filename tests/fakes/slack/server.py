@@ -53,6 +53,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.slack.directory import DirectoryMethods
 from tests.fakes.slack.records import SlackCall, StoredFile, StoredMessage, _Injected
 from tests.fakes.slack.rules import (
     APP_ID,
@@ -76,7 +77,7 @@ from tests.fakes.slack.user_side import SlackUserSide
 __all__ = ["FakeSlack"]
 
 
-class FakeSlack:
+class FakeSlack(DirectoryMethods):
     """The fake Slack Web API server. Start with ``await start()`` or use the ``slack_server`` fixture."""
 
     def __init__(
@@ -106,6 +107,7 @@ class FakeSlack:
         self.sockets: list[web.WebSocketResponse] = []  # Socket Mode connections
         self._envelopes: dict[str, asyncio.Future[Any]] = {}
         self.port = 0
+        self._init_directory()
 
     # ---------------------------------------------------------------- lifecycle
 

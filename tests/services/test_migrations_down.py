@@ -1,0 +1,60 @@
+"""Reversible migrations (issue 10): 4 -> 3 -> 4 round-trips, data in older tables kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.db import MIGRATIONS, Database, migrate_down
+from tests.helpers.cli import clean_env, run_easel
+
+
+async def _tables(db: Database) -> set[str]:
+    rows = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+    return {str(r["name"]) for r in rows}
+
+
+async def _columns(db: Database, table: str) -> set[str]:
+    return {str(r["name"]) for r in await db.fetchall(f"PRAGMA table_info({table})")}
+
+
+async def test_four_down_to_three_and_up_again(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "d")
+    assert await db.schema_version() == len(MIGRATIONS) == 4
+    await db.execute(
+        "INSERT INTO quota_reservations (id, requester_key, job_id, units, charged, state, created_at, server_id)"
+        " VALUES ('r1', 'discord:1', 'j1', 2, 2, 'reserved', 1.0, 'g1')"
+    )
+    await db.execute("INSERT INTO audit_log (at, actor_key, action) VALUES (1.0, 'discord:9', 'ban')")
+    assert {"audit_log", "budget_overrides", "budget_grants", "bans"} <= await _tables(db)
+
+    assert await migrate_down(db, 3) == 3
+    assert await db.schema_version() == 3
+    tables = await _tables(db)
+    assert not {"audit_log", "budget_overrides", "budget_grants", "bans"} & tables
+    assert "server_id" not in await _columns(db, "quota_reservations")
+    row = await db.fetchone("SELECT requester_key, units FROM quota_reservations WHERE id = 'r1'")
+    assert row is not None and (row["requester_key"], row["units"]) == ("discord:1", 2)
+    await db.close()
+
+    again = await Database.open(tmp_path / "d")  # this easel migrates up again at open
+    assert await again.schema_version() == 4
+    assert "server_id" in await _columns(again, "quota_reservations")
+    assert await again.fetchall("SELECT * FROM audit_log") == []  # the down dropped the log
+    await again.close()
+
+
+async def test_all_the_way_down_leaves_no_tables(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "d")
+    assert await migrate_down(db, 0) == 0
+    assert await _tables(db) <= {"schema_version", "sqlite_sequence"}
+    await db.close()
+
+
+async def test_easel_migrate_down_from_the_cli(tmp_path: Path) -> None:
+    env = clean_env(EASEL_DATA_DIR=str(tmp_path / "d"))
+    shown = await run_easel("migrate", env=env, cwd=tmp_path)
+    assert shown.code == 0 and "schema version 4." in shown.stdout
+    down = await run_easel("migrate", "--down", "3", env=env, cwd=tmp_path)
+    assert down.code == 0 and "schema version 4 -> 3." in down.stdout
+    bad = await run_easel("migrate", "--down", "9", env=env, cwd=tmp_path)
+    assert bad.code == 2 and "--down takes a version from 0 to 4." in bad.stderr
