@@ -94,5 +94,23 @@ MIGRATIONS: tuple[str, ...] = (
         detail      TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX ix_audit_server_time ON audit_log (server_id, at);
+
+    -- community (issue 10 part 2): per-server prompt rules (services.policy.book) and personal
+    -- defaults (services.user_settings).
+    CREATE TABLE policy_rules (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        server_id   TEXT NOT NULL,
+        list        TEXT NOT NULL CHECK (list IN ('block', 'adult')),
+        kind        TEXT NOT NULL CHECK (kind IN ('word', 'regex')),
+        pattern     TEXT NOT NULL,
+        created_at  REAL NOT NULL,
+        created_by  TEXT NOT NULL DEFAULT '',
+        UNIQUE (server_id, list, kind, pattern)
+    );
+    CREATE TABLE user_settings (
+        requester_key  TEXT PRIMARY KEY,
+        settings_json  TEXT NOT NULL,
+        updated_at     REAL NOT NULL
+    );
     """,
 )
