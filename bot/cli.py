@@ -35,6 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from bot import __version__
+from bot.cli_backup import add_backup_command
 from bot.cli_common import (
     EXIT_BACKEND,
     EXIT_INTERRUPTED,
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_quota_command(sub)
     add_verify_parser(sub)
     add_keys_parser(sub)
+    add_backup_command(sub)
     manifest = sub.add_parser(
         "slack-manifest",
         help="print the Slack app manifest (--url https://…/slack/events, or --socket-mode)",

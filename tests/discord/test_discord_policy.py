@@ -20,7 +20,9 @@ async def test_adult_only_prompts_run_only_in_channels_discord_marks_nsfw(
     plain = fake.add_channel(fake.guild)
 
     refused = await fake.slash("imagine", prompt="a nude marble statue", channel_id=plain)
-    await assert_refused_privately_for_free(chat, refused, "adult-only", "age-restricted (NSFW)", "Nothing was spent")
+    await assert_refused_privately_for_free(
+        chat, refused, "adult-only", "age-restricted (NSFW)", "Nothing was spent"
+    )
     blocked = await fake.slash("imagine", prompt="lots of GORE", channel_id=nsfw)
     await assert_refused_privately_for_free(chat, blocked, "not allowed here", "Nothing was spent")
 
