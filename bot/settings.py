@@ -148,6 +148,14 @@ class Settings(EnvSettings):
         default_factory=list,
         meaning="comma list: Slack channel ids where adult-only requests may run (none by default)",
     )
+    retention_days: int | None = setting(
+        "EASEL_RETENTION_DAYS",
+        None,
+        ge=1,
+        le=36_500,
+        meaning="delete stored originals and inputs older than this many days (posted results stay in the chat)",
+        shown_default="— (keep)",
+    )
     c2pa_include_prompt: bool = setting(
         "EASEL_C2PA_INCLUDE_PROMPT",
         False,
