@@ -47,6 +47,7 @@ from bot.cli_common import (
     scrub,
 )
 from bot.cli_generate import add_generation_commands
+from bot.cli_history import add_history_command
 from bot.cli_keys import add_keys_parser
 from bot.cli_quota import add_quota_command
 from bot.cli_verify import add_verify_parser
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_verify_parser(sub)
     add_keys_parser(sub)
     add_backup_command(sub)
+    add_history_command(sub)
     manifest = sub.add_parser(
         "slack-manifest",
         help="print the Slack app manifest (--url https://…/slack/events, or --socket-mode)",

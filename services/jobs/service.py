@@ -242,6 +242,10 @@ class JobService:
 
     # Queries and commands ------------------------------------------------------------------
 
+    async def history(self, requester: Requester, limit: int = 20) -> list[JobRecord]:
+        """The person's last ``limit`` jobs, newest first, whatever platform they were asked on."""
+        return await self._records.recent_of(requester.key, limit)
+
     async def find_job(self, prefix: str) -> JobRecord | None:
         """The job an invisible mark names (its id prefix), or None (:mod:`services.provenance.verify`)."""
         return await self._records.find_by_prefix(prefix)

@@ -7,10 +7,13 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from services.types import Requester
 from tests.fakes.backend import FakeBackend
 from tests.helpers.cli import clean_env, run_easel
 from tests.helpers.jobs import ALICE, BOB, ORIGIN, Services, build_services
 from tests.helpers.requests import imagine
+
+CAROL = Requester("cli", "carol", "carol")
 
 
 async def _history(svc: Services) -> list[tuple[str, str, str]]:
@@ -83,3 +86,23 @@ async def test_backup_refuses_an_existing_file_and_a_missing_database(tmp_path: 
     )
     assert exists.code != 0 and "already exists" in exists.stderr
     assert taken.read_bytes() == b"keep me"
+
+
+async def test_easel_history_lists_an_accounts_jobs(tmp_path: Path) -> None:
+    svc = await build_services(tmp_path / "data", FakeBackend())
+    await svc.jobs.start()
+    try:
+        submitted = await svc.jobs.submit(CAROL, imagine("a fox in the snow"), origin=ORIGIN)
+        await svc.jobs.wait(submitted.job_id)
+    finally:
+        await svc.jobs.stop(grace_s=0)
+        await svc.db.close()
+    env = clean_env(EASEL_DATA_DIR=str(tmp_path / "data"))
+    shown = await run_easel("history", "carol", env=env, cwd=tmp_path)
+    assert shown.code == 0, shown.stderr
+    [line] = shown.stdout.splitlines()
+    assert (
+        "done" in line and "/imagine" in line and "a fox in the snow" in line and submitted.job_id[:8] in line
+    )
+    nobody = await run_easel("history", "cli:nobody", env=env, cwd=tmp_path)
+    assert nobody.stdout.strip() == "cli:nobody: no jobs yet."
