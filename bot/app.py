@@ -26,11 +26,13 @@ import aiohttp
 from bot import __version__
 from bot.errors import SettingsError
 from bot.settings import Settings
+from services.audit import AuditLog
 from services.backends.base import Backend, BackendLimits
 from services.backends.plugin import BackendConfigError, BackendContext
 from services.budgets import BudgetBook, Limits
 from services.db import Database
 from services.jobs import JobService
+from services.policy import PolicyBook, PolicyConfig, Rule, RuleError, parse_rule_lines
 from services.provenance.credentials import ContentSigner
 from services.provenance.instance import resolve_instance_id
 from services.provenance.verify import Verifier
@@ -53,6 +55,7 @@ class Services:
     db: Database
     store: ImageStore
     quota: QuotaBook
+    policy: PolicyBook
 
     @property
     def limits(self) -> BackendLimits:
@@ -114,6 +117,25 @@ def build_signer(settings: Settings) -> ContentSigner | None:
         raise SettingsError(f"EASEL_C2PA_CERT / EASEL_C2PA_KEY: {exc}") from None
 
 
+def build_policy_config(settings: Settings) -> PolicyConfig:
+    """The operator's global prompt rules, compiled now so a bad one stops the start, named."""
+    blocked: list[Rule] = []
+    if settings.policy_file is not None:
+        try:
+            blocked += parse_rule_lines(settings.policy_file.read_text(encoding="utf-8").splitlines())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"EASEL_POLICY_FILE: cannot read {settings.policy_file}: {exc}") from None
+    blocked += parse_rule_lines(settings.blocked_words)
+    try:
+        return PolicyConfig.build(
+            blocked=blocked,
+            adult=parse_rule_lines(settings.adult_words),
+            slack_adult_channels=settings.slack_adult_channels,
+        )
+    except RuleError as exc:
+        raise SettingsError(f"EASEL_POLICY_FILE / EASEL_BLOCKED_WORDS / EASEL_ADULT_WORDS: {exc}") from None
+
+
 @asynccontextmanager
 async def open_services(settings: Settings, *, backend: Backend | None = None) -> AsyncIterator[Services]:
     """Open the database, store, quota book, backend and job service; close them in reverse.
@@ -125,6 +147,7 @@ async def open_services(settings: Settings, *, backend: Backend | None = None) -
     store = ImageStore(settings.data_dir, db, build_blob_store(settings))  # connects on first use
     try:
         quota = QuotaBook(db, daily_limit=settings.daily_quota, budgets=budget_book(db, settings))
+        policy = PolicyBook(db, AuditLog(db), build_policy_config(settings))
         try:
             watermarker = Watermarker(
                 settings.watermark_text,
@@ -144,8 +167,9 @@ async def open_services(settings: Settings, *, backend: Backend | None = None) -
                 backend=backend,
                 watermarker=watermarker,
                 max_concurrency=settings.max_concurrency,
+                gate=policy,
             )
-            services = Services(settings, backend, jobs, watermarker, db, store, quota)
+            services = Services(settings, backend, jobs, watermarker, db, store, quota, policy)
             try:
                 yield services
             finally:

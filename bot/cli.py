@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from bot import __version__
 from bot.cli_admin import add_admin_command
+from bot.cli_backup import add_backup_command
 from bot.cli_common import (
     EXIT_BACKEND,
     EXIT_INTERRUPTED,
@@ -49,6 +50,7 @@ from bot.cli_common import (
     scrub,
 )
 from bot.cli_generate import add_generation_commands
+from bot.cli_history import add_history_command
 from bot.cli_keys import add_keys_parser
 from bot.cli_migrate import add_migrate_command
 from bot.cli_quota import add_quota_command
@@ -85,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_command(sub)
     add_verify_parser(sub)
     add_keys_parser(sub)
+    add_backup_command(sub)
+    add_history_command(sub)
     manifest = sub.add_parser(
         "slack-manifest",
         help="print the Slack app manifest (--url https://…/slack/events, or --socket-mode)",

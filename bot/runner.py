@@ -17,6 +17,7 @@ from bot.health import HealthServer
 from bot.settings import Settings
 from services.backends.base import BalanceReporter, HostStateReporter
 from services.errors import EaselError
+from services.retention import RetentionPurge
 
 log = logging.getLogger(__name__)
 
@@ -162,10 +163,14 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             status=lambda: operator_status(services),
             port=settings.http_port,
         )
+        retention: asyncio.Task[None] | None = None
         try:
             # The data dir lock first: a second ``easel run`` on the same data is told so, not
             # that the health port is taken.
             await services.jobs.start()  # logs jobs.started with the resumed/refunded counts
+            if settings.retention_days is not None:
+                purge = RetentionPurge(services.db, services.store, days=settings.retention_days)
+                retention = purge.start()
             try:
                 await health.start()
             except OSError as exc:
@@ -194,6 +199,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         finally:
             # Let running jobs finish (or park them for the next start) while the front ends
             # can still post; only then disconnect from the platforms.
+            if retention is not None:
+                retention.cancel()
             await services.jobs.stop()
             for frontend in reversed(frontends):
                 try:

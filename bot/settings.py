@@ -176,6 +176,34 @@ class Settings(EnvSettings):
     c2pa_key: Path | None = setting(
         "EASEL_C2PA_KEY", None, meaning="PEM file: the private key of `EASEL_C2PA_CERT`"
     )
+    policy_file: Path | None = setting(
+        "EASEL_POLICY_FILE",
+        None,
+        meaning="file of blocked prompt words, one a line (`re:` before a regular expression, `#` comments)",
+    )
+    blocked_words: Annotated[list[str], NoDecode] = setting(
+        "EASEL_BLOCKED_WORDS",
+        default_factory=list,
+        meaning="comma list: more blocked words (`re:` for a regex)",
+    )
+    adult_words: Annotated[list[str], NoDecode] = setting(
+        "EASEL_ADULT_WORDS",
+        default_factory=list,
+        meaning="comma list: words that make a request adult-only (Discord: NSFW channels only)",
+    )
+    slack_adult_channels: Annotated[list[str], NoDecode] = setting(
+        "EASEL_SLACK_ADULT_CHANNELS",
+        default_factory=list,
+        meaning="comma list: Slack channel ids where adult-only requests may run (none by default)",
+    )
+    retention_days: int | None = setting(
+        "EASEL_RETENTION_DAYS",
+        None,
+        ge=1,
+        le=36_500,
+        meaning="delete stored originals and inputs older than this many days (posted results stay in the chat)",
+        shown_default="— (keep)",
+    )
     c2pa_include_prompt: bool = setting(
         "EASEL_C2PA_INCLUDE_PROMPT",
         False,
@@ -231,6 +259,10 @@ class Settings(EnvSettings):
             except ValueError:
                 raise ValueError("must be a comma-separated list of numeric server (guild) ids") from None
         return value
+
+    _split_lists = field_validator("blocked_words", "adult_words", "slack_adult_channels", mode="before")(
+        split_commas
+    )
 
     _check_base = field_validator("discord_api_base", "slack_api_url")(http_url)
 

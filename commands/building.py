@@ -9,6 +9,7 @@ A typical ``build()`` of a generating command::
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from commands.errors import MissingOption, OptionError
@@ -31,7 +32,31 @@ __all__ = [
     "parse_invocation",
     "required_image",
     "sampling_fields",
+    "with_defaults",
 ]
+
+# A personal default yields to any of these options given in the call itself.
+_OVERRIDDEN_BY = {"aspect_ratio": ("aspect_ratio", "size")}
+
+
+def with_defaults(inv: Invocation, spec: CommandSpec, limits: BackendLimits) -> Invocation:
+    """``inv`` with the person's defaults (``inv.defaults``) added where the call gives no value.
+
+    The one rule for ``/settings``: a typed option or a text flag always wins; a default for an
+    option this command does not take is ignored (``/upscale`` has no aspect ratio).
+    """
+    if not inv.defaults:
+        return inv
+    options = dict(inv.options)
+    for name, value in inv.defaults.items():
+        if spec.option(name) is None or name in options:
+            continue
+        if any(
+            given_raw(inv, spec, limits, other) is not None for other in _OVERRIDDEN_BY.get(name, (name,))
+        ):
+            continue
+        options[name] = value
+    return replace(inv, options=options, defaults={})
 
 
 def parse_invocation(inv: Invocation, spec: CommandSpec, limits: BackendLimits) -> ParsedPrompt:
@@ -41,7 +66,7 @@ def parse_invocation(inv: Invocation, spec: CommandSpec, limits: BackendLimits) 
     without flags of their own call it too: a stray flag gets its clear message.
     """
     spec.check_available(limits)
-    return resolve(inv, spec, limits)
+    return resolve(with_defaults(inv, spec, limits), spec, limits)
 
 
 def model_limits(inv: Invocation, spec: CommandSpec, limits: BackendLimits) -> BackendLimits:
@@ -51,7 +76,7 @@ def model_limits(inv: Invocation, spec: CommandSpec, limits: BackendLimits) -> B
     """
     if not limits.model_limits or spec.option("model") is None:
         return limits
-    raw = given_raw(inv, spec, limits, "model")
+    raw = given_raw(with_defaults(inv, spec, limits), spec, limits, "model")
     if raw is None:
         return limits
     wanted = normalize_choice(raw)

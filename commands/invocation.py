@@ -26,6 +26,7 @@ class Invocation:
       options, Slack modal fields, CLI arguments); values may be strings or already typed.
     * ``images`` — raw uploaded bytes by option name (``"image"``, ``"mask"``).
     * ``source_image`` / ``source`` — a stored clean original, for buttons (vary, upscale).
+    * ``defaults`` — the person's own defaults (``/settings``), used where the call says nothing.
     """
 
     text: str = ""
@@ -33,3 +34,4 @@ class Invocation:
     images: Mapping[str, bytes] = field(default_factory=dict)
     source_image: InputImage | None = None
     source: SourceRef | None = None
+    defaults: Mapping[str, object] = field(default_factory=dict)  # the person's /settings

@@ -151,6 +151,23 @@ MIGRATIONS: tuple[Migration, ...] = (
     ALTER TABLE quota_reservations ADD COLUMN server_id TEXT NOT NULL DEFAULT '';
     CREATE INDEX ix_quota_server_time ON quota_reservations (server_id, created_at);
     -- end of the budgets block
+    -- community (issue 10 part 2): per-server prompt rules (services.policy.book) and personal
+    -- defaults (services.user_settings).
+    CREATE TABLE policy_rules (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        server_id   TEXT NOT NULL,
+        list        TEXT NOT NULL CHECK (list IN ('block', 'adult')),
+        kind        TEXT NOT NULL CHECK (kind IN ('word', 'regex')),
+        pattern     TEXT NOT NULL,
+        created_at  REAL NOT NULL,
+        created_by  TEXT NOT NULL DEFAULT '',
+        UNIQUE (server_id, list, kind, pattern)
+    );
+    CREATE TABLE user_settings (
+        requester_key  TEXT PRIMARY KEY,
+        settings_json  TEXT NOT NULL,
+        updated_at     REAL NOT NULL
+    );
     """,
         # Down for the whole of migration 4, the community helper's tables (user_settings,
         # policy_rules) included; IF EXISTS so it holds whichever blocks are merged.

@@ -276,6 +276,14 @@ class JobRecords:
         )
         return await self.get(rows[0]["id"]) if len(rows) == 1 else None
 
+    async def recent_of(self, requester_key: str, limit: int = 20) -> list[JobRecord]:
+        """A person's latest jobs, newest first (``/history``); deleted ones are left out."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM jobs WHERE requester_key = ? AND deleted_at IS NULL ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            (requester_key, limit),
+        )
+        return [_record(row, (await self._rebuild_request(row))[0]) for row in rows]
+
     async def unfinished(self) -> list[UnfinishedJob]:
         """The recovery scan: queued, running and delivering jobs, oldest first."""
         rows = await self.db.fetchall(

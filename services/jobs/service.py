@@ -22,6 +22,7 @@ from services.db import Database
 from services.errors import BackendError, JobCancelled, JobNotFound, NotAllowed, StorageError, StorageFull
 from services.jobs.active import ActiveJob, ActiveJobs, JobStats, user_hash
 from services.jobs.codec import request_images
+from services.jobs.gate import RequestGate
 from services.jobs.lock import DataDirLock
 from services.jobs.pending import PendingRequests
 from services.jobs.publishing import Publisher, Publishing
@@ -69,6 +70,7 @@ class JobService:
         max_concurrency: int = 2,
         clock: Callable[[], float] = time.time,
         sink_timeout_s: float = SINK_TIMEOUT_S,
+        gate: RequestGate | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
@@ -79,6 +81,7 @@ class JobService:
         self.watermarker = watermarker
         self.max_concurrency = max_concurrency
         self.sink_timeout_s = sink_timeout_s
+        self.gate = gate
         self._clock = clock
         self._factories: dict[str, SinkFactory] = {}
         self._lock = DataDirLock(db.data_dir)
@@ -86,7 +89,9 @@ class JobService:
         self._active = ActiveJobs()
         self.storage = StorageWatch(data_dir=db.data_dir, active=self._active)
         self._notify = SinkNotifier(sink_timeout_s)
-        self._settle = Settlement(db=db, quota=quota, records=self._records, active=self._active, clock=clock)
+        self._settle = Settlement(
+            db=db, quota=quota, records=self._records, active=self._active, clock=clock, gate=gate
+        )
         self._publishing = Publishing(store=store, watermarker=watermarker, records=self._records)
         self._runner = JobRunner(
             active=self._active,
@@ -186,6 +191,8 @@ class JobService:
             raise ValueError('origin must name its platform: origin["platform"]')
         if sink is None and platform not in self._factories:
             raise ValueError(f"no sink factory registered for platform {platform!r}")
+        if self.gate is not None:  # prompt policy: refused before anything is written or spent
+            await self.gate.check(requester, request)
         job_id = uuid.uuid4().hex
         images = request_images(request)
         refs = {name: await self.store.ref_for(image) for name, image in images.items()}
@@ -243,6 +250,10 @@ class JobService:
         return SubmittedJob(job_id, position)
 
     # Queries and commands ------------------------------------------------------------------
+
+    async def history(self, requester: Requester, limit: int = 20) -> list[JobRecord]:
+        """The person's last ``limit`` jobs, newest first, whatever platform they were asked on."""
+        return await self._records.recent_of(requester.key, limit)
 
     async def find_job(self, prefix: str) -> JobRecord | None:
         """The job an invisible mark names (its id prefix), or None (:mod:`services.provenance.verify`)."""

@@ -19,8 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.db import Database
-from services.errors import EaselError
+from services.errors import ContentFiltered, EaselError
 from services.jobs.active import ActiveJob, ActiveJobs
+from services.jobs.gate import RequestGate
 from services.jobs.records import JobRecords, JobStatus
 from services.quota import QuotaBook
 from services.types import JobOutcome
@@ -37,6 +38,7 @@ class Settlement:
     records: JobRecords
     active: ActiveJobs
     clock: Callable[[], float]
+    gate: RequestGate | None = None
 
     async def done(self, job: ActiveJob, outcome: JobOutcome, units: int) -> None:
         """Charge ``units`` of the reservation (refunding the rest) and mark the job done."""
@@ -49,6 +51,8 @@ class Settlement:
         counts["done"] += 1
         counts["images_delivered"] += len(outcome.images)
         counts["images_filtered"] += outcome.filtered
+        if outcome.filtered and self.gate is not None:
+            await self.gate.content_filtered(job.requester, job.job_id, outcome.filtered)
         job.outcome = outcome
         self.active.finish(job, JobStatus.DONE)
 
@@ -58,5 +62,7 @@ class Settlement:
             await self.quota.refund(job.reservation_id, tx=tx)
             await self.records.mark_failed(tx, job.job_id, status, error, finished_at=self.clock())
         self.active.counts[status.value] += 1
+        if isinstance(error, ContentFiltered) and self.gate is not None:
+            await self.gate.content_filtered(job.requester, job.job_id, job.request.images_requested)
         job.error = error
         self.active.finish(job, status)

@@ -7,12 +7,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from services.db import Database
 from services.errors import EaselError
 from services.jobs import JobService
+from services.jobs.gate import RequestGate
 from services.quota import QuotaBook
 from services.store import ImageStore
 from services.stores import BlobStore
@@ -91,6 +93,7 @@ async def build_services(
     sink: RecordingSink | None = None,
     platforms: tuple[str, ...] = ("test",),
     blobs: BlobStore | None = None,
+    gate: Callable[[Database], RequestGate] | None = None,
 ) -> Services:
     db = await Database.open(data_dir)
     quota = QuotaBook(db, daily_limit)
@@ -102,6 +105,7 @@ async def build_services(
         backend=backend,
         watermarker=Watermarker("AI generated"),
         max_concurrency=max_concurrency,
+        gate=gate(db) if gate is not None else None,
     )
     sink = sink or RecordingSink()
     for platform in platforms:

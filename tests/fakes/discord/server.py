@@ -131,6 +131,7 @@ class FakeDiscord(GatewaySide):
         self.users: dict[int, FakeUser] = {self.bot.id: self.bot}
         self.guilds: dict[int, FakeGuild] = {}
         self.channels: dict[int, int] = {}  # channel id -> guild id
+        self.nsfw_channels: set[int] = set()  # channels marked age-restricted, as the real API reports
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.messages: dict[int, FakeMessage] = {}
         self.interactions: dict[int, FakeInteraction] = {}
@@ -173,6 +174,15 @@ class FakeDiscord(GatewaySide):
         self.guilds[guild_id] = guild
         self.channels[channel_id] = guild_id
         return guild
+
+    def add_channel(self, guild: FakeGuild, *, nsfw: bool = False) -> int:
+        """Another text channel of ``guild``; ``nsfw`` is Discord's age-restricted flag."""
+        channel_id = self.snowflake()
+        guild.channel_ids.append(channel_id)
+        self.channels[channel_id] = guild.id
+        if nsfw:
+            self.nsfw_channels.add(channel_id)
+        return channel_id
 
     @property
     def url(self) -> str:
@@ -699,7 +709,7 @@ class FakeDiscord(GatewaySide):
             "name": f"channel-{channel_id % 1000}",
             "position": 0,
             "permission_overwrites": [],
-            "nsfw": False,
+            "nsfw": channel_id in self.nsfw_channels,
             "parent_id": None,
             "topic": None,
             "last_message_id": None,
