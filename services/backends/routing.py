@@ -31,6 +31,23 @@ class ModelOffer:
     notes: tuple[str, ...] = ()  # e.g. ("SynthID",) for Gemini outputs
 
 
+#: Units per image when neither the operator (``EASEL_MODEL_COSTS``) nor the plugin says otherwise.
+DEFAULT_UNITS: Mapping[str, int] = {"core": 3, "ultra": 8, "sd3.5-large": 6, "esrgan": 1}
+
+
+def offers_of(plugin: str, backend: Backend, costs: Mapping[str, int] | None = None) -> tuple[ModelOffer, ...]:
+    """The models a started backend declares (``limits.models``, else its default), priced by ``costs``."""
+    limits = backend.limits
+    names = limits.models or ((limits.default_model,) if limits.default_model else (plugin,))
+    prices = {**DEFAULT_UNITS, **(costs or {})}
+    notes = ("SynthID",) if plugin == "gemini" else ()
+    offers = []
+    for name in names:
+        own = limits.for_model(name)
+        offers.append(ModelOffer(name, plugin, own.operations, own, prices.get(name, 1), notes))
+    return tuple(offers)
+
+
 class UnknownModel(InvalidRequest):
     """``--model`` names a model no enabled backend serves."""
 

@@ -83,3 +83,13 @@ def test_limits_follow_each_model() -> None:
     assert set(routing.limits.models) == {"core", "ultra", "gpt-image-2"}
     assert routing.limits.default_model == "core"
     assert routing.limits.for_model("ultra") == routing.offer("ultra").limits
+
+
+def test_offers_come_from_each_backends_declared_models_and_costs() -> None:
+    from services.backends.routing import offers_of
+
+    limits = BackendLimits(operations=OPS, models=("core", "ultra"), default_model="core")
+    offers = offers_of("stability", FakeBackend(limits=limits), {"ultra": 9})
+    assert [(o.name, o.plugin, o.units_per_image) for o in offers] == [("core", "stability", 3), ("ultra", "stability", 9)]
+    gemini = offers_of("gemini", FakeBackend(limits=BackendLimits(operations=OPS, default_model="gemini-img")))
+    assert gemini[0].name == "gemini-img" and "SynthID" in gemini[0].notes
