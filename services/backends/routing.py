@@ -60,20 +60,33 @@ class RoutingBackend:
     def __init__(
         self,
         backends: Mapping[str, Backend],
-        offers: tuple[ModelOffer, ...],
+        offers: tuple[ModelOffer, ...] | None = None,
         *,
-        default_model: str,
+        default_model: str | None = None,
         fallbacks: Mapping[str, str] | None = None,
+        costs: Mapping[str, int] | None = None,
     ) -> None:
+        """Without ``offers`` they are learned from each backend's limits in :meth:`start`."""
         self._backends = dict(backends)
-        self._offers = {offer.name: offer for offer in offers}
+        self._costs = dict(costs or {})
+        self._wanted_default = default_model
+        self.fallbacks = dict(fallbacks or {})
+        self._offers: dict[str, ModelOffer] = {}
+        self.default_model = ""
+        if offers is not None:
+            self._adopt(offers)
+
+    def _adopt(self, offers: tuple[ModelOffer, ...]) -> None:
         missing = {o.plugin for o in offers} - set(self._backends)
         if missing:
             raise ValueError(f"offers name plugins that are not enabled: {sorted(missing)}")
-        if default_model not in self._offers:
-            raise ValueError(f"default model {default_model!r} is not offered")
-        self.default_model = default_model
-        self.fallbacks = dict(fallbacks or {})
+        self._offers = {}
+        for offer in offers:
+            self._offers.setdefault(offer.name, offer)  # the first enabled plugin offering a name serves it
+        default = self._wanted_default or (offers[0].name if offers else "")
+        if default not in self._offers:
+            raise ValueError(f"default model {default!r} is not offered")
+        self.default_model = default
 
     @property
     def offers(self) -> tuple[ModelOffer, ...]:
@@ -106,6 +119,8 @@ class RoutingBackend:
     async def start(self) -> None:
         for backend in self._backends.values():
             await backend.start()
+        if not self._offers:
+            self._adopt(tuple(o for p, b in self._backends.items() for o in offers_of(p, b, self._costs)))
 
     async def close(self) -> None:
         for backend in self._backends.values():
