@@ -26,8 +26,8 @@ import aiohttp
 from bot import __version__
 from bot.errors import SettingsError
 from bot.settings import Settings
-from services.backends.base import Backend, BackendLimits
 from services.backends import registry
+from services.backends.base import Backend, BackendLimits
 from services.backends.plugin import BackendConfigError, BackendContext
 from services.backends.routing import RoutingBackend
 from services.db import Database

@@ -35,7 +35,9 @@ class ModelOffer:
 DEFAULT_UNITS: Mapping[str, int] = {"core": 3, "ultra": 8, "sd3.5-large": 6, "esrgan": 1}
 
 
-def offers_of(plugin: str, backend: Backend, costs: Mapping[str, int] | None = None) -> tuple[ModelOffer, ...]:
+def offers_of(
+    plugin: str, backend: Backend, costs: Mapping[str, int] | None = None
+) -> tuple[ModelOffer, ...]:
     """The models a started backend declares (``limits.models``, else its default), priced by ``costs``."""
     limits = backend.limits
     names = limits.models or ((limits.default_model,) if limits.default_model else (plugin,))
@@ -152,5 +154,7 @@ class RoutingBackend:
                 fallback = self.fallbacks.get(offer.name)
                 if fallback is None or fallback in tried or fallback not in self._offers:
                     raise
-                log.warning("model %s unavailable (%s); failing over to %s", offer.name, error.log_detail, fallback)
+                log.warning(
+                    "model %s unavailable (%s); failing over to %s", offer.name, error.log_detail, fallback
+                )
                 offer = self._offers[fallback]

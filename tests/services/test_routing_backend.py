@@ -19,7 +19,11 @@ def _offer(name: str, plugin: str, units: int = 1) -> ModelOffer:
 
 def _routing(fallbacks: dict[str, str] | None = None) -> tuple[RoutingBackend, FakeBackend, FakeBackend]:
     stability, openai = FakeBackend(), FakeBackend()
-    offers = (_offer("core", "stability", 3), _offer("ultra", "stability", 8), _offer("gpt-image-2", "openai", 10))
+    offers = (
+        _offer("core", "stability", 3),
+        _offer("ultra", "stability", 8),
+        _offer("gpt-image-2", "openai", 10),
+    )
     routing = RoutingBackend(
         {"stability": stability, "openai": openai}, offers, default_model="core", fallbacks=fallbacks
     )
@@ -27,7 +31,7 @@ def _routing(fallbacks: dict[str, str] | None = None) -> tuple[RoutingBackend, F
 
 
 def _request(model: str | None) -> GenerationRequest:
-    return GenerationRequest(operation=Operation.TEXT_TO_IMAGE, prompts=(WeightedPrompt("a fox"),), model=model)
+    return GenerationRequest(operation=Operation.IMAGINE, prompts=(WeightedPrompt("a fox"),), model=model)
 
 
 async def test_job_goes_to_the_plugin_serving_its_model() -> None:
@@ -44,7 +48,9 @@ async def test_unavailable_model_fails_over_and_says_which_model_made_it() -> No
     stability.fail_with = BackendUnavailable(log_detail="503")
     result = await routing.generate(_request("ultra"))
     assert result.model == "gpt-image-2"
-    assert [c.model for c in stability.calls] == ["ultra"] and [c.model for c in openai.calls] == ["gpt-image-2"]
+    assert [c.model for c in stability.calls] == ["ultra"] and [c.model for c in openai.calls] == [
+        "gpt-image-2"
+    ]
 
 
 async def test_no_fallback_fails_clearly() -> None:
@@ -90,6 +96,11 @@ def test_offers_come_from_each_backends_declared_models_and_costs() -> None:
 
     limits = BackendLimits(operations=OPS, models=("core", "ultra"), default_model="core")
     offers = offers_of("stability", FakeBackend(limits=limits), {"ultra": 9})
-    assert [(o.name, o.plugin, o.units_per_image) for o in offers] == [("core", "stability", 3), ("ultra", "stability", 9)]
-    gemini = offers_of("gemini", FakeBackend(limits=BackendLimits(operations=OPS, default_model="gemini-img")))
+    assert [(o.name, o.plugin, o.units_per_image) for o in offers] == [
+        ("core", "stability", 3),
+        ("ultra", "stability", 9),
+    ]
+    gemini = offers_of(
+        "gemini", FakeBackend(limits=BackendLimits(operations=OPS, default_model="gemini-img"))
+    )
     assert gemini[0].name == "gemini-img" and "SynthID" in gemini[0].notes
