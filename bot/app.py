@@ -27,8 +27,10 @@ from bot import __version__
 from bot.errors import SettingsError
 from bot.settings import Settings
 from services.audit import AuditLog
+from services.backends import registry
 from services.backends.base import Backend, BackendLimits
 from services.backends.plugin import BackendConfigError, BackendContext
+from services.backends.routing import RoutingBackend
 from services.budgets import BudgetBook, Limits
 from services.db import Database
 from services.jobs import JobService
@@ -78,7 +80,19 @@ def build_backend(settings: Settings, session: aiohttp.ClientSession | None = No
     if problems:
         raise SettingsError("set " + "; ".join(problems))
     try:
-        return settings.backend_plugin.build(settings.backend_settings, backend_context(session))
+        names = settings.backend_names
+        if len(names) == 1:
+            return registry.get(names[0]).build(settings.settings_of(names[0]), backend_context(session))
+        built = {
+            name: registry.get(name).build(settings.settings_of(name), backend_context(session))
+            for name in names
+        }
+        return RoutingBackend(
+            built,
+            default_model=None,
+            fallbacks=settings.model_fallbacks,
+            costs=settings.model_costs,
+        )
     except BackendConfigError as exc:
         raise SettingsError(str(exc)) from None
 

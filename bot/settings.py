@@ -95,6 +95,22 @@ class Settings(EnvSettings):
 
     # Backend: which plugin; its own variables are in its settings model.
     backend: str = setting("EASEL_BACKEND", registry.DEFAULT.name, meaning=registry.choices_markdown())
+    # Several at once (issue 13): routed by model; empty means just EASEL_BACKEND.
+    backends: Annotated[list[str], NoDecode] = setting(
+        "EASEL_BACKENDS",
+        default_factory=list,
+        meaning="comma list of backends to run at once, jobs routed by `--model` (empty: `EASEL_BACKEND` alone)",
+    )
+    model_fallbacks: Annotated[dict[str, str], NoDecode] = setting(
+        "EASEL_MODEL_FALLBACKS",
+        default_factory=dict,
+        meaning="comma list `model=fallback`: where a model's jobs go while its service is down",
+    )
+    model_costs: Annotated[dict[str, int], NoDecode] = setting(
+        "EASEL_MODEL_COSTS",
+        default_factory=dict,
+        meaning="comma list `model=units`: quota units per image (defaults: core 3, ultra 8, others 1)",
+    )
 
     # Core
     data_dir: Path = setting(
@@ -285,6 +301,31 @@ class Settings(EnvSettings):
             raise ValueError("set both EASEL_S3_ACCESS_KEY_ID and EASEL_S3_SECRET_ACCESS_KEY, or neither")
         return self
 
+    @field_validator("backends", mode="before")
+    @classmethod
+    def _known_backends(cls, value: object) -> object:
+        parts = split_commas(value)
+        return [registry.get(p).name for p in parts] if isinstance(parts, list) else parts
+
+    @field_validator("model_fallbacks", "model_costs", mode="before")
+    @classmethod
+    def _pairs(cls, value: object) -> object:
+        parts = split_commas(value)
+        if not isinstance(parts, list):
+            return parts
+        pairs: dict[str, str] = {}
+        for part in parts:
+            name, sep, target = (x.strip() for x in str(part).partition("="))
+            if not sep or not name or not target:
+                raise ValueError(f"{part!r} is not model=value")
+            pairs[name] = target
+        return pairs
+
+    @property
+    def backend_names(self) -> list[str]:
+        """The plugins this process runs: ``EASEL_BACKENDS``, or ``EASEL_BACKEND`` as a one-element list."""
+        return list(dict.fromkeys(self.backends)) or [self.backend]
+
     @field_validator("backend")
     @classmethod
     def _known_backend(cls, value: str) -> str:
@@ -364,8 +405,12 @@ class Settings(EnvSettings):
         )
 
     def backend_problems(self) -> list[str]:
-        """Missing variables that stop the configured backend from working."""
-        return self.backend_settings.problems()
+        """Missing variables that stop the configured backend(s) from working."""
+        return [p for name in self.backend_names for p in self._backends[name].problems()]
+
+    def settings_of(self, plugin: str) -> BackendSettings:
+        """The settings of the enabled plugin called ``plugin``."""
+        return self._backends[plugin]
 
     def secret_values(self) -> list[str]:
         """Every secret set (platform tokens, backend keys), for scrubbing logs and messages."""
