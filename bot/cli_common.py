@@ -54,7 +54,8 @@ def load_cli_settings() -> Settings:
 
     Raises :class:`bot.errors.SettingsError` naming each invalid variable.
     """
-    from bot.settings import load_settings, unknown_variables
+    from bot.settings import load_settings
+    from bot.variables import unknown_variables
 
     for unknown in unknown_variables():
         print(f"easel: {unknown.warning()}", file=sys.stderr)

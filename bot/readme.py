@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from bot.settings import documented_variables
+from bot.variables import documented_variables
 from commands.help import flags_table_markdown
 from services.backends.settings import Variable
 from services.backends.stability import limits_for_engine
@@ -30,7 +30,7 @@ def flags_section() -> str:
         "`/imagine a lighthouse at dusk --ar 16:9 --seed 7 --no fog`. Typed options (Discord) and\n"
         "CLI options use the same names. Values below are those of Stability's SDXL 1.0 engine, the\n"
         "default; on another engine or a GPU host the ranges and lists come from that backend.\n\n"
-        "- Weighted prompts: `a castle::2 fog::-0.5` (a part without `::weight` has weight 1; a negative\n"
+        "- Weighted prompts: `a castle, sunset::0.5 fog::-0.5` (a part without `::weight` has weight 1; a negative\n"
         "  weight keeps it out of the picture, like `--no`).\n"
         "- `--flag=value` works too, and so does an em dash (`—ar`), which phones type for `--`.\n"
         "- A misspelt flag gets a suggestion (`--sed` → did you mean `--seed`?).\n\n"

@@ -15,33 +15,24 @@ never echo a secret's value, and ``repr(settings)`` masks secrets.
 
 from __future__ import annotations
 
-import difflib
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from dotenv import dotenv_values
 from pydantic import PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from bot.errors import SettingsError
 from services.backends import registry
 from services.backends.plugin import BackendPlugin
-from services.backends.settings import BackendSettings, EnvSettings, Variable, http_url, setting, split_commas
+from services.backends.settings import BackendSettings, EnvSettings, http_url, setting, split_commas
 from services.stores.location import S3Options, StoreLocation, parse_store_url
 
 __all__ = [
-    "ENV_NAMES",
     "Settings",
     "SettingsError",
-    "UnknownVariable",
-    "documented_variables",
     "load_settings",
     "missing_chat",
     "missing_for_run",
-    "unknown_variables",
 ]
 
 S = TypeVar("S", bound=BackendSettings)
@@ -436,67 +427,6 @@ def missing_for_run(settings: Settings) -> list[str]:
     return ([chat] if chat else []) + settings.backend_problems()
 
 
-def documented_variables() -> list[Variable]:
-    """Every public variable as the README documents it: the core's, each backend's after ``EASEL_BACKEND``."""
-    rows: list[Variable] = []
-    backend_env = Settings.env_names()["backend"]
-    for row in Settings.variables():
-        rows.append(row)
-        if row.name == backend_env:
-            for plugin in registry.PLUGINS:
-                rows.extend(plugin.settings_model.variables())
-    return rows
-
-
-# Field name → public variable (core and every backend), for error messages and tests.
-ENV_NAMES: dict[str, str] = {
-    **Settings.env_names(),
-    **{k: v for plugin in registry.PLUGINS for k, v in plugin.settings_model.env_names().items()},
-}
-
-
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment (and ``.env``); raises :class:`SettingsError` naming each variable."""
     return Settings(**overrides)
-
-
-#: Prefixes that only easel reads, so a name under them that easel does not know is a typo.
-OWN_PREFIXES = ("EASEL_",)
-
-
-@dataclass(frozen=True, slots=True)
-class UnknownVariable:
-    """An ``EASEL_*`` variable easel does not read (silently ignored otherwise), and where it was set."""
-
-    name: str
-    source: str  # "environment" or the .env path
-    suggestion: str | None  # the closest known name, if any
-
-    def warning(self) -> str:
-        hint = f" (did you mean {self.suggestion}?)" if self.suggestion else ""
-        return f"warning: {self.name} in the {self.source} is not an easel setting and is ignored{hint}"
-
-
-def unknown_variables(
-    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
-) -> list[UnknownVariable]:
-    """Misspelt ``EASEL_*`` names (``EASEL_DAILY_QUOTE``) from the environment and ``.env``, with suggestions.
-
-    Settings ignore unknown names on purpose (the environment holds much else); this is the
-    operator's warning that a setting they meant did not take effect.
-    """
-    known = sorted(ENV_NAMES.values())
-    known_upper = {name.upper() for name in known}
-    sources: list[tuple[str, Mapping[str, str | None]]] = [
-        ("environment", os.environ if environ is None else environ)
-    ]
-    if env_file is not None and env_file.is_file():
-        sources.append((str(env_file), dotenv_values(env_file)))
-    found: dict[str, UnknownVariable] = {}
-    for source, values in sources:
-        for name in values:
-            upper = name.upper()
-            if upper.startswith(OWN_PREFIXES) and upper not in known_upper and upper not in found:
-                close = difflib.get_close_matches(upper, known, n=1, cutoff=0.75)
-                found[upper] = UnknownVariable(name, source, close[0] if close else None)
-    return list(found.values())

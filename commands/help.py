@@ -35,7 +35,7 @@ __all__ = [
 PROMPT_TIPS = (
     "Describe the picture: subject, setting, style, light. "
     "`a lighthouse at dusk, oil painting, warm light`\n"
-    "Weights: `a castle::2 fog::-0.5` — `::N` after a part sets its weight (1 if left out; "
+    "Weights: `a castle, sunset::0.5 fog::-0.5` — `::N` after a part sets its weight (1 if left out; "
     "negative means avoid it)."
 )
 

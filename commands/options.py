@@ -201,7 +201,7 @@ PROMPT = OptionSpec(
     required=True,
     format="text",
     metavar="TEXT",
-    example="a lighthouse at dusk, oil painting::2 fog::-0.5",
+    example="a lighthouse at dusk, oil painting warm light::0.5 fog::-0.5",
 )
 IMAGE = OptionSpec(
     name="image", kind="image", help="The picture to start from (PNG, JPEG or WebP)", required=True

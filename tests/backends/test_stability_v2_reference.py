@@ -79,3 +79,19 @@ def test_outpaint_margins_have_one_limit_for_every_front_end(
     for side in ("left", "right", "up", "down"):
         field = form.field(side)
         assert field is not None and (field.min_value, field.max_value) == (0, 2000)
+
+
+async def test_the_weight_examples_users_are_shown_build_on_v2beta(
+    stability_v2_backend: StabilityV2Backend,
+) -> None:
+    """Help and the prompt option's example must not teach a weight this service refuses."""
+    import re
+
+    from commands.help import PROMPT_TIPS
+    from commands.options import PROMPT
+
+    examples = [*re.findall(r"`([^`]*\w::[^`]*)`", PROMPT_TIPS), PROMPT.example or ""]
+    assert len(examples) == 2
+    for text in examples:
+        request = await COMMANDS["imagine"].build(Invocation(text=text), stability_v2_backend.limits)
+        assert all(-1 <= p.weight <= 1 for p in request.prompts), text

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from bot.settings import Settings, documented_variables
+from bot.settings import Settings
+from bot.variables import documented_variables
 
 # Every public variable easel reads (core and every backend plugin), from the settings models;
 # cleared for each test so the developer's shell can't leak in.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.readme import README, env_table, render
-from bot.settings import documented_variables
+from bot.variables import documented_variables
 from services.backends.settings import Variable
 
 

@@ -20,8 +20,8 @@ from typing import Any
 from PIL import Image
 
 from bot.cli import build_parser
-from bot.settings import ENV_NAMES
 from bot.slack.manifest import MANIFEST_PATH, PLACEHOLDER_URL, build_manifest
+from bot.variables import ENV_NAMES
 from tests.helpers.cli import clean_env, run_easel
 from tests.helpers.images import png
 

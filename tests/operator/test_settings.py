@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import ENV_NAMES, SettingsError, load_settings
+from bot.settings import SettingsError, load_settings
+from bot.variables import ENV_NAMES
 
 
 def test_reads_public_variable_names(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
