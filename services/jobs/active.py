@@ -116,6 +116,7 @@ class ActiveJobs:
         self.queue = FairQueue()
         self.counts: Counter[str] = Counter()  # keys: the counters of JobStats
         self._jobs: dict[str, ActiveJob] = {}
+        self._started: dict[str, ActiveJob] = {}  # left the queue, not finished: a few, not the queue
         self._finished: OrderedDict[str, ActiveJob] = OrderedDict()
         self.storage_full = False  # set and cleared by StorageWatch
 
@@ -137,13 +138,19 @@ class ActiveJobs:
         return self._jobs.get(job_id) or self._finished.get(job_id)
 
     def running(self) -> list[ActiveJob]:
-        return [job for job in self._jobs.values() if job.phase is JobStatus.RUNNING]
+        return [job for job in self._started.values() if job.phase is JobStatus.RUNNING]
+
+    def start(self, job: ActiveJob) -> None:
+        """A worker took ``job`` off the queue: it runs now (counted without walking the queue)."""
+        job.phase = JobStatus.RUNNING
+        self._started[job.job_id] = job
 
     def finish(self, job: ActiveJob, status: JobStatus) -> None:
         """``job`` is settled: wake its waiters and move it to the bounded finished cache."""
         job.phase = status
         job.finished.set()
         self._jobs.pop(job.job_id, None)
+        self._started.pop(job.job_id, None)
         self._finished[job.job_id] = job
         while len(self._finished) > FINISHED_CACHE_JOBS or (
             len(self._finished) > 1 and self._cached_bytes() > FINISHED_CACHE_BYTES
@@ -160,18 +167,17 @@ class ActiveJobs:
                 job.error = error()
                 job.finished.set()
         self._jobs.clear()
+        self._started.clear()
         self.queue = FairQueue()
 
     def tasks(self) -> list[asyncio.Task[None]]:
         """The tasks of jobs running now."""
-        return [job.task for job in self._jobs.values() if job.task is not None and not job.task.done()]
+        return [job.task for job in self._started.values() if job.task is not None and not job.task.done()]
 
     def stats(self) -> JobStats:
         return JobStats(
             queue_depth=len(self.queue),
-            running=sum(
-                1 for j in self._jobs.values() if j.phase in (JobStatus.RUNNING, JobStatus.DELIVERING)
-            ),
+            running=len(self._started),  # RUNNING or DELIVERING
             submitted=self.counts["submitted"],
             done=self.counts["done"],
             failed=self.counts["failed"],

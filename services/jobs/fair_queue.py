@@ -20,6 +20,11 @@ first job and starts right after it; from then on A and B alternate.
 Synchronous data structure plus one asyncio wakeup for ``get``; not thread-safe
 (one event loop owns it). ``position`` is exact for the jobs already queued; a job
 submitted later by a user with fewer jobs may still go ahead (that is the fairness).
+
+Costs: every queued job has one integer key, ``round << 40 | seq``, in a sorted list
+(``sortedcontainers``), so ``put``, ``get`` and ``position`` are O(log n) however long
+the queue: position is the key's rank, the next job is the smallest key. ``remove``
+is O(log n) plus the length of that user's own deque.
 """
 
 from __future__ import annotations
@@ -28,13 +33,17 @@ import asyncio
 from collections import deque
 from dataclasses import dataclass
 
+from sortedcontainers import SortedList
+
 __all__ = ["FairQueue"]
 
+_SEQ_BITS = 40  # 10**12 puts per process before keys of one round could collide
 
-@dataclass(frozen=True, slots=True, order=True)
+
+@dataclass(frozen=True, slots=True)
 class _Entry:
+    key: int  # round << _SEQ_BITS | seq: the start order
     round: int
-    seq: int
     job_id: str
     user_key: str
 
@@ -43,6 +52,8 @@ class FairQueue:
     def __init__(self) -> None:
         self._users: dict[str, deque[_Entry]] = {}  # only users with queued jobs
         self._entries: dict[str, _Entry] = {}  # job_id → entry
+        self._order = SortedList()  # keys of queued entries
+        self._by_key: dict[int, _Entry] = {}
         self._last_round: dict[str, int] = {}  # user → round of their latest queued-or-started job
         self._started_round: dict[str, int] = {}  # user → round of their latest started job
         self._round = 0  # round of the most recently started job
@@ -65,20 +76,22 @@ class FairQueue:
             raise ValueError(f"job {job_id} is already queued")
         round_ = max(self._round, self._last_round.get(user_key, 0) + 1)
         self._seq += 1
-        entry = _Entry(round_, self._seq, job_id, user_key)
+        entry = _Entry(round_ << _SEQ_BITS | self._seq, round_, job_id, user_key)
         self._users.setdefault(user_key, deque()).append(entry)
         self._entries[job_id] = entry
+        self._by_key[entry.key] = entry
+        self._order.add(entry.key)
         self._last_round[user_key] = round_
         self._wakeup.set()
-        return self.position(job_id)
+        return self._order.index(entry.key) + 1
 
     def get_nowait(self) -> str:
         """Take the job that starts next; ``IndexError`` if the queue is empty."""
         if not self._entries:
             raise IndexError("queue is empty")
-        head = min(q[0] for q in self._users.values())
+        head = self._by_key.pop(self._order.pop(0))
         queue = self._users[head.user_key]
-        queue.popleft()
+        queue.popleft()  # a user's rounds increase along their deque: head is its first
         if not queue:
             del self._users[head.user_key]
         del self._entries[head.job_id]
@@ -98,14 +111,15 @@ class FairQueue:
 
     def position(self, job_id: str) -> int:
         """How many queued jobs start before ``job_id``, plus one; ``KeyError`` if not queued."""
-        entry = self._entries[job_id]
-        return 1 + sum(1 for other in self._entries.values() if other < entry)
+        return self._order.index(self._entries[job_id].key) + 1
 
     def remove(self, job_id: str) -> bool:
         """Drop a queued job; False if it is not queued (already started or unknown)."""
         entry = self._entries.pop(job_id, None)
         if entry is None:
             return False
+        self._order.remove(entry.key)
+        del self._by_key[entry.key]
         queue = self._users[entry.user_key]
         queue.remove(entry)
         if queue:
@@ -121,7 +135,7 @@ class FairQueue:
 
     def snapshot(self) -> list[str]:
         """Queued job ids in the order they would start (for status pages and tests)."""
-        return [e.job_id for e in sorted(self._entries.values())]
+        return [self._by_key[key].job_id for key in self._order]
 
     def _forget_idle_users(self) -> None:
         # A user with nothing queued whose last round is behind the current one would get

@@ -106,7 +106,7 @@ class JobRunner:
             job = self.active.unfinished(job_id)
             if job is None or job.phase is not JobStatus.QUEUED:
                 continue
-            job.phase = JobStatus.RUNNING
+            self.active.start(job)
             job.task = asyncio.create_task(self._run(job), name=f"easel-job-{job_id[:8]}")
             await asyncio.wait([job.task])
             if not job.task.cancelled() and job.task.exception() is not None:
