@@ -38,7 +38,15 @@ from services.errors import EaselError
 from services.jobs import JobService
 from services.quota import QuotaBook
 from services.store import ImageStore
-from services.types import GenerationRequest, InputImage, JobOutcome, Operation, Progress, Requester, WeightedPrompt
+from services.types import (
+    GenerationRequest,
+    InputImage,
+    JobOutcome,
+    Operation,
+    Progress,
+    Requester,
+    WeightedPrompt,
+)
 from services.watermark import Watermarker
 from tests.fakes.backend import FakeBackend, render_png
 
