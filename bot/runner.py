@@ -167,7 +167,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         try:
             # The data dir lock first: a second ``easel run`` on the same data is told so, not
             # that the health port is taken.
-            await services.jobs.start()  # logs jobs.started with the resumed/refunded counts
+            # Unfinished jobs are queued again in the background while /healthz and the front ends
+            # already answer (issue 15); jobs.started logs the resumed/refunded counts when done.
+            await services.jobs.start(recover_in_background=True)
             if settings.retention_days is not None:
                 purge = RetentionPurge(services.db, services.store, days=settings.retention_days)
                 retention = purge.start()

@@ -182,4 +182,24 @@ MIGRATIONS: tuple[Migration, ...] = (
     DROP TABLE IF EXISTS audit_log;
     """,
     ),
+    # 5: indexes for the scans that grow with the queue (issue 15): recovery reads unfinished
+    # jobs oldest first in batches, and open reservations, without a sort of the whole set; a
+    # person's open reservations (the concurrent-jobs budget) without walking everyone's.
+    # Queries must spell the partial-index conditions literally for SQLite to use them.
+    Migration(
+        """
+    DROP INDEX IF EXISTS ix_jobs_status;
+    CREATE INDEX ix_jobs_unfinished ON jobs (created_at) WHERE status IN ('queued', 'running', 'delivering');
+    DROP INDEX IF EXISTS ix_quota_open;
+    CREATE INDEX ix_quota_open_time ON quota_reservations (created_at) WHERE state = 'reserved';
+    CREATE INDEX ix_quota_open_requester ON quota_reservations (requester_key) WHERE state = 'reserved';
+    """,
+        """
+    DROP INDEX IF EXISTS ix_quota_open_requester;
+    DROP INDEX IF EXISTS ix_quota_open_time;
+    CREATE INDEX ix_quota_open ON quota_reservations (state) WHERE state = 'reserved';
+    DROP INDEX IF EXISTS ix_jobs_unfinished;
+    CREATE INDEX ix_jobs_status ON jobs (status);
+    """,
+    ),
 )

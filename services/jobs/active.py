@@ -25,8 +25,10 @@ from typing import Any
 
 from services.errors import EaselError
 from services.jobs.fair_queue import FairQueue
+from services.jobs.inputs import without_inputs
 from services.jobs.records import JobRecord, JobStatus
 from services.jobs.sinks import JobSink
+from services.store import ImageRef
 from services.types import GenerationRequest, GenerationResult, JobOutcome, Requester
 
 __all__ = ["FINISHED_CACHE_BYTES", "FINISHED_CACHE_JOBS", "ActiveJob", "ActiveJobs", "JobStats", "user_hash"]
@@ -63,6 +65,13 @@ class ActiveJob:
     error: EaselError | None = None
     resume_token: str | None = None  # backend's handle on an asynchronous generation
     generated: GenerationResult | None = None  # what the backend returned, kept while storing it waits
+    inputs: Mapping[str, ImageRef] | None = None  # input images in the store, loaded when the job starts
+
+    def park_inputs(self, refs: Mapping[str, ImageRef]) -> None:
+        """Drop the request's image bytes while the job waits; :mod:`services.jobs.inputs` reloads them."""
+        if refs:
+            self.request = without_inputs(self.request)
+            self.inputs = dict(refs)
 
     @property
     def user(self) -> str:

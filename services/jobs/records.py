@@ -10,6 +10,8 @@ Usage::
     record = await records.get(job_id)                 # None if unknown
     for job in await records.unfinished():             # what a crash left behind
         ...
+    async for batch in records.unfinished_batches(500):  # the same, a batch at a time
+        ...
 
 The status column follows the life of a job drawn in :mod:`services.jobs`. Rows are
 never deleted: a deleted result keeps its row with ``deleted_at`` set, so its buttons
@@ -23,8 +25,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -74,6 +76,8 @@ class JobStatus(StrEnum):
 
 
 _UNFINISHED = (JobStatus.QUEUED.value, JobStatus.RUNNING.value, JobStatus.DELIVERING.value)
+# Spelled literally so SQLite uses the partial index ix_jobs_unfinished (migration 5).
+_UNFINISHED_SQL = "status IN ('queued', 'running', 'delivering')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,7 @@ class UnfinishedJob:
     reservation_id: str
     resume_token: str | None
     unreadable: str  # why ``record.request`` is None ("" when it is not)
+    inputs: Mapping[str, ImageRef] = field(default_factory=dict)  # the request's input images, by field
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +212,12 @@ class JobRecords:
             ),
         )
 
+    async def requeue_interrupted(self) -> int:
+        """Every job a previous process left running is queued again (one statement, at start)."""
+        return await self.db.execute(
+            f"UPDATE jobs SET status = 'queued' WHERE {_UNFINISHED_SQL} AND status = 'running'"
+        )
+
     async def mark_queued(self, job_id: str) -> None:
         """Back in the queue (a job a restart interrupted while running)."""
         await self.db.execute("UPDATE jobs SET status = 'queued' WHERE id = ?", (job_id,))
@@ -286,16 +297,48 @@ class JobRecords:
 
     async def unfinished(self) -> list[UnfinishedJob]:
         """The recovery scan: queued, running and delivering jobs, oldest first."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM jobs WHERE status IN (?, ?, ?) ORDER BY created_at", _UNFINISHED
-        )
-        found: list[UnfinishedJob] = []
-        for row in rows:
-            request, unreadable = await self._rebuild_request(row)
-            found.append(
-                UnfinishedJob(_record(row, request), row["reservation_id"], row["resume_token"], unreadable)
+        return [job async for batch in self.unfinished_batches() for job in batch]
+
+    async def unfinished_batches(
+        self, size: int = 500, *, upto: int | None = None
+    ) -> AsyncIterator[list[UnfinishedJob]]:
+        """:meth:`unfinished` ``size`` rows at a time: each batch is one index range, never a sort.
+
+        ``upto`` (a :meth:`last_rowid`) leaves out rows written after it, by a process already serving.
+        """
+        after: tuple[float, int] = (float("-inf"), -1)
+        while True:
+            rows = await self.db.fetchall(
+                f"SELECT rowid AS row_id, * FROM jobs WHERE {_UNFINISHED_SQL} AND (created_at, rowid) > (?, ?)"
+                " AND rowid <= ? ORDER BY created_at, rowid LIMIT ?",
+                (*after, 2**63 - 1 if upto is None else upto, size),
             )
-        return found
+            if not rows:
+                return
+            after = (rows[-1]["created_at"], rows[-1]["row_id"])
+            batch: list[UnfinishedJob] = []
+            for row in rows:
+                request, unreadable = await self._rebuild_request(row)
+                batch.append(
+                    UnfinishedJob(
+                        _record(row, request),
+                        row["reservation_id"],
+                        row["resume_token"],
+                        unreadable,
+                        _refs(row) if request is not None else {},
+                    )
+                )
+            yield batch
+
+    async def last_rowid(self) -> int:
+        """The newest row's rowid (0 for none): where a recovery scan stops."""
+        row = await self.db.fetchone("SELECT MAX(rowid) AS r FROM jobs")
+        return int(row["r"]) if row is not None and row["r"] is not None else 0
+
+    async def unfinished_ids(self) -> set[str]:
+        """Ids of every queued, running or delivering job."""
+        rows = await self.db.fetchall(f"SELECT id FROM jobs WHERE {_UNFINISHED_SQL}")
+        return {row["id"] for row in rows}
 
     async def _rebuild_request(self, row: sqlite3.Row) -> tuple[GenerationRequest | None, str]:
         """The stored request with its input images, or (None, why not)."""
@@ -309,6 +352,10 @@ class JobRecords:
             return None, exc.log_detail
         except (ValueError, KeyError, TypeError) as exc:
             return None, f"undecodable request: {exc}"
+
+
+def _refs(row: sqlite3.Row) -> dict[str, ImageRef]:
+    return image_refs(json.loads(row["request_json"]))
 
 
 def _dt(ts: float | None) -> datetime | None:

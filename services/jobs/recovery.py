@@ -5,6 +5,16 @@ Usage::
     recovery = Recovery(records=records, active=active, settle=settle, notify=notify, quota=quota)
     report = await recovery.run(factories)     # before the workers start
 
+    await recovery.prepare()                   # or in two steps: the quick part before serving,
+    await recovery.resume(factories, report)   # then the jobs in batches while easel already serves
+
+``prepare`` refunds orphaned reservations and puts interrupted jobs back to ``queued`` in
+single statements, so from then on every job being recovered reads as queued. ``resume``
+brings the rows back a batch at a time (one index range each, see migration 5), yielding
+to the event loop between batches so /healthz and the front ends answer meanwhile; input
+images are checked but not kept in RAM (:mod:`services.jobs.inputs`). The cost is linear
+in the number of jobs: the fair queue's put is O(log n).
+
 What happens to each unfinished row (oldest first):
 
 * its platform has no registered sink factory, or the factory raises: refunded and
@@ -15,13 +25,14 @@ What happens to each unfinished row (oldest first):
   announced with ``on_resumed`` (or ``on_queued``); a job that crashed while
   ``delivering`` republishes its stored originals instead of calling the backend.
 
-Last, reservations still open without a job to use them are refunded (this cannot
-happen without tampering, since reservation and job are written together, but a leak
-would be permanent).
+First, reservations still open without an unfinished job to use them are refunded (this
+cannot happen without tampering, since reservation and job are written together, but a
+leak would be permanent).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,15 +75,37 @@ class Recovery:
     notify: SinkNotifier
     quota: QuotaBook
 
+    batch_size: int = 500
+
     async def run(self, factories: Mapping[str, SinkFactory]) -> RecoveryReport:
         report = RecoveryReport()
-        for unfinished in await self.records.unfinished():
-            await self._recover(unfinished, factories, report)
+        upto = await self.prepare()
+        await self.resume(factories, report, upto=upto)
+        return report
+
+    async def prepare(self) -> int:
+        """The part before easel serves: orphaned reservations refunded, interrupted jobs queued.
+
+        Returns the last job row that ``resume`` must look at (later ones are this process's own).
+        """
+        upto = await self.records.last_rowid()
+        unfinished = await self.records.unfinished_ids()
         for reservation in await self.quota.open_reservations():
-            if self.active.unfinished(reservation.job_id) is None:
+            if reservation.job_id not in unfinished:
                 await self.quota.refund(reservation.id)
                 log.warning("quota.orphan_refunded", extra={"job_id": reservation.job_id})
-        return report
+        await self.records.requeue_interrupted()
+        return upto
+
+    async def resume(
+        self, factories: Mapping[str, SinkFactory], report: RecoveryReport, *, upto: int | None = None
+    ) -> None:
+        """Queue every unfinished job again (or refund it), oldest first, a batch at a time."""
+        async for batch in self.records.unfinished_batches(self.batch_size, upto=upto):
+            for unfinished in batch:
+                if self.active.unfinished(unfinished.record.job_id) is None:
+                    await self._recover(unfinished, factories, report)
+            await asyncio.sleep(0)  # let /healthz and the front ends answer between batches
 
     async def _recover(
         self, unfinished: UnfinishedJob, factories: Mapping[str, SinkFactory], report: RecoveryReport
@@ -109,8 +142,8 @@ class Recovery:
         redeliver = record.status is JobStatus.DELIVERING
         if redeliver:
             job.redeliver = record
-        else:
-            await self.records.mark_queued(job_id)
+        else:  # already 'queued' in its row (prepare); its images wait on disk
+            job.park_inputs(unfinished.inputs)
         position = self.active.enqueue(job)
         self.active.counts["resumed"] += 1
         report.resumed.append(job_id)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from services.backends.base import Backend, ProgressCallback, ResumableBackend
 from services.errors import BackendError, EaselError, JobCancelled, StorageFull
 from services.jobs.active import ActiveJob, ActiveJobs
+from services.jobs.inputs import with_inputs
 from services.jobs.publishing import Publishing
 from services.jobs.records import JobRecords, JobStatus
 from services.jobs.settlement import Settlement
@@ -198,6 +199,9 @@ class JobRunner:
             log.info("job.redelivering", extra=base_log)
             return outcome
         if job.generated is None:
+            if job.inputs:  # read back from the store only now (services.jobs.inputs)
+                job.request = await with_inputs(job.request, job.inputs, self.records.store)
+                job.inputs = None
             await self.records.mark_running(job.job_id, started_at=self.clock())
             if job.resumed:  # originals of an interrupted attempt must not mix with this one
                 await self.publishing.discard(job.job_id)

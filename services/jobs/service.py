@@ -8,6 +8,8 @@ and delete.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
@@ -109,6 +111,7 @@ class JobService:
         self.pending = PendingRequests(db, clock=clock)
         self._started = False
         self._stopping = False
+        self._recovering: asyncio.Task[RecoveryReport] | None = None
 
     # Front ends ----------------------------------------------------------------------------
 
@@ -118,20 +121,65 @@ class JobService:
 
     # Lifecycle -----------------------------------------------------------------------------
 
-    async def start(self) -> RecoveryReport:
-        """Lock the data dir, resume or refund what a previous process left, start the workers."""
+    async def start(self, *, recover_in_background: bool = False) -> RecoveryReport:
+        """Lock the data dir, resume or refund what a previous process left, start the workers.
+
+        With ``recover_in_background`` it returns once the quick part is done (orphaned
+        reservations refunded, interrupted jobs marked queued, unstarted requests read):
+        submits are taken at once and the unfinished jobs are queued again by a task, a batch
+        at a time; the workers start when it ends (so the fair order holds across old and new
+        jobs). The report fills as it goes; :meth:`recovered` waits for it.
+        """
         if self._started:
             raise RuntimeError("JobService already started")
         self._lock.acquire()
         try:
-            report = await self._recovery.run(self._factories)
+            upto = await self._recovery.prepare()
             not_started = await self.pending.tell_unstarted(self._factories, self._notify)
         except BaseException:
             self._lock.release()
             raise
         self._stopping = False
         self._started = True
-        self._runner.start(self.max_concurrency)
+        report = RecoveryReport()
+        recovering = asyncio.create_task(
+            self._recover(report, upto, len(not_started), background=recover_in_background),
+            name="easel-recovery",
+        )
+        self._recovering = recovering
+        if not recover_in_background:
+            try:
+                await self.recovered()
+            except BaseException:  # e.g. the store is down: refuse to start, nothing refunded
+                self._recovering = None
+                self._started = False
+                self._lock.release()
+                raise
+        return report
+
+    async def recovered(self) -> RecoveryReport:
+        """Wait until the jobs a previous process left are all queued again (or refunded)."""
+        if self._recovering is None:
+            raise RuntimeError("JobService is not started")
+        return await asyncio.shield(self._recovering)
+
+    @property
+    def recovering(self) -> bool:
+        """True while :meth:`start` is still queueing the jobs a previous process left."""
+        return self._recovering is not None and not self._recovering.done()
+
+    async def _recover(
+        self, report: RecoveryReport, upto: int, not_started: int, *, background: bool
+    ) -> RecoveryReport:
+        try:
+            await self._recovery.resume(self._factories, report, upto=upto)
+        except Exception:
+            if not background:
+                raise
+            # Already serving: run what is queued; the rest stays unfinished for the next start.
+            log.exception("jobs.recovery_failed", extra={"resumed": len(report.resumed)})
+        if not self._stopping:
+            self._runner.start(self.max_concurrency)
         log.info(
             "jobs.started",
             extra={
@@ -139,7 +187,7 @@ class JobService:
                 "backend": self.backend.name,
                 "resumed": len(report.resumed),
                 "refunded": len(report.refunded),
-                "not_started": len(not_started),
+                "not_started": not_started,
             },
         )
         return report
@@ -153,6 +201,11 @@ class JobService:
         if not self._started:
             return
         self._stopping = True
+        if self._recovering is not None and not self._recovering.done():
+            self._recovering.cancel()  # the rest stays unfinished in SQLite for the next start
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recovering
+        self._recovering = None
         await self._runner.stop(grace_s)
         await self.pending.close()
         self._active.abandon(
@@ -220,6 +273,7 @@ class JobService:
                 await self.store.put_input(image, refs[name])
             if job.sink is None:
                 job.sink = self._factories[platform](_queued_record(job, now))
+            job.park_inputs(refs)  # stored: only references wait in RAM (services.jobs.inputs)
         except StorageError as full:  # the input image did not fit: refunded, the user is told so
             if isinstance(full, StorageFull):
                 self.storage.report(full)
