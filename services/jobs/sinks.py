@@ -78,8 +78,11 @@ class SinkNotifier:
 
     async def resumed(self, sink: JobSink | None, job_id: str, position: int) -> None:
         """``on_resumed`` where the sink has it, else ``on_queued``."""
-        if isinstance(sink, ResumeAwareSink):
-            await self._guarded(job_id, "on_resumed", lambda: sink.on_resumed(job_id, position))
+        # Not isinstance(sink, ResumeAwareSink): a runtime Protocol check walks the class's
+        # attributes on every call, a measurable share of recovering 10,000 jobs.
+        on_resumed = getattr(sink, "on_resumed", None)
+        if callable(on_resumed):
+            await self._guarded(job_id, "on_resumed", lambda: on_resumed(job_id, position))
         else:
             await self.queued(sink, job_id, position)
 
