@@ -235,7 +235,7 @@ class SlackHandlers:
 
     async def _open_remix_modal(self, caller: Caller, action: Action) -> None:
         try:
-            request = await stored_request(self.jobs, action.job_id)
+            request = await stored_request(self.jobs, action.job_id, action.image)
         except EaselError as err:
             await self._tell(caller, error_text(err, MARKUP))
             return

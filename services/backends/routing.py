@@ -2,7 +2,9 @@
 
 Why: operators enable several services at once (``EASEL_BACKENDS``); the job runner keeps
 talking to one :class:`~services.backends.base.Backend`, and this one routes by model and,
-when the chosen service is down, fails over to the model's declared fallback.
+when the chosen service is down, fails over to the model's declared fallback. A plugin whose
+generations are asynchronous (:class:`~services.backends.base.ResumableBackend`) stays resumable
+behind it: its token is stored with the model it belongs to, so a restart polls the same generation.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.backends.base import Backend, BackendLimits, ProgressCallback
+from services.backends.base import (
+    Backend,
+    BackendLimits,
+    ProgressCallback,
+    ResumableBackend,
+    ResumeTokenCallback,
+)
 from services.errors import BackendUnavailable, InvalidRequest
 from services.types import CheckResult, GenerationRequest, GenerationResult, Operation
 
@@ -143,13 +151,38 @@ class RoutingBackend:
         self, request: GenerationRequest, progress: ProgressCallback | None = None
     ) -> GenerationResult:
         """Run on the model's plugin; on :class:`BackendUnavailable` try the fallback chain once each."""
-        offer = self.offer(request.model)
+        return await self.generate_resumable(request, progress, resume_token=None, on_resume_token=None)
+
+    async def generate_resumable(
+        self,
+        request: GenerationRequest,
+        progress: ProgressCallback | None,
+        *,
+        resume_token: str | None,
+        on_resume_token: ResumeTokenCallback | None,
+    ) -> GenerationResult:
+        """:meth:`generate`, handing a resumable plugin its token (``"<model>\\n<plugin's token>"``).
+
+        The token names its model because a fallback may have served the job: after a restart
+        only the plugin of that model is given it (and polls), any other starts afresh.
+        """
+        saved_model, _, saved = (resume_token or "").partition("\n")
+        offer = self._offers.get(saved_model) if saved else None
+        offer = offer or self.offer(request.model)
         tried: set[str] = set()
         while True:
             tried.add(offer.name)
             routed = dataclasses.replace(request, model=offer.name)
+            backend = self._backends[offer.plugin]
             try:
-                return await self._backends[offer.plugin].generate(routed, progress)
+                if not isinstance(backend, ResumableBackend):
+                    return await backend.generate(routed, progress)
+                return await backend.generate_resumable(
+                    routed,
+                    progress,
+                    resume_token=saved if offer.name == saved_model else None,
+                    on_resume_token=_tagged(on_resume_token, offer.name),
+                )
             except BackendUnavailable as error:
                 fallback = self.fallbacks.get(offer.name)
                 if fallback is None or fallback in tried or fallback not in self._offers:
@@ -158,3 +191,13 @@ class RoutingBackend:
                     "model %s unavailable (%s); failing over to %s", offer.name, error.log_detail, fallback
                 )
                 offer = self._offers[fallback]
+
+
+def _tagged(save: ResumeTokenCallback | None, model: str) -> ResumeTokenCallback | None:
+    if save is None:
+        return None
+
+    async def tagged(token: str) -> None:
+        await save(f"{model}\n{token}")
+
+    return tagged
