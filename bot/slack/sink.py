@@ -5,12 +5,15 @@ job resumed after a restart still reports to the right channel and person. A res
 Slack's documented rules: ``files_upload_v2`` (getUploadURLExternal → upload → completeUploadExternal
 with ``channel_id`` / ``thread_ts`` and no blocks, which that method takes as rich text only) shares
 the watermarked images, then ``chat.postMessage`` posts the card in the same place: the requester,
-the (escaped) prompt, seeds and sizes, and the buttons. If the card cannot be posted, the images are
-deleted again, so a refunded job leaves nothing behind.
+the (escaped) prompt, seeds and sizes, and the buttons. Slack shares uploaded files a moment after
+``completeUploadExternal`` answers, so the card waits (a few seconds at most) until ``files.info``
+shows the images in the channel, and appears under them rather than above. If the card cannot be
+posted, the images are deleted again, so a refunded job leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import aiohttp
@@ -38,6 +41,8 @@ log = logging.getLogger(__name__)
 
 _NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 _ICONS = MARKUP.icons
+#: Pauses between ``files.info`` looks while Slack shares the images (6.2 s in all, then the card goes anyway).
+_SHARE_PAUSES_S = (0.2, 0.4, 0.8, 1.6, 3.2)
 
 
 class SlackJobSink(StatusLines):
@@ -100,6 +105,8 @@ class SlackJobSink(StatusLines):
             file_uploads=uploads, channel=self.target.channel, thread_ts=self.target.thread_ts
         )
         uploaded = tuple(str(f.get("id")) for f in done.get("files") or [] if f.get("id"))
+        if uploaded:
+            await self._until_shared(uploaded[0])
         user = outcome.requester.user_id
         blocks = result_blocks(
             outcome, user_id=user, operations=self.ctx.limits().operations, file_ids=uploaded
@@ -114,6 +121,23 @@ class SlackJobSink(StatusLines):
         except (SlackApiError, aiohttp.ClientError, TimeoutError):
             await self._remove(uploaded)
             raise
+
+    async def _until_shared(self, file_id: str) -> None:
+        """Wait until ``files.info`` lists the channel among the file's shares (or give up quietly).
+
+        The workaround Slack's SDK maintainers give for the asynchronous share; files.info needs the
+        ``files:read`` scope the manifest asks for. Any error just lets the card go now.
+        """
+        for pause in (0.0, *_SHARE_PAUSES_S):
+            await asyncio.sleep(pause)
+            try:
+                info = await self.ctx.client.files_info(file=file_id)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError):
+                return
+            shares = (info.get("file") or {}).get("shares") or {}
+            if any(self.target.channel in (shares.get(kind) or {}) for kind in ("public", "private")):
+                return
+        log.info("slack.share_pending", extra={"job_id": self.job_id})
 
     async def _remove(self, file_ids: tuple[str, ...]) -> None:
         """Take back images whose card could not be posted (best effort: the job is refunded anyway)."""

@@ -77,19 +77,20 @@ class PostedResult:
 
 
 def posted_results(slack: FakeSlack, channel: str | None = None) -> list[PostedResult]:
-    """The result cards still up, oldest first, each with its job's images.
+    """The result cards easel posted that are still up, oldest first, each with its job's images.
 
     Checks what people would see: the images were shared in the card's channel and thread, just
     before the card, and the card's Delete button lists exactly those files.
     """
+    posted = {(c.response["channel"], c.response["ts"]) for c in slack.calls_to("chat.postMessage") if c.ok}
     results = []
     for (ch, ts), card in sorted(slack.messages.items(), key=lambda kv: float(kv[0][1])):
         job = card_job(card)
-        if card.deleted or job is None or (channel is not None and ch != channel):
+        if card.deleted or job is None or (ch, ts) not in posted or (channel is not None and ch != channel):
             continue
         files = _images_of(slack, job)
         for f in files:
-            assert f.channels == [ch] and f.thread_ts == card.thread_ts, (f, card)
+            assert f.channels == [ch] and f.thread_ts == card.thread_ts, (f.id, f.channels, card.ts)
             assert float(f.shares[ch]) < float(ts)  # the images come first, the card right after
         delete = PostedResult(card, files, job).button(f"easel:d:{job}")
         assert str(delete.get("value", "")).split(",") == [f.id for f in files]

@@ -4,7 +4,9 @@ with no buttons there, then the card with the buttons as a ``chat.postMessage`` 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from slack_sdk.models.blocks.basic_components import SlackFile
 from slack_sdk.web.async_client import AsyncWebClient
 
 from services.types import Requester
-from tests.fakes.slack import FakeSlack, SlackEasel
+from tests.fakes.slack import FakeSlack, SlackEasel, StoredMessage, slack_easel_for
 from tests.helpers.images import png
 from tests.helpers.slack_messages import wait_for_results
 
@@ -74,6 +76,19 @@ async def test_a_result_is_the_images_then_a_card_with_the_buttons(slack_easel: 
     assert result.button(f"easel:d:{result.job_id}")["value"] == ",".join(shared.files)
 
 
+async def test_the_card_waits_until_slack_has_shared_the_images(
+    slack_server: FakeSlack, slack_settings: Callable[..., Any]
+) -> None:
+    slack_server.share_delay_s = 0.6  # Slack shares uploaded files a moment after the upload completes
+    async with slack_easel_for(slack_settings(), slack_server) as easel:
+        await easel.user.slash_command("/imagine", "a quiet pier")
+        [result] = await wait_for_results(slack_server)
+    shared, card = slack_server.channel_messages(CHANNEL)  # the images first, the card under them
+    assert shared.files == [result.files[0].id] and card is result.card
+    looks = [c.response["file"]["shares"] for c in slack_server.calls_to("files.info")]
+    assert looks[0] == {"public": {}} and CHANNEL in looks[-1]["public"]
+
+
 async def test_a_card_that_cannot_be_posted_takes_its_images_back(slack_easel: SlackEasel) -> None:
     slack = slack_easel.slack
     slack.fail_next("chat.postMessage", "fatal_error")
@@ -105,3 +120,21 @@ async def test_results_in_a_thread_stay_in_the_thread(slack_easel: SlackEasel, s
     [_, again] = await wait_for_results(slack, 2)
     assert again.card.thread_ts == parent and [f.thread_ts for f in again.files] == [parent]
     assert [c.params.get("thread_ts") for c in slack.calls_to("files.completeUploadExternal")] == [parent] * 2
+
+
+async def test_a_result_posted_before_cards_still_deletes_its_images(slack_easel: SlackEasel) -> None:
+    """Older easel put the buttons on the upload itself: Delete there finds the images on the message."""
+    slack = slack_easel.slack
+    await slack_easel.user.slash_command("/imagine", "an old barn --n 2")
+    [result] = await wait_for_results(slack)
+    shared, card = slack.channel_messages(CHANNEL)
+    old_blocks = copy.deepcopy(card.blocks)  # the same buttons, but Delete lists no files
+    [delete] = [el for b in old_blocks if b["type"] == "actions" for el in b["elements"] if "value" in el]
+    del delete["value"]
+    legacy = StoredMessage(
+        CHANNEL, slack._next_ts(), slack.bot_user_id, "", old_blocks, files=list(shared.files)
+    )
+    slack.messages[(CHANNEL, legacy.ts)] = legacy
+    await slack_easel.user.block_action(f"easel:d:{result.job_id}", message=legacy)
+    await slack.wait_for("files.delete", 2)
+    assert legacy.deleted and slack.uploaded_files(CHANNEL) == []

@@ -4,7 +4,9 @@ and the ``slack_file`` references of ``image`` blocks.
 The rules are Slack's documented ones (docs.slack.dev/reference/methods/files.completeUploadExternal):
 ``blocks`` there is "a JSON-based array of structured rich text blocks" and is ignored when an
 ``initial_comment`` is given; ``channel_id`` (or ``channels``) shares the files, without it they stay
-private to the app; ``thread_ts`` needs exactly one channel. Anything but ``rich_text`` in ``blocks``
+private to the app; ``thread_ts`` needs exactly one channel. The share is asynchronous: with
+``share_delay_s`` set, the files (``files.info`` ``shares``) and their message appear only that long
+after the call has answered, as Slack's SDK maintainers describe it. Anything but ``rich_text`` in ``blocks``
 is refused with ``invalid_blocks`` (other SDKs report Slack failing on such blocks there), so buttons
 must travel in a ``chat.postMessage``. An ``image`` block's ``slack_file`` must name a finished
 image the channel can see, as Slack answers ``invalid_blocks`` ("invalid slack file") otherwise.
@@ -12,6 +14,7 @@ image the channel can see, as Slack answers ``invalid_blocks`` ("invalid slack f
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +35,7 @@ class FileMethods:
     """Mixed into FakeSlack (which provides the state and id counters declared here)."""
 
     bot_user_id: str
+    share_delay_s: float  # how long after completeUploadExternal the files appear in their channels
     files: dict[str, StoredFile]
     messages: dict[tuple[str, str], StoredMessage]
 
@@ -73,23 +77,28 @@ class FileMethods:
             f.title = item.get("title") or f.name
             f.mimetype = _sniff_mimetype(f.data)
             f.completed = True
-            f.channels = list(channels)
             f.initial_comment = comment
             f.thread_ts = thread_ts
-        for ch in channels:
-            ts = self._next_ts()
-            msg = StoredMessage(
-                ch,
-                ts,
-                self.bot_user_id,
-                comment or "",
-                blocks,
-                files=[f.id for f in stored],
-                thread_ts=thread_ts,
-            )
-            self.messages[(ch, ts)] = msg
+
+        def share() -> None:
             for f in stored:
-                f.shares[ch] = ts
+                f.channels = list(channels)
+            for ch in channels:
+                ts = self._next_ts()
+                ids = [f.id for f in stored if f.id in self.files]  # deleted meanwhile: not shown
+                if not ids and not comment:
+                    continue
+                msg = StoredMessage(
+                    ch, ts, self.bot_user_id, comment or "", blocks, files=ids, thread_ts=thread_ts
+                )
+                self.messages[(ch, ts)] = msg
+                for f in stored:
+                    f.shares[ch] = ts
+
+        if self.share_delay_s:  # Slack finishes the upload first and shares a moment later
+            asyncio.get_running_loop().call_later(self.share_delay_s, share)
+        else:
+            share()
         return {"ok": True, "files": [{"id": f.id, "title": f.title} for f in stored]}
 
     def _m_files_info(self, p: dict[str, Any]) -> dict[str, Any]:

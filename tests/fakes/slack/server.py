@@ -88,11 +88,13 @@ class FakeSlack(FileMethods, DirectoryMethods):
         team_id: str = TEAM_ID,
         bot_user_id: str = BOT_USER_ID,
         api_latency_s: float = 0.0,
+        share_delay_s: float = 0.0,
     ) -> None:
         self.bot_token = bot_token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.api_latency_s = api_latency_s
+        self.share_delay_s = share_delay_s
         self.calls: list[SlackCall] = []
         self.download_gate: asyncio.Event | None = None  # when set: file downloads wait for it
         self.downloads_started = 0
