@@ -20,6 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.admin import slack_admin
+from bot.slack.blocks import file_ids
 from bot.slack.context import SlackContext
 from bot.slack.help import help_blocks
 from bot.slack.modals import (
@@ -226,7 +227,7 @@ class SlackHandlers:
         if parsed.verb is Verb.REMIX:
             self.ctx.tasks.spawn(self._open_remix_modal(caller, parsed), name="button:m")
         elif parsed.verb is Verb.DELETE:
-            self.ctx.tasks.spawn(self._delete(caller, parsed, body), name="button:d")
+            self.ctx.tasks.spawn(self._delete(caller, parsed, action, body), name="button:d")
         else:
             build = lambda: followup(self.jobs, parsed, self.ctx.limits())  # noqa: E731
             self.ctx.tasks.spawn(
@@ -254,8 +255,10 @@ class SlackHandlers:
         )
         self._open_view(caller, view)
 
-    async def _delete(self, caller: Caller, action: Action, body: dict[str, Any]) -> None:
-        """Only the stored requester may delete (Slack has no moderator rule yet)."""
+    async def _delete(
+        self, caller: Caller, action: Action, pressed: Mapping[str, Any], body: dict[str, Any]
+    ) -> None:
+        """The card and its images; only the stored requester may delete (Slack has no moderator rule yet)."""
         try:  # forgets the job first, so a button pressed while the message goes finds it gone
             await self.jobs.delete(action.job_id, by=caller.requester)
         except NotAllowed:
@@ -271,9 +274,11 @@ class SlackHandlers:
             )
         except SlackApiError as exc:
             log.info("slack.message_delete_failed", extra={"error": exc.response.get("error")})
-        for file in (body.get("message") or {}).get("files") or []:
+        # The card's Delete lists its images; a result posted before cards had them on the message itself.
+        attached = [str(f.get("id", "")) for f in (body.get("message") or {}).get("files") or []]
+        for file_id in file_ids(",".join([str(pressed.get("value") or ""), *attached])):
             try:
-                await self.ctx.client.files_delete(file=str(file.get("id")))
+                await self.ctx.client.files_delete(file=file_id)
             except SlackApiError as exc:
                 log.info("slack.file_delete_failed", extra={"error": exc.response.get("error")})
         log.info("slack.result_deleted", extra={"job_id": action.job_id})
