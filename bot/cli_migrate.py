@@ -44,7 +44,7 @@ def run_migrate(settings: Settings, args: argparse.Namespace) -> int:
 async def _migrate(settings: Settings, down: int | None) -> int:
     from services.db import Database, migrate_down
 
-    async with await Database.open(settings.data_dir) as db:
+    async with await Database.open(settings.data_dir, url=settings.database) as db:
         if down is not None:
             before = await db.schema_version()
             after = await migrate_down(db, down)

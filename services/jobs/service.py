@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -20,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.backends.base import Backend
-from services.db import Database
+from services.db import DATABASE_ERRORS, Database
 from services.errors import BackendError, JobCancelled, JobNotFound, NotAllowed, StorageError, StorageFull
 from services.jobs.active import ActiveJob, ActiveJobs, JobStats, user_hash
 from services.jobs.codec import request_images
@@ -260,7 +259,7 @@ class JobService:
         except StorageFull as no_space:  # rolled back: nothing spent; the operator sees storage.full
             self.storage.report(no_space)
             raise
-        except sqlite3.Error as exc:  # anything else SQLite refuses: rolled back, nothing spent
+        except DATABASE_ERRORS as exc:  # anything else the database refuses: rolled back, nothing spent
             log.error(
                 "job.submit_failed", exc_info=True, extra={"job_id": job_id, "user": user_hash(requester.key)}
             )
