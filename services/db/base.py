@@ -128,6 +128,19 @@ class Database(ABC):
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """A write transaction: committed at the end of the block, rolled back if it raises."""
 
+    async def claim_jobs(self) -> bool:
+        """Become the one process that runs this database's jobs; False if another one is.
+
+        Two processes recovering the same unfinished jobs would run (and post) them twice. On
+        SQLite the data dir's ``flock`` (:mod:`services.jobs.lock`) already says it: one file,
+        one data dir. A shared server needs its own claim, held until :meth:`release_jobs` or
+        until the process dies (``kill -9`` included).
+        """
+        return True
+
+    async def release_jobs(self) -> None:
+        """Give up :meth:`claim_jobs` (idempotent)."""
+
     @abstractmethod
     async def table_names(self) -> set[str]:
         """easel's tables in this database (``schema_version`` included)."""

@@ -43,6 +43,7 @@ __all__ = ["WRITE_LOCK_KEY", "PostgresDatabase", "PostgresTransaction", "redacte
 log = logging.getLogger("services.db")
 
 WRITE_LOCK_KEY = 0x6561_7365_6C_5752  # "easelWR": the advisory lock every write transaction holds
+JOBS_LOCK_KEY = 0x6561_7365_6C_4A42  # "easelJB": held for its lifetime by the process running the jobs
 POOL_MAX_SIZE = 10
 CONNECT_TIMEOUT_S = 10.0
 
@@ -114,6 +115,8 @@ class PostgresDatabase(Database):
         self._pool = pool
         self._where = redacted(url)
         self._data_dir = data_dir
+        self._url = url
+        self._jobs_conn: asyncpg.Connection | None = None
         self.lock_wait_s = lock_wait_s
 
     @property
@@ -149,7 +152,24 @@ class PostgresDatabase(Database):
         return db
 
     async def close(self) -> None:
+        await self.release_jobs()
         await self._pool.close()
+
+    async def claim_jobs(self) -> bool:
+        """A session advisory lock on a connection of its own: the server drops it when we die."""
+        if self._jobs_conn is not None:
+            return True
+        conn = await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT_S)
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", JOBS_LOCK_KEY):
+            await conn.close()
+            return False
+        self._jobs_conn = conn
+        return True
+
+    async def release_jobs(self) -> None:
+        conn, self._jobs_conn = self._jobs_conn, None
+        if conn is not None:
+            await conn.close()  # ending the session releases the lock
 
     # Statements outside a transaction -------------------------------------------------
 

@@ -24,7 +24,7 @@ from services.errors import BackendError, JobCancelled, JobNotFound, NotAllowed,
 from services.jobs.active import ActiveJob, ActiveJobs, JobStats, user_hash
 from services.jobs.codec import request_images
 from services.jobs.gate import RequestGate
-from services.jobs.lock import DataDirLock
+from services.jobs.lock import DataDirBusy, DataDirLock
 from services.jobs.pending import PendingRequests
 from services.jobs.publishing import Publisher, Publishing
 from services.jobs.records import JobRecord, JobRecords, JobStatus, NewJob, stored_error
@@ -133,9 +133,15 @@ class JobService:
             raise RuntimeError("JobService already started")
         self._lock.acquire()
         try:
+            if not await self.db.claim_jobs():
+                raise DataDirBusy(
+                    f"another easel process is running jobs on {self.db.where}; "
+                    "stop it, or give this one another database"
+                )
             upto = await self._recovery.prepare()
             not_started = await self.pending.tell_unstarted(self._factories, self._notify)
         except BaseException:
+            await self.db.release_jobs()
             self._lock.release()
             raise
         self._stopping = False
@@ -152,6 +158,7 @@ class JobService:
             except BaseException:  # e.g. the store is down: refuse to start, nothing refunded
                 self._recovering = None
                 self._started = False
+                await self.db.release_jobs()
                 self._lock.release()
                 raise
         return report
@@ -214,6 +221,7 @@ class JobService:
             )
         )
         self._started = False
+        await self.db.release_jobs()
         self._lock.release()
         log.info("jobs.stopped")
 

@@ -304,6 +304,24 @@ async def test_one_process_per_data_dir(tmp_path: Path, storage: str | None) -> 
     await second.db.close()
 
 
+async def test_one_job_runner_per_shared_database_even_with_other_data_dirs(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Two data dirs, one PostgreSQL database: the second would recover the first's jobs twice."""
+    first = await build_services(tmp_path / "a", FakeBackend(), database_url=database_url)
+    second = await build_services(tmp_path / "b", FakeBackend(), database_url=database_url)
+    await first.jobs.start()
+    try:
+        with pytest.raises(DataDirBusy, match="another easel process is running jobs on postgresql://"):
+            await second.jobs.start()
+    finally:
+        await first.jobs.stop()
+    await second.jobs.start()  # free again once the first one stopped
+    await second.jobs.stop()
+    await first.db.close()
+    await second.db.close()
+
+
 async def test_late_wait_rebuilds_a_finished_outcome(tmp_path: Path, storage: str | None) -> None:
     first = await build_services(tmp_path / "data", FakeBackend(), database_url=storage)
     await first.jobs.start()
