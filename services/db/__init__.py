@@ -23,8 +23,13 @@ from services.data_dir import (
     ensure_writable_dir,
     probe_database,
 )
-from services.db.base import Database, Params, Row, Transaction, migrate_down
+from services.db.base import Database, Params, Row, Transaction, migrate_down, register_engine
+from services.db.postgres import PostgresDatabase
+from services.db.sqlite import SqliteDatabase
 from services.migrations import MIGRATIONS
+
+register_engine(SqliteDatabase.dialect, SqliteDatabase.connect)
+register_engine(PostgresDatabase.dialect, PostgresDatabase.connect)
 
 __all__ = [
     "DATABASE_ERRORS",

@@ -13,7 +13,7 @@ import logging
 import sqlite3
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,13 +21,20 @@ from typing import Any, Protocol
 from services.data_dir import LOCK_WAIT_S, StorageUnusable, database_path, newer_schema
 from services.migrations import MIGRATIONS
 
-__all__ = ["Database", "Params", "Row", "Transaction", "migrate_down", "split_statements"]
+__all__ = ["Database", "Params", "Row", "Transaction", "migrate_down", "register_engine", "split_statements"]
 
 log = logging.getLogger("services.db")
 
 Params = Sequence[Any] | dict[str, Any]
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+_ENGINES: dict[str, Callable[..., Awaitable[Database]]] = {}
+
+
+def register_engine(dialect: str, connect: Callable[..., Awaitable[Database]]) -> None:
+    """Called by :mod:`services.db` for each engine, so this module imports neither (no cycle)."""
+    _ENGINES[dialect] = connect
 
 
 class Row(Protocol):
@@ -94,16 +101,10 @@ class Database(ABC):
                     "EASEL_DATABASE_URL must start with postgresql:// (leave it unset for SQLite)",
                     path=Path(location),
                 )
-            from services.db.postgres import PostgresDatabase
-
             data_dir = Path(location)
             data_dir = data_dir.parent if database_path(data_dir) == data_dir else data_dir
-            return await PostgresDatabase.connect(url, data_dir, lock_wait_s=lock_wait_s)
-        from services.db.sqlite import SqliteDatabase
-
-        return await SqliteDatabase.connect(
-            location, busy_timeout_ms=busy_timeout_ms, lock_wait_s=lock_wait_s
-        )
+            return await _ENGINES["postgresql"](url, data_dir, lock_wait_s=lock_wait_s)
+        return await _ENGINES["sqlite"](location, busy_timeout_ms=busy_timeout_ms, lock_wait_s=lock_wait_s)
 
     @abstractmethod
     async def close(self) -> None: ...
@@ -140,6 +141,7 @@ class Database(ABC):
 
     async def release_jobs(self) -> None:
         """Give up :meth:`claim_jobs` (idempotent)."""
+        return None
 
     @abstractmethod
     async def table_names(self) -> set[str]:

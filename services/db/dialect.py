@@ -5,6 +5,7 @@ SQL in it (quota, jobs, store, budgets …), and forking each query per database
 that and let the two drift. The differences easel's SQL actually meets are few and
 mechanical, so they are rewritten here, once, and cached per statement:
 
+- ``julianday('now')`` → the same Julian day computed from the server's clock;
 - placeholders: ``?`` → ``$1, $2, …`` (never inside a quoted string or a comment);
 - ``INSERT OR IGNORE INTO …`` → ``INSERT INTO … ON CONFLICT DO NOTHING``;
 - the two-argument ``MIN(a, b)`` / ``MAX(a, b)`` (scalar in SQLite) → ``LEAST`` / ``GREATEST``;
@@ -44,6 +45,7 @@ _INTEGER = re.compile(r"\bINTEGER\b", re.IGNORECASE)
 _REAL = re.compile(r"\bREAL\b", re.IGNORECASE)
 _MIN_MAX = re.compile(r"\b(MIN|MAX)\s*\(", re.IGNORECASE)
 _JULIANDAY_NOW = re.compile(r"\bjulianday\s*\(\s*'now'\s*\)", re.IGNORECASE)
+_SERVER_JULIAN_NOW = "(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP)::float8 / 86400.0 + 2440587.5)"
 
 
 @lru_cache(maxsize=2048)
@@ -55,19 +57,14 @@ def to_postgres(sql: str) -> str:
             "INSERT OR REPLACE has no PostgreSQL equivalent; write"
             " INSERT … ON CONFLICT (key) DO UPDATE SET col = excluded.col (SQLite runs it too)"
         )
-    text = _code_only(head, _rewrite_code)
+    head = _JULIANDAY_NOW.sub(_SERVER_JULIAN_NOW, head)  # the pattern spans its quoted 'now'
+    text = _code_only(head, _scalar_min_max)
     if _INSERT_OR_IGNORE.match(text):
         text = _INSERT_OR_IGNORE.sub("INSERT INTO", text, count=1)
         text = _append_clause(text, "ON CONFLICT DO NOTHING")
     if _DDL.match(text):
         text = _ddl(text)
     return _placeholders(text)
-
-
-def _rewrite_code(code: str) -> str:
-    """Rewrites that apply to SQL text outside quotes and comments."""
-    code = _JULIANDAY_NOW.sub("(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP)::float8 / 86400.0 + 2440587.5)", code)
-    return _scalar_min_max(code)
 
 
 def _ddl(text: str) -> str:
