@@ -38,7 +38,7 @@ from services.db.dialect import to_postgres
 from services.errors import StorageBusy, StorageFull
 from services.migrations import MIGRATIONS
 
-__all__ = ["WRITE_LOCK_KEY", "PostgresDatabase", "PostgresTransaction", "redacted"]
+__all__ = ["WRITE_LOCK_KEY", "PostgresDatabase", "PostgresTransaction", "probe_postgres", "redacted"]
 
 log = logging.getLogger("services.db")
 
@@ -59,6 +59,48 @@ def redacted(url: str) -> str:
         return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
     except ValueError:
         return "the EASEL_DATABASE_URL database"
+
+
+def _unreachable(url: str, exc: BaseException, data_dir: Path) -> StorageUnusable:
+    shown = redacted(url)
+    reason = str(exc).replace(url, shown) or type(exc).__name__
+    return StorageUnusable(
+        f"cannot connect to the PostgreSQL database {shown} ({reason}); "
+        "check EASEL_DATABASE_URL and that the server is running",
+        path=data_dir,
+    )
+
+
+_CONNECT_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError)
+
+
+async def probe_postgres(url: str, data_dir: Path) -> str:
+    """What ``easel check`` says about the database: reachable, and its schema version. Changes nothing.
+
+    Raises :class:`StorageUnusable` for a server that cannot be reached or a newer schema.
+    """
+    shown = redacted(url)
+    try:
+        conn = await asyncpg.connect(url, timeout=CONNECT_TIMEOUT_S)
+    except _CONNECT_ERRORS as exc:
+        raise _unreachable(url, exc, data_dir) from None
+    try:
+        if await conn.fetchval("SELECT to_regclass('schema_version')") is None:
+            return f"{shown} is reachable; easel creates its tables at first start"
+        version = int(await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
+    finally:
+        await conn.close()
+    if version > len(MIGRATIONS):
+        raise _newer(shown, version, data_dir)
+    return f"{shown} is reachable, schema version {version}"
+
+
+def _newer(shown: str, version: int, data_dir: Path) -> StorageUnusable:
+    return StorageUnusable(
+        f"{shown} has schema version {version}, newer than this easel ({len(MIGRATIONS)}); "
+        "upgrade easel or point EASEL_DATABASE_URL at another database",
+        path=data_dir,
+    )
 
 
 def _args(params: Params) -> Sequence[Any]:
@@ -133,16 +175,10 @@ class PostgresDatabase(Database):
     ) -> PostgresDatabase:
         """Create the data dir (it still holds the image files), connect the pool, migrate."""
         await asyncio.to_thread(ensure_writable_dir, data_dir)
-        shown = redacted(url)
         try:
             pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, timeout=CONNECT_TIMEOUT_S)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
-            reason = str(exc).replace(url, shown) or type(exc).__name__
-            raise StorageUnusable(
-                f"cannot connect to the PostgreSQL database {shown} ({reason}); "
-                "check EASEL_DATABASE_URL and that the server is running",
-                path=data_dir,
-            ) from None
+        except _CONNECT_ERRORS as exc:
+            raise _unreachable(url, exc, data_dir) from None
         db = cls(pool, url, data_dir, lock_wait_s=lock_wait_s)
         try:
             await db._migrate()
@@ -245,8 +281,4 @@ class PostgresDatabase(Database):
         return [str(row["column_name"]) for row in rows]
 
     def _newer_schema(self, version: int) -> StorageUnusable:
-        return StorageUnusable(
-            f"{self._where} has schema version {version}, newer than this easel ({len(MIGRATIONS)}); "
-            "upgrade easel or point EASEL_DATABASE_URL at another database",
-            path=self._data_dir,
-        )
+        return _newer(self._where, version, self._data_dir)
