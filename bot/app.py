@@ -157,7 +157,7 @@ async def open_services(settings: Settings, *, backend: Backend | None = None) -
     The job service is built but not started: front ends register their platforms
     first, then the caller runs ``await services.jobs.start()``.
     """
-    db = await Database.open(settings.data_dir / "easel.sqlite3")
+    db = await Database.open(settings.data_dir, url=settings.database)
     store = ImageStore(settings.data_dir, db, build_blob_store(settings))  # connects on first use
     try:
         quota = QuotaBook(db, daily_limit=settings.daily_quota, budgets=budget_book(db, settings))

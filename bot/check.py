@@ -102,11 +102,23 @@ def check_data_dir(settings: Settings) -> list[CheckResult]:
     except StorageUnusable as exc:
         return [CheckResult("data dir", False, str(exc))]
     results = [CheckResult("data dir", True, f"{settings.data_dir} is writable")]
+    if settings.database:  # PostgreSQL: probed by check_postgres (async), not the data dir's file
+        return results
     try:
         results.append(CheckResult("database", True, probe_database(settings.data_dir)))
     except StorageUnusable as exc:
         results.append(CheckResult("database", False, str(exc)))
     return results
+
+
+async def check_postgres(settings: Settings, url: str) -> CheckResult:
+    """``EASEL_DATABASE_URL``: the server answers and its schema is not newer (read-only)."""
+    from services.db.postgres import probe_postgres
+
+    try:
+        return CheckResult("database", True, await probe_postgres(url, settings.data_dir))
+    except StorageUnusable as exc:
+        return CheckResult("database", False, str(exc))
 
 
 async def check_store(settings: Settings) -> CheckResult:
@@ -138,6 +150,8 @@ async def collect_checks(settings: Settings) -> list[CheckResult]:
     for problem in settings.backend_problems():
         results.append(CheckResult("configuration", False, "missing " + problem))
     results.extend(await asyncio.to_thread(check_data_dir, settings))
+    if settings.database:
+        results.append(await check_postgres(settings, settings.database))
     if settings.store_location is not None:  # the default store is the data dir, checked above
         results.append(await check_store(settings))
     chat = missing_chat(settings)

@@ -12,7 +12,7 @@
     easel slack-manifest --url https://your-host/slack/events
     easel verify shot.jpg [--json]              # does a picture carry this bot's invisible mark?
     easel keys init                             # a development C2PA signing pair
-    easel migrate [--down N]                    # schema version; undo newer migrations
+    easel migrate [--down N | --to URL]         # schema version; undo newer migrations; copy to PostgreSQL
     easel admin [--server ID] limits|set|grant|ban|unban|audit   # the admin commands
 
 Each subcommand lives in its own module and registers itself with one line in

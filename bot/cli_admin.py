@@ -46,7 +46,7 @@ async def _admin(settings: Settings, server_id: str, words: list[str]) -> int:
     from services.db import Database
     from services.errors import InvalidRequest
 
-    async with await Database.open(settings.data_dir) as db:
+    async with await Database.open(settings.data_dir, url=settings.database) as db:
         try:
             reply = await run_admin(budget_book(db, settings), f"cli:{login_name()}", server_id, words)
         except InvalidRequest as exc:

@@ -74,7 +74,7 @@ async def _quota(settings: Settings, args: argparse.Namespace) -> int:
     from services.quota import QuotaBook
 
     requester = parse_account(args.account)
-    async with await Database.open(settings.data_dir) as db:
+    async with await Database.open(settings.data_dir, url=settings.database) as db:
         book = QuotaBook(db, daily_limit=settings.daily_quota)
         if args.reset:
             given_back = await book.reset(requester)

@@ -110,6 +110,12 @@ class Settings(EnvSettings):
         meaning="SQLite database and stored originals",
         shown_default="`./data`",
     )
+    database_url: SecretStr | None = setting(
+        "EASEL_DATABASE_URL",
+        None,
+        meaning="`postgresql://user:password@host:5432/easel`: every table in PostgreSQL instead of SQLite",
+        shown_default="SQLite in the data dir",
+    )
     store_url: str | None = setting(
         "EASEL_STORE_URL",
         None,
@@ -378,6 +384,11 @@ class Settings(EnvSettings):
             if isinstance(values, model):
                 return values
         raise LookupError(f"{model.__name__} is not the settings model of a registered backend")
+
+    @property
+    def database(self) -> str | None:
+        """``EASEL_DATABASE_URL`` revealed, for :meth:`services.db.Database.open` only (never log it)."""
+        return (self.database_url.get_secret_value() or None) if self.database_url is not None else None
 
     @property
     def store_location(self) -> StoreLocation | None:

@@ -8,13 +8,12 @@ cut excerpt at most (see :func:`excerpt`).
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from services.db import Database, Transaction
+from services.db import Database, Row, Transaction
 from services.types import Requester
 
 __all__ = ["AuditEntry", "AuditLog", "excerpt"]
@@ -60,9 +59,7 @@ class AuditLog:
         actor_key = actor if isinstance(actor, str) else actor.key
         if server_id is None:
             server_id = "" if isinstance(actor, str) else actor.venue.server_id
-        sql = (
-            "INSERT INTO audit_log (at, actor_key, server_id, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)"
-        )
+        sql = "INSERT INTO audit_log (at, actor_key, server_id, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)"
         params = (self._clock(), actor_key, server_id, action, target, detail)
         if tx is not None:
             await tx.execute(sql, params)
@@ -80,7 +77,7 @@ class AuditLog:
         return [_entry(row) for row in rows]
 
 
-def _entry(row: sqlite3.Row) -> AuditEntry:
+def _entry(row: Row) -> AuditEntry:
     return AuditEntry(
         id=int(row["id"]),
         at=datetime.fromtimestamp(float(row["at"]), UTC),

@@ -23,7 +23,6 @@ charged twice.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from enum import StrEnum
 from typing import cast
 
 from services.budgets import BudgetBook, BudgetLine
-from services.db import Database, Transaction
+from services.db import Database, Row, Transaction
 from services.errors import QuotaExceeded
 from services.types import Requester
 
@@ -239,7 +238,7 @@ class QuotaBook:
         return charges[-1][0] + WINDOW_S if charges else now + WINDOW_S
 
 
-def _reservation(row: sqlite3.Row) -> Reservation:
+def _reservation(row: Row) -> Reservation:
     return Reservation(
         id=row["id"],
         requester_key=row["requester_key"],

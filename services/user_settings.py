@@ -49,7 +49,9 @@ class UserSettingsBook:
             )
             merged = {**(json.loads(row["settings_json"]) if row else {}), **changes}
             await tx.execute(
-                "INSERT OR REPLACE INTO user_settings (requester_key, settings_json, updated_at) VALUES (?, ?, ?)",
+                "INSERT INTO user_settings (requester_key, settings_json, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (requester_key) DO UPDATE SET settings_json = excluded.settings_json,"
+                " updated_at = excluded.updated_at",
                 (requester.key, json.dumps(merged, sort_keys=True), self._clock()),
             )
         return merged

@@ -24,14 +24,13 @@ content addresses, see :mod:`services.jobs.codec`); reading a row loads them fro
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from services.db import Database, Transaction
+from services.db import Database, Row, Transaction
 from services.errors import (
     BackendError,
     BackendMisconfigured,
@@ -340,7 +339,7 @@ class JobRecords:
         rows = await self.db.fetchall(f"SELECT id FROM jobs WHERE {_UNFINISHED_SQL}")
         return {row["id"] for row in rows}
 
-    async def _rebuild_request(self, row: sqlite3.Row) -> tuple[GenerationRequest | None, str]:
+    async def _rebuild_request(self, row: Row) -> tuple[GenerationRequest | None, str]:
         """The stored request with its input images, or (None, why not)."""
         try:
             data = json.loads(row["request_json"])
@@ -354,7 +353,7 @@ class JobRecords:
             return None, f"undecodable request: {exc}"
 
 
-def _refs(row: sqlite3.Row) -> dict[str, ImageRef]:
+def _refs(row: Row) -> dict[str, ImageRef]:
     return image_refs(json.loads(row["request_json"]))
 
 
@@ -362,7 +361,7 @@ def _dt(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
 
-def _record(row: sqlite3.Row, request: GenerationRequest | None) -> JobRecord:
+def _record(row: Row, request: GenerationRequest | None) -> JobRecord:
     return JobRecord(
         job_id=row["id"],
         requester=requester_from_dict(json.loads(row["requester_json"])),

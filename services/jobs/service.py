@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -20,12 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.backends.base import Backend
-from services.db import Database
+from services.db import DATABASE_ERRORS, Database
 from services.errors import BackendError, JobCancelled, JobNotFound, NotAllowed, StorageError, StorageFull
 from services.jobs.active import ActiveJob, ActiveJobs, JobStats, user_hash
 from services.jobs.codec import request_images
 from services.jobs.gate import RequestGate
-from services.jobs.lock import DataDirLock
+from services.jobs.lock import DataDirBusy, DataDirLock
 from services.jobs.pending import PendingRequests
 from services.jobs.publishing import Publisher, Publishing
 from services.jobs.records import JobRecord, JobRecords, JobStatus, NewJob, stored_error
@@ -134,9 +133,15 @@ class JobService:
             raise RuntimeError("JobService already started")
         self._lock.acquire()
         try:
+            if not await self.db.claim_jobs():
+                raise DataDirBusy(
+                    f"another easel process is running jobs on {self.db.where}; "
+                    "stop it, or give this one another database"
+                )
             upto = await self._recovery.prepare()
             not_started = await self.pending.tell_unstarted(self._factories, self._notify)
         except BaseException:
+            await self.db.release_jobs()
             self._lock.release()
             raise
         self._stopping = False
@@ -153,6 +158,7 @@ class JobService:
             except BaseException:  # e.g. the store is down: refuse to start, nothing refunded
                 self._recovering = None
                 self._started = False
+                await self.db.release_jobs()
                 self._lock.release()
                 raise
         return report
@@ -215,6 +221,7 @@ class JobService:
             )
         )
         self._started = False
+        await self.db.release_jobs()
         self._lock.release()
         log.info("jobs.stopped")
 
@@ -260,7 +267,7 @@ class JobService:
         except StorageFull as no_space:  # rolled back: nothing spent; the operator sees storage.full
             self.storage.report(no_space)
             raise
-        except sqlite3.Error as exc:  # anything else SQLite refuses: rolled back, nothing spent
+        except DATABASE_ERRORS as exc:  # anything else the database refuses: rolled back, nothing spent
             log.error(
                 "job.submit_failed", exc_info=True, extra={"job_id": job_id, "user": user_hash(requester.key)}
             )

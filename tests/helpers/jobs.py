@@ -94,8 +94,10 @@ async def build_services(
     platforms: tuple[str, ...] = ("test",),
     blobs: BlobStore | None = None,
     gate: Callable[[Database], RequestGate] | None = None,
+    database_url: str | None = None,
 ) -> Services:
-    db = await Database.open(data_dir)
+    """``database_url``: PostgreSQL instead of SQLite in ``data_dir`` (see tests.helpers.postgres)."""
+    db = await Database.open(data_dir, url=database_url)
     quota = QuotaBook(db, daily_limit)
     store = ImageStore(data_dir, db, blobs)
     jobs = JobService(
