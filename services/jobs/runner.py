@@ -14,7 +14,7 @@ the job's stored resume token and persists a new one, so a restart polls the sam
 generation instead of paying for a new one), publish the result, hand it to the sink's
 ``deliver`` and settle. A full disk while storing keeps the result and waits for space
 (:mod:`services.jobs.storage_watch`) rather than failing the job. Every way a job can end is settled here exactly once: done
-(quota committed per delivered image), failed or cancelled (refunded, sink told). Only
+(quota committed for what was delivered), failed or cancelled (refunded, sink told). Only
 a shutdown leaves a job unsettled, on purpose: it is not the user's fault, so the next
 start resumes it.
 """
@@ -211,7 +211,7 @@ class JobRunner:
         return await self.publishing.publish(job.job_id, job.request, job.requester, job.generated)
 
     async def _deliver(self, job: ActiveJob, outcome: JobOutcome) -> None:
-        """Hand the outcome to the sink, then charge one unit per delivered image (text only: one)."""
+        """Hand the outcome to the sink, then charge it (:meth:`Settlement.done` prices it)."""
         job.phase = JobStatus.DELIVERING
         try:
             if job.sink is None:
@@ -219,8 +219,7 @@ class JobRunner:
             await job.sink.deliver(outcome)
         except Exception as exc:
             raise _DeliveryFailed() from exc
-        units = len(outcome.images) or (1 if outcome.text is not None else 0)
-        await asyncio.shield(self.settle.done(job, outcome, units))
+        await asyncio.shield(self.settle.done(job, outcome))
 
     async def _fail(self, job: ActiveJob, error: EaselError, status: JobStatus) -> None:
         await asyncio.shield(self.settle.failed(job, error, status))
