@@ -98,7 +98,10 @@ async def test_quota_exceeded_is_explained_privately(
 async def test_quota_command_reports_what_is_left(slack_easel: SlackEasel) -> None:
     await slack_easel.user.slash_command("/quota")
     [call] = await slack_easel.slack.wait_for("response_url")
-    assert call.params["text"] == "You have *25* of your 25 daily units left."
+    assert call.params["text"] == (
+        "You have *25* of your 25 daily units left (0 images made in the last 24 h; "
+        "an image costs 1 unit or more, by model)."
+    )
     assert call.params["response_type"] == "ephemeral"
 
 
