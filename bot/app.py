@@ -81,7 +81,7 @@ def build_backend(settings: Settings, session: aiohttp.ClientSession | None = No
         raise SettingsError("set " + "; ".join(problems))
     try:
         names = settings.backend_names
-        if len(names) == 1:
+        if not settings.routed:
             return registry.get(names[0]).build(settings.settings_of(names[0]), backend_context(session))
         built = {
             name: registry.get(name).build(settings.settings_of(name), backend_context(session))
@@ -92,6 +92,7 @@ def build_backend(settings: Settings, session: aiohttp.ClientSession | None = No
             default_model=None,
             fallbacks=settings.model_fallbacks,
             costs=settings.model_costs,
+            default_models=settings.default_models,
         )
     except BackendConfigError as exc:
         raise SettingsError(str(exc)) from None
@@ -182,6 +183,7 @@ async def open_services(settings: Settings, *, backend: Backend | None = None) -
                 watermarker=watermarker,
                 max_concurrency=settings.max_concurrency,
                 gate=policy,
+                tokens_per_unit=settings.tokens_per_unit,
             )
             services = Services(settings, backend, jobs, watermarker, db, store, quota, policy)
             try:

@@ -8,7 +8,7 @@
     easel remix "PROMPT --strength 0.4" --image in.png --out out/
     easel inpaint "PROMPT" --image in.png --mask mask.png --out out/
     easel upscale --image in.png --out out/
-    easel quota [ACCOUNT] [--reset]             # show or give back an account's daily images
+    easel quota [ACCOUNT] [--reset]             # show or give back an account's daily units
     easel slack-manifest --url https://your-host/slack/events
     easel verify shot.jpg [--json]              # does a picture carry this bot's invisible mark?
     easel keys init                             # a development C2PA signing pair

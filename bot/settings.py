@@ -100,7 +100,16 @@ class Settings(EnvSettings):
     model_costs: Annotated[dict[str, int], NoDecode] = setting(
         "EASEL_MODEL_COSTS",
         default_factory=dict,
-        meaning="comma list `model=units`: quota units per image (defaults: core 3, ultra 8, others 1)",
+        meaning="comma list `model=units`: quota units per image (defaults: core 3, ultra 8, sd3.5-large 6, "
+        "OpenAI models 10, Gemini 4, others 1)",
+    )
+    default_models: Annotated[dict[str, str], NoDecode] = setting(
+        "EASEL_DEFAULT_MODELS",
+        default_factory=dict,
+        meaning="comma list `command=model`: each command's default model, e.g. `imagine=core,upscale=esrgan`",
+    )
+    tokens_per_unit: int = setting(
+        "EASEL_TOKENS_PER_UNIT", 400, ge=1, meaning="token-billed images (OpenAI): tokens charged as one unit"
     )
 
     # Core
@@ -143,7 +152,7 @@ class Settings(EnvSettings):
         25,
         ge=0,
         le=100_000,
-        meaning="images per user per rolling 24 h (`0` disables generation)",
+        meaning="cost units per user per rolling 24 h: one per image unless its model costs more (`0` disables generation)",
     )
     server_daily_units: int = setting(
         "EASEL_SERVER_DAILY_UNITS",
@@ -304,7 +313,7 @@ class Settings(EnvSettings):
         parts = split_commas(value)
         return [registry.get(p).name for p in parts] if isinstance(parts, list) else parts
 
-    @field_validator("model_fallbacks", "model_costs", mode="before")
+    @field_validator("model_fallbacks", "model_costs", "default_models", mode="before")
     @classmethod
     def _pairs(cls, value: object) -> object:
         parts = split_commas(value)
@@ -322,6 +331,12 @@ class Settings(EnvSettings):
     def backend_names(self) -> list[str]:
         """The plugins this process runs: ``EASEL_BACKENDS``, or ``EASEL_BACKEND`` as a one-element list."""
         return list(dict.fromkeys(self.backends)) or [self.backend]
+
+    @property
+    def routed(self) -> bool:
+        """Whether jobs go through the model router (several backends, or any per-model setting)."""
+        per_model = self.model_fallbacks or self.model_costs or self.default_models
+        return len(self.backend_names) > 1 or bool(per_model)
 
     @field_validator("backend")
     @classmethod

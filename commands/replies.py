@@ -44,6 +44,7 @@ __all__ = [
     "error_text",
     "extension_for",
     "fit",
+    "made_by_text",
     "made_verb",
     "not_allowed_to_delete",
     "parse_result_filename",
@@ -158,7 +159,7 @@ def _error_text(error: EaselError, markup: Markup) -> str:
             return f"{markup.icons[Icon.NO_ENTRY]} Image generation is turned off here. Nothing was spent."
         left = max(error.limit - error.used, 0)
         return (
-            f"{markup.icons[Icon.NO_ENTRY]} You have {left} of your {error.limit} daily images left and "
+            f"{markup.icons[Icon.NO_ENTRY]} You have {left} of your {error.limit} daily units left and "
             f"this request needs {error.requested}. More become available {markup.when(error.resets_at)}. "
             "Nothing was spent."
         )
@@ -181,7 +182,7 @@ def _operator_text(error: EaselError, view: OperatorView) -> str:
         who = f"{view.account!r} has" if view.account else "you have"
         reset = f"easel quota --reset {view.account}" if view.account else "easel quota --reset USER"
         return (
-            f"quota exhausted: {who} {left} of {error.limit} daily images left (EASEL_DAILY_QUOTA, rolling 24 h) "
+            f"quota exhausted: {who} {left} of {error.limit} daily units left (EASEL_DAILY_QUOTA, rolling 24 h) "
             f"and this needs {error.requested}. More become available at {_utc(error.resets_at)}, or run "
             f"`{reset}`. Nothing was spent."
         )
@@ -215,12 +216,29 @@ def _operator_text(error: EaselError, view: OperatorView) -> str:
 def quota_text(status: QuotaStatus, markup: Markup) -> str:
     if status.limit == 0:
         return "Image generation is turned off here."
-    text = f"You have {markup.bold(str(status.remaining))} of your {status.limit} daily images left."
+    text = f"You have {markup.bold(str(status.remaining))} of your {status.limit} daily units left"
+    if status.images is not None:
+        text += f" ({_images(status.images)} made in the last 24 h; {COST_NOTE})"
+    text += "."
     if status.resets_at is not None and status.remaining < status.limit:
-        text += f" The next one comes back {markup.when(status.resets_at)}."
+        text += f" The next units come back {markup.when(status.resets_at)}."
     if status.budgets:
         text += "\n" + budget_lines_text(status.budgets, markup.when)
     return text
+
+
+COST_NOTE = "an image costs 1 unit or more, by model"
+
+
+def _images(n: int) -> str:
+    return f"{n} image" if n == 1 else f"{n} images"
+
+
+def made_by_text(model: str, fallback_from: str | None) -> str | None:
+    """The note under a result made by a fallback model ("made by X — Y was unavailable"), else None."""
+    if not fallback_from or fallback_from == model:
+        return None
+    return f"Made by {model} — {fallback_from} was unavailable."
 
 
 def not_allowed_to_delete(markup: Markup, *, moderators: str | None = None) -> str:

@@ -63,7 +63,7 @@ class Reservation:
 
 @dataclass(frozen=True, slots=True)
 class QuotaStatus:
-    """What ``/quota`` shows. ``resets_at``: when the next image comes back (None if none used)."""
+    """What ``/quota`` shows, in cost units. ``resets_at``: when the next unit comes back (None if none used)."""
 
     limit: int
     used: int
@@ -71,6 +71,8 @@ class QuotaStatus:
     resets_at: datetime | None
     budgets: tuple[BudgetLine, ...] = ()
     """The other limits that apply (server day/month, concurrency, cool-down)."""
+    images: int | None = None
+    """Images the person's jobs made in the same window (filled by the job service; None: unknown)."""
 
 
 def _dt(ts: float) -> datetime:

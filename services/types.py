@@ -137,6 +137,8 @@ class GenerationResult:
     backend: str  # "stability", "gpu-host"
     model: str  # engine / checkpoint that made them
     text: str | None = None  # /describe returns a prompt instead of images
+    fallback_from: str | None = None  # the model asked for, when its fallback made these (routing)
+    usage_tokens: int | None = None  # tokens the service billed, when it says (OpenAI's ``usage``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,3 +215,5 @@ class JobOutcome:
     filtered: int = 0  # images withheld by the content filter (refunded)
     text: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    fallback_from: str | None = None  # the model asked for, when its fallback made these
+    usage_tokens: int | None = None  # what the service billed in tokens (settled in units)

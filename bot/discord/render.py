@@ -13,7 +13,7 @@ import discord
 
 from commands.help import FLAG_HELP
 from commands.prompts import prompt_text
-from commands.replies import Icon, Markup, title_for, withheld_text
+from commands.replies import Icon, Markup, made_by_text, title_for, withheld_text
 from services.types import JobOutcome, Operation, PublishedImage
 
 __all__ = ["MARKUP", "NO_MENTIONS", "help_embed", "prompt_from_embed", "result_embed", "safe", "status_text"]
@@ -130,5 +130,8 @@ def result_embed(
         embed.add_field(name="Strength", value=f"{request.strength:g}", inline=True)
     if outcome.filtered:
         embed.add_field(name="Withheld", value=withheld_text(outcome.filtered), inline=False)
+    made_by = made_by_text(outcome.model, outcome.fallback_from)
+    if made_by:
+        embed.add_field(name="Fallback", value=safe(made_by, 1024), inline=False)
     embed.set_footer(text=f"job {outcome.job_id[:8]}")
     return embed

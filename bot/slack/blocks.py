@@ -30,7 +30,7 @@ from slack_sdk.models.blocks import (
 
 from bot.slack.mrkdwn import escape_text, quote_prompt, truncate
 from commands.actions import Verb, encode
-from commands.replies import made_verb, withheld_text
+from commands.replies import made_by_text, made_verb, withheld_text
 from services.types import GenerationRequest, JobOutcome, Operation, PublishedImage
 
 __all__ = ["describe_message", "fallback_text", "file_ids", "result_blocks", "result_summary"]
@@ -87,6 +87,9 @@ def result_blocks(
     blocks: list[Block] = [_section(result_summary(outcome.request, outcome.images, user_id))]
     if outcome.filtered:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"{withheld_text(outcome.filtered)}.")]))
+    made_by = made_by_text(outcome.model, outcome.fallback_from)
+    if made_by:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=escape_text(made_by))]))
     job = outcome.job_id
     several = len(outcome.images) > 1
     for image in outcome.images:

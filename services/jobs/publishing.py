@@ -170,4 +170,6 @@ def _outcome(
         filtered=filtered,
         text=result.text,
         metadata={"operation": request.operation.value},
+        fallback_from=result.fallback_from,
+        usage_tokens=result.usage_tokens,
     )

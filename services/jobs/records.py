@@ -294,6 +294,16 @@ class JobRecords:
         )
         return [_record(row, (await self._rebuild_request(row))[0]) for row in rows]
 
+    async def images_since(self, requester_key: str, since: float) -> int:
+        """Images a person's jobs made (or, still running, may make) since ``since`` (``/quota``)."""
+        row = await self.db.fetchone(
+            "SELECT COALESCE(SUM(CASE WHEN status = 'done' THEN n_delivered"
+            " WHEN status IN ('queued', 'running', 'delivering') THEN n_requested ELSE 0 END), 0) AS n"
+            " FROM jobs WHERE requester_key = ? AND created_at > ?",
+            (requester_key, since),
+        )
+        return int(row["n"]) if row is not None else 0
+
     async def unfinished(self) -> list[UnfinishedJob]:
         """The recovery scan: queued, running and delivering jobs, oldest first."""
         return [job async for batch in self.unfinished_batches() for job in batch]

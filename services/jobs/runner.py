@@ -14,8 +14,9 @@ the job's stored resume token and persists a new one, so a restart polls the sam
 generation instead of paying for a new one), publish the result, hand it to the sink's
 ``deliver`` and settle. A full disk while storing keeps the result and waits for space
 (:mod:`services.jobs.storage_watch`) rather than failing the job, and so does a full disk at
-the final write after delivery (the result is out: charged once space is back). Every way a job can end is settled here exactly once: done
-(quota committed per delivered image), failed or cancelled (refunded, sink told). Only
+the final write after delivery (the result is out: charged once space is back). Every way a
+job can end is settled here exactly once: done (quota committed for what was delivered, priced
+by the delivering model), failed or cancelled (refunded, sink told). Only
 a shutdown leaves a job unsettled, on purpose: it is not the user's fault, so the next
 start resumes it.
 """
@@ -212,7 +213,7 @@ class JobRunner:
         return await self.publishing.publish(job.job_id, job.request, job.requester, job.generated)
 
     async def _deliver(self, job: ActiveJob, outcome: JobOutcome, base_log: Mapping[str, object]) -> None:
-        """Hand the outcome to the sink, then charge one unit per delivered image (text only: one)."""
+        """Hand the outcome to the sink, then charge it (:meth:`Settlement.done` prices it)."""
         job.phase = JobStatus.DELIVERING
         try:
             if job.sink is None:
@@ -220,11 +221,10 @@ class JobRunner:
             await job.sink.deliver(outcome)
         except Exception as exc:
             raise _DeliveryFailed() from exc
-        units = len(outcome.images) or (1 if outcome.text is not None else 0)
-        await self._settle_done_until_stored(job, outcome, units, base_log)
+        await self._settle_done_until_stored(job, outcome, base_log)
 
     async def _settle_done_until_stored(
-        self, job: ActiveJob, outcome: JobOutcome, units: int, base_log: Mapping[str, object]
+        self, job: ActiveJob, outcome: JobOutcome, base_log: Mapping[str, object]
     ) -> None:
         """Write the job's last row; a full disk here is waited out, never turned into a failure.
 
@@ -236,7 +236,7 @@ class JobRunner:
         waiting = False
         while True:
             try:
-                await asyncio.shield(self.settle.done(job, outcome, units))
+                await asyncio.shield(self.settle.done(job, outcome))
             except StorageFull as error:
                 self.storage.report(error)
                 if not waiting:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.backends.base import Backend
+from services.backends.costs import DEFAULT_TOKENS_PER_UNIT, reserved_units
 from services.db import DATABASE_ERRORS, Database
 from services.errors import BackendError, JobCancelled, JobNotFound, NotAllowed, StorageError, StorageFull
 from services.jobs.active import ActiveJob, ActiveJobs, JobStats, user_hash
@@ -33,7 +35,7 @@ from services.jobs.runner import JobRunner
 from services.jobs.settlement import Settlement
 from services.jobs.sinks import SINK_TIMEOUT_S, JobSink, SinkFactory, SinkNotifier
 from services.jobs.storage_watch import StorageWatch
-from services.quota import QuotaBook, QuotaStatus
+from services.quota import WINDOW_S, QuotaBook, QuotaStatus
 from services.store import ImageStore
 from services.types import GenerationRequest, InputImage, JobOutcome, Requester
 
@@ -72,7 +74,9 @@ class JobService:
         clock: Callable[[], float] = time.time,
         sink_timeout_s: float = SINK_TIMEOUT_S,
         gate: RequestGate | None = None,
+        tokens_per_unit: int = DEFAULT_TOKENS_PER_UNIT,
     ) -> None:
+        """``tokens_per_unit``: how token-billed results are charged (:mod:`services.backends.costs`)."""
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
         self.db = db
@@ -91,7 +95,14 @@ class JobService:
         self.storage = StorageWatch(data_dir=db.data_dir, active=self._active)
         self._notify = SinkNotifier(sink_timeout_s)
         self._settle = Settlement(
-            db=db, quota=quota, records=self._records, active=self._active, clock=clock, gate=gate
+            db=db,
+            quota=quota,
+            records=self._records,
+            active=self._active,
+            clock=clock,
+            gate=gate,
+            limits=lambda: backend.limits,
+            tokens_per_unit=tokens_per_unit,
         )
         self._publishing = Publishing(store=store, watermarker=watermarker, records=self._records)
         self._runner = JobRunner(
@@ -238,6 +249,9 @@ class JobService:
     ) -> SubmittedJob:
         """Reserve quota, persist and queue a job; raises :class:`QuotaExceeded` before writing.
 
+        The reservation is the request's images × its model's cost units
+        (:func:`services.backends.costs.reserved_units`), written with the job row.
+
         ``origin`` is JSON-able and names the platform (``origin["platform"]``) whose
         registered factory builds the job's sink; ``sink`` overrides that for this run
         only (after a restart the factory is used). ``pending_id`` is the request's row in
@@ -260,7 +274,8 @@ class JobService:
         row = NewJob.encode(job_id, requester, origin_dict, request, refs, created_at=now)  # TypeError now
         try:
             async with self.db.transaction() as tx:
-                reservation = await self.quota.reserve(requester, row.n_requested, job_id, tx=tx)
+                units = reserved_units(request, self.backend.limits)
+                reservation = await self.quota.reserve(requester, units, job_id, tx=tx)
                 await self._records.insert(tx, row, reservation.id)
                 if pending_id is not None:
                     await self.pending.forget(pending_id, tx=tx)
@@ -301,6 +316,7 @@ class JobService:
                 "backend": self.backend.name,
                 "operation": request.operation.value,
                 "images": row.n_requested,
+                "units": units,
                 "position": position,
             },
         )
@@ -348,7 +364,10 @@ class JobService:
         return await self.store.load_original(job_id, index)
 
     async def quota_status(self, requester: Requester) -> QuotaStatus:
-        return await self.quota.status(requester)
+        """The person's units (:meth:`QuotaBook.status`) and the images their jobs made in the window."""
+        status = await self.quota.status(requester)
+        images = await self._records.images_since(requester.key, self._clock() - WINDOW_S)
+        return dataclasses.replace(status, images=images)
 
     @property
     def paused(self) -> bool:

@@ -84,9 +84,9 @@ async def test_quota_exceeded_is_explained_privately(
         await wait_for_results(slack_server)
         await easel.user.slash_command("/imagine", "another kite")
         refusal = await slack_server.wait_for(
-            "response_url", where=lambda c: "daily images" in c.params.get("text", "")
+            "response_url", where=lambda c: "daily units" in c.params.get("text", "")
         )
-        assert "0 of your 2 daily images left" in refusal[0].params["text"]
+        assert "0 of your 2 daily units left" in refusal[0].params["text"]
         assert len(slack_server.calls_to("files.completeUploadExternal")) == 1
         await easel.user.slash_command("/quota")
         quota = await slack_server.wait_for(
@@ -98,7 +98,10 @@ async def test_quota_exceeded_is_explained_privately(
 async def test_quota_command_reports_what_is_left(slack_easel: SlackEasel) -> None:
     await slack_easel.user.slash_command("/quota")
     [call] = await slack_easel.slack.wait_for("response_url")
-    assert call.params["text"] == "You have *25* of your 25 daily images left."
+    assert call.params["text"] == (
+        "You have *25* of your 25 daily units left (0 images made in the last 24 h; "
+        "an image costs 1 unit or more, by model)."
+    )
     assert call.params["response_type"] == "ephemeral"
 
 
