@@ -11,6 +11,7 @@ import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from services.backends.base import Backend, BackendLimits, ProgressCallback
 from services.errors import BackendUnavailable, InvalidRequest
@@ -93,6 +94,11 @@ class RoutingBackend:
     @property
     def offers(self) -> tuple[ModelOffer, ...]:
         return tuple(self._offers.values())
+
+    @property
+    def plugins(self) -> Mapping[str, Backend]:
+        """The enabled backends by plugin name (``/models`` asks each whether it works now)."""
+        return MappingProxyType(self._backends)
 
     def offer(self, model: str | None) -> ModelOffer:
         """The offer for ``model`` (the default when empty); :class:`UnknownModel` with a polite list otherwise."""
