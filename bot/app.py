@@ -20,6 +20,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 import aiohttp
 
@@ -29,6 +30,7 @@ from bot.settings import Settings
 from services.audit import AuditLog
 from services.backends import registry
 from services.backends.base import Backend, BackendLimits
+from services.backends.catalogue import ModelCatalogue
 from services.backends.plugin import BackendConfigError, BackendContext
 from services.backends.routing import RoutingBackend
 from services.budgets import BudgetBook, Limits
@@ -62,6 +64,13 @@ class Services:
     @property
     def limits(self) -> BackendLimits:
         return self.backend.limits
+
+    @cached_property
+    def models(self) -> ModelCatalogue:
+        """What ``/models`` lists: the offers, and which services work now (checks cached per process)."""
+        return ModelCatalogue(
+            self.backend, plugin=self.settings.backend_names[0], costs=self.settings.model_costs
+        )
 
     @property
     def verifier(self) -> Verifier:

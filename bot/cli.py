@@ -14,6 +14,7 @@
     easel keys init                             # a development C2PA signing pair
     easel migrate [--down N | --to URL]         # schema version; undo newer migrations; copy to PostgreSQL
     easel admin [--server ID] limits|set|grant|ban|unban|audit   # the admin commands
+    easel models [COMMAND] [--json]             # the models each command can use now, limits, cost
 
 Each subcommand lives in its own module and registers itself with one line in
 :func:`build_parser` (``bot/cli_generate.py`` builds one subcommand per
@@ -53,6 +54,7 @@ from bot.cli_generate import add_generation_commands
 from bot.cli_history import add_history_command
 from bot.cli_keys import add_keys_parser
 from bot.cli_migrate import add_migrate_command
+from bot.cli_models import add_models_command
 from bot.cli_quota import add_quota_command
 from bot.cli_verify import add_verify_parser
 
@@ -89,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_keys_parser(sub)
     add_backup_command(sub)
     add_history_command(sub)
+    add_models_command(sub)
     manifest = sub.add_parser(
         "slack-manifest",
         help="print the Slack app manifest (--url https://…/slack/events, or --socket-mode)",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, TypeVar
 
 from commands.help import describe_default, describe_values
@@ -33,6 +33,7 @@ __all__ = [
     "FormValues",
     "ValueType",
     "command_form",
+    "command_limits",
     "form_field",
     "form_title",
     "form_values",
@@ -197,8 +198,17 @@ def form_field(option: OptionSpec, limits: BackendLimits) -> FormField | None:
     )
 
 
+def command_limits(spec: CommandSpec, limits: BackendLimits) -> BackendLimits:
+    """``limits`` with ``models`` narrowed to the models that can run ``spec``: with several services
+    enabled, /inpaint's model picker offers no model that cannot inpaint."""
+    own = dict(limits.model_limits)
+    models = tuple(m for m in limits.models if spec.operation in own.get(m, limits.for_model(m)).operations)
+    return limits if models == limits.models else replace(limits, models=models)
+
+
 def command_form(spec: CommandSpec, limits: BackendLimits) -> CommandForm:
     """The form of ``spec`` on this backend (required fields first, as Discord requires)."""
+    limits = command_limits(spec, limits)
     fields = [f for o in spec.typed_options if (f := form_field(o, limits)) is not None]
     flag_only = tuple(o.flag_names[0] for o in spec.flag_options if not o.typed and o.supported_by(limits))
     return CommandForm(

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 from commands.spec import InfoCommand
 
-__all__ = ["HELP", "INFO_COMMANDS", "QUOTA", "VERIFY"]
+__all__ = ["HELP", "INFO_COMMANDS", "MODELS", "QUOTA", "VERIFY"]
 
 QUOTA = InfoCommand(
     name="quota",
     description="How many images you have left today",
     summary="how many images you have left today",
+)
+MODELS = InfoCommand(
+    name="models",
+    description="Which models each command can use right now, with their limits and cost",
+    summary="the models each command can use now, their limits and cost per image",
 )
 HELP = InfoCommand(
     name="help",
@@ -31,5 +36,5 @@ VERIFY = InfoCommand(
 """Declared here with the other text-only commands so that registering it (``easel --help``,
 Discord, the manifest) does not load the watermark detector; :mod:`commands.verify` words its answer."""
 
-INFO_COMMANDS: tuple[InfoCommand, ...] = (QUOTA, HELP)
+INFO_COMMANDS: tuple[InfoCommand, ...] = (QUOTA, MODELS, HELP)
 """In the order the help overview lists them, after the image commands."""

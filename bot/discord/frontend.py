@@ -28,6 +28,7 @@ from bot.discord.client import EaselBot
 from bot.discord.components import ResultButton
 from bot.discord.context import DiscordContext
 from bot.discord.handlers import DiscordHandlers
+from bot.discord.models import models_command
 from bot.discord.sink import PLATFORM, DiscordJobSink
 from bot.discord.slash import build_app_command
 from bot.discord.verify import verify_command
@@ -112,6 +113,7 @@ class DiscordFrontend:
             app_commands.Command(name=HELP.name, description=HELP.description, callback=self._help)
         )
         bot.tree.add_command(verify_command(self.ctx))
+        bot.tree.add_command(models_command(self.services.models, self.ctx.tasks))
 
     async def _quota(self, interaction: discord.Interaction[Any]) -> None:
         await self.handlers.on_quota(interaction)

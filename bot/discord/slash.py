@@ -21,7 +21,7 @@ import discord
 from discord import app_commands
 
 from commands import CommandSpec, OptionSpec
-from commands.forms import FormField, command_form, form_field, matching_choices
+from commands.forms import FormField, command_form, command_limits, form_field, matching_choices
 from services.backends.base import BackendLimits
 
 __all__ = ["build_app_command"]
@@ -61,9 +61,12 @@ def _static_choices(field: FormField) -> list[app_commands.Choice[Any]] | None:
     return [_choice(c.label, c.value) for c in field.offered]
 
 
-def _autocompleter(option: OptionSpec, limits_of: Callable[[], BackendLimits]) -> Completer:
+def _autocompleter(
+    spec: CommandSpec, option: OptionSpec, limits_of: Callable[[], BackendLimits]
+) -> Completer:
     async def complete(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[Any]]:
-        field = form_field(option, limits_of())  # the backend's list now, not at registration
+        # The backend's list now, not at registration; models: only those that can run this command.
+        field = form_field(option, command_limits(spec, limits_of()))
         found = matching_choices(field, current)[:_MAX_CHOICES] if field is not None else ()
         return [_choice(c.label, c.value) for c in found]
 
@@ -101,5 +104,5 @@ def build_app_command(
     for field in fields:
         option = spec.option(field.name)
         if field.choices_follow_backend and option is not None:
-            command.autocomplete(field.name)(_autocompleter(option, limits_of))  # type: ignore[arg-type]
+            command.autocomplete(field.name)(_autocompleter(spec, option, limits_of))  # type: ignore[arg-type]
     return command

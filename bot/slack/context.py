@@ -11,6 +11,7 @@ from bot.slack.admin import SlackAdmins
 from bot.slack.files import SlackFileFetcher
 from bot.slack.status import StatusTarget, StatusUpdater
 from services.backends.base import BackendLimits
+from services.backends.catalogue import ModelCatalogue
 from services.intake import Intake
 from services.jobs import JobService
 from services.provenance.verify import Verifier
@@ -38,3 +39,4 @@ class SlackContext:
     bot_user_id: Callable[[], str | None]
     verifier: Verifier
     admins: SlackAdmins | None = None  # who may use /easel admin (None: nobody)
+    models: ModelCatalogue | None = None  # what /models and /easel models list (None: not offered)

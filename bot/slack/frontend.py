@@ -40,6 +40,7 @@ from bot.slack.dedup import RequestDeduplicator
 from bot.slack.files import SlackFileFetcher
 from bot.slack.handlers import register_handlers
 from bot.slack.http_server import SlackHttpServer
+from bot.slack.models import register_models
 from bot.slack.sink import SlackJobSink
 from bot.slack.status import StatusTarget, StatusUpdater
 from bot.slack.verify import register_verify
@@ -128,9 +129,11 @@ class SlackFrontend:
             bot_user_id=lambda: self.bot_user_id,
             verifier=services.verifier,
             admins=SlackAdmins(self.client, settings.slack_admin_group),
+            models=services.models,
         )
         register_handlers(self.app, self.ctx)
         register_verify(self.app, self.ctx)
+        register_models(self.app, self.ctx, services.models)
         services.jobs.register_platform(PLATFORM, self._sink_for)
 
     def _status_line(self, target: StatusTarget) -> StatusUpdater:

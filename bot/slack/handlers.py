@@ -33,6 +33,7 @@ from bot.slack.modals import (
     pick_modal,
     read_submission,
 )
+from bot.slack.models import answer_models
 from bot.slack.mrkdwn import MARKUP
 from bot.slack.status import StatusMode, StatusTarget
 from commands import COMMANDS, Invocation, picture_commands
@@ -191,13 +192,16 @@ class SlackHandlers:
         await self._tell(caller, quota_text(await self.jobs.quota_status(caller.requester), MARKUP))
 
     async def on_easel(self, ack: Ack, body: dict[str, Any]) -> None:
-        """``/easel help [command]``, ``/easel quota``, ``/easel imagine …`` (when /imagine is taken)."""
+        """``/easel help [command]``, ``/easel quota``, ``/easel models``, ``/easel imagine …`` (when /imagine is taken)."""
         word, _, rest = str(body.get("text", "")).strip().partition(" ")
         word = word.lower().lstrip("/")
         if word in IMAGE_COMMANDS:
             await self._image_command(ack, body, word, rest)
         elif word == "quota":
             await self.on_quota(ack, body)
+        elif word == "models" and self.ctx.models is not None:
+            await ack()
+            self.ctx.tasks.spawn(answer_models(self.ctx, self.ctx.models, body, rest), name="models")
         elif word == "admin":
             await ack()
             self.ctx.tasks.spawn(self._admin(_command_caller(body), rest), name="admin")

@@ -23,7 +23,7 @@ from bot.slack.handlers import IMAGE_COMMANDS, SHORTCUT_CALLBACK
 from bot.slack.help import SHORTCUT_NAME
 from bot.slack.verify import VERIFY_SHORTCUT, VERIFY_SHORTCUT_NAME
 from commands import COMMANDS
-from commands.info import QUOTA
+from commands.info import MODELS, QUOTA
 from commands.spec import CommandSpec
 from commands.verify import VERIFY
 
@@ -71,10 +71,10 @@ def _app_name(name: str) -> str:
     return name
 
 
-# /easel answers help, quota and any command (for workspaces where another app took /imagine).
+# /easel answers help, quota, models and any command (for workspaces where another app took /imagine).
 _EASEL = (
-    "Help, quota, or any command: /easel help, /easel imagine …",
-    "help [command] | quota | imagine <prompt>",
+    "Help, quota, models, or any command: /easel help, /easel imagine …",
+    "help [command] | quota | models | imagine <prompt>",
 )
 
 
@@ -104,6 +104,7 @@ def build_manifest(url: str | None = PLACEHOLDER_URL, *, name: str = "easel") ->
     ]
     listed += [
         (QUOTA.name, QUOTA.description, None),
+        (MODELS.name, MODELS.description, "[command], e.g. imagine"),
         (VERIFY.name, VERIFY.description, None),
         ("easel", *_EASEL),
     ]

@@ -100,8 +100,8 @@ def _element(field: FormField, prefill: str) -> kit.InputInteractiveElement:
     aid, placeholder = field.name, truncate(field.placeholder, 150) if field.placeholder else None
     if field.value_type == "image":
         return FileInputElement(action_id=aid, filetypes=FILE_TYPES, max_files=1)
-    if field.choices:
-        pickable = [c for c in field.choices if len(str(c.value)) <= _MAX_VALUE]  # longer: flag only
+    if field.choices or (field.choices_follow_backend and field.suggestions):  # models: pick one
+        pickable = [c for c in field.offered if len(str(c.value)) <= _MAX_VALUE]  # longer: flag only
         options = [_option(c) for c in pickable[:_MAX_OPTIONS]]
         return kit.StaticSelectElement(action_id=aid, options=options, placeholder=placeholder)
     if field.value_type in ("integer", "decimal"):

@@ -13,6 +13,7 @@ import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from services.backends.base import (
     Backend,
@@ -134,6 +135,11 @@ class RoutingBackend:
     @property
     def offers(self) -> tuple[ModelOffer, ...]:
         return tuple(self._offers.values())
+
+    @property
+    def plugins(self) -> Mapping[str, Backend]:
+        """The enabled backends by plugin name (``/models`` asks each whether it works now)."""
+        return MappingProxyType(self._backends)
 
     def offer(self, model: str | None, operation: Operation | None = None) -> ModelOffer:
         """The offer for ``model`` (empty: the default of ``operation``'s command); :class:`UnknownModel`
