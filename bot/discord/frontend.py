@@ -23,6 +23,7 @@ import discord
 from discord import app_commands
 
 from bot.app import Services
+from bot.discord.admin import DiscordAdmin
 from bot.discord.attachments import AttachmentFetcher
 from bot.discord.client import EaselBot
 from bot.discord.components import ResultButton
@@ -82,6 +83,7 @@ class DiscordFrontend:
             token_lifetime_s=token_lifetime_s,
             start_timeout_s=start_timeout_s,
             verifier=services.verifier,
+            admin_role=settings.discord_admin_role,
         )
         self.handlers = DiscordHandlers(self.ctx)
         self.bot.router = self.handlers
@@ -112,6 +114,7 @@ class DiscordFrontend:
             app_commands.Command(name=HELP.name, description=HELP.description, callback=self._help)
         )
         bot.tree.add_command(verify_command(self.ctx))
+        bot.tree.add_command(DiscordAdmin(self.ctx, self.ctx.admin_role).group())
 
     async def _quota(self, interaction: discord.Interaction[Any]) -> None:
         await self.handlers.on_quota(interaction)
