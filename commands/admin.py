@@ -85,22 +85,30 @@ ADMIN_SUBCOMMANDS: tuple[AdminSubcommand, ...] = (
     ),
     AdminSubcommand(
         "grant",
-        (_ACCOUNT, AdminArg("units", "extra units for the next 24 h", "integer", min_value=1, max_value=GRANT_MAX)),
+        (
+            _ACCOUNT,
+            AdminArg("units", "extra units for the next 24 h", "integer", min_value=1, max_value=GRANT_MAX),
+        ),
         "give a person extra units for 24 h (ACCOUNT: platform:user_id)",
     ),
     AdminSubcommand(
-        "ban", (_ACCOUNT, AdminArg("reason", "why (kept in the audit log)", required=False, rest=True)),
+        "ban",
+        (_ACCOUNT, AdminArg("reason", "why (kept in the audit log)", required=False, rest=True)),
         "block a person from the bot",
     ),
     AdminSubcommand("unban", (_ACCOUNT,), "lift a ban"),
     AdminSubcommand("audit", (), "the last 20 admin actions and refusals here"),
-    AdminSubcommand("pause", (), "stop starting jobs (queued ones wait, their requesters are told; chat only)", True),
+    AdminSubcommand(
+        "pause", (), "stop starting jobs (queued ones wait, their requesters are told; chat only)", True
+    ),
     AdminSubcommand("resume", (), "start queued jobs again (chat only)", True),
     AdminSubcommand("queue", (), "the waiting jobs (chat only)", True),
     AdminSubcommand(
         "cancel", (_JOB,), "cancel a job; its units are refunded and its requester told (chat only)", True
     ),
-    AdminSubcommand("delete", (_JOB,), "delete anyone's result: its post and stored images (chat only)", True),
+    AdminSubcommand(
+        "delete", (_JOB,), "delete anyone's result: its post and stored images (chat only)", True
+    ),
 )
 
 

@@ -36,8 +36,7 @@ __all__ = ["REFUSED", "DiscordAdmin"]
 log = logging.getLogger(__name__)
 
 REFUSED = (
-    "Only members with Manage Server (or the easel admin role) can use /easel admin. "
-    "This attempt was logged."
+    "Only members with Manage Server (or the easel admin role) can use /easel admin. This attempt was logged."
 )
 _DESCRIPTION_MAX = 100
 _MESSAGE_MAX = 2000
@@ -77,7 +76,9 @@ class DiscordAdmin:
             admin.add_command(self._command(spec, admin))
         return root
 
-    def _command(self, spec: AdminSubcommand, parent: app_commands.Group) -> app_commands.Command[Any, ..., None]:
+    def _command(
+        self, spec: AdminSubcommand, parent: app_commands.Group
+    ) -> app_commands.Command[Any, ..., None]:
         async def callback(interaction: discord.Interaction[Any], **values: Any) -> None:
             await self.run(interaction, spec, values)
 
@@ -94,12 +95,16 @@ class DiscordAdmin:
         callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         callback.__name__ = callback.__qualname__ = f"easel_admin_{spec.name}"
         if spec.arguments:
-            app_commands.describe(**{a.name: _fit(a.help, _DESCRIPTION_MAX) for a in spec.arguments})(callback)
+            app_commands.describe(**{a.name: _fit(a.help, _DESCRIPTION_MAX) for a in spec.arguments})(
+                callback
+            )
         return app_commands.Command(
             name=spec.name, description=_fit(spec.help, _DESCRIPTION_MAX), callback=callback, parent=parent
         )
 
-    async def run(self, interaction: discord.Interaction[Any], spec: AdminSubcommand, values: dict[str, Any]) -> None:
+    async def run(
+        self, interaction: discord.Interaction[Any], spec: AdminSubcommand, values: dict[str, Any]
+    ) -> None:
         words = [spec.name]
         for arg in spec.arguments:
             value = values.get(arg.name)
@@ -118,14 +123,21 @@ class DiscordAdmin:
                 if budgets is None:
                     raise EaselError("Budgets are not set up on this easel.")
                 reply = await run_admin(
-                    budgets, requester, requester.venue.server_id, words, jobs=self.ctx.jobs, remove_post=self.remove_post
+                    budgets,
+                    requester,
+                    requester.venue.server_id,
+                    words,
+                    jobs=self.ctx.jobs,
+                    remove_post=self.remove_post,
                 )
             except EaselError as exc:
                 reply = error_text(exc, MARKUP)
             except Exception:
                 log.exception("discord.handler_crashed", extra={"command": f"easel admin {spec.name}"})
                 reply = error_text(EaselError(), MARKUP)
-            await interaction.edit_original_response(content=_fit(reply, _MESSAGE_MAX), allowed_mentions=NO_MENTIONS)
+            await interaction.edit_original_response(
+                content=_fit(reply, _MESSAGE_MAX), allowed_mentions=NO_MENTIONS
+            )
 
     async def remove_post(self, record: JobRecord) -> bool:
         """Delete the result's message (the bot may always delete its own); False if it is not there."""
@@ -134,7 +146,9 @@ class DiscordAdmin:
         if origin.get("platform") != "discord" or not message_id or not channel_id:
             return False
         guild_id = origin.get("guild_id")
-        channel = self.ctx.bot.get_partial_messageable(int(channel_id), guild_id=int(guild_id) if guild_id else None)
+        channel = self.ctx.bot.get_partial_messageable(
+            int(channel_id), guild_id=int(guild_id) if guild_id else None
+        )
         try:
             await channel.get_partial_message(int(message_id)).delete()
         except discord.NotFound:

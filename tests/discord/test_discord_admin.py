@@ -80,10 +80,14 @@ async def test_members_without_manage_server_are_refused_every_subcommand_and_lo
         reply = await answer(fake, await admin(fake, sub, fake.user, **options))
         assert reply.startswith("Only members with Manage Server"), (sub, reply)
     rows = await rows_until(
-        db, "SELECT actor_key, server_id, detail FROM audit_log WHERE action = 'admin_refused'", len(EVERY_SUBCOMMAND)
+        db,
+        "SELECT actor_key, server_id, detail FROM audit_log WHERE action = 'admin_refused'",
+        len(EVERY_SUBCOMMAND),
     )
     assert [r["detail"].split()[0] for r in rows] == list(EVERY_SUBCOMMAND)
-    assert {(r["actor_key"], r["server_id"]) for r in rows} == {(f"discord:{fake.user.id}", str(fake.guild.id))}
+    assert {(r["actor_key"], r["server_id"]) for r in rows} == {
+        (f"discord:{fake.user.id}", str(fake.guild.id))
+    }
     assert await db.fetchall("SELECT * FROM budget_overrides") == []
     assert await db.fetchall("SELECT * FROM bans") == []
     assert await db.fetchall("SELECT * FROM budget_grants") == []
@@ -139,7 +143,9 @@ async def test_the_admin_role_may_be_named_by_id_and_a_wrong_name_grants_nothing
     await second.close()
 
 
-async def test_admin_delete_removes_anyones_result_and_its_originals(easel_on_discord: EaselOnDiscord) -> None:
+async def test_admin_delete_removes_anyones_result_and_its_originals(
+    easel_on_discord: EaselOnDiscord,
+) -> None:
     fake = easel_on_discord.fake
     jobs = easel_on_discord.services.jobs
     grid = await result_of(fake, await fake.slash("imagine", prompt="a harbour", samples=1))
@@ -172,7 +178,9 @@ async def test_admins_may_press_delete_on_anyones_result(easel_on_discord_factor
     assert [r["actor_key"] for r in rows] == [f"discord:{mod.id}"]
 
 
-async def test_an_admin_of_one_server_cannot_reach_another_servers_jobs(easel_on_discord_factory: Any) -> None:
+async def test_an_admin_of_one_server_cannot_reach_another_servers_jobs(
+    easel_on_discord_factory: Any,
+) -> None:
     easel: EaselOnDiscord = await easel_on_discord_factory()
     fake = easel.fake
     grid = await result_of(fake, await fake.slash("imagine", prompt="a harbour", samples=1))

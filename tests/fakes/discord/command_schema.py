@@ -81,7 +81,9 @@ def _check_options(where: str, options: list[dict[str, Any]], depth: int) -> str
 
 def _characters(item: dict[str, Any]) -> int:
     total = len(item.get("name", "")) + len(item.get("description", ""))
-    total += sum(len(str(c.get("name", ""))) + len(str(c.get("value", ""))) for c in item.get("choices") or [])
+    total += sum(
+        len(str(c.get("name", ""))) + len(str(c.get("value", ""))) for c in item.get("choices") or []
+    )
     return total + sum(_characters(o) for o in item.get("options") or [])
 
 
@@ -110,7 +112,9 @@ def _child(options: list[dict[str, Any]], name: str, kind: int, where: str) -> d
     for opt in options:
         if opt.get("name") == name and opt.get("type") == kind:
             return opt
-    raise DiscordProtocolError(f"{where} has no {'group' if kind == SUB_COMMAND_GROUP else 'subcommand'} {name!r}")
+    raise DiscordProtocolError(
+        f"{where} has no {'group' if kind == SUB_COMMAND_GROUP else 'subcommand'} {name!r}"
+    )
 
 
 def leaf_options(command: dict[str, Any], path: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -128,7 +132,9 @@ def leaf_options(command: dict[str, Any], path: tuple[str, ...]) -> list[dict[st
     return list(options)
 
 
-def nest_options(command: dict[str, Any], path: tuple[str, ...], given: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def nest_options(
+    command: dict[str, Any], path: tuple[str, ...], given: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """The interaction's top-level ``options`` for ``given`` values of ``/command *path``."""
     if not path:
         return given

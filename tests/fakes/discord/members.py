@@ -17,7 +17,7 @@ from typing import Any
 from tests.fakes.discord.records import FakeGuild, FakeUser
 from tests.fakes.discord.rules import ADMINISTRATOR, ALL_PERMISSIONS
 
-__all__ = ["member_permissions", "member_roles", "may_run"]
+__all__ = ["may_run", "member_permissions", "member_roles"]
 
 
 def member_permissions(user: FakeUser, guild: FakeGuild, owner_id: int) -> int:

@@ -5,7 +5,6 @@ types and upload limits (command validation: :mod:`tests.fakes.discord.command_s
 from __future__ import annotations
 
 import re
-from typing import Any
 
 DISCORD_EPOCH_MS = 1420070400000
 MiB = 1024 * 1024

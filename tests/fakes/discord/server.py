@@ -55,7 +55,9 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.discord.command_schema import leaf_options, nest_options, validate_command
 from tests.fakes.discord.gateway import GatewaySide, _GatewayConnection
+from tests.fakes.discord.members import may_run, member_permissions, member_roles
 from tests.fakes.discord.records import (
     _CALL,
     FakeGuild,
@@ -93,8 +95,6 @@ from tests.fakes.discord.rules import (
     DiscordProtocolError,
     MiB,
 )
-from tests.fakes.discord.command_schema import leaf_options, nest_options, validate_command
-from tests.fakes.discord.members import may_run, member_permissions, member_roles
 
 __all__ = ["FakeDiscord"]
 
