@@ -16,8 +16,8 @@ from collections.abc import Callable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.usergroups import SlackUserGroups
 from bot.slack.mrkdwn import MARKUP, escape_text
+from bot.slack.usergroups import SlackUserGroups
 from commands.admin import run_admin
 from commands.replies import error_text
 from services.audit import AuditLog, excerpt

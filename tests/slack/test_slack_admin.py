@@ -79,7 +79,7 @@ async def test_admins_delete_anyones_result_with_the_button_or_the_command(
         assert slack_server.messages[(CHANNEL, message.ts)].deleted
         assert (await easel.services.jobs.get_job(job_id)).deleted
 
-        second, other_id = await imagine(easel, "a harbour --seed 6")
+        _, other_id = await imagine(easel, "a harbour --seed 6")
         await easel.user.slash_command("/easel", f"admin delete {other_id[:10]}", user_id=ADMIN)
         [reply] = await slack_server.wait_for(
             "response_url", where=lambda c: c.params.get("text", "").startswith("Deleted")
