@@ -22,6 +22,7 @@ import discord
 
 from bot.discord.components import modal_values, remix_modal
 from bot.discord.context import DiscordContext
+from bot.discord.moderators import is_discord_moderator
 from bot.discord.render import MARKUP, NO_MENTIONS, help_embed, prompt_from_embed
 from bot.discord.sink import make_origin, tell_privately
 from commands import CommandSpec, Invocation
@@ -31,6 +32,7 @@ from commands.followups import followup, image_number, remix
 from commands.help import command_overview
 from commands.prompts import prompt_text
 from commands.replies import STALE_BUTTON, Icon, error_text, not_allowed_to_delete, quota_text
+from services.audit import AuditLog
 from services.errors import EaselError, JobNotFound, NotAllowed
 from services.intake import Refused
 from services.jobs import user_hash
@@ -40,7 +42,7 @@ __all__ = ["DiscordHandlers", "requester_of"]
 
 log = logging.getLogger(__name__)
 
-_MODERATORS = "members who can manage messages"
+_MODERATORS = "members who can manage messages, and easel admins"
 
 
 def requester_of(user: discord.User | discord.Member, interaction: discord.Interaction[Any] | None = None) -> Requester:
@@ -194,11 +196,14 @@ class DiscordHandlers:
         """Who may delete is the stored requester's business (or a moderator's), never the button's."""
         with self.ctx.tasks.track():
             await interaction.response.defer()  # acknowledges the click; @original is the result message
-            moderator = bool(interaction.permissions.manage_messages)
+            moderator = is_discord_moderator(interaction, self.ctx.admin_role)
+            by = requester_of(interaction.user, interaction)
             try:  # forget the job first: a button pressed while the post is being deleted finds it gone
-                await self.ctx.jobs.delete(
-                    action.job_id, by=requester_of(interaction.user, interaction), moderator=moderator
-                )
+                record = await self.ctx.jobs.delete(action.job_id, by=by, moderator=moderator)
+                if record.requester.key != by.key:  # a moderator removed someone else's result
+                    await AuditLog(self.ctx.jobs.db).record(
+                        by, "delete", target=record.job_id, detail=record.requester.key
+                    )
             except NotAllowed:
                 text = not_allowed_to_delete(MARKUP, moderators=_MODERATORS)
                 await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)

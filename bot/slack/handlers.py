@@ -19,7 +19,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.admin import slack_admin
+from bot.slack.admin import MODERATORS, moderator_delete, slack_admin
 from bot.slack.blocks import file_ids
 from bot.slack.context import SlackContext
 from bot.slack.help import help_blocks
@@ -132,7 +132,7 @@ class SlackHandlers:
 
         # ``acknowledged``: stored before the build (downloads!), so a restart tells the person.
         outcome = await self.ctx.intake.submit(
-            caller.requester, command, build=build, origin=origin, acknowledged=where
+            await self._with_groups(caller.requester), command, build=build, origin=origin, acknowledged=where
         )
         if isinstance(outcome, Refused):
             await self._tell(caller, error_text(outcome.error, MARKUP))
@@ -189,7 +189,14 @@ class SlackHandlers:
         self.ctx.tasks.spawn(self._quota(_command_caller(body)), name="quota")
 
     async def _quota(self, caller: Caller) -> None:
-        await self._tell(caller, quota_text(await self.jobs.quota_status(caller.requester), MARKUP))
+        status = await self.jobs.quota_status(await self._with_groups(caller.requester))
+        await self._tell(caller, quota_text(status, MARKUP))
+
+    async def _with_groups(self, requester: Requester) -> Requester:
+        """The person's user groups count as their roles for this workspace's role overrides."""
+        if self.ctx.admins is None:
+            return requester
+        return await self.ctx.admins.groups.with_groups(requester, self.jobs.quota.budgets)
 
     async def on_easel(self, ack: Ack, body: dict[str, Any]) -> None:
         """``/easel help [command]``, ``/easel quota``, ``/easel models``, ``/easel imagine …`` (when /imagine is taken)."""
@@ -262,12 +269,14 @@ class SlackHandlers:
     async def _delete(
         self, caller: Caller, action: Action, pressed: Mapping[str, Any], body: dict[str, Any]
     ) -> None:
-        """The card and its images; only the stored requester may delete (Slack has no moderator rule yet)."""
+        """The card and its images. The stored requester may delete, and so may easel's admins
+        (:func:`bot.slack.admin.moderator_delete`)."""
         try:  # forgets the job first, so a button pressed while the message goes finds it gone
             await self.jobs.delete(action.job_id, by=caller.requester)
         except NotAllowed:
-            await self._tell(caller, not_allowed_to_delete(MARKUP))
-            return
+            if not await moderator_delete(self.ctx.admins, self.jobs, caller.requester, action.job_id):
+                await self._tell(caller, not_allowed_to_delete(MARKUP, moderators=MODERATORS))
+                return
         except JobNotFound as err:
             await self._tell(caller, error_text(err, MARKUP))
             return

@@ -25,11 +25,13 @@ from bot.slack.mrkdwn import MARKUP, escape_text
 from bot.slack.status import StatusTarget
 from commands.replies import (
     DONE_LINE,
+    PAUSED_LINE,
     Icon,
     StatusLines,
     error_text,
     extension_for,
     result_filename,
+    unpaused_line,
 )
 from services.errors import EaselError
 from services.jobs import JobRecord
@@ -169,3 +171,18 @@ class SlackJobSink(StatusLines):
     async def on_failed(self, job_id: str, error: EaselError) -> None:
         if not self._told_failure:
             await self.status_line.final(error_text(error, MARKUP))
+
+    # Pause notices (services.jobs.pausing): a private message each, whatever the status mode.
+
+    async def on_paused(self, job_id: str) -> None:
+        if not self._started:
+            await self._notice(f"{_ICONS[Icon.QUEUED]} {PAUSED_LINE}.")
+
+    async def on_unpaused(self, job_id: str, position: int) -> None:
+        if not self._started:
+            await self._notice(f"{_ICONS[Icon.QUEUED]} {unpaused_line(position)}.")
+
+    async def _notice(self, text: str) -> None:
+        await self.ctx.client.chat_postEphemeral(
+            channel=self.target.channel, user=self.target.user, text=text, thread_ts=self.target.thread_ts
+        )

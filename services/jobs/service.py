@@ -27,6 +27,7 @@ from services.jobs.active import ActiveJob, ActiveJobs, JobStats, user_hash
 from services.jobs.codec import request_images
 from services.jobs.gate import RequestGate
 from services.jobs.lock import DataDirBusy, DataDirLock
+from services.jobs.pausing import PauseNotices
 from services.jobs.pending import PendingRequests
 from services.jobs.publishing import Publisher, Publishing
 from services.jobs.records import JobRecord, JobRecords, JobStatus, NewJob, stored_error
@@ -119,6 +120,7 @@ class JobService:
             records=self._records, active=self._active, settle=self._settle, notify=self._notify, quota=quota
         )
         self.pending = PendingRequests(db, clock=clock)
+        self._pauses = PauseNotices(self._active, self._notify)
         self._started = False
         self._stopping = False
         self._recovering: asyncio.Task[RecoveryReport] | None = None
@@ -223,6 +225,7 @@ class JobService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._recovering
         self._recovering = None
+        await self._pauses.close()
         await self._runner.stop(grace_s)
         await self.pending.close()
         self._active.abandon(
@@ -322,6 +325,8 @@ class JobService:
         )
         try:
             await self._notify.queued(job.sink, job_id, position)
+            if self.paused:
+                await self._pauses.queued_while_paused(job)
         finally:
             job.announced.set()
         return SubmittedJob(job_id, position)
@@ -376,16 +381,21 @@ class JobService:
     def pause(self) -> bool:
         """Stop starting jobs (queued ones wait, running ones finish); False if already paused.
 
-        Authorisation and the audit entry are the admin command's business (commands/admin.py).
+        The requesters of queued jobs are told, once each (:class:`PauseAwareSink`), in the
+        background. Authorisation and the audit entry are the admin command's business (commands/admin.py).
         """
         was_running = self._active.queue.open.is_set()
         self._active.queue.open.clear()
+        if was_running:
+            self._pauses.paused()
         return was_running
 
     def resume(self) -> bool:
-        """Start queued jobs again; False if generation was not paused."""
+        """Start queued jobs again (those told of the pause hear it); False if generation was not paused."""
         was_paused = not self._active.queue.open.is_set()
         self._active.queue.open.set()
+        if was_paused:
+            self._pauses.resumed()
         return was_paused
 
     def queued(self) -> list[QueuedJob]:
