@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import describe_message, fallback_text, result_blocks
 from bot.slack.context import SlackContext
+from bot.slack.defaults import defaults_block
 from bot.slack.mrkdwn import MARKUP, escape_text
 from bot.slack.status import StatusTarget
 from commands.replies import (
@@ -46,6 +47,7 @@ class SlackJobSink(StatusLines):
         self.job_id = record.job_id
         self.target = StatusTarget.from_origin(record.origin)
         self.status_line = ctx.status(self.target)  # one per job: its rate limit and URL budget
+        self.defaults = defaults_block(record.origin)  # which /settings defaults the job used
         self._told_failure = False
 
     async def status(self, icon: Icon, line: str) -> None:
@@ -86,6 +88,8 @@ class SlackJobSink(StatusLines):
         """One message: the watermarked images, the summary and the buttons (``files_upload_v2``)."""
         operations = self.ctx.limits().operations
         blocks = result_blocks(outcome, user_id=outcome.requester.user_id, operations=operations)
+        if self.defaults is not None:
+            blocks.insert(1, self.defaults)
         prompt = outcome.request.positive_prompt
         uploads = [
             {

@@ -79,3 +79,37 @@ def _validate_command(command: dict[str, Any]) -> str | None:
         if opt.get("choices") and opt.get("autocomplete"):
             return f"/{command['name']} {opt['name']}: choices and autocomplete are exclusive"
     return None
+
+
+def component_problem(components: Any) -> str | None:
+    """Discord's limits for a message's components (legacy action rows): at most 5 rows, each with
+    up to 5 buttons or one select menu; every ``custom_id`` 1–100 characters and unique in the
+    message; a button label at most 80 characters; a select at most 25 options."""
+    if not components:
+        return None
+    if not isinstance(components, list) or len(components) > 5:
+        return "components: at most 5 action rows"
+    seen: set[str] = set()
+    for row in components:
+        if row.get("type") != 1:
+            return "components: top-level components must be action rows"
+        children = row.get("components") or []
+        selects = [c for c in children if c.get("type") in (3, 5, 6, 7, 8)]
+        if not children or len(children) > 5 or (selects and len(children) > 1):
+            return "components: an action row holds 1-5 buttons or one select menu"
+        for child in children:
+            custom_id = child.get("custom_id")
+            if child.get("type") == 2 and child.get("style") == 5:
+                if custom_id is not None or not child.get("url"):
+                    return "components: a link button has a url and no custom_id"
+            elif not isinstance(custom_id, str) or not 1 <= len(custom_id) <= 100:
+                return "components: custom_id must be 1-100 characters"
+            elif custom_id in seen:
+                return "components: custom_id values must be unique"
+            else:
+                seen.add(custom_id)
+            if len(str(child.get("label") or "")) > 80:
+                return "components: a button label is at most 80 characters"
+            if len(child.get("options") or []) > 25:
+                return "components: a select menu has at most 25 options"
+    return None
