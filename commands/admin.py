@@ -15,7 +15,7 @@ from services.errors import InvalidRequest, JobNotFound
 from services.jobs import JobService
 from services.types import Requester
 
-__all__ = ["ADMIN_SUBCOMMANDS", "AdminSubcommand", "admin_usage", "limits_text", "run_admin"]
+__all__ = ["ADMIN_SUBCOMMANDS", "JOB_SUBCOMMANDS", "AdminSubcommand", "admin_usage", "limits_text", "run_admin"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +36,14 @@ ADMIN_SUBCOMMANDS: tuple[AdminSubcommand, ...] = (
     AdminSubcommand("ban", "ACCOUNT [REASON…]", "block a person from the bot"),
     AdminSubcommand("unban", "ACCOUNT", "lift a ban"),
     AdminSubcommand("audit", "", "the last 20 admin actions and refusals here"),
-    AdminSubcommand("pause", "", "stop starting jobs (queued ones wait; chat only)"),
-    AdminSubcommand("resume", "", "start queued jobs again (chat only)"),
-    AdminSubcommand("queue", "", "the waiting jobs (chat only)"),
-    AdminSubcommand(
-        "cancel", "JOB", "cancel a job; its units are refunded and its requester told (chat only)"
-    ),
+    AdminSubcommand("pause", "", "stop starting jobs (queued ones wait)"),
+    AdminSubcommand("resume", "", "start queued jobs again"),
+    AdminSubcommand("queue", "", "the waiting jobs"),
+    AdminSubcommand("cancel", "JOB", "cancel a job; its units are refunded and its requester told"),
 )
 _NEED_JOBS = ("pause", "resume", "queue", "cancel")
+JOB_SUBCOMMANDS = frozenset(_NEED_JOBS)
+"""Act on the running bot: the CLI sends them to ``easel run`` (:mod:`services.jobs.control`)."""
 
 
 def admin_usage(prefix: str = "/easel admin") -> str:

@@ -23,7 +23,9 @@ from bot.slack.handlers import IMAGE_COMMANDS, SHORTCUT_CALLBACK
 from bot.slack.help import SHORTCUT_NAME
 from bot.slack.verify import VERIFY_SHORTCUT, VERIFY_SHORTCUT_NAME
 from commands import COMMANDS
+from commands.history import HISTORY
 from commands.info import QUOTA
+from commands.settings import SETTINGS
 from commands.spec import CommandSpec
 from commands.verify import VERIFY
 
@@ -105,6 +107,8 @@ def build_manifest(url: str | None = PLACEHOLDER_URL, *, name: str = "easel") ->
     listed += [
         (QUOTA.name, QUOTA.description, None),
         (VERIFY.name, VERIFY.description, None),
+        (HISTORY.name, HISTORY.description, None),
+        (SETTINGS.name, SETTINGS.description, "ar=16:9 n=2 style=… model=… | reset"),
         ("easel", *_EASEL),
     ]
     commands = [_command(*entry, url) for entry in listed]
