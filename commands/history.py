@@ -151,7 +151,7 @@ def _fit(text: str, budget: int, escape: Callable[[str], str]) -> str:
         shown = escape(text if keep >= len(text) else text[: keep - 1] + "…")
         if len(shown) <= budget:
             return shown
-        keep -= max(1, len(shown) - budget)
+        keep = min(keep - 1, keep * budget // len(shown))  # escaping may double a character
     return ""
 
 

@@ -194,9 +194,7 @@ class DiscordHandlers:
                 records = await self.ctx.jobs.history(requester_of(interaction.user, interaction))
                 embed, entries = history_embed(records, self.ctx.limits())
                 view = history_view(entries)
-                await interaction.edit_original_response(
-                    embed=embed, allowed_mentions=NO_MENTIONS, **({"view": view} if view else {})
-                )
+                await interaction.edit_original_response(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
             except Exception:
                 log.exception("discord.handler_crashed", extra={"command": "history"})
                 await interaction.edit_original_response(
