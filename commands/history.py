@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING
 
 from commands import COMMANDS
 from commands.followups import JobReader
+from commands.info import HISTORY
 from commands.replies import Markup
-from commands.spec import InfoCommand
 from services.backends.base import BackendLimits
 from services.errors import JobNotFound, NotAllowed
 from services.types import GenerationRequest, Requester
@@ -50,11 +50,6 @@ __all__ = [
     "run_again",
 ]
 
-HISTORY = InfoCommand(
-    name="history",
-    description="Your last 20 jobs, with links to the results and a button to run one again",
-    summary="your last 20 jobs; run one again with its button",
-)
 HISTORY_LIMIT = 20
 PROMPT_MAX = 80  # characters of a prompt shown when there is room
 _MODEL_MAX = 24  # model ids are long (stable-diffusion-xl-1024-v1-0); 20 lines must fit

@@ -22,10 +22,11 @@ from dataclasses import dataclass, field, replace
 
 from commands.building import applicable_defaults
 from commands.errors import OptionError
+from commands.info import SETTINGS
 from commands.invocation import Invocation
 from commands.options import ASPECT_RATIO, MODEL, SAMPLES, STYLE, OptionSpec, normalize_flag
 from commands.replies import Markup
-from commands.spec import CommandSpec, InfoCommand
+from commands.spec import CommandSpec
 from commands.values import convert_value
 from services.backends.base import BackendLimits
 from services.intake import Built
@@ -48,11 +49,6 @@ __all__ = [
     "validate_changes",
 ]
 
-SETTINGS = InfoCommand(
-    name="settings",
-    description="Your defaults: aspect ratio, style, number of images, model (used when a command doesn't say)",
-    summary="show or set your defaults (aspect ratio, style, images, model)",
-)
 SETTINGS_OPTIONS: tuple[OptionSpec, ...] = (ASPECT_RATIO, STYLE, SAMPLES, MODEL)
 """What a person may set, in the order replies list them (the names of ``services.user_settings.SETTABLE``)."""
 
@@ -84,7 +80,8 @@ SLACK_USAGE = (
     "Set with `/settings ar=16:9 n=2 style=anime model=…`; forget one with `ar=default`, "
     "all with `/settings reset`."
 )
-assert set(SETTABLE) == {o.name for o in SETTINGS_OPTIONS}, "settings and the store disagree"
+if set(SETTABLE) != {o.name for o in SETTINGS_OPTIONS}:
+    raise RuntimeError("commands.settings and services.user_settings disagree on what may be set")
 
 
 @dataclass(frozen=True, slots=True)

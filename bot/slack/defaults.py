@@ -80,5 +80,10 @@ def defaults_block(origin: Mapping[str, Any]) -> dict[str, Any] | None:
     return ContextBlock(elements=[MarkdownTextObject(text=f"{note}.")]).to_dict() if note else None
 
 
-def register_settings(app: AsyncApp, ctx: SlackContext, book: UserSettingsBook) -> None:
-    app.command(f"/{SETTINGS.name}")(_Settings(ctx, book).on_settings)
+def register_settings(
+    app: AsyncApp, ctx: SlackContext, book: UserSettingsBook
+) -> Callable[[Ack, dict[str, Any]], Awaitable[None]]:
+    """Listen to ``/settings``; returns the listener (``/easel settings …`` calls it too)."""
+    listener = _Settings(ctx, book).on_settings
+    app.command(f"/{SETTINGS.name}")(listener)
+    return listener

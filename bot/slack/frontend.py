@@ -131,10 +131,10 @@ class SlackFrontend:
             verifier=services.verifier,
             admins=SlackAdmins(self.client, settings.slack_admin_group),
         )
-        register_handlers(self.app, self.ctx)
+        handlers = register_handlers(self.app, self.ctx)
         register_verify(self.app, self.ctx)
-        register_history(self.app, self.ctx)
-        register_settings(self.app, self.ctx, self.ctx.intake.defaults)
+        handlers.words["history"] = register_history(self.app, self.ctx)
+        handlers.words["settings"] = register_settings(self.app, self.ctx, self.ctx.intake.defaults)
         services.jobs.register_platform(PLATFORM, self._sink_for)
 
     def _status_line(self, target: StatusTarget) -> StatusUpdater:

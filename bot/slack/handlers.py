@@ -109,6 +109,8 @@ class SlackHandlers:
     def __init__(self, ctx: SlackContext) -> None:
         self.ctx = ctx
         self.jobs = ctx.jobs
+        # ``/easel <word> …`` for commands whose listeners live in their own modules (history, settings)
+        self.words: dict[str, Callable[[Ack, dict[str, Any]], Awaitable[None]]] = {}
 
     async def _tell(self, caller: Caller, text: str) -> None:
         """A private one-off message to the caller (errors, quota, refusals)."""
@@ -215,6 +217,8 @@ class SlackHandlers:
             await self._image_command(ack, body, word, rest)
         elif word == "quota":
             await self.on_quota(ack, body)
+        elif word in self.words:
+            await self.words[word](ack, {**body, "text": rest})
         elif word == "admin":
             await ack()
             self.ctx.tasks.spawn(self._admin(_command_caller(body), rest), name="admin")

@@ -119,5 +119,8 @@ class _History:
             log.warning("slack.history_reply_failed", extra={"error": exc.response.get("error")})
 
 
-def register_history(app: AsyncApp, ctx: SlackContext) -> None:
-    app.command(f"/{HISTORY.name}")(_History(ctx).on_history)
+def register_history(app: AsyncApp, ctx: SlackContext) -> Callable[[Ack, dict[str, Any]], Awaitable[None]]:
+    """Listen to ``/history``; returns the listener (``/easel history`` calls it too)."""
+    listener = _History(ctx).on_history
+    app.command(f"/{HISTORY.name}")(listener)
+    return listener

@@ -108,3 +108,14 @@ async def test_settings_are_checked_stored_and_used_when_a_command_does_not_say(
     forget = await slack_easel.user.slash_command("/settings", "reset style")
     text = (await private_reply(slack, forget.response_url, "Forgotten"))["text"]
     assert "Forgotten: --style." in text and "style (--style): not set" in text and "`7:4`" in text
+
+
+async def test_easel_history_and_settings_work_where_the_names_are_taken(slack_easel: SlackEasel) -> None:
+    slack = slack_easel.slack
+    saved = await slack_easel.user.slash_command("/easel", "settings n=3")
+    assert "Saved: --n 3." in (await private_reply(slack, saved.response_url, "Saved"))["text"]
+    listed = await slack_easel.user.slash_command("/easel", "history")
+    reply = await private_reply(slack, listed.response_url, "You have no jobs yet")
+    assert reply["response_type"] == "ephemeral"
+    helped = await slack_easel.user.slash_command("/easel", "help")
+    assert "/history" in helped.text and "/settings" in helped.text  # listed in the help overview
