@@ -21,6 +21,7 @@ from services.types import Requester
 __all__ = [
     "ADMIN_SUBCOMMANDS",
     "GRANT_MAX",
+    "JOB_SUBCOMMANDS",
     "AdminArg",
     "AdminSubcommand",
     "PostRemover",
@@ -99,17 +100,19 @@ ADMIN_SUBCOMMANDS: tuple[AdminSubcommand, ...] = (
     AdminSubcommand("unban", (_ACCOUNT,), "lift a ban"),
     AdminSubcommand("audit", (), "the last 20 admin actions and refusals here"),
     AdminSubcommand(
-        "pause", (), "stop starting jobs (queued ones wait, their requesters are told; chat only)", True
+        "pause", (), "stop starting jobs (queued ones wait, their requesters are told)", True
     ),
-    AdminSubcommand("resume", (), "start queued jobs again (chat only)", True),
-    AdminSubcommand("queue", (), "the waiting jobs (chat only)", True),
+    AdminSubcommand("resume", (), "start queued jobs again", True),
+    AdminSubcommand("queue", (), "the waiting jobs", True),
     AdminSubcommand(
-        "cancel", (_JOB,), "cancel a job; its units are refunded and its requester told (chat only)", True
+        "cancel", (_JOB,), "cancel a job; its units are refunded and its requester told", True
     ),
     AdminSubcommand(
         "delete", (_JOB,), "delete anyone's result: its post and stored images (chat only)", True
     ),
 )
+JOB_SUBCOMMANDS = frozenset(("pause", "resume", "queue", "cancel"))
+"""Act on the running bot: the CLI sends them to ``easel run`` (:mod:`services.jobs.control`)."""
 
 
 def admin_usage(prefix: str = "/easel admin") -> str:

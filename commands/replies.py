@@ -116,6 +116,7 @@ _TITLES = {
     "variation": "🌀 Variation",
     "reroll": "🔁 Reroll",
     "describe": "🔎 Describe",
+    "again": "↩️ Run again",
 }
 _MADE = {
     Operation.IMAGINE: "imagined",

@@ -28,6 +28,7 @@ from bot.discord.attachments import AttachmentFetcher
 from bot.discord.client import EaselBot
 from bot.discord.components import ResultButton
 from bot.discord.context import DiscordContext
+from bot.discord.defaults import settings_command
 from bot.discord.handlers import DiscordHandlers
 from bot.discord.models import models_command
 from bot.discord.modlog import discord_modlog
@@ -37,6 +38,7 @@ from bot.discord.verify import verify_command
 from bot.errors import SettingsError, StartupError
 from bot.logs import guard_library_logs
 from commands import available_commands
+from commands.history import HISTORY
 from commands.info import HELP, QUOTA
 from services.audit import AuditLog
 from services.intake import Intake
@@ -121,12 +123,20 @@ class DiscordFrontend:
         bot.tree.add_command(verify_command(self.ctx))
         bot.tree.add_command(models_command(self.services.models, self.ctx.tasks))
         bot.tree.add_command(DiscordAdmin(self.ctx, self.ctx.admin_role).group())
+        bot.tree.add_command(
+            app_commands.Command(name=HISTORY.name, description=HISTORY.description, callback=self._history)
+        )
+        if available_commands(limits):  # defaults are for the picture commands
+            bot.tree.add_command(settings_command(limits, self.handlers.on_settings, self.ctx.limits))
 
     async def _quota(self, interaction: discord.Interaction[Any]) -> None:
         await self.handlers.on_quota(interaction)
 
     async def _help(self, interaction: discord.Interaction[Any]) -> None:
         await self.handlers.on_help(interaction)
+
+    async def _history(self, interaction: discord.Interaction[Any]) -> None:
+        await self.handlers.on_history(interaction)
 
     async def start(self) -> None:
         """Log in, sync commands and connect every shard; returns once all are READY (or raises)."""

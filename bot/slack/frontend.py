@@ -37,8 +37,10 @@ from bot.errors import SettingsError
 from bot.slack.admin import SlackAdmins
 from bot.slack.context import SlackContext
 from bot.slack.dedup import RequestDeduplicator
+from bot.slack.defaults import register_settings
 from bot.slack.files import SlackFileFetcher
 from bot.slack.handlers import register_handlers
+from bot.slack.history import register_history
 from bot.slack.http_server import SlackHttpServer
 from bot.slack.models import register_models
 from bot.slack.modlog import slack_modlog
@@ -135,9 +137,11 @@ class SlackFrontend:
             admins=SlackAdmins(self.client, settings.slack_admin_group),
             models=services.models,
         )
-        register_handlers(self.app, self.ctx)
+        handlers = register_handlers(self.app, self.ctx)
         register_verify(self.app, self.ctx)
         register_models(self.app, self.ctx, services.models)
+        handlers.words["history"] = register_history(self.app, self.ctx)
+        handlers.words["settings"] = register_settings(self.app, self.ctx, self.ctx.intake.defaults)
         services.jobs.register_platform(PLATFORM, self._sink_for)
 
     def _status_line(self, target: StatusTarget) -> StatusUpdater:

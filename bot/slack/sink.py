@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import describe_message, fallback_text, result_blocks
 from bot.slack.context import SlackContext
+from bot.slack.defaults import defaults_block
 from bot.slack.mrkdwn import MARKUP, escape_text
 from bot.slack.status import StatusTarget
 from commands.replies import (
@@ -55,6 +56,7 @@ class SlackJobSink(StatusLines):
         self.job_id = record.job_id
         self.target = StatusTarget.from_origin(record.origin)
         self.status_line = ctx.status(self.target)  # one per job: its rate limit and URL budget
+        self.defaults = defaults_block(record.origin)  # which /settings defaults the job used
         self._told_failure = False
 
     async def status(self, icon: Icon, line: str) -> None:
@@ -113,6 +115,8 @@ class SlackJobSink(StatusLines):
         blocks = result_blocks(
             outcome, user_id=user, operations=self.ctx.limits().operations, file_ids=uploaded
         )
+        if self.defaults is not None:  # which /settings defaults the job used, under the summary
+            blocks.insert(1, self.defaults)
         try:
             await self.ctx.client.chat_postMessage(
                 channel=self.target.channel,

@@ -149,6 +149,8 @@ async def test_commands_are_generated_from_the_option_specs(easel_on_discord: Ea
         "verify",
         "models",
         "easel",
+        "history",
+        "settings",
     }
     limits = easel_on_discord.services.backend.limits
     for name in ("imagine", "remix", "inpaint", "upscale"):

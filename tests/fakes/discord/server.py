@@ -94,6 +94,8 @@ from tests.fakes.discord.rules import (
     VIEW_CHANNEL,
     DiscordProtocolError,
     MiB,
+    _validate_command,
+    component_problem,
 )
 
 __all__ = ["FakeDiscord"]
@@ -978,6 +980,8 @@ class FakeDiscord(GatewaySide):
         content = body.get("content")
         if isinstance(content, str) and len(content) > 2000:
             return self._error(400, 50035, "Invalid Form Body: content: Must be 2000 or fewer in length.")
+        if problem := component_problem(body.get("components")):
+            return self._error(400, 50035, f"Invalid Form Body: {problem}")
         total = 0
         for embed in body.get("embeds") or []:
             title, description = str(embed.get("title") or ""), str(embed.get("description") or "")
