@@ -6,8 +6,10 @@
     if found: print(found.payload.instance_id, found.payload.job_prefix, found.strength)
 
 First at the embedding scale (plain re-encodes and crops: one fold, four small FFTs), then at
-the periods the autocorrelation suggests (re-scaled copies), each resampled back to the
-128-px tile. A mark counts only when the sync strength clears
+the periods the spectral lattice search suggests (re-scaled copies,
+:mod:`services.provenance.periods`), each resampled back to the 128-px tile; the two that
+synchronise best are then tried at nearby scales (the search's grid and a picture's rounding
+leave up to ~1 % of error, and 0.5 % drifts a 1,000-px picture by more than a chip). A mark counts only when the sync strength clears
 :data:`services.provenance.sync.SYNC_THRESHOLD` *and* the Reed–Solomon word decodes.
 CPU work: call through :func:`services.offload.run_cpu`.
 """
@@ -22,7 +24,8 @@ from PIL import Image
 
 from services.provenance.pattern import CELL_PX, CELLS, TILE_PX, data_layout
 from services.provenance.payload import MarkPayload, decode_bits
-from services.provenance.sync import SYNC_THRESHOLD, Alignment, align, candidate_periods, fold, high_pass
+from services.provenance.periods import candidate_periods
+from services.provenance.sync import SYNC_THRESHOLD, Alignment, align, fold, high_pass
 
 __all__ = ["DetectedMark", "detect_mark"]
 
@@ -31,7 +34,7 @@ _MIN_SIDE_PX: Final = 32
 _MAX_PIXELS: Final = 4_300_000  # resampled copies up to a 2048² upscale; larger periods are noise
 _NEAR_THRESHOLD: Final = 5.0  # a re-scaled copy that syncs this well is worth refining
 _REFINED: Final = 2  # candidates worth refining, strongest first
-_NUDGES_PX: Final = (0.0, -0.25, 0.25, -0.5, 0.5, -0.75, 0.75)
+_NUDGES: Final = (0.0, -0.003, 0.003, -0.006, 0.006, -0.009, 0.009, -0.012, 0.012)  # of the period
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,23 +88,23 @@ def detect_mark(img: Image.Image) -> DetectedMark | None:
     found = _decoded(folded, where, 1.0)
     if found is not None:
         return found
-    # Re-scaled: resample at each suggested period, then refine the best two a little
-    # (a 0.5 % error in scale drifts a 1,000-px picture by more than a chip).
+    # Re-scaled: resample at each suggested period, then refine the best two a little.
     tried = []
     for period in candidate_periods(residual):
         scale = TILE_PX / period
         if abs(period - TILE_PX) >= _SAME_PERIOD_PX and luma.width * luma.height * scale**2 <= _MAX_PIXELS:
             _, folded, where = _at_scale(luma, scale)
-            tried.append((where.strength, period, folded, where))
-            if where.strength >= SYNC_THRESHOLD:
-                break
-    for strength, period, folded, where in sorted(tried, key=lambda t: -t[0])[:_REFINED]:
+            found = _decoded(folded, where, scale)
+            if found is not None:
+                return found
+            tried.append((where.strength, period))
+    for strength, period in sorted(tried, reverse=True)[:_REFINED]:
         if strength < _NEAR_THRESHOLD:
             break
-        for nudge in _NUDGES_PX:
-            if nudge:
-                _, folded, where = _at_scale(luma, TILE_PX / (period + nudge))
-            found = _decoded(folded, where, TILE_PX / (period + nudge))
+        for nudge in _NUDGES[1:]:
+            scale = TILE_PX / (period * (1.0 + nudge))
+            _, folded, where = _at_scale(luma, scale)
+            found = _decoded(folded, where, scale)
             if found is not None:
                 return found
     return None

@@ -94,6 +94,7 @@ async def build_services(
     platforms: tuple[str, ...] = ("test",),
     blobs: BlobStore | None = None,
     gate: Callable[[Database], RequestGate] | None = None,
+    watermarker: Watermarker | None = None,
 ) -> Services:
     db = await Database.open(data_dir)
     quota = QuotaBook(db, daily_limit)
@@ -103,7 +104,7 @@ async def build_services(
         quota=quota,
         store=store,
         backend=backend,
-        watermarker=Watermarker("AI generated"),
+        watermarker=watermarker or Watermarker("AI generated"),
         max_concurrency=max_concurrency,
         gate=gate(db) if gate is not None else None,
     )
