@@ -27,7 +27,7 @@ from PIL import Image
 
 from services.provenance.pattern import TILE_PX, render, sync_chips
 
-__all__ = ["SYNC_THRESHOLD", "Alignment", "align", "fold", "high_pass"]
+__all__ = ["SYNC_THRESHOLD", "Alignment", "align", "fold", "fold_at", "high_pass"]
 
 SYNC_THRESHOLD: Final = 7.0
 _MEAN_BLOCK: Final = 4
@@ -80,6 +80,30 @@ def fold(residual: np.ndarray, period: int = TILE_PX) -> np.ndarray:
     total = padded.reshape(shape).sum(axis=(0, 2))
     n = counts.reshape(shape).sum(axis=(0, 2))
     folded = total / np.maximum(n, 1.0)
+    return folded - float(folded.mean())
+
+
+def _tent(length: int, period: float) -> np.ndarray:
+    """``TILE_PX × length`` weights: sample ``i`` splats linearly onto tile rows near ``i·128/period``."""
+    k = TILE_PX / period
+    u = (np.arange(length, dtype=np.float64) * k) % TILE_PX
+    d = np.abs(np.arange(TILE_PX, dtype=np.float64)[:, None] - u[None, :])
+    d = np.minimum(d, TILE_PX - d)  # circular
+    width = max(1.0, k)
+    return np.maximum(0.0, 1.0 - d / width).astype(np.float32)
+
+
+def fold_at(residual: np.ndarray, period: float) -> np.ndarray:
+    """:func:`fold` for a non-integer ``period``, onto the 128-px tile, without resampling the picture.
+
+    Two small matrix products (tent weights per row and per column) instead of a resize and a
+    new high-pass: cheap enough to screen every candidate period before the full resample.
+    """
+    h, w = residual.shape
+    rows, cols = _tent(h, period), _tent(w, period)
+    total = rows @ residual @ cols.T
+    counts = rows.sum(axis=1)[:, None] * cols.sum(axis=1)[None, :]
+    folded = total / np.maximum(counts, 1e-6)
     return folded - float(folded.mean())
 
 
