@@ -22,9 +22,9 @@ import discord
 
 from bot.discord.components import modal_values, remix_modal
 from bot.discord.context import DiscordContext
-from bot.discord.moderators import is_discord_moderator
 from bot.discord.defaults import settings_reply
 from bot.discord.history import history_embed, history_view
+from bot.discord.moderators import is_discord_moderator
 from bot.discord.render import MARKUP, NO_MENTIONS, help_embed, prompt_from_embed
 from bot.discord.sink import make_origin, tell_privately
 from commands import CommandSpec, Invocation
@@ -35,8 +35,8 @@ from commands.help import command_overview
 from commands.history import run_again
 from commands.prompts import prompt_text
 from commands.replies import STALE_BUTTON, Icon, error_text, not_allowed_to_delete, quota_text
-from services.audit import AuditLog
 from commands.settings import build_with_defaults
+from services.audit import AuditLog
 from services.errors import EaselError, JobNotFound, NotAllowed
 from services.intake import Built, PersonalBuild, Refused
 from services.jobs import user_hash

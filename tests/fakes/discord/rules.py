@@ -5,6 +5,7 @@ types and upload limits (command validation: :mod:`tests.fakes.discord.command_s
 from __future__ import annotations
 
 import re
+from typing import Any
 
 DISCORD_EPOCH_MS = 1420070400000
 MiB = 1024 * 1024
@@ -53,34 +54,6 @@ _MENTION_RE = re.compile(r"<@!?(\d+)>|<@&(\d+)>|@(everyone|here)")
 
 class DiscordProtocolError(AssertionError):
     """Raised by the fake's helpers when a test drives it into a state Discord would not allow."""
-
-
-def _validate_command(command: dict[str, Any]) -> str | None:
-    """The subset of Discord's command validation that catches generated-schema mistakes."""
-    name_re = re.compile(r"^[-_\w]{1,32}$")
-    if not name_re.match(command.get("name", "")) or command["name"] != command["name"].lower():
-        return f"bad command name {command.get('name')!r}"
-    if not 1 <= len(command.get("description", "")) <= 100:
-        return f"/{command['name']}: description must be 1-100 characters"
-    options = command.get("options", [])
-    if len(options) > 25:
-        return f"/{command['name']}: more than 25 options"
-    seen_optional = False
-    for opt in options:
-        if not name_re.match(opt.get("name", "")) or opt["name"] != opt["name"].lower():
-            return f"/{command['name']}: bad option name {opt.get('name')!r}"
-        if not 1 <= len(opt.get("description", "")) <= 100:
-            return f"/{command['name']} {opt['name']}: description must be 1-100 characters"
-        if opt.get("required"):
-            if seen_optional:
-                return f"/{command['name']}: required options must come before optional ones"
-        else:
-            seen_optional = True
-        if len(opt.get("choices") or []) > 25:
-            return f"/{command['name']} {opt['name']}: more than 25 choices"
-        if opt.get("choices") and opt.get("autocomplete"):
-            return f"/{command['name']} {opt['name']}: choices and autocomplete are exclusive"
-    return None
 
 
 def component_problem(components: Any) -> str | None:

@@ -94,7 +94,6 @@ from tests.fakes.discord.rules import (
     VIEW_CHANNEL,
     DiscordProtocolError,
     MiB,
-    _validate_command,
     component_problem,
 )
 
