@@ -15,6 +15,7 @@ from services.db import Database
 from services.errors import EaselError
 from services.jobs import JobService
 from services.jobs.gate import RequestGate
+from services.jobs.publishing import Publisher
 from services.quota import QuotaBook
 from services.store import ImageStore
 from services.stores import BlobStore
@@ -94,6 +95,7 @@ async def build_services(
     platforms: tuple[str, ...] = ("test",),
     blobs: BlobStore | None = None,
     gate: Callable[[Database], RequestGate] | None = None,
+    watermarker: Publisher | None = None,
 ) -> Services:
     db = await Database.open(data_dir)
     quota = QuotaBook(db, daily_limit)
@@ -103,7 +105,7 @@ async def build_services(
         quota=quota,
         store=store,
         backend=backend,
-        watermarker=Watermarker("AI generated"),
+        watermarker=watermarker or Watermarker("AI generated"),
         max_concurrency=max_concurrency,
         gate=gate(db) if gate is not None else None,
     )
