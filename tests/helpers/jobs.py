@@ -15,6 +15,7 @@ from services.db import Database
 from services.errors import EaselError
 from services.jobs import JobService
 from services.jobs.gate import RequestGate
+from services.jobs.publishing import Publisher
 from services.quota import QuotaBook
 from services.store import ImageStore
 from services.stores import BlobStore
@@ -95,7 +96,7 @@ async def build_services(
     blobs: BlobStore | None = None,
     gate: Callable[[Database], RequestGate] | None = None,
     database_url: str | None = None,
-    watermarker: Watermarker | None = None,
+    watermarker: Publisher | None = None,
 ) -> Services:
     """``database_url``: PostgreSQL instead of SQLite in ``data_dir`` (see tests.helpers.postgres)."""
     db = await Database.open(data_dir, url=database_url)
