@@ -54,6 +54,10 @@ async def test_history_lists_my_jobs_privately_with_links_and_runs_one_again_as_
     assert len(sent) == 1 and sent[0].json["seed"] == 77  # the stored request, seed kept
     assert sent[0].json["text_prompts"][0]["text"] == "a red lighthouse"
     assert await remaining(easel_on_discord, fake.user.id) == 21  # the owner pays, as for any job
+    newest = (
+        (await private_answer(fake, await fake.slash("history"))).embeds[0]["description"].splitlines()[1]
+    )
+    assert newest.startswith("**1.** /imagine again “a red lighthouse”")
     assert fake.violations == []
 
 
