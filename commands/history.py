@@ -91,9 +91,14 @@ class HistoryEntry:
 
 
 def _command(record: JobRecord) -> str:
+    """``/imagine``; a button's job by its name (``variation``); a run again as ``/imagine again``."""
     kind = str(record.origin.get("kind") or record.origin.get("command") or "")
-    if not kind and record.request is not None:
-        kind = record.request.operation.value
+    request = record.request
+    spec = next((c for c in COMMANDS.values() if request and c.operation is request.operation), None)
+    if kind == "again" and spec is not None:
+        return f"/{spec.name} again"
+    if not kind and spec is not None:
+        kind = spec.name
     return f"/{kind}" if kind in COMMANDS else (kind or "?")
 
 

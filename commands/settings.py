@@ -52,6 +52,7 @@ __all__ = [
 SETTINGS_OPTIONS: tuple[OptionSpec, ...] = (ASPECT_RATIO, STYLE, SAMPLES, MODEL)
 """What a person may set, in the order replies list them (the names of ``services.user_settings.SETTABLE``)."""
 
+_VALUE_MAX = 100  # a stored default is a ratio, a preset or a model id; nothing longer is kept
 _CLEAR_WORDS = frozenset({"default", "none", "reset", "clear", "-"})
 RESET = OptionSpec(
     name="reset",
@@ -156,6 +157,8 @@ def validate_changes(values: Mapping[str, object], limits: BackendLimits) -> dic
                 f"{label} isn't available on this backend, so it can't be a default.", option=name
             )
         value = convert_value(option, raw, limits, label=label)
+        if isinstance(value, str) and len(value) > _VALUE_MAX:
+            raise OptionError(f"{label} is too long for a default (at most {_VALUE_MAX} characters).", option=name)
         changes[name] = f"{value[0]}:{value[1]}" if isinstance(value, tuple) else value
     return changes
 

@@ -80,3 +80,12 @@ def test_settings_text_grammar() -> None:
         parse_settings_text("16:9")
     with pytest.raises(OptionError, match="between 1 and 10"):
         validate_changes({"samples": "11"}, SDXL)
+
+
+def test_a_default_model_id_is_bounded() -> None:
+    from dataclasses import replace
+
+    open_models = replace(SDXL, models=())  # a backend that takes any model id
+    assert validate_changes({"model": "my-checkpoint"}, open_models) == {"model": "my-checkpoint"}
+    with pytest.raises(OptionError, match="too long for a default"):
+        validate_changes({"model": "m" * 101}, open_models)

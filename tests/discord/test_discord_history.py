@@ -54,6 +54,10 @@ async def test_history_lists_my_jobs_privately_with_links_and_runs_one_again_as_
     assert len(sent) == 1 and sent[0].json["seed"] == 77  # the stored request, seed kept
     assert sent[0].json["text_prompts"][0]["text"] == "a red lighthouse"
     assert await remaining(easel_on_discord, fake.user.id) == 21  # the owner pays, as for any job
+    newest = (
+        (await private_answer(fake, await fake.slash("history"))).embeds[0]["description"].splitlines()[1]
+    )
+    assert newest.startswith("**1.** /imagine again “a red lighthouse”")
     assert fake.violations == []
 
 
@@ -115,3 +119,19 @@ async def test_settings_are_validated_stored_and_applied_when_a_command_does_not
 
     cleared = await private_answer(fake, await fake.slash("settings", reset="all"))
     assert "All your defaults are forgotten." in cleared.content and "--ar): not set" in cleared.content
+
+
+async def test_run_again_works_after_a_restart_and_meets_the_server_budget_like_any_job(
+    easel_on_discord_factory: Any, stability_server: Any
+) -> None:
+    easel: EaselOnDiscord = await easel_on_discord_factory(server_daily_units=3)
+    fake = easel.fake
+    await result_of(fake, await fake.slash("imagine", prompt="a kite", samples=2))
+    shown = await private_answer(fake, await fake.slash("history"))
+    await easel.restart()  # new client, new JobService, same data dir: the button still works
+
+    calls = len(stability_server.requests_for("/generation"))
+    refused = await ephemeral_reply(fake, await fake.click(shown, again_button(shown, 1)))
+    assert "This server's daily budget has 1 of 3 images left and this request needs 2." in refused.content
+    assert len(stability_server.requests_for("/generation")) == calls  # refused before anything was spent
+    assert await remaining(easel, fake.user.id) == 23
