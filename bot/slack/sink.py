@@ -2,13 +2,14 @@
 
 Built by the job service from a job's stored ``origin`` (see :meth:`StatusTarget.to_origin`), so a
 job resumed after a restart still reports to the right channel and person. A result follows
-Slack's documented rules: ``files_upload_v2`` (getUploadURLExternal → upload → completeUploadExternal
-with ``channel_id`` / ``thread_ts`` and no blocks, which that method takes as rich text only) shares
-the watermarked images, then ``chat.postMessage`` posts the card in the same place: the requester,
-the (escaped) prompt, seeds and sizes, and the buttons. Slack shares uploaded files a moment after
-``completeUploadExternal`` answers, so the card waits (a few seconds at most) until ``files.info``
-shows the images in the channel, and appears under them rather than above. If the card cannot be
-posted, the images are deleted again, so a refunded job leaves nothing behind.
+Slack's documented rules: ``files_upload_v2`` (getUploadURLExternal → upload →
+completeUploadExternal with ``channel_id`` / ``thread_ts`` and no blocks, which that method takes
+as rich text only) shares the watermarked images, then ``chat.postMessage`` posts the card in the
+same place: the requester, the (escaped) prompt, seeds and sizes, and the buttons. Slack shares
+uploaded files a moment after ``completeUploadExternal`` answers, so the card waits until
+``files.info`` shows the images in the channel (3 s at most), and appears under them rather than
+above. If the card cannot be posted, the images are deleted again, so a refunded job leaves
+nothing behind.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ log = logging.getLogger(__name__)
 
 _NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 _ICONS = MARKUP.icons
-#: Pauses between ``files.info`` looks while Slack shares the images (6.2 s in all, then the card goes anyway).
-_SHARE_PAUSES_S = (0.2, 0.4, 0.8, 1.6, 3.2)
+#: Pauses between ``files.info`` looks while Slack shares the images: 3 s in all, then the card goes
+#: anyway (delivery holds a worker, so the wait stays short; Slack usually shares within a second).
+_SHARE_PAUSES_S = (0.25, 0.5, 1.0, 1.25)
 
 
 class SlackJobSink(StatusLines):
