@@ -8,13 +8,14 @@ as rich text only) shares the watermarked images, then ``chat.postMessage`` post
 same place: the requester, the (escaped) prompt, seeds and sizes, and the buttons. Slack shares
 uploaded files a moment after ``completeUploadExternal`` answers, so the card waits until
 ``files.info`` shows the images in the channel (3 s at most), and appears under them rather than
-above. If the card cannot be posted, the images are deleted again, so a refunded job leaves
-nothing behind.
+above. If the card cannot be posted, or easel stops before it is, the images are deleted again,
+so a refunded job leaves nothing behind and a resumed one posts its images once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import aiohttp
@@ -45,6 +46,8 @@ _ICONS = MARKUP.icons
 #: Pauses between ``files.info`` looks while Slack shares the images: 3 s in all, then the card goes
 #: anyway (delivery holds a worker, so the wait stays short; Slack usually shares within a second).
 _SHARE_PAUSES_S = (0.25, 0.5, 1.0, 1.25)
+#: How long a stopping easel spends taking back the images of a card it could not post.
+_CLEANUP_S = 3.0
 
 
 class SlackJobSink(StatusLines):
@@ -107,13 +110,13 @@ class SlackJobSink(StatusLines):
             file_uploads=uploads, channel=self.target.channel, thread_ts=self.target.thread_ts
         )
         uploaded = tuple(str(f.get("id")) for f in done.get("files") or [] if f.get("id"))
-        if uploaded:
-            await self._until_shared(uploaded[0])
         user = outcome.requester.user_id
         blocks = result_blocks(
             outcome, user_id=user, operations=self.ctx.limits().operations, file_ids=uploaded
         )
         try:
+            if uploaded:
+                await self._until_shared(uploaded[0])
             await self.ctx.client.chat_postMessage(
                 channel=self.target.channel,
                 thread_ts=self.target.thread_ts,
@@ -122,6 +125,11 @@ class SlackJobSink(StatusLines):
             )
         except (SlackApiError, aiohttp.ClientError, TimeoutError):
             await self._remove(uploaded)
+            raise
+        except asyncio.CancelledError:  # easel stops: the job is delivered again after the restart
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_CLEANUP_S):
+                    await self._remove(uploaded)
             raise
 
     async def _until_shared(self, file_id: str) -> None:
