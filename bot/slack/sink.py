@@ -2,18 +2,20 @@
 
 Built by the job service from a job's stored ``origin`` (see :meth:`StatusTarget.to_origin`), so a
 job resumed after a restart still reports to the right channel and person. A result follows
-Slack's documented rules: ``files_upload_v2`` (getUploadURLExternal → upload → completeUploadExternal
-with ``channel_id`` / ``thread_ts`` and no blocks, which that method takes as rich text only) shares
-the watermarked images, then ``chat.postMessage`` posts the card in the same place: the requester,
-the (escaped) prompt, seeds and sizes, and the buttons. Slack shares uploaded files a moment after
-``completeUploadExternal`` answers, so the card waits (a few seconds at most) until ``files.info``
-shows the images in the channel, and appears under them rather than above. If the card cannot be
-posted, the images are deleted again, so a refunded job leaves nothing behind.
+Slack's documented rules: ``files_upload_v2`` (getUploadURLExternal → upload →
+completeUploadExternal with ``channel_id`` / ``thread_ts`` and no blocks, which that method takes
+as rich text only) shares the watermarked images, then ``chat.postMessage`` posts the card in the
+same place: the requester, the (escaped) prompt, seeds and sizes, and the buttons. Slack shares
+uploaded files a moment after ``completeUploadExternal`` answers, so the card waits until
+``files.info`` shows the images in the channel (3 s at most), and appears under them rather than
+above. If the card cannot be posted, or easel stops before it is, the images are deleted again,
+so a refunded job leaves nothing behind and a resumed one posts its images once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import aiohttp
@@ -44,8 +46,11 @@ log = logging.getLogger(__name__)
 
 _NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 _ICONS = MARKUP.icons
-#: Pauses between ``files.info`` looks while Slack shares the images (6.2 s in all, then the card goes anyway).
-_SHARE_PAUSES_S = (0.2, 0.4, 0.8, 1.6, 3.2)
+#: Pauses between ``files.info`` looks while Slack shares the images: 3 s in all, then the card goes
+#: anyway (delivery holds a worker, so the wait stays short; Slack usually shares within a second).
+_SHARE_PAUSES_S = (0.25, 0.5, 1.0, 1.25)
+#: How long a stopping easel spends taking back the images of a card it could not post.
+_CLEANUP_S = 3.0
 
 
 class SlackJobSink(StatusLines):
@@ -109,8 +114,6 @@ class SlackJobSink(StatusLines):
             file_uploads=uploads, channel=self.target.channel, thread_ts=self.target.thread_ts
         )
         uploaded = tuple(str(f.get("id")) for f in done.get("files") or [] if f.get("id"))
-        if uploaded:
-            await self._until_shared(uploaded[0])
         user = outcome.requester.user_id
         blocks = result_blocks(
             outcome, user_id=user, operations=self.ctx.limits().operations, file_ids=uploaded
@@ -118,6 +121,8 @@ class SlackJobSink(StatusLines):
         if self.defaults is not None:  # which /settings defaults the job used, under the summary
             blocks.insert(1, self.defaults)
         try:
+            if uploaded:
+                await self._until_shared(uploaded[0])
             await self.ctx.client.chat_postMessage(
                 channel=self.target.channel,
                 thread_ts=self.target.thread_ts,
@@ -126,6 +131,11 @@ class SlackJobSink(StatusLines):
             )
         except (SlackApiError, aiohttp.ClientError, TimeoutError):
             await self._remove(uploaded)
+            raise
+        except asyncio.CancelledError:  # easel stops: the job is delivered again after the restart
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_CLEANUP_S):
+                    await self._remove(uploaded)
             raise
 
     async def _until_shared(self, file_id: str) -> None:
