@@ -31,6 +31,7 @@ from services.audit import AuditLog
 from services.backends import registry
 from services.backends.base import Backend, BackendLimits
 from services.backends.catalogue import ModelCatalogue
+from services.backends.costs import Pricing, priced_limits
 from services.backends.plugin import BackendConfigError, BackendContext
 from services.backends.routing import RoutingBackend
 from services.budgets import BudgetBook, Limits
@@ -105,6 +106,14 @@ def build_backend(settings: Settings, session: aiohttp.ClientSession | None = No
         )
     except BackendConfigError as exc:
         raise SettingsError(str(exc)) from None
+
+
+def pricing_for(backend: Backend, settings: Settings) -> Pricing:
+    """How jobs are charged: the router prices its offers; a single backend is priced alike here."""
+    if isinstance(backend, RoutingBackend):
+        return Pricing(lambda: backend.limits, settings.tokens_per_unit)
+    plugin, costs = settings.backend_names[0], settings.model_costs
+    return Pricing(lambda: priced_limits(backend.limits, plugin, costs), settings.tokens_per_unit)
 
 
 def build_blob_store(settings: Settings) -> BlobStore:
@@ -192,7 +201,7 @@ async def open_services(settings: Settings, *, backend: Backend | None = None) -
                 watermarker=watermarker,
                 max_concurrency=settings.max_concurrency,
                 gate=policy,
-                tokens_per_unit=settings.tokens_per_unit,
+                pricing=pricing_for(backend, settings),
             )
             services = Services(settings, backend, jobs, watermarker, db, store, quota, policy)
             try:

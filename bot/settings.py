@@ -22,9 +22,10 @@ from pydantic import PrivateAttr, SecretStr, ValidationError, field_validator, m
 from pydantic_settings import NoDecode
 
 from bot.errors import SettingsError
+from bot.routing_settings import RoutingSettings
 from services.backends import registry
 from services.backends.plugin import BackendPlugin
-from services.backends.settings import BackendSettings, EnvSettings, http_url, setting, split_commas
+from services.backends.settings import BackendSettings, http_url, setting, split_commas
 from services.stores.location import S3Options, StoreLocation, parse_store_url
 
 __all__ = [
@@ -40,7 +41,7 @@ S = TypeVar("S", bound=BackendSettings)
 _SLACK_HTTP = "Slack front end over HTTP (`/slack/events` on `EASEL_SLACK_PORT`)"
 
 
-class Settings(EnvSettings):
+class Settings(RoutingSettings):
     """The core settings, carrying every backend plugin's own (:attr:`backend_settings` is the chosen one).
 
     See the README's table for meanings.
@@ -97,34 +98,6 @@ class Settings(EnvSettings):
     )
     slack_port: int = setting(
         "EASEL_SLACK_PORT", 3000, ge=0, le=65535, meaning="port for Slack's HTTP requests"
-    )
-
-    # Backend: which plugin; its own variables are in its settings model.
-    backend: str = setting("EASEL_BACKEND", registry.DEFAULT.name, meaning=registry.choices_markdown())
-    # Several at once (issue 13): routed by model; empty means just EASEL_BACKEND.
-    backends: Annotated[list[str], NoDecode] = setting(
-        "EASEL_BACKENDS",
-        default_factory=list,
-        meaning="comma list of backends to run at once, jobs routed by `--model` (empty: `EASEL_BACKEND` alone)",
-    )
-    model_fallbacks: Annotated[dict[str, str], NoDecode] = setting(
-        "EASEL_MODEL_FALLBACKS",
-        default_factory=dict,
-        meaning="comma list `model=fallback`: where a model's jobs go while its service is down",
-    )
-    model_costs: Annotated[dict[str, int], NoDecode] = setting(
-        "EASEL_MODEL_COSTS",
-        default_factory=dict,
-        meaning="comma list `model=units`: quota units per image (defaults: core 3, ultra 8, sd3.5-large 6, "
-        "OpenAI models 10, Gemini 4, others 1)",
-    )
-    default_models: Annotated[dict[str, str], NoDecode] = setting(
-        "EASEL_DEFAULT_MODELS",
-        default_factory=dict,
-        meaning="comma list `command=model`: each command's default model, e.g. `imagine=core,upscale=esrgan`",
-    )
-    tokens_per_unit: int = setting(
-        "EASEL_TOKENS_PER_UNIT", 400, ge=1, meaning="token-billed images (OpenAI): tokens charged as one unit"
     )
 
     # Core
@@ -321,42 +294,6 @@ class Settings(EnvSettings):
         if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
             raise ValueError("set both EASEL_S3_ACCESS_KEY_ID and EASEL_S3_SECRET_ACCESS_KEY, or neither")
         return self
-
-    @field_validator("backends", mode="before")
-    @classmethod
-    def _known_backends(cls, value: object) -> object:
-        parts = split_commas(value)
-        return [registry.get(p).name for p in parts] if isinstance(parts, list) else parts
-
-    @field_validator("model_fallbacks", "model_costs", "default_models", mode="before")
-    @classmethod
-    def _pairs(cls, value: object) -> object:
-        parts = split_commas(value)
-        if not isinstance(parts, list):
-            return parts
-        pairs: dict[str, str] = {}
-        for part in parts:
-            name, sep, target = (x.strip() for x in str(part).partition("="))
-            if not sep or not name or not target:
-                raise ValueError(f"{part!r} is not model=value")
-            pairs[name] = target
-        return pairs
-
-    @property
-    def backend_names(self) -> list[str]:
-        """The plugins this process runs: ``EASEL_BACKENDS``, or ``EASEL_BACKEND`` as a one-element list."""
-        return list(dict.fromkeys(self.backends)) or [self.backend]
-
-    @property
-    def routed(self) -> bool:
-        """Whether jobs go through the model router (several backends, or any per-model setting)."""
-        per_model = self.model_fallbacks or self.model_costs or self.default_models
-        return len(self.backend_names) > 1 or bool(per_model)
-
-    @field_validator("backend")
-    @classmethod
-    def _known_backend(cls, value: str) -> str:
-        return registry.get(value).name  # an alias becomes the plugin's name
 
     @field_validator("log_level")
     @classmethod

@@ -25,8 +25,10 @@ low-quality 1024×1024 GPT image (about 272 output tokens plus the prompt) costs
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from services.backends.base import BackendLimits
 from services.types import GenerationRequest, JobOutcome
@@ -35,7 +37,9 @@ __all__ = [
     "DEFAULT_TOKENS_PER_UNIT",
     "MODEL_UNITS",
     "PLUGIN_UNITS",
+    "Pricing",
     "charged_units",
+    "priced_limits",
     "reserved_units",
     "units_per_image",
 ]
@@ -66,6 +70,34 @@ def units_per_image(
     return MODEL_UNITS.get(model, PLUGIN_UNITS.get(plugin, 1))
 
 
+def priced_limits(
+    limits: BackendLimits, plugin: str, overrides: Mapping[str, int] | None = None
+) -> BackendLimits:
+    """A single backend's ``limits`` with every model priced as the router would price it
+    (:func:`services.backends.routing.offers_of`), so one backend and several charge alike."""
+    default = limits.default_model or plugin
+    priced = dataclasses.replace(
+        limits, units_per_image=units_per_image(plugin, default, limits.units_per_image, overrides)
+    )
+    own = [
+        (name, limits.for_model(name))
+        for name in dict.fromkeys((*limits.models, *(n for n, _ in limits.model_limits)))
+        if name != default
+    ]
+    return dataclasses.replace(
+        priced,
+        model_limits=tuple(
+            (
+                name,
+                dataclasses.replace(
+                    one, units_per_image=units_per_image(plugin, name, one.units_per_image, overrides)
+                ),
+            )
+            for name, one in own
+        ),
+    )
+
+
 def _model_of(request: GenerationRequest, limits: BackendLimits) -> str:
     return request.model or limits.default_for(request.operation)
 
@@ -90,3 +122,18 @@ def charged_units(
         return max(delivered, math.ceil(outcome.usage_tokens / tokens_per_unit))
     model = outcome.model if outcome.model in limits.models else _model_of(outcome.request, limits)
     return delivered * limits.for_model(model).units_per_image
+
+
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    """How the job service charges: the running backend's priced limits (read per job, so models a
+    GPU host learns later are priced too) and how many billed tokens make a unit."""
+
+    limits: Callable[[], BackendLimits]
+    tokens_per_unit: int = DEFAULT_TOKENS_PER_UNIT
+
+    def reserve(self, request: GenerationRequest) -> int:
+        return reserved_units(request, self.limits())
+
+    def charge(self, outcome: JobOutcome) -> int:
+        return charged_units(outcome, self.limits(), self.tokens_per_unit)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.backends.base import Backend
-from services.backends.costs import DEFAULT_TOKENS_PER_UNIT, reserved_units
+from services.backends.costs import Pricing
 from services.db import DATABASE_ERRORS, Database
 from services.errors import BackendError, JobCancelled, JobNotFound, NotAllowed, StorageError, StorageFull
 from services.jobs.active import ActiveJob, ActiveJobs, JobStats, user_hash
@@ -75,9 +75,9 @@ class JobService:
         clock: Callable[[], float] = time.time,
         sink_timeout_s: float = SINK_TIMEOUT_S,
         gate: RequestGate | None = None,
-        tokens_per_unit: int = DEFAULT_TOKENS_PER_UNIT,
+        pricing: Pricing | None = None,
     ) -> None:
-        """``tokens_per_unit``: how token-billed results are charged (:mod:`services.backends.costs`)."""
+        """``pricing``: how jobs are charged (:mod:`services.backends.costs`); default: the backend's limits."""
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
         self.db = db
@@ -88,6 +88,7 @@ class JobService:
         self.max_concurrency = max_concurrency
         self.sink_timeout_s = sink_timeout_s
         self.gate = gate
+        self.pricing = pricing or Pricing(lambda: backend.limits)
         self._clock = clock
         self._factories: dict[str, SinkFactory] = {}
         self._lock = DataDirLock(db.data_dir)
@@ -102,8 +103,7 @@ class JobService:
             active=self._active,
             clock=clock,
             gate=gate,
-            limits=lambda: backend.limits,
-            tokens_per_unit=tokens_per_unit,
+            pricing=self.pricing,
         )
         self._publishing = Publishing(store=store, watermarker=watermarker, records=self._records)
         self._runner = JobRunner(
@@ -253,7 +253,7 @@ class JobService:
         """Reserve quota, persist and queue a job; raises :class:`QuotaExceeded` before writing.
 
         The reservation is the request's images × its model's cost units
-        (:func:`services.backends.costs.reserved_units`), written with the job row.
+        (:meth:`Pricing.reserve`), written with the job row.
 
         ``origin`` is JSON-able and names the platform (``origin["platform"]``) whose
         registered factory builds the job's sink; ``sink`` overrides that for this run
@@ -277,7 +277,7 @@ class JobService:
         row = NewJob.encode(job_id, requester, origin_dict, request, refs, created_at=now)  # TypeError now
         try:
             async with self.db.transaction() as tx:
-                units = reserved_units(request, self.backend.limits)
+                units = self.pricing.reserve(request)
                 reservation = await self.quota.reserve(requester, units, job_id, tx=tx)
                 await self._records.insert(tx, row, reservation.id)
                 if pending_id is not None:

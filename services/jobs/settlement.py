@@ -20,8 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.backends.base import BackendLimits
-from services.backends.costs import DEFAULT_TOKENS_PER_UNIT, charged_units
+from services.backends.costs import Pricing
 from services.db import Database
 from services.errors import ContentFiltered, EaselError
 from services.jobs.active import ActiveJob, ActiveJobs
@@ -43,14 +42,13 @@ class Settlement:
     active: ActiveJobs
     clock: Callable[[], float]
     gate: RequestGate | None = None
-    limits: Callable[[], BackendLimits] | None = None  # the models' prices; None: one unit per image
-    tokens_per_unit: int = DEFAULT_TOKENS_PER_UNIT
+    pricing: Pricing | None = None  # the models' prices; None: one unit per image
 
     def units_for(self, outcome: JobOutcome) -> int:
         """What delivering ``outcome`` costs (clamped to the reservation by the ledger)."""
-        if self.limits is None:
+        if self.pricing is None:
             return len(outcome.images) or (1 if outcome.text is not None else 0)
-        return charged_units(outcome, self.limits(), self.tokens_per_unit)
+        return self.pricing.charge(outcome)
 
     async def done(self, job: ActiveJob, outcome: JobOutcome) -> None:
         """Charge what the delivered result costs (refunding the rest) and mark the job done."""

@@ -11,7 +11,7 @@ import pytest
 
 from commands.replies import PLAIN, quota_text
 from services.backends.base import BackendLimits
-from services.backends.costs import MODEL_UNITS, PLUGIN_UNITS, units_per_image
+from services.backends.costs import MODEL_UNITS, PLUGIN_UNITS, Pricing, priced_limits, units_per_image
 from services.backends.routing import RoutingBackend
 from services.budgets import BudgetBook, Limits
 from services.db import Database
@@ -151,20 +151,23 @@ async def test_server_budgets_and_quota_count_units(stack: Stack) -> None:
     assert "This server's daily budget: 12 of 40 left" in text
 
 
-async def test_a_single_backend_without_routing_charges_one_unit_per_image(tmp_path: Path) -> None:
+async def test_a_single_backend_charges_its_models_prices_as_the_router_would(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "data")
-    quota = QuotaBook(db, daily_limit=10)
-    backend = _fake("ultra")
+    quota = QuotaBook(db, daily_limit=100)
+    backend = _fake("ultra", "core")
+    assert priced_limits(backend.limits, "stability").for_model("core").units_per_image == 3
+    pricing = Pricing(lambda: priced_limits(backend.limits, "stability", {"core": 2}))
     jobs = JobService(
         db=db, quota=quota, store=ImageStore(tmp_path / "data", db), backend=backend,
-        watermarker=Watermarker("AI generated"),
+        watermarker=Watermarker("AI generated"), pricing=pricing,
     )  # fmt: skip
     sink = RecordingSink()
     jobs.register_platform("test", lambda record: sink)
     await jobs.start()
     try:
-        job = await Stack(jobs, quota, sink, db).run(None, samples=2)
-        assert await Stack(jobs, quota, sink, db).charged(job) == (2, 2)
+        stack = Stack(jobs, quota, sink, db)
+        assert await stack.charged(await stack.run(None, samples=2)) == (16, 16)  # the default, ultra
+        assert await stack.charged(await stack.run("core")) == (2, 2)  # the operator's override
     finally:
         await jobs.stop()
         await db.close()
