@@ -107,6 +107,10 @@ async def test_a_long_catalogue_stays_within_block_kit_limits(
         assert all(len(c.params["blocks"]) <= 50 for c in calls)
         detail = next(c for c in calls if "/imagine" in _texts(c.params["blocks"], "header")[0])
         assert _texts(detail.params["blocks"], "context")[-1].startswith("…and ")
+        await easel.user.slash_command("/imagine")  # more models than a select holds: typed instead
+        [opened] = await slack_server.wait_for("views.open")
+        block = next(b for b in opened.params["view"]["blocks"] if b.get("block_id") == "opt:model")
+        assert block["element"]["type"] == "plain_text_input"
 
 
 async def test_the_model_select_offers_only_models_that_can_run_the_command(
