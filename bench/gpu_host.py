@@ -9,11 +9,15 @@ and prints each host's utilisation as the fake measures it: time spent generatin
 wall time from its first job's start to its last job's end. Targets: ≥ 98 % with one
 host, ≥ 95 % per host with two.
 
-The job service's ``max_concurrency`` is hosts × per-host concurrency + 2, so a worker
-is already waiting for a host when one frees up. Run from the repository root::
+Each run happens twice: with the host on this machine (no network), and across a
+network like a GPU box in another room or rack (``--latency-ms`` round trip, answers' bodies
+at ``--link-mbit``), with realistic 1024² images and the default worker count
+(``EASEL_MAX_CONCURRENCY``, 2). The slot is given back when the GPU is done (see
+``services/backends/a1111/host_call.py``), so the network should cost almost nothing.
+Run from the repository root::
 
-    python bench/gpu_host.py                 # 1 and 2 hosts, T = 0.2 s, 20 users × 2 jobs
-    python bench/gpu_host.py --hosts 3 --generation-s 0.5 --size 512
+    python bench/gpu_host.py                 # 1 and 2 hosts, T = 1 s, 10 users × 2 jobs
+    python bench/gpu_host.py --hosts 3 --generation-s 0.5 --size 512 --workers 5
 """
 
 from __future__ import annotations
@@ -71,8 +75,12 @@ class CountingSink:
         self.failed += 1
 
 
-async def run(hosts: int, args: argparse.Namespace) -> list[str]:
-    fakes = [await FakeA1111(generation_s=args.generation_s).start() for _ in range(hosts)]
+async def run(hosts: int, args: argparse.Namespace, *, networked: bool) -> list[str]:
+    link = {"latency_s": args.latency_ms / 2000, "link_bytes_per_s": args.link_mbit * 125_000}
+    fakes = [
+        await FakeA1111(generation_s=args.generation_s, grain=True, **(link if networked else {})).start()
+        for _ in range(hosts)
+    ]
     backend = A1111Backend(
         [f.url for f in fakes],
         per_host_concurrency=args.per_host,
@@ -90,7 +98,7 @@ async def run(hosts: int, args: argparse.Namespace) -> list[str]:
             store=ImageStore(Path(tmp), db),
             backend=backend,
             watermarker=Watermarker("AI generated"),
-            max_concurrency=hosts * args.per_host + 2,
+            max_concurrency=args.workers,
         )
         jobs.register_platform("bench", lambda record: sink)
         await jobs.start()
@@ -116,8 +124,9 @@ async def run(hosts: int, args: argparse.Namespace) -> list[str]:
             for fake in fakes:
                 await fake.close()
     total = len(submitted)
+    where = f"{args.latency_ms:g} ms round trip, {args.link_mbit:g} Mbit/s" if networked else "no network"
     lines.append(
-        f"{hosts} host(s) × {args.per_host} slot(s), T = {args.generation_s:.2f} s, {args.users} users × "
+        f"{where}: {hosts} host(s) × {args.per_host} slot(s), {args.workers} workers, T = {args.generation_s:.2f} s, {args.users} users × "
         f"{args.jobs} jobs = {total} jobs of {args.size}×{args.size}: wall {wall:.2f} s "
         f"(ideal {total * args.generation_s / hosts:.2f} s), delivered {sink.delivered}, failed {sink.failed}"
     )
@@ -138,20 +147,24 @@ def main() -> int:
     parser.add_argument(
         "--hosts", type=int, nargs="*", default=[1, 2], help="host counts to run (default 1 2)"
     )
-    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=2, help="jobs per user")
-    parser.add_argument("--generation-s", type=float, default=0.2, help="T: seconds per generation")
+    parser.add_argument("--generation-s", type=float, default=1.0, help="T: seconds per generation")
+    parser.add_argument("--latency-ms", type=float, default=50.0, help="round trip to the host")
+    parser.add_argument("--link-mbit", type=float, default=100.0, help="bandwidth of answers")
+    parser.add_argument("--workers", type=int, default=2, help="EASEL_MAX_CONCURRENCY (default 2)")
     parser.add_argument(
         "--per-host", type=int, default=1, help="per-host concurrency (EASEL_GPU_HOST_CONCURRENCY)"
     )
-    parser.add_argument("--size", type=int, default=64, help="image side in pixels")
+    parser.add_argument("--size", type=int, default=1024, help="image side in pixels")
     parser.add_argument("--progress-s", type=float, default=1.0, help="progress poll interval")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     print("Driven through services.jobs.JobService (SQLite, fair queue, store, watermark) + A1111Backend.")
     for hosts in args.hosts:
-        for line in asyncio.run(run(hosts, args)):
-            print(line)
+        for networked in (False, True):
+            for line in asyncio.run(run(hosts, args, networked=networked)):
+                print(line)
     return 0
 
 

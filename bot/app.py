@@ -90,7 +90,7 @@ def build_backend(settings: Settings, session: aiohttp.ClientSession | None = No
         raise SettingsError("set " + "; ".join(problems))
     try:
         names = settings.backend_names
-        if len(names) == 1:
+        if not settings.routed:
             return registry.get(names[0]).build(settings.settings_of(names[0]), backend_context(session))
         built = {
             name: registry.get(name).build(settings.settings_of(name), backend_context(session))
@@ -101,6 +101,7 @@ def build_backend(settings: Settings, session: aiohttp.ClientSession | None = No
             default_model=None,
             fallbacks=settings.model_fallbacks,
             costs=settings.model_costs,
+            default_models=settings.default_models,
         )
     except BackendConfigError as exc:
         raise SettingsError(str(exc)) from None
@@ -166,7 +167,7 @@ async def open_services(settings: Settings, *, backend: Backend | None = None) -
     The job service is built but not started: front ends register their platforms
     first, then the caller runs ``await services.jobs.start()``.
     """
-    db = await Database.open(settings.data_dir / "easel.sqlite3")
+    db = await Database.open(settings.data_dir, url=settings.database)
     store = ImageStore(settings.data_dir, db, build_blob_store(settings))  # connects on first use
     try:
         quota = QuotaBook(db, daily_limit=settings.daily_quota, budgets=budget_book(db, settings))
@@ -191,6 +192,7 @@ async def open_services(settings: Settings, *, backend: Backend | None = None) -
                 watermarker=watermarker,
                 max_concurrency=settings.max_concurrency,
                 gate=policy,
+                tokens_per_unit=settings.tokens_per_unit,
             )
             services = Services(settings, backend, jobs, watermarker, db, store, quota, policy)
             try:

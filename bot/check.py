@@ -1,6 +1,8 @@
 """``easel check``: configuration and reachability, without starting or generating anything.
 
-The backend's lines come from its plugin (:meth:`BackendPlugin.check`); the platform probes
+The backend's lines come from its plugin (:meth:`BackendPlugin.check`), or, when jobs are routed by
+model, from every enabled plugin plus a ``models`` line (a per-command default that no backend serves
+fails it, as ``easel run`` would refuse to start); the platform probes
 live here, and ``easel run`` reuses :func:`slack_app_token_error` before starting Socket Mode.
 """
 
@@ -12,11 +14,13 @@ from typing import TextIO
 
 import aiohttp
 
-from bot.app import backend_context, build_blob_store, build_signer
+from bot.app import backend_context, build_backend, build_blob_store, build_signer
 from bot.errors import SettingsError
 from bot.settings import Settings, missing_chat
+from services.backends import registry
+from services.backends.plugin import BackendConfigError
 from services.data_dir import StorageUnusable, ensure_writable_dir, probe_database
-from services.errors import StorageError
+from services.errors import EaselError, StorageError
 from services.types import CheckResult
 
 _TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
@@ -102,11 +106,23 @@ def check_data_dir(settings: Settings) -> list[CheckResult]:
     except StorageUnusable as exc:
         return [CheckResult("data dir", False, str(exc))]
     results = [CheckResult("data dir", True, f"{settings.data_dir} is writable")]
+    if settings.database:  # PostgreSQL: probed by check_postgres (async), not the data dir's file
+        return results
     try:
         results.append(CheckResult("database", True, probe_database(settings.data_dir)))
     except StorageUnusable as exc:
         results.append(CheckResult("database", False, str(exc)))
     return results
+
+
+async def check_postgres(settings: Settings, url: str) -> CheckResult:
+    """``EASEL_DATABASE_URL``: the server answers and its schema is not newer (read-only)."""
+    from services.db.postgres import probe_postgres
+
+    try:
+        return CheckResult("database", True, await probe_postgres(url, settings.data_dir))
+    except StorageUnusable as exc:
+        return CheckResult("database", False, str(exc))
 
 
 async def check_store(settings: Settings) -> CheckResult:
@@ -118,6 +134,28 @@ async def check_store(settings: Settings) -> CheckResult:
         return CheckResult("image store", False, exc.log_detail or f"{blobs.description}: {exc}")
     finally:
         await blobs.close()
+
+
+async def check_backends(settings: Settings) -> list[CheckResult]:
+    """Each enabled backend's own lines; when routed, through the router so its model offers and
+    per-command defaults (``EASEL_DEFAULT_MODELS``) are checked as ``easel run`` would use them."""
+    if not settings.routed:
+        name = settings.backend_names[0]
+        return await registry.get(name).check(settings.settings_of(name), backend_context())
+    if settings.backend_problems():
+        return []  # reported as configuration lines
+    try:
+        backend = build_backend(settings)
+    except SettingsError as exc:
+        return [CheckResult("configuration", False, str(exc))]
+    try:
+        await backend.start()
+        return await backend.check()
+    except (BackendConfigError, EaselError) as exc:
+        detail = str(exc) if isinstance(exc, BackendConfigError) else exc.log_detail or exc.user_message
+        return [CheckResult("models", False, detail)]
+    finally:
+        await backend.close()
 
 
 def check_credentials(settings: Settings) -> CheckResult:
@@ -138,6 +176,8 @@ async def collect_checks(settings: Settings) -> list[CheckResult]:
     for problem in settings.backend_problems():
         results.append(CheckResult("configuration", False, "missing " + problem))
     results.extend(await asyncio.to_thread(check_data_dir, settings))
+    if settings.database:
+        results.append(await check_postgres(settings, settings.database))
     if settings.store_location is not None:  # the default store is the data dir, checked above
         results.append(await check_store(settings))
     chat = missing_chat(settings)
@@ -147,7 +187,7 @@ async def collect_checks(settings: Settings) -> list[CheckResult]:
         )
     results.append(check_credentials(settings))
     async with aiohttp.ClientSession(timeout=_TIMEOUT) as session:
-        results.extend(await settings.backend_plugin.check(settings.backend_settings, backend_context()))
+        results.extend(await check_backends(settings))
         if settings.discord_enabled:
             results.append(await check_discord(settings, session))
         if settings.slack_enabled:

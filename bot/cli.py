@@ -8,11 +8,11 @@
     easel remix "PROMPT --strength 0.4" --image in.png --out out/
     easel inpaint "PROMPT" --image in.png --mask mask.png --out out/
     easel upscale --image in.png --out out/
-    easel quota [ACCOUNT] [--reset]             # show or give back an account's daily images
+    easel quota [ACCOUNT] [--reset]             # show or give back an account's daily units
     easel slack-manifest --url https://your-host/slack/events
     easel verify shot.jpg [--json]              # does a picture carry this bot's invisible mark?
     easel keys init                             # a development C2PA signing pair
-    easel migrate [--down N]                    # schema version; undo newer migrations
+    easel migrate [--down N | --to URL]         # schema version; undo newer migrations; copy to PostgreSQL
     easel admin [--server ID] limits|set|grant|ban|unban|audit   # the admin commands
     easel models [COMMAND] [--json]             # the models each command can use now, limits, cost
 

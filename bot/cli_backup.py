@@ -15,7 +15,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli_common import EXIT_BACKEND, EXIT_OK, fail
+from bot.cli_common import EXIT_BACKEND, EXIT_OK, EXIT_USAGE, fail
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -36,6 +36,12 @@ def add_backup_command(sub: Any) -> None:
 def run_backup(settings: Settings, args: argparse.Namespace) -> int:
     from services.backup import BackupError, backup_database
 
+    if settings.database:
+        return fail(
+            "backup: easel backup copies the SQLite file; with EASEL_DATABASE_URL use the server's own"
+            " tools (pg_dump) instead.",
+            EXIT_USAGE,
+        )
     source = settings.data_dir / "easel.sqlite3"
     try:
         report = asyncio.run(asyncio.to_thread(backup_database, source, args.path))

@@ -53,7 +53,7 @@ async def _history(settings: Settings, args: argparse.Namespace) -> int:
     from services.store import ImageStore
 
     requester = parse_account(args.account)
-    async with await Database.open(settings.data_dir) as db:
+    async with await Database.open(settings.data_dir, url=settings.database) as db:
         records = await JobRecords(db, ImageStore(settings.data_dir, db)).recent_of(requester.key, 20)
     if not records:
         print(f"{requester.key}: no jobs yet.")

@@ -33,7 +33,7 @@ def add_quota_command(sub: Any) -> None:
     p = sub.add_parser(
         "quota",
         help="show (or --reset) an account's daily image quota",
-        description="Show an account's images left in the rolling 24 h window, or give them back.",
+        description="Show an account's cost units left in the rolling 24 h window, or give them back.",
     )
     p.add_argument(
         "account",
@@ -41,7 +41,7 @@ def add_quota_command(sub: Any) -> None:
         default=None,
         help="platform:user_id (discord:…, slack:…, cli:…) or a CLI user name (default: your login name)",
     )
-    p.add_argument("--reset", action="store_true", help="give back every image charged in the window")
+    p.add_argument("--reset", action="store_true", help="give back every unit charged in the window")
     p.set_defaults(handler=run_quota)
 
 
@@ -65,7 +65,7 @@ def _status_line(key: str, status: QuotaStatus) -> str:
 
     if status.limit == 0:
         return f"{key}: image generation is turned off (EASEL_DAILY_QUOTA=0)."
-    used = f"{status.used} of {status.limit} images used in the last 24 h (EASEL_DAILY_QUOTA)"
+    used = f"{status.used} of {status.limit} units used in the last 24 h (EASEL_DAILY_QUOTA)"
     return f"{key}: {used}. {quota_text(status, PLAIN)}"
 
 
@@ -74,10 +74,10 @@ async def _quota(settings: Settings, args: argparse.Namespace) -> int:
     from services.quota import QuotaBook
 
     requester = parse_account(args.account)
-    async with await Database.open(settings.data_dir) as db:
+    async with await Database.open(settings.data_dir, url=settings.database) as db:
         book = QuotaBook(db, daily_limit=settings.daily_quota)
         if args.reset:
             given_back = await book.reset(requester)
-            print(f"{requester.key}: gave back {given_back} image(s).")
+            print(f"{requester.key}: gave back {given_back} unit(s).")
         print(_status_line(requester.key, await book.status(requester)))
     return EXIT_OK

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.cli_progress import ProgressDisplay
+from commands.replies import made_by_text
 from services.errors import EaselError
 from services.types import JobOutcome, Operation, Progress, PublishedImage
 
@@ -86,6 +87,9 @@ class CliSink:
                 file=self._out,
                 flush=True,
             )
+        made_by = made_by_text(outcome.model, outcome.fallback_from)
+        if made_by:
+            self.display.note(made_by)
         if outcome.filtered:
             self.display.note(
                 f"{outcome.filtered} image(s) were withheld by the content filter and not charged"

@@ -71,8 +71,8 @@ async def run_verify(settings: Settings, args: argparse.Namespace) -> int:
 
     async with AsyncExitStack() as stack:
         find_job = None
-        if (settings.data_dir / DB_FILENAME).is_file():
-            db = await Database.open(settings.data_dir)
+        if settings.database or (settings.data_dir / DB_FILENAME).is_file():
+            db = await Database.open(settings.data_dir, url=settings.database)
             stack.push_async_callback(db.close)
             find_job = JobRecords(db, ImageStore(settings.data_dir, db)).find_by_prefix
         verifier = Verifier(kept_instance_id(settings.instance_id, settings.data_dir), find_job)

@@ -65,6 +65,16 @@ class Settings(EnvSettings):
         default_factory=list,
         meaning="comma list: sync commands to these servers (instant) instead of globally (up to an hour)",
     )
+    discord_admin_role: str | None = setting(
+        "EASEL_DISCORD_ADMIN_ROLE",
+        None,
+        meaning="role id or name whose members may use `/easel admin` besides members with Manage Server",
+    )
+    discord_modlog_channel: int | None = setting(
+        "EASEL_DISCORD_MODLOG_CHANNEL",
+        None,
+        meaning="channel id that receives one line per policy refusal and admin action on Discord",
+    )
 
     # Slack
     slack_bot_token: SecretStr | None = setting("SLACK_BOT_TOKEN", None, meaning=_SLACK_HTTP)
@@ -79,6 +89,11 @@ class Settings(EnvSettings):
         "EASEL_SLACK_ADMIN_GROUP",
         None,
         meaning="Slack user group id whose members may use `/easel admin` besides workspace admins (needs `usergroups:read`)",
+    )
+    slack_modlog_channel: str | None = setting(
+        "EASEL_SLACK_MODLOG_CHANNEL",
+        None,
+        meaning="channel id that receives one line per policy refusal and admin action on Slack (invite easel there)",
     )
     slack_port: int = setting(
         "EASEL_SLACK_PORT", 3000, ge=0, le=65535, meaning="port for Slack's HTTP requests"
@@ -100,7 +115,16 @@ class Settings(EnvSettings):
     model_costs: Annotated[dict[str, int], NoDecode] = setting(
         "EASEL_MODEL_COSTS",
         default_factory=dict,
-        meaning="comma list `model=units`: quota units per image (defaults: core 3, ultra 8, others 1)",
+        meaning="comma list `model=units`: quota units per image (defaults: core 3, ultra 8, sd3.5-large 6, "
+        "OpenAI models 10, Gemini 4, others 1)",
+    )
+    default_models: Annotated[dict[str, str], NoDecode] = setting(
+        "EASEL_DEFAULT_MODELS",
+        default_factory=dict,
+        meaning="comma list `command=model`: each command's default model, e.g. `imagine=core,upscale=esrgan`",
+    )
+    tokens_per_unit: int = setting(
+        "EASEL_TOKENS_PER_UNIT", 400, ge=1, meaning="token-billed images (OpenAI): tokens charged as one unit"
     )
 
     # Core
@@ -109,6 +133,12 @@ class Settings(EnvSettings):
         Path("./data"),
         meaning="SQLite database and stored originals",
         shown_default="`./data`",
+    )
+    database_url: SecretStr | None = setting(
+        "EASEL_DATABASE_URL",
+        None,
+        meaning="`postgresql://user:password@host:5432/easel`: every table in PostgreSQL instead of SQLite",
+        shown_default="SQLite in the data dir",
     )
     store_url: str | None = setting(
         "EASEL_STORE_URL",
@@ -137,7 +167,7 @@ class Settings(EnvSettings):
         25,
         ge=0,
         le=100_000,
-        meaning="images per user per rolling 24 h (`0` disables generation)",
+        meaning="cost units per user per rolling 24 h: one per image unless its model costs more (`0` disables generation)",
     )
     server_daily_units: int = setting(
         "EASEL_SERVER_DAILY_UNITS",
@@ -298,7 +328,7 @@ class Settings(EnvSettings):
         parts = split_commas(value)
         return [registry.get(p).name for p in parts] if isinstance(parts, list) else parts
 
-    @field_validator("model_fallbacks", "model_costs", mode="before")
+    @field_validator("model_fallbacks", "model_costs", "default_models", mode="before")
     @classmethod
     def _pairs(cls, value: object) -> object:
         parts = split_commas(value)
@@ -316,6 +346,12 @@ class Settings(EnvSettings):
     def backend_names(self) -> list[str]:
         """The plugins this process runs: ``EASEL_BACKENDS``, or ``EASEL_BACKEND`` as a one-element list."""
         return list(dict.fromkeys(self.backends)) or [self.backend]
+
+    @property
+    def routed(self) -> bool:
+        """Whether jobs go through the model router (several backends, or any per-model setting)."""
+        per_model = self.model_fallbacks or self.model_costs or self.default_models
+        return len(self.backend_names) > 1 or bool(per_model)
 
     @field_validator("backend")
     @classmethod
@@ -378,6 +414,11 @@ class Settings(EnvSettings):
             if isinstance(values, model):
                 return values
         raise LookupError(f"{model.__name__} is not the settings model of a registered backend")
+
+    @property
+    def database(self) -> str | None:
+        """``EASEL_DATABASE_URL`` revealed, for :meth:`services.db.Database.open` only (never log it)."""
+        return (self.database_url.get_secret_value() or None) if self.database_url is not None else None
 
     @property
     def store_location(self) -> StoreLocation | None:

@@ -41,7 +41,7 @@ def budget_refusal(error: BudgetExceeded, when: When) -> str:
     else:
         what = _UNITS.get(limit, limit.value)
         text = (
-            f"{what[0].upper()}{what[1:]} has {error.left} of {error.allowed} images left and this request "
+            f"{what[0].upper()}{what[1:]} has {error.left} of {error.allowed} units left and this request "
             f"needs {error.requested}."
         )
         if error.resets_at is not None:
@@ -50,7 +50,7 @@ def budget_refusal(error: BudgetExceeded, when: When) -> str:
 
 
 def budget_lines_text(lines: tuple[BudgetLine, ...], when: When) -> str:
-    """The other limits ``/quota`` lists under the person's own daily images (one line each)."""
+    """The other limits ``/quota`` lists under the person's own daily units (one line each)."""
     out: list[str] = []
     for line in lines:
         if line.name in _UNITS:

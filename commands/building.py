@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from commands.errors import MissingOption, OptionError
+from commands.errors import MissingOption, OptionError, quote
 from commands.flags import ParsedPrompt, given_raw, resolve
 from commands.invocation import Invocation
 from commands.sizes import check_size, nearest_aspect_ratio, size_for_ratio
@@ -24,6 +24,8 @@ from services.images import load_input_image
 from services.types import GenerationRequest, InputImage, Operation
 
 __all__ = [
+    "applicable_defaults",
+    "configured_model",
     "generation_request",
     "input_image",
     "missing_image",
@@ -32,6 +34,7 @@ __all__ = [
     "parse_invocation",
     "required_image",
     "sampling_fields",
+    "unknown_model",
     "with_defaults",
 ]
 
@@ -39,23 +42,29 @@ __all__ = [
 _OVERRIDDEN_BY = {"aspect_ratio": ("aspect_ratio", "size")}
 
 
-def with_defaults(inv: Invocation, spec: CommandSpec, limits: BackendLimits) -> Invocation:
-    """``inv`` with the person's defaults (``inv.defaults``) added where the call gives no value.
+def applicable_defaults(inv: Invocation, spec: CommandSpec, limits: BackendLimits) -> dict[str, object]:
+    """The person's defaults (``inv.defaults``) that fill a gap in this call, by option name.
 
     The one rule for ``/settings``: a typed option or a text flag always wins; a default for an
     option this command does not take is ignored (``/upscale`` has no aspect ratio).
     """
-    if not inv.defaults:
-        return inv
-    options = dict(inv.options)
+    applied: dict[str, object] = {}
     for name, value in inv.defaults.items():
-        if spec.option(name) is None or name in options:
+        if spec.option(name) is None or inv.options.get(name) not in (None, ""):
             continue
         if any(
             given_raw(inv, spec, limits, other) is not None for other in _OVERRIDDEN_BY.get(name, (name,))
         ):
             continue
-        options[name] = value
+        applied[name] = value
+    return applied
+
+
+def with_defaults(inv: Invocation, spec: CommandSpec, limits: BackendLimits) -> Invocation:
+    """``inv`` with the person's defaults added where the call gives no value (:func:`applicable_defaults`)."""
+    if not inv.defaults:
+        return inv
+    options = {**inv.options, **applicable_defaults(inv, spec, limits)}  # fills blanks too
     return replace(inv, options=options, defaults={})
 
 
@@ -70,18 +79,53 @@ def parse_invocation(inv: Invocation, spec: CommandSpec, limits: BackendLimits) 
 
 
 def model_limits(inv: Invocation, spec: CommandSpec, limits: BackendLimits) -> BackendLimits:
-    """The limits of the model this invocation runs on: ``--model`` may pick one whose sizes, steps
-    or scales differ from the default's (``BackendLimits.for_model``). Call it first in ``build()``
-    and validate against what it returns; an unknown model keeps ``limits`` (and is refused there).
+    """The limits of the model this invocation runs on, resolved before anything is spent.
+
+    ``--model`` (or the operator's default for this command, ``EASEL_DEFAULT_MODELS``) may pick a
+    model whose sizes, steps or scales differ from the default's (``BackendLimits.for_model``):
+    every other flag is validated against what this returns, whose ``default_model`` is the model
+    chosen. A model that no backend serves for this command is refused here with the models that
+    can do it, so the job is never queued and nothing is reserved.
     """
-    if not limits.model_limits or spec.option("model") is None:
-        return limits
-    raw = given_raw(with_defaults(inv, spec, limits), spec, limits, "model")
+    raw = None
+    if spec.option("model") is not None:
+        raw = given_raw(with_defaults(inv, spec, limits), spec, limits, "model")
     if raw is None:
+        chosen = limits.default_for(spec.operation)
+    elif not limits.models:
+        return limits  # the backend lists no models: it judges the name itself
+    else:
+        wanted = normalize_choice(raw)
+        serving = limits.models_for(spec.operation)
+        found = next((m for m in serving if normalize_choice(m) == wanted), None)
+        if found is None:
+            raise unknown_model(
+                raw, spec, serving, known=any(normalize_choice(m) == wanted for m in limits.models)
+            )
+        chosen = found
+    own = limits.for_model(chosen)
+    if own is limits and chosen == limits.default_model:
         return limits
-    wanted = normalize_choice(raw)
-    chosen = next((m for m in limits.models if normalize_choice(m) == wanted), None)
-    return limits.for_model(chosen)
+    return replace(own, default_model=chosen, models=limits.models, default_models=limits.default_models)
+
+
+def unknown_model(raw: str, spec: CommandSpec, serving: tuple[str, ...], *, known: bool) -> OptionError:
+    """The private reply to a ``--model`` no enabled backend serves for ``/command``."""
+    shown = quote(raw)
+    listed = ", ".join(serving[:10]) + (", …" if len(serving) > 10 else "")
+    why = f"{shown} can't do /{spec.name}" if known else f"I don't know the model {shown}"
+    more = (
+        f"Models for /{spec.name}: {listed} (see /models)."
+        if serving
+        else f"No model here can do /{spec.name}."
+    )
+    return OptionError(f"{why}. {more} Nothing was spent.", option="model", log_detail=f"model {raw!r}")
+
+
+def configured_model(operation: Operation, limits: BackendLimits) -> str | None:
+    """The operator's default model for ``operation``'s command, when one is configured (else None:
+    the backend's own default), so the stored request names the model that runs."""
+    return dict(limits.default_models).get(operation.value)
 
 
 def output_size(parsed: ParsedPrompt, limits: BackendLimits) -> tuple[int | None, int | None, str | None]:
@@ -153,11 +197,13 @@ def generation_request(
 
     ``fields`` are what the command itself decides: the size, the init image, the mask...
     """
+    sampling = sampling_fields(parsed, limits)
+    sampling["model"] = sampling["model"] or configured_model(operation, limits)
     return GenerationRequest(
         operation=operation,
         prompts=parsed.prompts,
         source=inv.source,
-        **sampling_fields(parsed, limits),
+        **sampling,
         **fields,
     )
 

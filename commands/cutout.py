@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from commands.building import parse_invocation, required_image
+from commands.building import configured_model, model_limits, parse_invocation, required_image
 from commands.invocation import Invocation
 from commands.options import IMAGE
 from commands.spec import CommandSpec
@@ -22,10 +22,12 @@ __all__ = ["SPEC", "build"]
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
+    limits = model_limits(inv, SPEC, limits)  # the model this command runs on (EASEL_DEFAULT_MODELS)
     parse_invocation(inv, SPEC, limits)  # a flag that doesn't belong here gets its clear message
     image = await required_image(inv, limits, SPEC.name)
     return GenerationRequest(
         operation=Operation.CUTOUT,
+        model=configured_model(Operation.CUTOUT, limits),
         width=image.width,
         height=image.height,
         init_image=image,

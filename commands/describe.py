@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from commands.building import parse_invocation, required_image
+from commands.building import configured_model, model_limits, parse_invocation, required_image
 from commands.invocation import Invocation
 from commands.options import IMAGE
 from commands.spec import CommandSpec
@@ -24,9 +24,15 @@ __all__ = ["SPEC", "build"]
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
+    limits = model_limits(inv, SPEC, limits)  # the model this command runs on (EASEL_DEFAULT_MODELS)
     parse_invocation(inv, SPEC, limits)  # refuses stray flags; there is no prompt to keep
     image = await required_image(inv, limits, SPEC.name)
-    return GenerationRequest(operation=Operation.DESCRIBE, init_image=image, source=inv.source)
+    return GenerationRequest(
+        operation=Operation.DESCRIBE,
+        init_image=image,
+        source=inv.source,
+        model=configured_model(Operation.DESCRIBE, limits),
+    )
 
 
 SPEC = CommandSpec(

@@ -49,11 +49,17 @@ class JobReader(Protocol):
     async def load_original(self, job_id: str, index: int) -> InputImage: ...
 
 
-async def stored_request(jobs: JobReader, job_id: str) -> GenerationRequest:
-    """The request a job was made with; ``JobNotFound`` once it is deleted or its inputs are gone."""
+async def stored_request(jobs: JobReader, job_id: str, index: int | None = None) -> GenerationRequest:
+    """The request a job was made with; ``JobNotFound`` once it is deleted or its inputs are gone.
+
+    With ``index``, also when the job never had that image (a forged or stale button): checked
+    against the row alone, so a form is not opened for a picture that is not there, at no cost.
+    """
     record = await jobs.get_job(job_id)
     if record.deleted or record.request is None:
         raise JobNotFound(log_detail=f"job {job_id} deleted or without its inputs")
+    if index is not None and not 0 <= index < max(record.n_requested, record.n_delivered):
+        raise JobNotFound(log_detail=f"job {job_id} has no image {index}")
     return record.request
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from commands.building import parse_invocation, required_image
+from commands.building import configured_model, model_limits, parse_invocation, required_image
 from commands.errors import OptionError
 from commands.invocation import Invocation
 from commands.options import COMMON_OPTIONS, IMAGE, PROMPT, OptionSpec
@@ -52,6 +52,7 @@ NO_SEARCH_MESSAGE = (
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
+    limits = model_limits(inv, SPEC, limits)  # the model this command runs on (EASEL_DEFAULT_MODELS)
     parsed = parse_invocation(inv, SPEC, limits)
     search = parsed.get_str("search")
     if not search:
@@ -63,6 +64,7 @@ async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
         extras.append(("grow_mask", str(grow)))
     return GenerationRequest(
         operation=Operation.REPLACE,
+        model=configured_model(Operation.REPLACE, limits),
         prompts=parsed.prompts,
         width=image.width,
         height=image.height,

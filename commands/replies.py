@@ -35,6 +35,7 @@ from services.types import Operation, Progress, SourceRef
 __all__ = [
     "DONE_LINE",
     "ERROR_TEXT_MAX_CHARS",
+    "PAUSED_LINE",
     "PLAIN",
     "STALE_BUTTON",
     "Icon",
@@ -44,6 +45,7 @@ __all__ = [
     "error_text",
     "extension_for",
     "fit",
+    "made_by_text",
     "made_verb",
     "not_allowed_to_delete",
     "parse_result_filename",
@@ -51,6 +53,7 @@ __all__ = [
     "quota_text",
     "result_filename",
     "title_for",
+    "unpaused_line",
     "withheld_text",
     "working_line",
 ]
@@ -113,6 +116,7 @@ _TITLES = {
     "variation": "🌀 Variation",
     "reroll": "🔁 Reroll",
     "describe": "🔎 Describe",
+    "again": "↩️ Run again",
 }
 _MADE = {
     Operation.IMAGINE: "imagined",
@@ -158,7 +162,7 @@ def _error_text(error: EaselError, markup: Markup) -> str:
             return f"{markup.icons[Icon.NO_ENTRY]} Image generation is turned off here. Nothing was spent."
         left = max(error.limit - error.used, 0)
         return (
-            f"{markup.icons[Icon.NO_ENTRY]} You have {left} of your {error.limit} daily images left and "
+            f"{markup.icons[Icon.NO_ENTRY]} You have {left} of your {error.limit} daily units left and "
             f"this request needs {error.requested}. More become available {markup.when(error.resets_at)}. "
             "Nothing was spent."
         )
@@ -181,7 +185,7 @@ def _operator_text(error: EaselError, view: OperatorView) -> str:
         who = f"{view.account!r} has" if view.account else "you have"
         reset = f"easel quota --reset {view.account}" if view.account else "easel quota --reset USER"
         return (
-            f"quota exhausted: {who} {left} of {error.limit} daily images left (EASEL_DAILY_QUOTA, rolling 24 h) "
+            f"quota exhausted: {who} {left} of {error.limit} daily units left (EASEL_DAILY_QUOTA, rolling 24 h) "
             f"and this needs {error.requested}. More become available at {_utc(error.resets_at)}, or run "
             f"`{reset}`. Nothing was spent."
         )
@@ -215,12 +219,29 @@ def _operator_text(error: EaselError, view: OperatorView) -> str:
 def quota_text(status: QuotaStatus, markup: Markup) -> str:
     if status.limit == 0:
         return "Image generation is turned off here."
-    text = f"You have {markup.bold(str(status.remaining))} of your {status.limit} daily images left."
+    text = f"You have {markup.bold(str(status.remaining))} of your {status.limit} daily units left"
+    if status.images is not None:
+        text += f" ({_images(status.images)} made in the last 24 h; {COST_NOTE})"
+    text += "."
     if status.resets_at is not None and status.remaining < status.limit:
-        text += f" The next one comes back {markup.when(status.resets_at)}."
+        text += f" The next units come back {markup.when(status.resets_at)}."
     if status.budgets:
         text += "\n" + budget_lines_text(status.budgets, markup.when)
     return text
+
+
+COST_NOTE = "an image costs 1 unit or more, by model"
+
+
+def _images(n: int) -> str:
+    return f"{n} image" if n == 1 else f"{n} images"
+
+
+def made_by_text(model: str, fallback_from: str | None) -> str | None:
+    """The note under a result made by a fallback model ("made by X — Y was unavailable"), else None."""
+    if not fallback_from or fallback_from == model:
+        return None
+    return f"Made by {model} — {fallback_from} was unavailable."
 
 
 def not_allowed_to_delete(markup: Markup, *, moderators: str | None = None) -> str:
@@ -233,6 +254,17 @@ def queued_line(position: int, *, resumed: bool = False) -> str:
     where = "you're next" if position <= 1 else f"position {position}"
     lead = "easel restarted; your request is queued again" if resumed else "Queued"
     return f"{lead} — {where}"
+
+
+PAUSED_LINE = (
+    "The moderators have paused image generation. Your request keeps its place in the queue "
+    "and starts when they resume"
+)
+
+
+def unpaused_line(position: int) -> str:
+    line = queued_line(position)
+    return f"Generation resumed; {line[:1].lower()}{line[1:]}"
 
 
 def working_line(progress: Progress | None = None) -> str:
@@ -251,6 +283,8 @@ class StatusLines:
     """A job sink's progress events as (icon, line) pairs, worded once; each front end's sink
     inherits this and says in :meth:`status` how a line looks and where it goes."""
 
+    _started: bool = False  # pause notices never overwrite "working" (services.jobs.pausing)
+
     async def status(self, icon: Icon, line: str) -> None:
         raise NotImplementedError
 
@@ -261,7 +295,16 @@ class StatusLines:
         await self.status(Icon.QUEUED, queued_line(position, resumed=True))
 
     async def on_started(self, job_id: str) -> None:
+        self._started = True
         await self.status(Icon.WORKING, working_line())
+
+    async def on_paused(self, job_id: str) -> None:
+        if not self._started:
+            await self.status(Icon.QUEUED, PAUSED_LINE)
+
+    async def on_unpaused(self, job_id: str, position: int) -> None:
+        if not self._started:  # a job that has started says so itself
+            await self.status(Icon.QUEUED, unpaused_line(position))
 
     async def on_progress(self, job_id: str, progress: Progress) -> None:
         await self.status(Icon.WORKING, working_line(progress))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from commands.building import parse_invocation, required_image
+from commands.building import configured_model, model_limits, parse_invocation, required_image
 from commands.errors import OptionError
 from commands.invocation import Invocation
 from commands.options import IMAGE, SCALE, UPSCALE_MODE, UPSCALE_PROMPT
@@ -59,6 +59,7 @@ def too_large_message(width: int, height: int, factor: int, limits: BackendLimit
 
 
 async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
+    limits = model_limits(inv, SPEC, limits)  # the model this command runs on (EASEL_DEFAULT_MODELS)
     parsed = parse_invocation(inv, SPEC, limits)
     factor = parsed.get_int("scale") or int(str(SCALE.default_for(limits)))
     mode = parsed.get_str("upscale_mode")
@@ -72,6 +73,7 @@ async def build(inv: Invocation, limits: BackendLimits) -> GenerationRequest:
         raise OptionError(problem, option="image")
     return GenerationRequest(
         operation=Operation.UPSCALE,
+        model=configured_model(Operation.UPSCALE, limits),
         prompts=prompts,
         width=image.width * factor,
         height=image.height * factor,

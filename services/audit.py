@@ -8,13 +8,12 @@ cut excerpt at most (see :func:`excerpt`).
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from services.db import Database, Transaction
+from services.db import Database, Row, Transaction
 from services.types import Requester
 
 __all__ = ["AuditEntry", "AuditLog", "excerpt"]
@@ -60,14 +59,24 @@ class AuditLog:
         actor_key = actor if isinstance(actor, str) else actor.key
         if server_id is None:
             server_id = "" if isinstance(actor, str) else actor.venue.server_id
-        sql = (
-            "INSERT INTO audit_log (at, actor_key, server_id, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)"
-        )
+        sql = "INSERT INTO audit_log (at, actor_key, server_id, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)"
         params = (self._clock(), actor_key, server_id, action, target, detail)
         if tx is not None:
             await tx.execute(sql, params)
         else:
             await self.db.execute(sql, params)
+
+    async def last_id(self) -> int:
+        """The id of the newest entry (0 when there is none): where a reader of new entries starts."""
+        row = await self.db.fetchone("SELECT COALESCE(MAX(id), 0) AS n FROM audit_log")
+        return int(row["n"]) if row is not None else 0
+
+    async def since(self, after_id: int, *, limit: int = 100) -> list[AuditEntry]:
+        """Entries newer than ``after_id``, oldest first (the moderation log tails the table with it)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        )
+        return [_entry(row) for row in rows]
 
     async def recent(self, *, limit: int = 50, server_id: str | None = None) -> list[AuditEntry]:
         """Newest first; only one server's entries when ``server_id`` is given."""
@@ -80,7 +89,7 @@ class AuditLog:
         return [_entry(row) for row in rows]
 
 
-def _entry(row: sqlite3.Row) -> AuditEntry:
+def _entry(row: Row) -> AuditEntry:
     return AuditEntry(
         id=int(row["id"]),
         at=datetime.fromtimestamp(float(row["at"]), UTC),

@@ -23,7 +23,6 @@ charged twice.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from enum import StrEnum
 from typing import cast
 
 from services.budgets import BudgetBook, BudgetLine
-from services.db import Database, Transaction
+from services.db import Database, Row, Transaction
 from services.errors import QuotaExceeded
 from services.types import Requester
 
@@ -64,7 +63,7 @@ class Reservation:
 
 @dataclass(frozen=True, slots=True)
 class QuotaStatus:
-    """What ``/quota`` shows. ``resets_at``: when the next image comes back (None if none used)."""
+    """What ``/quota`` shows, in cost units. ``resets_at``: when the next unit comes back (None if none used)."""
 
     limit: int
     used: int
@@ -72,6 +71,8 @@ class QuotaStatus:
     resets_at: datetime | None
     budgets: tuple[BudgetLine, ...] = ()
     """The other limits that apply (server day/month, concurrency, cool-down)."""
+    images: int | None = None
+    """Images the person's jobs made in the same window (filled by the job service; None: unknown)."""
 
 
 def _dt(ts: float) -> datetime:
@@ -239,7 +240,7 @@ class QuotaBook:
         return charges[-1][0] + WINDOW_S if charges else now + WINDOW_S
 
 
-def _reservation(row: sqlite3.Row) -> Reservation:
+def _reservation(row: Row) -> Reservation:
     return Reservation(
         id=row["id"],
         requester_key=row["requester_key"],

@@ -26,14 +26,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.db import Database
+from services.db import Database, Row
 from services.errors import JobNotFound
 from services.stores import BlobStore, FilesystemBlobStore
 from services.types import FinishReason, GeneratedImage, InputImage
@@ -129,8 +128,10 @@ class ImageStore:
         rel = self._original_relpath(job_id, index)
         await self.blobs.put(rel, image.png)
         await self.db.execute(
-            "INSERT OR REPLACE INTO images (job_id, idx, seed, width, height, path, finish_reason, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO images (job_id, idx, seed, width, height, path, finish_reason, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, idx) DO UPDATE SET seed = excluded.seed,"
+            " width = excluded.width, height = excluded.height, path = excluded.path,"
+            " finish_reason = excluded.finish_reason, created_at = excluded.created_at",
             (
                 job_id,
                 index,
@@ -172,7 +173,7 @@ class ImageStore:
             await self.blobs.delete_prefix(f"originals/{job_id}/")
         return deleted
 
-    def _stored(self, row: sqlite3.Row) -> StoredImage:
+    def _stored(self, row: Row) -> StoredImage:
         return StoredImage(
             job_id=row["job_id"],
             index=int(row["idx"]),
@@ -210,7 +211,6 @@ class ImageStore:
                 log_detail=f"input {ref.sha256} missing or damaged",
             )
         return InputImage(png=png, width=ref.width, height=ref.height, has_alpha=ref.has_alpha)
-
 
     async def _read_verified(self, key: str, sha256: str) -> bytes | None:
         """The bytes under ``key`` if they hash to ``sha256`` (hashed off the loop), else ``None``."""

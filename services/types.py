@@ -6,8 +6,12 @@ sent without re-encoding. Platform objects never appear here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+#: Signs a re-encoded copy with the job's content credentials: ``sign(data, mime) -> data``.
+Recredential = Callable[[bytes, str], bytes]
 
 
 class Operation(StrEnum):
@@ -137,6 +141,8 @@ class GenerationResult:
     backend: str  # "stability", "gpu-host"
     model: str  # engine / checkpoint that made them
     text: str | None = None  # /describe returns a prompt instead of images
+    fallback_from: str | None = None  # the model asked for, when its fallback made these (routing)
+    usage_tokens: int | None = None  # tokens the service billed, when it says (OpenAI's ``usage``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +204,9 @@ class PublishedImage:
     seed: int
     width: int
     height: int
+    # With content credentials on: signs a copy that upload fitting re-encoded (services.encoding),
+    # so what is posted carries a valid manifest, not one the re-encode broke or dropped.
+    recredential: Recredential | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,3 +222,5 @@ class JobOutcome:
     filtered: int = 0  # images withheld by the content filter (refunded)
     text: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    fallback_from: str | None = None  # the model asked for, when its fallback made these
+    usage_tokens: int | None = None  # what the service billed in tokens (settled in units)

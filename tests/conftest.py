@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.fakes.comfyui.harness",
     "tests.fakes.s3.harness",
     "tests.helpers.settings",
+    "tests.helpers.postgres",
 ]

@@ -13,7 +13,7 @@ import discord
 
 from commands.help import FLAG_HELP
 from commands.prompts import prompt_text
-from commands.replies import Icon, Markup, title_for, withheld_text
+from commands.replies import Icon, Markup, made_by_text, title_for, withheld_text
 from services.types import JobOutcome, Operation, PublishedImage
 
 __all__ = ["MARKUP", "NO_MENTIONS", "help_embed", "prompt_from_embed", "result_embed", "safe", "status_text"]
@@ -24,13 +24,33 @@ NO_MENTIONS = discord.AllowedMentions.none()
 _EMBED_DESCRIPTION_MAX = 4096
 _STATUS_PROMPT_MAX = 200
 _UNESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
+# What Discord's Markdown gives a meaning anywhere in a line, and what only at a line's start.
+_INLINE_MARKDOWN_RE = re.compile(r"[\\*_`~|\[\]]")
+_LINE_START_RE = re.compile(r"^([ \t]*)(?:([>#-])|(\d+)\.)", re.MULTILINE)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    indent, mark, number = match.groups()
+    return f"{indent}\\{mark}" if mark else f"{indent}{number}\\."
 
 
 def safe(text: str, limit: int | None = None) -> str:
-    """User text made inert for Markdown (mentions are disarmed by :data:`NO_MENTIONS`)."""
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return discord.utils.escape_markdown(text)
+    """User text made inert for Markdown (mentions are disarmed by :data:`NO_MENTIONS`): at most
+    ``limit`` characters, escapes included, cut with "…" without splitting an escape.
+
+    Not ``discord.utils.escape_markdown``: its link pattern ``\\[.+\\]\\(.+\\)`` backtracks cubically,
+    and a 4,000-character prompt of ``[](`` held the event loop (and the gateway) for seconds, then
+    came out longer than the limit. Here each Markdown character is escaped in one linear pass
+    (Discord shows ``\\*`` as ``*``), and the cut comes after escaping, so the result always fits.
+    """
+    shown = text if limit is None else text[:limit]  # escaping at most doubles it
+    escaped = _LINE_START_RE.sub(_escape_line_start, _INLINE_MARKDOWN_RE.sub(r"\\\g<0>", shown))
+    if limit is None or (len(escaped) <= limit and len(shown) == len(text)):
+        return escaped
+    cut = escaped[: limit - 1]
+    if (len(cut) - len(cut.rstrip("\\"))) % 2:  # a lone backslash would escape the "…"
+        cut = cut[:-1]
+    return cut + "…"
 
 
 def _when(moment: datetime) -> str:
@@ -110,5 +130,8 @@ def result_embed(
         embed.add_field(name="Strength", value=f"{request.strength:g}", inline=True)
     if outcome.filtered:
         embed.add_field(name="Withheld", value=withheld_text(outcome.filtered), inline=False)
+    made_by = made_by_text(outcome.model, outcome.fallback_from)
+    if made_by:
+        embed.add_field(name="Fallback", value=safe(made_by, 1024), inline=False)
     embed.set_footer(text=f"job {outcome.job_id[:8]}")
     return embed

@@ -1,15 +1,20 @@
-"""Block Kit for result messages and their buttons, built with ``slack_sdk.models.blocks``.
+"""Block Kit for result cards and their buttons, built with ``slack_sdk.models.blocks``.
 
-Buttons carry their state in ``action_id`` (:mod:`commands.actions`: ``easel:<verb>:<job>[:<index>]``),
-so they keep working after a restart: the handler looks the job up in SQLite and starts from its
-stored clean original::
+A result is two messages in the same place: the uploaded images (``files.completeUploadExternal``
+takes only rich text blocks, so no buttons there), then this card (``chat.postMessage``) with the
+summary and the buttons. Buttons carry their state in ``action_id`` (:mod:`commands.actions`:
+``easel:<verb>:<job>[:<index>]``), so they keep working after a restart: the handler looks the job
+up in SQLite and starts from its stored clean original. The Delete button's ``value`` lists the
+uploaded files' ids, so the files go with the card, also after a restart::
 
-    blocks = result_blocks(outcome, user_id="U123", operations=limits.operations)
+    blocks = result_blocks(outcome, user_id="U123", operations=limits.operations, file_ids=("F0123ABCD",))
     text, blocks = describe_message(outcome, user_id="U123", operations=limits.operations)
+    file_ids("F0123ABCD,F0456EFGH")  # ("F0123ABCD", "F0456EFGH"), from a pressed Delete button
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -25,10 +30,10 @@ from slack_sdk.models.blocks import (
 
 from bot.slack.mrkdwn import escape_text, quote_prompt, truncate
 from commands.actions import Verb, encode
-from commands.replies import made_verb, withheld_text
+from commands.replies import made_by_text, made_verb, withheld_text
 from services.types import GenerationRequest, JobOutcome, Operation, PublishedImage
 
-__all__ = ["describe_message", "fallback_text", "result_blocks", "result_summary"]
+__all__ = ["describe_message", "fallback_text", "file_ids", "result_blocks", "result_summary"]
 
 #: Slack's limit for a section's text.
 _SECTION_MAX = 3000
@@ -37,9 +42,11 @@ _PER_IMAGE = (
     (Verb.VARY, "Vary", Operation.REMIX),
     (Verb.REMIX, "Remix", Operation.REMIX),
 )
+#: What a Slack file id looks like (Slack checks ``slack_file.id`` against the same pattern).
+_FILE_ID_RE = re.compile(r"^F[A-Z0-9]{8,}$")
 _CONFIRM_DELETE = ConfirmObject(
     title="Delete these images?",
-    text=PlainTextObject(text="This removes the message and its images for everyone."),
+    text=PlainTextObject(text="This removes the images and this message for everyone."),
     confirm="Delete",
     deny="Keep",
 )
@@ -66,12 +73,23 @@ def result_summary(request: GenerationRequest, images: tuple[PublishedImage, ...
 
 
 def result_blocks(
-    outcome: JobOutcome, *, user_id: str, operations: frozenset[Operation]
+    outcome: JobOutcome,
+    *,
+    user_id: str,
+    operations: frozenset[Operation],
+    file_ids: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    """Summary, per-image buttons (upscale / vary / remix) and reroll / delete."""
+    """The card: summary, per-image buttons (upscale / vary / remix) and reroll / delete.
+
+    ``file_ids`` are the uploaded images; Delete carries them in its ``value`` (at most 10 ids of a
+    dozen characters, far inside the 2,000 Slack allows).
+    """
     blocks: list[Block] = [_section(result_summary(outcome.request, outcome.images, user_id))]
     if outcome.filtered:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"{withheld_text(outcome.filtered)}.")]))
+    made_by = made_by_text(outcome.model, outcome.fallback_from)
+    if made_by:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=escape_text(made_by))]))
     job = outcome.job_id
     several = len(outcome.images) > 1
     for image in outcome.images:
@@ -86,7 +104,11 @@ def result_blocks(
     closing = [
         ButtonElement(text="Reroll", action_id=encode(Verb.REROLL, job)),
         ButtonElement(
-            text="Delete", action_id=encode(Verb.DELETE, job), style="danger", confirm=_CONFIRM_DELETE
+            text="Delete",
+            action_id=encode(Verb.DELETE, job),
+            value=",".join(file_ids) or None,
+            style="danger",
+            confirm=_CONFIRM_DELETE,
         ),
     ]
     blocks.append(ActionsBlock(block_id="easel:job", elements=closing))
@@ -110,6 +132,11 @@ def describe_message(
         )
         blocks.append(ActionsBlock(block_id="easel:describe", elements=[button]))
     return body, [b.to_dict() for b in blocks]
+
+
+def file_ids(value: str | None) -> tuple[str, ...]:
+    """The file ids a Delete button's ``value`` lists (anything that is not a file id is dropped)."""
+    return tuple(dict.fromkeys(v for v in (value or "").split(",") if _FILE_ID_RE.fullmatch(v)))
 
 
 def fallback_text(request: GenerationRequest, user_id: str) -> str:

@@ -1,14 +1,19 @@
 """Talking back to the Slack user of one job: status while it runs, the result in the channel.
 
 Built by the job service from a job's stored ``origin`` (see :meth:`StatusTarget.to_origin`), so a
-job resumed after a restart still reports to the right channel and person. The result is one
-message made by ``files_upload_v2``: the watermarked images plus blocks naming the requester, the
-(escaped) prompt, seeds and sizes, and the buttons.
+job resumed after a restart still reports to the right channel and person. A result follows
+Slack's documented rules: ``files_upload_v2`` (getUploadURLExternal → upload → completeUploadExternal
+with ``channel_id`` / ``thread_ts`` and no blocks, which that method takes as rich text only) shares
+the watermarked images, then ``chat.postMessage`` posts the card in the same place: the requester,
+the (escaped) prompt, seeds and sizes, and the buttons. Slack shares uploaded files a moment after
+``completeUploadExternal`` answers, so the card waits (a few seconds at most) until ``files.info``
+shows the images in the channel, and appears under them rather than above. If the card cannot be
+posted, the images are deleted again, so a refunded job leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 
 import aiohttp
@@ -16,15 +21,18 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import describe_message, fallback_text, result_blocks
 from bot.slack.context import SlackContext
+from bot.slack.defaults import defaults_block
 from bot.slack.mrkdwn import MARKUP, escape_text
 from bot.slack.status import StatusTarget
 from commands.replies import (
     DONE_LINE,
+    PAUSED_LINE,
     Icon,
     StatusLines,
     error_text,
     extension_for,
     result_filename,
+    unpaused_line,
 )
 from services.errors import EaselError
 from services.jobs import JobRecord
@@ -36,6 +44,8 @@ log = logging.getLogger(__name__)
 
 _NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 _ICONS = MARKUP.icons
+#: Pauses between ``files.info`` looks while Slack shares the images (6.2 s in all, then the card goes anyway).
+_SHARE_PAUSES_S = (0.2, 0.4, 0.8, 1.6, 3.2)
 
 
 class SlackJobSink(StatusLines):
@@ -46,6 +56,7 @@ class SlackJobSink(StatusLines):
         self.job_id = record.job_id
         self.target = StatusTarget.from_origin(record.origin)
         self.status_line = ctx.status(self.target)  # one per job: its rate limit and URL budget
+        self.defaults = defaults_block(record.origin)  # which /settings defaults the job used
         self._told_failure = False
 
     async def status(self, icon: Icon, line: str) -> None:
@@ -83,9 +94,7 @@ class SlackJobSink(StatusLines):
         await self.status_line.final(f"{_ICONS[Icon.DONE]} {DONE_LINE}", important=False)
 
     async def _upload(self, outcome: JobOutcome) -> None:
-        """One message: the watermarked images, the summary and the buttons (``files_upload_v2``)."""
-        operations = self.ctx.limits().operations
-        blocks = result_blocks(outcome, user_id=outcome.requester.user_id, operations=operations)
+        """The watermarked images (``files_upload_v2``), then the card with the buttons beside them."""
         prompt = outcome.request.positive_prompt
         uploads = [
             {
@@ -96,12 +105,54 @@ class SlackJobSink(StatusLines):
             }
             for image in outcome.images
         ]
-        await self.ctx.client.files_upload_v2(
-            file_uploads=uploads,
-            channel=self.target.channel,
-            thread_ts=self.target.thread_ts,
-            blocks=json.dumps(blocks),
+        done = await self.ctx.client.files_upload_v2(
+            file_uploads=uploads, channel=self.target.channel, thread_ts=self.target.thread_ts
         )
+        uploaded = tuple(str(f.get("id")) for f in done.get("files") or [] if f.get("id"))
+        if uploaded:
+            await self._until_shared(uploaded[0])
+        user = outcome.requester.user_id
+        blocks = result_blocks(
+            outcome, user_id=user, operations=self.ctx.limits().operations, file_ids=uploaded
+        )
+        if self.defaults is not None:  # which /settings defaults the job used, under the summary
+            blocks.insert(1, self.defaults)
+        try:
+            await self.ctx.client.chat_postMessage(
+                channel=self.target.channel,
+                thread_ts=self.target.thread_ts,
+                text=fallback_text(outcome.request, user),
+                blocks=blocks,
+            )
+        except (SlackApiError, aiohttp.ClientError, TimeoutError):
+            await self._remove(uploaded)
+            raise
+
+    async def _until_shared(self, file_id: str) -> None:
+        """Wait until ``files.info`` lists the channel among the file's shares (or give up quietly).
+
+        The workaround Slack's SDK maintainers give for the asynchronous share; files.info needs the
+        ``files:read`` scope the manifest asks for. Any error just lets the card go now.
+        """
+        for pause in (0.0, *_SHARE_PAUSES_S):
+            await asyncio.sleep(pause)
+            try:
+                info = await self.ctx.client.files_info(file=file_id)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError):
+                return
+            shares = (info.get("file") or {}).get("shares") or {}
+            if any(self.target.channel in (shares.get(kind) or {}) for kind in ("public", "private")):
+                return
+        log.info("slack.share_pending", extra={"job_id": self.job_id})
+
+    async def _remove(self, file_ids: tuple[str, ...]) -> None:
+        """Take back images whose card could not be posted (best effort: the job is refunded anyway)."""
+        for file_id in file_ids:
+            try:
+                await self.ctx.client.files_delete(file=file_id)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                error = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+                log.warning("slack.file_delete_failed", extra={"job_id": self.job_id, "error": error})
 
     async def _post_text(self, outcome: JobOutcome) -> None:
         """A text result (``/describe``): the requester, the text, how to reuse it, an *Imagine this* button."""
@@ -124,3 +175,18 @@ class SlackJobSink(StatusLines):
     async def on_failed(self, job_id: str, error: EaselError) -> None:
         if not self._told_failure:
             await self.status_line.final(error_text(error, MARKUP))
+
+    # Pause notices (services.jobs.pausing): a private message each, whatever the status mode.
+
+    async def on_paused(self, job_id: str) -> None:
+        if not self._started:
+            await self._notice(f"{_ICONS[Icon.QUEUED]} {PAUSED_LINE}.")
+
+    async def on_unpaused(self, job_id: str, position: int) -> None:
+        if not self._started:
+            await self._notice(f"{_ICONS[Icon.QUEUED]} {unpaused_line(position)}.")
+
+    async def _notice(self, text: str) -> None:
+        await self.ctx.client.chat_postEphemeral(
+            channel=self.target.channel, user=self.target.user, text=text, thread_ts=self.target.thread_ts
+        )

@@ -62,15 +62,34 @@ class BackendLimits:
     # The upscale modes steered by a prompt (which the API then requires): conservative, creative.
     guided_upscale_modes: tuple[str, ...] = ()
     outpaint_margin: tuple[int, int] = (0, 4096)  # pixels /outpaint may add per side
+    # Quota cost units one image of this model takes (``services.backends.costs``; EASEL_MODEL_COSTS).
+    units_per_image: int = 1
+    # The operator's per-command default model (EASEL_DEFAULT_MODELS): operation value → model name.
+    default_models: tuple[tuple[str, str], ...] = ()
     # What the backend accepts when the user picks another of ``models`` (``--model``): the limits
     # follow the model actually used. Models not listed use these limits.
     model_limits: tuple[tuple[str, BackendLimits], ...] = field(default=(), repr=False, compare=False)
 
     def for_model(self, model: str | None) -> BackendLimits:
         """The limits that apply when ``model`` runs (these, for the default or an unlisted model)."""
-        if not model or model == self.default_model:
+        if not model:
             return self
-        return dict(self.model_limits).get(model, self)
+        return dict(self.model_limits).get(model, self)  # a router lists its default model here too
+
+    def default_for(self, operation: Operation) -> str:
+        """The model a job of ``operation`` runs on when no ``--model`` is given ("": the backend's own).
+
+        The operator's per-command default first, else the default model when it can, else the
+        first model that can (a router whose default model makes pictures but cannot upscale).
+        """
+        chosen = dict(self.default_models).get(operation.value) or self.default_model
+        if chosen and operation not in self.for_model(chosen).operations:
+            return next(iter(self.models_for(operation)), chosen)
+        return chosen
+
+    def models_for(self, operation: Operation) -> tuple[str, ...]:
+        """The models that can run ``operation`` (for "try one of …" and ``/models``)."""
+        return tuple(m for m in self.models if operation in self.for_model(m).operations)
 
 
 @runtime_checkable

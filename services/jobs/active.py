@@ -31,7 +31,15 @@ from services.jobs.sinks import JobSink
 from services.store import ImageRef
 from services.types import GenerationRequest, GenerationResult, JobOutcome, Requester
 
-__all__ = ["FINISHED_CACHE_BYTES", "FINISHED_CACHE_JOBS", "ActiveJob", "ActiveJobs", "JobStats", "user_hash"]
+__all__ = [
+    "FINISHED_CACHE_BYTES",
+    "FINISHED_CACHE_JOBS",
+    "ActiveJob",
+    "ActiveJobs",
+    "Flag",
+    "JobStats",
+    "user_hash",
+]
 
 # Finished jobs kept in memory for a wait() that comes late (then the outcome is rebuilt from
 # the store, which costs a watermark pass): a few jobs, bounded in bytes of published images.
@@ -39,12 +47,41 @@ FINISHED_CACHE_JOBS = 16
 FINISHED_CACHE_BYTES = 64 * 1024 * 1024
 
 
+class Flag:
+    """A one-way :class:`asyncio.Event` that costs nothing until someone waits on it.
+
+    Every queued job has two (announced, finished), and an Event's waiter deque alone is
+    ~600 bytes: with tens of thousands of jobs queued that was most of their memory (issue 15).
+    """
+
+    __slots__ = ("_event", "_set")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._event: asyncio.Event | None = None
+
+    def set(self) -> None:
+        self._set = True
+        if self._event is not None:
+            self._event.set()
+
+    def is_set(self) -> bool:
+        return self._set
+
+    async def wait(self) -> None:
+        if self._set:
+            return
+        if self._event is None:
+            self._event = asyncio.Event()
+        await self._event.wait()
+
+
 def user_hash(key: str) -> str:
     """What logs say instead of a user's id."""
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ActiveJob:
     """In-memory state of a job this process is running or about to run."""
 
@@ -59,8 +96,8 @@ class ActiveJob:
     phase: JobStatus = JobStatus.QUEUED
     task: asyncio.Task[None] | None = None
     cancel_requested: bool = False
-    announced: asyncio.Event = field(default_factory=asyncio.Event)  # on_queued done: may start
-    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    announced: Flag = field(default_factory=Flag)  # on_queued done: may start
+    finished: Flag = field(default_factory=Flag)
     outcome: JobOutcome | None = None
     error: EaselError | None = None
     resume_token: str | None = None  # backend's handle on an asynchronous generation

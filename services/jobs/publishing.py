@@ -9,7 +9,9 @@ Usage::
 Clean originals, stamped copies: the store keeps what the backend returned (plus the A1111
 ``parameters`` text chunk, :mod:`services.provenance.parameters`) and the marks, visible and
 invisible (instance + job id), go only on the published copy, so a later upscale never upscales
-them.
+them. With content credentials on, the original and the published PNG are signed here, and each
+published image carries ``recredential`` so that upload fitting signs whatever it re-encodes
+*after* its final encode (:mod:`services.encoding`): the manifest on what is posted stays valid.
 If any image fails to store or stamp, none of the job's originals are kept (the user
 never saw them, so nothing may be built on them). Republishing reads the originals
 back and stamps them again; the backend is not called, nor charged, twice.
@@ -32,6 +34,7 @@ from services.types import (
     GenerationResult,
     JobOutcome,
     PublishedImage,
+    Recredential,
     Requester,
 )
 
@@ -46,6 +49,8 @@ class Publisher(Protocol):
     ) -> bytes: ...
 
     async def credit_original(self, png: bytes, *, model: str, prompt: str) -> bytes: ...
+
+    def recredential(self, *, model: str, prompt: str) -> Recredential | None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,15 +102,18 @@ class Publishing:
         if record.request is None or (not stored and record.text is None):
             raise JobNotFound(log_detail=f"no stored originals for {record.job_id}")
 
+        model = record.model or ""
+        prompt = record.request.positive_prompt
+        recredential = self.watermarker.recredential(model=model, prompt=prompt)
+
         async def again(info: StoredImage) -> PublishedImage:
             original = await self.store.load_original(record.job_id, info.index)
             stamped = await self.watermarker.publish(
-                original.png,
-                job_id=record.job_id,
-                model=record.model or "",
-                prompt=record.request.positive_prompt if record.request is not None else "",
+                original.png, job_id=record.job_id, model=model, prompt=prompt
             )
-            return _published(record.job_id, info.index, stamped, info.seed, info.width, info.height)
+            return _published(
+                record.job_id, info.index, stamped, info.seed, info.width, info.height, recredential
+            )
 
         published = await asyncio.gather(*(again(info) for info in stored))
         result = GenerationResult(
@@ -137,10 +145,19 @@ class Publishing:
             if isinstance(outcome, BaseException):
                 raise outcome
         assert isinstance(stamped, bytes)
-        return _published(job_id, index, stamped, image.seed, image.width, image.height)
+        recredential = self.watermarker.recredential(model=model, prompt=prompt)
+        return _published(job_id, index, stamped, image.seed, image.width, image.height, recredential)
 
 
-def _published(job_id: str, index: int, data: bytes, seed: int, width: int, height: int) -> PublishedImage:
+def _published(
+    job_id: str,
+    index: int,
+    data: bytes,
+    seed: int,
+    width: int,
+    height: int,
+    recredential: Recredential | None,
+) -> PublishedImage:
     return PublishedImage(
         index=index,
         data=data,
@@ -149,6 +166,7 @@ def _published(job_id: str, index: int, data: bytes, seed: int, width: int, heig
         seed=seed,
         width=width,
         height=height,
+        recredential=recredential,
     )
 
 
@@ -170,4 +188,6 @@ def _outcome(
         filtered=filtered,
         text=result.text,
         metadata={"operation": request.operation.value},
+        fallback_from=result.fallback_from,
+        usage_tokens=result.usage_tokens,
     )

@@ -24,14 +24,13 @@ content addresses, see :mod:`services.jobs.codec`); reading a row loads them fro
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from services.db import Database, Transaction
+from services.db import Database, Row, Transaction
 from services.errors import (
     BackendError,
     BackendMisconfigured,
@@ -295,6 +294,16 @@ class JobRecords:
         )
         return [_record(row, (await self._rebuild_request(row))[0]) for row in rows]
 
+    async def images_since(self, requester_key: str, since: float) -> int:
+        """Images a person's jobs made (or, still running, may make) since ``since`` (``/quota``)."""
+        row = await self.db.fetchone(
+            "SELECT COALESCE(SUM(CASE WHEN status = 'done' THEN n_delivered"
+            " WHEN status IN ('queued', 'running', 'delivering') THEN n_requested ELSE 0 END), 0) AS n"
+            " FROM jobs WHERE requester_key = ? AND created_at > ?",
+            (requester_key, since),
+        )
+        return int(row["n"]) if row is not None else 0
+
     async def unfinished(self) -> list[UnfinishedJob]:
         """The recovery scan: queued, running and delivering jobs, oldest first."""
         return [job async for batch in self.unfinished_batches() for job in batch]
@@ -340,7 +349,7 @@ class JobRecords:
         rows = await self.db.fetchall(f"SELECT id FROM jobs WHERE {_UNFINISHED_SQL}")
         return {row["id"] for row in rows}
 
-    async def _rebuild_request(self, row: sqlite3.Row) -> tuple[GenerationRequest | None, str]:
+    async def _rebuild_request(self, row: Row) -> tuple[GenerationRequest | None, str]:
         """The stored request with its input images, or (None, why not)."""
         try:
             data = json.loads(row["request_json"])
@@ -354,7 +363,7 @@ class JobRecords:
             return None, f"undecodable request: {exc}"
 
 
-def _refs(row: sqlite3.Row) -> dict[str, ImageRef]:
+def _refs(row: Row) -> dict[str, ImageRef]:
     return image_refs(json.loads(row["request_json"]))
 
 
@@ -362,7 +371,7 @@ def _dt(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
 
-def _record(row: sqlite3.Row, request: GenerationRequest | None) -> JobRecord:
+def _record(row: Row, request: GenerationRequest | None) -> JobRecord:
     return JobRecord(
         job_id=row["id"],
         requester=requester_from_dict(json.loads(row["requester_json"])),

@@ -13,8 +13,10 @@ Running one job: mark it running, call the backend (a :class:`ResumableBackend` 
 the job's stored resume token and persists a new one, so a restart polls the same
 generation instead of paying for a new one), publish the result, hand it to the sink's
 ``deliver`` and settle. A full disk while storing keeps the result and waits for space
-(:mod:`services.jobs.storage_watch`) rather than failing the job. Every way a job can end is settled here exactly once: done
-(quota committed per delivered image), failed or cancelled (refunded, sink told). Only
+(:mod:`services.jobs.storage_watch`) rather than failing the job, and so does a full disk at
+the final write after delivery (the result is out: charged once space is back). Every way a
+job can end is settled here exactly once: done (quota committed for what was delivered, priced
+by the delivering model), failed or cancelled (refunded, sink told). Only
 a shutdown leaves a job unsettled, on purpose: it is not the user's fault, so the next
 start resumes it.
 """
@@ -123,7 +125,7 @@ class JobRunner:
         try:
             await job.announced.wait()
             outcome = await self._produce_until_stored(job, base_log)
-            await self._deliver(job, outcome)
+            await self._deliver(job, outcome, base_log)
         except asyncio.CancelledError:
             if not job.cancel_requested:
                 raise  # shutdown: stays unfinished in SQLite, resumed by the next start
@@ -210,8 +212,8 @@ class JobRunner:
             job.generated = await self._generate(job)
         return await self.publishing.publish(job.job_id, job.request, job.requester, job.generated)
 
-    async def _deliver(self, job: ActiveJob, outcome: JobOutcome) -> None:
-        """Hand the outcome to the sink, then charge one unit per delivered image (text only: one)."""
+    async def _deliver(self, job: ActiveJob, outcome: JobOutcome, base_log: Mapping[str, object]) -> None:
+        """Hand the outcome to the sink, then charge it (:meth:`Settlement.done` prices it)."""
         job.phase = JobStatus.DELIVERING
         try:
             if job.sink is None:
@@ -219,8 +221,34 @@ class JobRunner:
             await job.sink.deliver(outcome)
         except Exception as exc:
             raise _DeliveryFailed() from exc
-        units = len(outcome.images) or (1 if outcome.text is not None else 0)
-        await asyncio.shield(self.settle.done(job, outcome, units))
+        await self._settle_done_until_stored(job, outcome, base_log)
+
+    async def _settle_done_until_stored(
+        self, job: ActiveJob, outcome: JobOutcome, base_log: Mapping[str, object]
+    ) -> None:
+        """Write the job's last row; a full disk here is waited out, never turned into a failure.
+
+        The result is already posted, so neither refunding it nor telling the user it failed would
+        be true. The transaction rolled back whole (quota still reserved, row still 'delivering'),
+        so retrying it charges once; a restart meanwhile re-posts the stored result, charged once.
+        There is no give-up time: the job holds its worker until space is freed or easel stops.
+        """
+        waiting = False
+        while True:
+            try:
+                await asyncio.shield(self.settle.done(job, outcome))
+            except StorageFull as error:
+                self.storage.report(error)
+                if not waiting:
+                    waiting = True
+                    log.warning(
+                        "job.waiting_for_storage", extra={**base_log, "path": error.path, "step": "settle"}
+                    )
+                await asyncio.sleep(self.storage.retry_s)
+                continue
+            if waiting:
+                self.storage.recovered()
+            return
 
     async def _fail(self, job: ActiveJob, error: EaselError, status: JobStatus) -> None:
         await asyncio.shield(self.settle.failed(job, error, status))

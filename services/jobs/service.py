@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -20,12 +20,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.backends.base import Backend
-from services.db import Database
+from services.backends.costs import DEFAULT_TOKENS_PER_UNIT, reserved_units
+from services.db import DATABASE_ERRORS, Database
 from services.errors import BackendError, JobCancelled, JobNotFound, NotAllowed, StorageError, StorageFull
 from services.jobs.active import ActiveJob, ActiveJobs, JobStats, user_hash
 from services.jobs.codec import request_images
 from services.jobs.gate import RequestGate
-from services.jobs.lock import DataDirLock
+from services.jobs.lock import DataDirBusy, DataDirLock
+from services.jobs.pausing import PauseNotices
 from services.jobs.pending import PendingRequests
 from services.jobs.publishing import Publisher, Publishing
 from services.jobs.records import JobRecord, JobRecords, JobStatus, NewJob, stored_error
@@ -34,7 +36,7 @@ from services.jobs.runner import JobRunner
 from services.jobs.settlement import Settlement
 from services.jobs.sinks import SINK_TIMEOUT_S, JobSink, SinkFactory, SinkNotifier
 from services.jobs.storage_watch import StorageWatch
-from services.quota import QuotaBook, QuotaStatus
+from services.quota import WINDOW_S, QuotaBook, QuotaStatus
 from services.store import ImageStore
 from services.types import GenerationRequest, InputImage, JobOutcome, Requester
 
@@ -73,7 +75,9 @@ class JobService:
         clock: Callable[[], float] = time.time,
         sink_timeout_s: float = SINK_TIMEOUT_S,
         gate: RequestGate | None = None,
+        tokens_per_unit: int = DEFAULT_TOKENS_PER_UNIT,
     ) -> None:
+        """``tokens_per_unit``: how token-billed results are charged (:mod:`services.backends.costs`)."""
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
         self.db = db
@@ -92,7 +96,14 @@ class JobService:
         self.storage = StorageWatch(data_dir=db.data_dir, active=self._active)
         self._notify = SinkNotifier(sink_timeout_s)
         self._settle = Settlement(
-            db=db, quota=quota, records=self._records, active=self._active, clock=clock, gate=gate
+            db=db,
+            quota=quota,
+            records=self._records,
+            active=self._active,
+            clock=clock,
+            gate=gate,
+            limits=lambda: backend.limits,
+            tokens_per_unit=tokens_per_unit,
         )
         self._publishing = Publishing(store=store, watermarker=watermarker, records=self._records)
         self._runner = JobRunner(
@@ -109,6 +120,7 @@ class JobService:
             records=self._records, active=self._active, settle=self._settle, notify=self._notify, quota=quota
         )
         self.pending = PendingRequests(db, clock=clock)
+        self._pauses = PauseNotices(self._active, self._notify)
         self._started = False
         self._stopping = False
         self._recovering: asyncio.Task[RecoveryReport] | None = None
@@ -134,9 +146,15 @@ class JobService:
             raise RuntimeError("JobService already started")
         self._lock.acquire()
         try:
+            if not await self.db.claim_jobs():
+                raise DataDirBusy(
+                    f"another easel process is running jobs on {self.db.where}; "
+                    "stop it, or give this one another database"
+                )
             upto = await self._recovery.prepare()
             not_started = await self.pending.tell_unstarted(self._factories, self._notify)
         except BaseException:
+            await self.db.release_jobs()
             self._lock.release()
             raise
         self._stopping = False
@@ -153,6 +171,7 @@ class JobService:
             except BaseException:  # e.g. the store is down: refuse to start, nothing refunded
                 self._recovering = None
                 self._started = False
+                await self.db.release_jobs()
                 self._lock.release()
                 raise
         return report
@@ -206,6 +225,7 @@ class JobService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._recovering
         self._recovering = None
+        await self._pauses.close()
         await self._runner.stop(grace_s)
         await self.pending.close()
         self._active.abandon(
@@ -215,6 +235,7 @@ class JobService:
             )
         )
         self._started = False
+        await self.db.release_jobs()
         self._lock.release()
         log.info("jobs.stopped")
 
@@ -230,6 +251,9 @@ class JobService:
         pending_id: str | None = None,
     ) -> SubmittedJob:
         """Reserve quota, persist and queue a job; raises :class:`QuotaExceeded` before writing.
+
+        The reservation is the request's images × its model's cost units
+        (:func:`services.backends.costs.reserved_units`), written with the job row.
 
         ``origin`` is JSON-able and names the platform (``origin["platform"]``) whose
         registered factory builds the job's sink; ``sink`` overrides that for this run
@@ -253,14 +277,15 @@ class JobService:
         row = NewJob.encode(job_id, requester, origin_dict, request, refs, created_at=now)  # TypeError now
         try:
             async with self.db.transaction() as tx:
-                reservation = await self.quota.reserve(requester, row.n_requested, job_id, tx=tx)
+                units = reserved_units(request, self.backend.limits)
+                reservation = await self.quota.reserve(requester, units, job_id, tx=tx)
                 await self._records.insert(tx, row, reservation.id)
                 if pending_id is not None:
                     await self.pending.forget(pending_id, tx=tx)
         except StorageFull as no_space:  # rolled back: nothing spent; the operator sees storage.full
             self.storage.report(no_space)
             raise
-        except sqlite3.Error as exc:  # anything else SQLite refuses: rolled back, nothing spent
+        except DATABASE_ERRORS as exc:  # anything else the database refuses: rolled back, nothing spent
             log.error(
                 "job.submit_failed", exc_info=True, extra={"job_id": job_id, "user": user_hash(requester.key)}
             )
@@ -294,11 +319,14 @@ class JobService:
                 "backend": self.backend.name,
                 "operation": request.operation.value,
                 "images": row.n_requested,
+                "units": units,
                 "position": position,
             },
         )
         try:
             await self._notify.queued(job.sink, job_id, position)
+            if self.paused:
+                await self._pauses.queued_while_paused(job)
         finally:
             job.announced.set()
         return SubmittedJob(job_id, position)
@@ -341,7 +369,10 @@ class JobService:
         return await self.store.load_original(job_id, index)
 
     async def quota_status(self, requester: Requester) -> QuotaStatus:
-        return await self.quota.status(requester)
+        """The person's units (:meth:`QuotaBook.status`) and the images their jobs made in the window."""
+        status = await self.quota.status(requester)
+        images = await self._records.images_since(requester.key, self._clock() - WINDOW_S)
+        return dataclasses.replace(status, images=images)
 
     @property
     def paused(self) -> bool:
@@ -350,16 +381,21 @@ class JobService:
     def pause(self) -> bool:
         """Stop starting jobs (queued ones wait, running ones finish); False if already paused.
 
-        Authorisation and the audit entry are the admin command's business (commands/admin.py).
+        The requesters of queued jobs are told, once each (:class:`PauseAwareSink`), in the
+        background. Authorisation and the audit entry are the admin command's business (commands/admin.py).
         """
         was_running = self._active.queue.open.is_set()
         self._active.queue.open.clear()
+        if was_running:
+            self._pauses.paused()
         return was_running
 
     def resume(self) -> bool:
-        """Start queued jobs again; False if generation was not paused."""
+        """Start queued jobs again (those told of the pause hear it); False if generation was not paused."""
         was_paused = not self._active.queue.open.is_set()
         self._active.queue.open.set()
+        if was_paused:
+            self._pauses.resumed()
         return was_paused
 
     def queued(self) -> list[QueuedJob]:

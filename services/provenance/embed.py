@@ -25,7 +25,7 @@ from services.provenance.payload import MarkPayload, encode_bits
 __all__ = ["STRENGTH", "embed_mark", "mark_tile"]
 
 #: RMS amplitude of the mark in grey levels (0–255).
-STRENGTH: Final = 2.0
+STRENGTH: Final = 2.4
 
 
 @functools.lru_cache(maxsize=64)

@@ -27,14 +27,14 @@ RESET = datetime(2030, 1, 2, 3, 4, tzinfo=UTC)
 def test_quota_and_errors_read_the_same_on_both_platforms() -> None:
     error = QuotaExceeded(limit=25, used=24, requested=4, resets_at=RESET)
     discord, slack = error_text(error, DISCORD), error_text(error, SLACK)
-    sentence = "You have 1 of your 25 daily images left and this request needs 4. More become available"
+    sentence = "You have 1 of your 25 daily units left and this request needs 4. More become available"
     assert discord.startswith(f"⛔ {sentence} <t:1893553440:R>") and discord.endswith("Nothing was spent.")
     assert slack.startswith(f":no_entry: {sentence} <!date^1893553440^") and "2030-01-02 03:04 UTC" in slack
     assert error_text(InvalidRequest("bad '<!here>'"), SLACK) == ":warning: bad '&lt;!here&gt;'"
     status = QuotaStatus(limit=25, used=0, remaining=25, resets_at=None)
-    assert quota_text(status, SLACK) == "You have *25* of your 25 daily images left."
+    assert quota_text(status, SLACK) == "You have *25* of your 25 daily units left."
     used = QuotaStatus(limit=25, used=1, remaining=24, resets_at=RESET)
-    assert quota_text(used, DISCORD).startswith("You have **24** of your 25 daily images left. The next one")
+    assert quota_text(used, DISCORD).startswith("You have **24** of your 25 daily units left. The next units come back")
 
 
 def test_status_lines_and_the_delete_sentence() -> None:

@@ -17,7 +17,7 @@ async def test_a_spent_server_budget_is_refused_privately_and_quota_lists_it(
     calls = len(stability_server.requests_for("/generation"))
     second = await fake.slash("imagine", prompt="another boat")
     reply = await ephemeral_reply(fake, second)
-    assert "This server's daily budget has 0 of 2 images left and this request needs 1." in reply.content
+    assert "This server's daily budget has 0 of 2 units left and this request needs 1." in reply.content
     assert "It resets <t:" in reply.content and reply.content.endswith("Nothing was spent.")
     assert reply.ephemeral  # the public "thinking…" placeholder goes, as for every refusal
     await fake.wait_until(lambda: fake.messages[second.original_message_id or 0].deleted)

@@ -28,7 +28,7 @@ from tests.fakes.discord import (
 )
 from tests.fakes.slack import SentRequest, SlackEasel, StoredMessage
 from tests.helpers.discord_messages import ephemeral_reply, job_id_of, result_of
-from tests.helpers.slack_messages import job_of
+from tests.helpers.slack_messages import result_cards_posted, wait_for_results
 
 SLACK_CHANNEL = "C0CHANNEL1"
 SLACK_USER = "U0USER0001"
@@ -237,6 +237,7 @@ class SlackChat:
         slack = self.slack
         rid = sent.response_url.rsplit("/", 1)[1]
         posted = len(slack.calls_to("files.completeUploadExternal"))
+        messages = len(slack.calls_to("chat.postMessage"))
         [call] = await slack.wait_for(
             "response_url",
             where=lambda c: (
@@ -245,7 +246,7 @@ class SlackChat:
         )
         assert call.params["response_type"] == "ephemeral"
         assert len(slack.calls_to("files.completeUploadExternal")) == posted  # nothing public
-        assert slack.calls_to("chat.postMessage") == []
+        assert len(slack.calls_to("chat.postMessage")) == messages
         return str(call.params["text"])
 
     async def used(self, user: str = SLACK_USER) -> int:
@@ -254,23 +255,20 @@ class SlackChat:
     async def assert_others_served(self) -> None:
         slack = self.slack
         other = f"U0OTHER{len(slack.calls):04d}"
-        before = len(slack.calls_to("files.completeUploadExternal"))
+        before = result_cards_posted(slack)
         await self.easel.user.slash_command("/imagine", "a calm lake", user_id=other)
-        await slack.wait_for("files.completeUploadExternal", before + 1, timeout_s=15)
-        message = slack.channel_messages(SLACK_CHANNEL)[-1]
-        assert message.blocks[0]["text"]["text"].startswith(f"<@{other}>")
+        posted = (await wait_for_results(slack, before + 1, timeout_s=15))[-1]
+        assert posted.summary.startswith(f"<@{other}>")
         assert await self.used(other) == 1
 
     async def result(
         self, text: str, *, command: str = "imagine", files: Mapping[str, Upload] | None = None
     ) -> tuple[StoredMessage, str]:
         slack = self.slack
-        before = len(slack.calls_to("files.completeUploadExternal"))
+        before = result_cards_posted(slack)
         await self.run(command, text, files=files)
-        await slack.wait_for("files.completeUploadExternal", before + 1)
-        message = slack.channel_messages(SLACK_CHANNEL)[-1]
-        job_id, _ = job_of(slack.files[message.files[0]])
-        return message, job_id
+        posted = (await wait_for_results(slack, before + 1))[-1]
+        return posted.card, posted.job_id
 
     async def delete(self, message: StoredMessage, job_id: str) -> None:
         await self.easel.user.block_action(f"easel:d:{job_id}", message=message)

@@ -94,8 +94,11 @@ async def build_services(
     platforms: tuple[str, ...] = ("test",),
     blobs: BlobStore | None = None,
     gate: Callable[[Database], RequestGate] | None = None,
+    database_url: str | None = None,
+    watermarker: Watermarker | None = None,
 ) -> Services:
-    db = await Database.open(data_dir)
+    """``database_url``: PostgreSQL instead of SQLite in ``data_dir`` (see tests.helpers.postgres)."""
+    db = await Database.open(data_dir, url=database_url)
     quota = QuotaBook(db, daily_limit)
     store = ImageStore(data_dir, db, blobs)
     jobs = JobService(
@@ -103,7 +106,7 @@ async def build_services(
         quota=quota,
         store=store,
         backend=backend,
-        watermarker=Watermarker("AI generated"),
+        watermarker=watermarker or Watermarker("AI generated"),
         max_concurrency=max_concurrency,
         gate=gate(db) if gate is not None else None,
     )

@@ -245,9 +245,12 @@ async def test_buttons_of_a_deleted_result_say_it_is_gone(chat: Chat) -> None:
 
 async def test_button_for_an_image_index_that_does_not_exist(chat: Chat) -> None:
     _, job_id = await chat.result("a kite")
-    button_ids = [f"easel:u:{job_id}:7", f"easel:v:{job_id}:999"]
-    if chat.platform == "discord":  # Slack's action pattern bounds the index: 11 digits are not routed
-        button_ids.append(f"easel:v:{job_id}:99999999999")
+    button_ids = [
+        f"easel:u:{job_id}:7",
+        f"easel:v:{job_id}:999",
+        f"easel:v:{job_id}:99999999999",  # 11 digits: past every platform's integer
+        f"easel:u:{job_id}:{'9' * 20}",  # the most the action pattern takes
+    ]
     message = chat.stale_result(button_ids)
     for button_id in button_ids:
         sent = await chat.press(message, button_id)

@@ -51,6 +51,17 @@ async def test_remix_and_delete_of_an_unknown_job_say_it_is_gone(chat: SlackChat
     await assert_stale_button_says_gone(chat, action_id)
 
 
+async def test_remix_button_of_an_image_that_does_not_exist_opens_no_form(chat: SlackChat) -> None:
+    """A forged or stale index (11 digits, past any result) is refused before the form, not after typing."""
+    _, job_id = await chat.result("a kite")
+    for action_id in (f"easel:m:{job_id}:99999999999", f"easel:m:{job_id}:{'9' * 20}", f"easel:m:{job_id}:1"):
+        message = chat.stale_result([action_id])
+        sent = await chat.press(message, action_id)
+        await assert_refused_privately_for_free(chat, sent, "can't find that image", used=1)
+        chat.assert_untouched(message)
+    await chat.assert_others_served()
+
+
 async def test_forged_and_replayed_requests_leave_the_bot_serving(chat: SlackChat) -> None:
     """Refused with 401 and no work (tests/slack/test_slack_requests.py); here: everyone else goes on."""
     forged = chat.easel.user_side(signing_secret="not-the-real-secret")

@@ -205,7 +205,7 @@ async def test_backend_failure_refunds_quota(stability_server: Any, tmp_path: Pa
     assert len(list((tmp_path / "o3").glob("*.png"))) == 2
     result = await run_easel("imagine", "a cat", "--out", str(tmp_path / "o4"), env=env, cwd=tmp_path)
     assert result.code == 3
-    assert "daily images" in result.stderr
+    assert "daily units" in result.stderr
 
 
 async def test_bad_key_is_an_operator_problem_without_leaking(stability_server: Any, tmp_path: Path) -> None:

@@ -89,14 +89,14 @@ async def test_quota_shows_resets_and_says_when_generation_is_off(
 
     shown = await run_easel("quota", "ann", env=env, cwd=tmp_path)
     assert shown.code == 0, shown.stderr
-    assert shown.stdout.startswith("cli:ann: 2 of 2 images used in the last 24 h")
+    assert shown.stdout.startswith("cli:ann: 2 of 2 units used in the last 24 h")
     assert "UTC" in shown.stdout  # when the next one comes back
     reset = await run_easel("quota", "cli:ann", "--reset", env=env, cwd=tmp_path)
     assert reset.code == 0, reset.stderr
-    assert "cli:ann: gave back 2 image(s)." in reset.stdout
-    assert "0 of 2 images used" in reset.stdout
+    assert "cli:ann: gave back 2 unit(s)." in reset.stdout
+    assert "0 of 2 units used" in reset.stdout
     other = await run_easel("quota", "discord:1234", env=env, cwd=tmp_path)
-    assert other.stdout.startswith("discord:1234: 0 of 2 images used")
+    assert other.stdout.startswith("discord:1234: 0 of 2 units used")
     again = await run_easel(
         "imagine", "a cat", "--user", "ann", "--out", str(tmp_path / "o"), env=env, cwd=tmp_path
     )
@@ -160,7 +160,7 @@ async def test_ctrl_c_cancels_the_job_refunds_it_and_the_next_run_does_not_resum
 
     stability_server.latency_s = 0
     shown = await run_easel("quota", env=env, cwd=tmp_path)
-    assert " 0 of 2 images used" in shown.stdout  # refunded
+    assert " 0 of 2 units used" in shown.stdout  # refunded
     after = await run_easel("imagine", "a quick cat", "--out", str(tmp_path / "o2"), env=env, cwd=tmp_path)
     assert after.code == 0, after.stderr
     assert "resuming" not in after.stderr
@@ -202,7 +202,7 @@ async def test_a_uid_without_passwd_entry_gets_an_account_not_a_traceback(
     assert "Traceback" not in err and "getpwuid" not in err
     code, out, err = await _easel_without_passwd("quota", env=env, cwd=tmp_path)
     assert code == 0, err
-    assert out.startswith(f"cli:uid-{os.getuid()}: 1 of 25 images used")
+    assert out.startswith(f"cli:uid-{os.getuid()}: 1 of 25 units used")
 
 
 _LOGIN_VARS = ("USER", "LOGNAME", "USERNAME", "LNAME")

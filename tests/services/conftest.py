@@ -11,8 +11,8 @@ from services.db import Database
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    """The real SQLite database in the test's data dir, closed afterwards."""
-    database = await Database.open(tmp_path / "data")
+async def db(tmp_path: Path, storage: str | None) -> AsyncIterator[Database]:
+    """The real database, once SQLite in the test's data dir and once a fresh PostgreSQL one; closed afterwards."""
+    database = await Database.open(tmp_path / "data", url=storage)
     yield database
     await database.close()

@@ -43,7 +43,7 @@ async def test_server_budget_of_10_grants_exactly_10_of_50_concurrent_requests_f
     assert all(e.limit == LimitName.SERVER_DAY and e.left == 0 and e.allowed == 10 for e in refused)
     assert await _spent(db) == 10
     text = error_text(refused[0], PLAIN)
-    assert "This server's daily budget has 0 of 10 images left and this request needs 1." in text
+    assert "This server's daily budget has 0 of 10 units left and this request needs 1." in text
     assert "It resets at " in text and text.endswith("Nothing was spent.")
 
 
@@ -57,7 +57,7 @@ async def test_the_month_budget_counts_across_days_and_says_when_it_resets(db: D
     except BudgetExceeded as exc:
         assert (exc.limit, exc.left, exc.requested) == (LimitName.SERVER_MONTH, 2, 3)
         assert exc.resets_at is not None and exc.resets_at.day == 1
-        assert "This server's monthly budget has 2 of 5 images left" in error_text(exc, PLAIN)
+        assert "This server's monthly budget has 2 of 5 units left" in error_text(exc, PLAIN)
     else:
         raise AssertionError("the month budget let 6 of 5 through")
     assert await _spent(db) == 3
@@ -120,7 +120,7 @@ async def test_role_override_grants_and_admin_overrides_set_the_person_limit(db:
     assert (status.limit, status.remaining) == (3, 0)
     await budgets.set_limit("discord:9", GUILD, "server_day", "20")
     text = quota_text(await quota.status(artist), PLAIN)
-    assert "of your 6 daily images left" in text and "This server's daily budget: 11 of 20 left" in text
+    assert "of your 6 daily units left" in text and "This server's daily budget: 11 of 20 left" in text
     await budgets.set_limit("discord:9", GUILD, "person_day", "default")
     assert (await quota.status(member(2))).limit == 26  # env default 25 + the grant
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from pathlib import Path
 
 import aiohttp
@@ -13,9 +14,10 @@ import pytest
 
 from bot.health import HealthServer
 from services.errors import StorageFull
+from services.types import JobOutcome
 from tests.fakes.backend import FakeBackend
 from tests.helpers.filesystems import fill, tmpfs
-from tests.helpers.jobs import ALICE, ORIGIN, build_services
+from tests.helpers.jobs import ALICE, ORIGIN, RecordingSink, build_services
 from tests.helpers.requests import imagine
 from tests.helpers.waiting import until
 
@@ -133,5 +135,83 @@ async def test_full_database_disk_refuses_the_request_and_spends_nothing(
             await services.sink.wait_for({again.job_id}, within_s=10)
             assert len(await services.db.fetchall("SELECT id FROM jobs")) == accepted + 1
         finally:
+            await services.jobs.stop(grace_s=0)
+            await services.db.close()
+
+
+class FillingSink(RecordingSink):
+    """Posts the result, then the disk fills up: the job's final write (charge, row 'done') finds no space.
+
+    SQLite's WAL is checkpointed and truncated first (as a busy server's would be), so that write
+    must grow a file on the full file system, as it does in production, instead of reusing old pages.
+    """
+
+    def __init__(self, data: Path) -> None:
+        super().__init__()
+        self.data = data
+        self.fill_next = False
+        self.fillers: list[Path] = []
+
+    async def deliver(self, outcome: JobOutcome) -> None:
+        await super().deliver(outcome)
+        if self.fill_next:
+            self.fill_next = False
+            other = sqlite3.connect(self.data / "easel.sqlite3", isolation_level=None)
+            try:
+                other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                other.close()
+            self.fillers = fill(self.data)
+
+
+async def test_full_disk_at_the_final_write_after_delivery_waits_charges_once_and_recovers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend = FakeBackend()
+    with tmpfs(tmp_path / "small", size="4m") as data:
+        sink = FillingSink(data)
+        services = await build_services(data, backend, sink=sink)
+        services.jobs.storage.retry_s = 0.05
+        health = HealthServer(
+            stats=services.jobs.stats, ready=lambda: {"test": True}, host="127.0.0.1", port=0
+        )
+        await services.jobs.start()
+        await health.start()
+        try:
+            first = await services.jobs.submit(ALICE, imagine(), origin=ORIGIN)
+            await services.sink.wait_for({first.job_id}, within_s=10)
+            sink.fill_next = True
+            with caplog.at_level(logging.INFO):
+                submitted = await services.jobs.submit(ALICE, imagine(samples=2), origin=ORIGIN)
+                await until(lambda: services.jobs.stats().storage_full, within_s=10)
+                assert submitted.job_id in sink.delivered  # the result is out; only its last row waits
+                async with aiohttp.ClientSession() as http:
+                    async with http.get(f"http://127.0.0.1:{health.port}/healthz") as resp:
+                        assert resp.status == 503
+                        body = await resp.json()
+                    assert body["status"] == "degraded" and body["components"]["storage"] is False
+                    async with http.get(f"http://127.0.0.1:{health.port}/metrics") as resp:
+                        assert "easel_storage_full 1.0" in await resp.text()
+                await asyncio.sleep(0.3)  # several retries: still one line for the operator
+                (full,) = messages(caplog, "storage.full")
+                assert str(data) in str(getattr(full, "path", ""))
+                assert (await services.jobs.get_job(submitted.job_id)).status.value == "delivering"
+
+                for filler in sink.fillers:
+                    filler.unlink()  # the operator frees space: no restart
+                await until(
+                    lambda: services.jobs.stats().done == 2 and not services.jobs.stats().storage_full,
+                    within_s=10,
+                )
+            assert (await services.jobs.get_job(submitted.job_id)).status.value == "done"
+            assert messages(caplog, "storage.recovered")
+            # Never told it failed, never refunded or charged twice, no traceback anywhere.
+            assert submitted.job_id not in sink.failed and len(sink.delivered[submitted.job_id]) == 1
+            assert not messages(caplog, "job.failed") and not messages(caplog, "job.runner_crashed")
+            assert not [r for r in caplog.records if r.exc_info]
+            assert (await services.jobs.quota_status(ALICE)).used == 3
+            assert len(backend.calls) == 2
+        finally:
+            await health.close()
             await services.jobs.stop(grace_s=0)
             await services.db.close()

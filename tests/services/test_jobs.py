@@ -34,8 +34,8 @@ from tests.helpers.requests import imagine
 
 
 @pytest.fixture
-async def svc(tmp_path: Path) -> AsyncIterator[Services]:
-    services = await build_services(tmp_path / "data", FakeBackend())
+async def svc(tmp_path: Path, storage: str | None) -> AsyncIterator[Services]:
+    services = await build_services(tmp_path / "data", FakeBackend(), database_url=storage)
     await services.jobs.start()
     yield services
     await services.jobs.stop(grace_s=0)
@@ -176,10 +176,10 @@ async def test_quota_exceeded_writes_nothing(svc: Services) -> None:
     await svc.jobs.submit(BOB, imagine(samples=2), origin=ORIGIN)  # per user
 
 
-async def test_heavy_user_does_not_starve_a_light_one(tmp_path: Path) -> None:
+async def test_heavy_user_does_not_starve_a_light_one(tmp_path: Path, storage: str | None) -> None:
     backend = FakeBackend()
     backend.gate = asyncio.Event()
-    svc = await build_services(tmp_path / "data", backend, max_concurrency=1)
+    svc = await build_services(tmp_path / "data", backend, max_concurrency=1, database_url=storage)
     await svc.jobs.start()
     try:
         heavy = [await svc.jobs.submit(ALICE, imagine(f"heavy {i}"), origin=ORIGIN) for i in range(10)]
@@ -195,8 +195,10 @@ async def test_heavy_user_does_not_starve_a_light_one(tmp_path: Path) -> None:
         await svc.db.close()
 
 
-async def test_concurrency_is_bounded(tmp_path: Path) -> None:
-    svc = await build_services(tmp_path / "data", FakeBackend(latency_s=0.05), max_concurrency=2)
+async def test_concurrency_is_bounded(tmp_path: Path, storage: str | None) -> None:
+    svc = await build_services(
+        tmp_path / "data", FakeBackend(latency_s=0.05), max_concurrency=2, database_url=storage
+    )
     await svc.jobs.start()
     try:
         submitted = [await svc.jobs.submit(ALICE, imagine(f"p{i}"), origin=ORIGIN) for i in range(6)]
@@ -207,10 +209,10 @@ async def test_concurrency_is_bounded(tmp_path: Path) -> None:
         await svc.db.close()
 
 
-async def test_cancel_queued_and_running_jobs(tmp_path: Path) -> None:
+async def test_cancel_queued_and_running_jobs(tmp_path: Path, storage: str | None) -> None:
     backend = FakeBackend()
     backend.gate = asyncio.Event()
-    svc = await build_services(tmp_path / "data", backend, max_concurrency=1)
+    svc = await build_services(tmp_path / "data", backend, max_concurrency=1, database_url=storage)
     await svc.jobs.start()
     try:
         running = await svc.jobs.submit(ALICE, imagine("first", samples=2), origin=ORIGIN)
@@ -286,7 +288,9 @@ async def test_delete_is_allowed_to_the_requester_or_a_moderator_only(svc: Servi
         await svc.jobs.delete("f" * 32, by=ALICE)
 
 
-async def test_submit_needs_a_platform_sink_and_a_running_service(svc: Services, tmp_path: Path) -> None:
+async def test_submit_needs_a_platform_sink_and_a_running_service(
+    svc: Services, tmp_path: Path, storage: str | None
+) -> None:
     with pytest.raises(ValueError, match="platform"):
         await svc.jobs.submit(ALICE, imagine(), origin={"channel": "x"})
     with pytest.raises(ValueError, match="registered"):
@@ -297,7 +301,7 @@ async def test_submit_needs_a_platform_sink_and_a_running_service(svc: Services,
     await own.wait_for({submitted.job_id})
     assert (await svc.db.fetchall("SELECT COUNT(*) AS c FROM jobs"))[0]["c"] == 1
 
-    stopped = await build_services(tmp_path / "other", FakeBackend())
+    stopped = await build_services(tmp_path / "other", FakeBackend(), database_url=storage)
     with pytest.raises(RuntimeError):
         await stopped.jobs.submit(ALICE, imagine(), origin=ORIGIN)
     await stopped.db.close()

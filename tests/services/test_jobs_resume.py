@@ -1,13 +1,18 @@
 """A creative upscale (Stability v2beta, asynchronous) survives a restart of the whole service:
-the generation id is persisted on the job row and the next start polls it instead of paying again."""
+the generation id is persisted on the job row and the next start polls it instead of paying again,
+also when several backends are enabled (the routing backend in front of Stability)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+import pytest
+
 from bot.app import open_services
 from commands import COMMANDS, Invocation
+from services.backends.base import Backend
+from services.backends.routing import RoutingBackend
 from services.backends.stability import StabilityV2Backend
 from services.errors import EaselError
 from services.jobs import JobRecord
@@ -42,13 +47,19 @@ def v2_backend(server: Any) -> StabilityV2Backend:
     )
 
 
+def backend_for(server: Any, routed: bool) -> Backend:
+    stability = v2_backend(server)
+    return RoutingBackend({"stability": stability}, default_model="core") if routed else stability
+
+
+@pytest.mark.parametrize("routed", [False, True], ids=["stability", "routed"])
 async def test_creative_upscale_resumes_from_the_persisted_generation_id(
-    stability_server: Any, make_settings: Any
+    stability_server: Any, make_settings: Any, routed: bool
 ) -> None:
     settings = make_settings(stability_model="core")
     requester = Requester("test", "u1")
     stability_server.result_polls = 10_000  # "still running" until we say otherwise
-    async with open_services(settings, backend=v2_backend(stability_server)) as services:
+    async with open_services(settings, backend=backend_for(stability_server, routed)) as services:
         services.jobs.register_platform("test", RecordingSink)
         await services.jobs.start()
         request = await COMMANDS["upscale"].build(
@@ -64,14 +75,14 @@ async def test_creative_upscale_resumes_from_the_persisted_generation_id(
         assert row is not None and row["status"] == "running" and row["resume_token"]
         token = row["resume_token"]
     # The process is gone; Stability finishes the generation meanwhile.
-    stability_server.results[token].polls_left = 1
+    stability_server.results[token.rpartition("\n")[2]].polls_left = 1
     sinks: list[RecordingSink] = []
 
     def factory(record: JobRecord) -> RecordingSink:
         sinks.append(RecordingSink(record))
         return sinks[-1]
 
-    async with open_services(settings, backend=v2_backend(stability_server)) as services:
+    async with open_services(settings, backend=backend_for(stability_server, routed)) as services:
         services.jobs.register_platform("test", factory)
         report = await services.jobs.start()
         assert report.resumed == [job.job_id]

@@ -1,4 +1,7 @@
-"""Reversible migrations (issue 10): latest -> 3 -> latest round-trips, data in older tables kept."""
+"""Reversible migrations (issue 10): latest -> 3 -> latest round-trips, data in older tables kept.
+
+Each test runs on SQLite and on PostgreSQL (``storage``): the same migrations build both.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +12,15 @@ from tests.helpers.cli import clean_env, run_easel
 
 
 async def _tables(db: Database) -> set[str]:
-    rows = await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
-    return {str(r["name"]) for r in rows}
+    return await db.table_names()
 
 
 async def _columns(db: Database, table: str) -> set[str]:
-    return {str(r["name"]) for r in await db.fetchall(f"PRAGMA table_info({table})")}
+    return set(await db.column_names(table))
 
 
-async def test_latest_down_to_three_and_up_again(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "d")
+async def test_latest_down_to_three_and_up_again(tmp_path: Path, storage: str | None) -> None:
+    db = await Database.open(tmp_path / "d", url=storage)
     assert await db.schema_version() == len(MIGRATIONS) >= 4
     await db.execute(
         "INSERT INTO quota_reservations (id, requester_key, job_id, units, charged, state, created_at, server_id)"
@@ -36,22 +38,24 @@ async def test_latest_down_to_three_and_up_again(tmp_path: Path) -> None:
     assert row is not None and (row["requester_key"], row["units"]) == ("discord:1", 2)
     await db.close()
 
-    again = await Database.open(tmp_path / "d")  # this easel migrates up again at open
+    again = await Database.open(tmp_path / "d", url=storage)  # this easel migrates up again at open
     assert await again.schema_version() == len(MIGRATIONS)
     assert "server_id" in await _columns(again, "quota_reservations")
     assert await again.fetchall("SELECT * FROM audit_log") == []  # the down dropped the log
     await again.close()
 
 
-async def test_all_the_way_down_leaves_no_tables(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "d")
+async def test_all_the_way_down_leaves_no_tables(tmp_path: Path, storage: str | None) -> None:
+    db = await Database.open(tmp_path / "d", url=storage)
     assert await migrate_down(db, 0) == 0
-    assert await _tables(db) <= {"schema_version", "sqlite_sequence"}
+    assert await _tables(db) == {"schema_version"}
     await db.close()
 
 
-async def test_easel_migrate_down_from_the_cli(tmp_path: Path) -> None:
-    env = clean_env(EASEL_DATA_DIR=str(tmp_path / "d"))
+async def test_easel_migrate_down_from_the_cli(tmp_path: Path, storage: str | None) -> None:
+    env = clean_env(
+        EASEL_DATA_DIR=str(tmp_path / "d"), **({"EASEL_DATABASE_URL": storage} if storage else {})
+    )
     shown = await run_easel("migrate", env=env, cwd=tmp_path)
     assert shown.code == 0 and f"schema version {len(MIGRATIONS)}." in shown.stdout
     down = await run_easel("migrate", "--down", "3", env=env, cwd=tmp_path)

@@ -13,8 +13,10 @@ from tests.helpers.jobs import ALICE, ORIGIN, build_services
 from tests.helpers.requests import imagine
 
 
-async def test_acknowledged_request_left_by_a_crash_is_told_once_and_costs_nothing(tmp_path: Path) -> None:
-    first = await build_services(tmp_path / "data", FakeBackend())
+async def test_acknowledged_request_left_by_a_crash_is_told_once_and_costs_nothing(
+    tmp_path: Path, storage: str | None
+) -> None:
+    first = await build_services(tmp_path / "data", FakeBackend(), database_url=storage)
     await first.jobs.start()
     request_id = await first.jobs.pending.record(
         ALICE, "remix", {**ORIGIN, "response_url": "http://127.0.0.1:9/never-called"}
@@ -22,7 +24,7 @@ async def test_acknowledged_request_left_by_a_crash_is_told_once_and_costs_nothi
     await first.jobs.stop(grace_s=0)  # the process dies before the download finished
     await first.db.close()
 
-    again = await build_services(tmp_path / "data", FakeBackend())
+    again = await build_services(tmp_path / "data", FakeBackend(), database_url=storage)
     await again.jobs.start()
     try:
         await again.jobs.pending.wait_told()
@@ -35,7 +37,7 @@ async def test_acknowledged_request_left_by_a_crash_is_told_once_and_costs_nothi
         await again.jobs.stop(grace_s=0)
         await again.db.close()
 
-    third = await build_services(tmp_path / "data", FakeBackend())
+    third = await build_services(tmp_path / "data", FakeBackend(), database_url=storage)
     await third.jobs.start()  # told once: a second restart says nothing more
     try:
         await third.jobs.pending.wait_told()
@@ -45,8 +47,8 @@ async def test_acknowledged_request_left_by_a_crash_is_told_once_and_costs_nothi
         await third.db.close()
 
 
-async def test_intake_forgets_the_row_when_queued_or_refused(tmp_path: Path) -> None:
-    services = await build_services(tmp_path / "data", FakeBackend())
+async def test_intake_forgets_the_row_when_queued_or_refused(tmp_path: Path, storage: str | None) -> None:
+    services = await build_services(tmp_path / "data", FakeBackend(), database_url=storage)
     await services.jobs.start()
     intake = Intake(services.jobs, platform="test")
     try:

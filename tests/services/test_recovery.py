@@ -67,8 +67,8 @@ def imagine(prompt, samples=1):
     return GenerationRequest(operation=Operation.IMAGINE, prompts=(WeightedPrompt(prompt),), samples=samples)
 
 
-async def main(data_dir):
-    db = await Database.open(data_dir)
+async def main(data_dir, url):
+    db = await Database.open(data_dir, url=url)
     quota = QuotaBook(db, 100)
     store = ImageStore(data_dir, db)
     slow = {"running", "queued 1", "queued 2", "remix", "gone"}
@@ -98,16 +98,16 @@ async def main(data_dir):
     await asyncio.sleep(3600)
 
 
-asyncio.run(main(Path(sys.argv[1])))
+asyncio.run(main(Path(sys.argv[1]), sys.argv[2] or None))
 """
 
 
-async def _run_child_until_ready(data_dir: Path, log_path: Path) -> dict[str, str]:
+async def _run_child_until_ready(data_dir: Path, log_path: Path, url: str | None) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     stderr = await asyncio.to_thread(log_path.open, "wb")
     with stderr:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", CHILD, str(data_dir),
+            sys.executable, "-c", CHILD, str(data_dir), url or "",
             cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=stderr,
         )  # fmt: skip
     lines: list[str] = []
@@ -134,12 +134,12 @@ async def _run_child_until_ready(data_dir: Path, log_path: Path) -> dict[str, st
     return ids
 
 
-async def test_sigkill_mid_job_then_resume_exactly_once(tmp_path: Path) -> None:
+async def test_sigkill_mid_job_then_resume_exactly_once(tmp_path: Path, storage: str | None) -> None:
     data_dir = tmp_path / "data"
-    ids = await _run_child_until_ready(data_dir, tmp_path / "child.log")
+    ids = await _run_child_until_ready(data_dir, tmp_path / "child.log", storage)
 
-    # What the crash left in SQLite.
-    db = await Database.open(data_dir)
+    # What the crash left in the database.
+    db = await Database.open(data_dir, url=storage)
     rows = {r["id"]: r["status"] for r in await db.fetchall("SELECT id, status FROM jobs")}
     assert rows[ids["done"]] == "done"
     assert rows[ids["delivering"]] == "delivering"
@@ -153,13 +153,17 @@ async def test_sigkill_mid_job_then_resume_exactly_once(tmp_path: Path) -> None:
     await db.close()
 
     backend = FakeBackend()
-    svc = await build_services(data_dir, backend, daily_limit=100)  # only "test" is registered now
+    svc = await build_services(
+        data_dir, backend, daily_limit=100, database_url=storage
+    )  # only "test" is registered now
     report = await svc.jobs.start()
     try:
         resumed = {ids[k] for k in ("delivering", "running", "queued1", "queued2")}
         assert set(report.resumed) == resumed
         assert set(report.refunded) == {ids["remix"], ids["gone"]}
         await svc.sink.wait_for(resumed | {ids["remix"]})
+        for job_id in resumed:  # settled too (the sink hears first; on PostgreSQL the row may lag it)
+            await asyncio.wait_for(svc.jobs.wait(job_id), 5)
 
         # Every resumed job delivered exactly once; the finished one not again.
         assert {job: len(outcomes) for job, outcomes in svc.sink.delivered.items()} == dict.fromkeys(
@@ -202,17 +206,17 @@ async def test_sigkill_mid_job_then_resume_exactly_once(tmp_path: Path) -> None:
         await svc.db.close()
 
     # A second restart finds nothing to do.
-    again = await build_services(data_dir, FakeBackend())
+    again = await build_services(data_dir, FakeBackend(), database_url=storage)
     report = await again.jobs.start()
     assert (report.resumed, report.refunded) == ([], [])
     await again.jobs.stop()
     await again.db.close()
 
 
-async def test_stop_leaves_running_jobs_for_the_next_start(tmp_path: Path) -> None:
+async def test_stop_leaves_running_jobs_for_the_next_start(tmp_path: Path, storage: str | None) -> None:
     backend = FakeBackend()
     backend.gate = asyncio.Event()  # never set: the job is mid-generation when we stop
-    first = await build_services(tmp_path / "data", backend, max_concurrency=1)
+    first = await build_services(tmp_path / "data", backend, max_concurrency=1, database_url=storage)
     await first.jobs.start()
     running = await first.jobs.submit(ALICE, imagine("long", samples=2), origin=ORIGIN)
     queued = await first.jobs.submit(ALICE, imagine("next"), origin=ORIGIN)
@@ -226,7 +230,7 @@ async def test_stop_leaves_running_jobs_for_the_next_start(tmp_path: Path) -> No
     assert first.sink.failed == {}  # users are not told "failed": the job continues
     await first.db.close()
 
-    second = await build_services(tmp_path / "data", FakeBackend())
+    second = await build_services(tmp_path / "data", FakeBackend(), database_url=storage)
     report = await second.jobs.start()
     try:
         assert report.resumed == [running.job_id, queued.job_id]
@@ -241,10 +245,12 @@ async def test_stop_leaves_running_jobs_for_the_next_start(tmp_path: Path) -> No
         await second.db.close()
 
 
-async def test_a_job_nobody_can_be_told_about_is_refunded_not_run(tmp_path: Path) -> None:
+async def test_a_job_nobody_can_be_told_about_is_refunded_not_run(
+    tmp_path: Path, storage: str | None
+) -> None:
     backend = FakeBackend()
     backend.gate = asyncio.Event()
-    first = await build_services(tmp_path / "data", backend, max_concurrency=1)
+    first = await build_services(tmp_path / "data", backend, max_concurrency=1, database_url=storage)
     await first.jobs.start()
     submitted = await first.jobs.submit(ALICE, imagine(samples=3), origin=ORIGIN)
     await asyncio.wait_for(backend.until_running(1), 5)
@@ -254,7 +260,7 @@ async def test_a_job_nobody_can_be_told_about_is_refunded_not_run(tmp_path: Path
     def broken_factory(record: object) -> RecordingSink:
         raise RuntimeError("front end not ready")
 
-    second = await build_services(tmp_path / "data", FakeBackend(), platforms=())
+    second = await build_services(tmp_path / "data", FakeBackend(), platforms=(), database_url=storage)
     second.jobs.register_platform("test", broken_factory)
     report = await second.jobs.start()
     try:
@@ -268,8 +274,8 @@ async def test_a_job_nobody_can_be_told_about_is_refunded_not_run(tmp_path: Path
         await second.db.close()
 
 
-async def test_orphan_reservation_is_refunded_at_start(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "data")
+async def test_orphan_reservation_is_refunded_at_start(tmp_path: Path, storage: str | None) -> None:
+    db = await Database.open(tmp_path / "data", url=storage)
     quota = QuotaBook(db, 10)
     await quota.reserve(ALICE, 4, "no-such-job")
     assert (await quota.status(ALICE)).used == 4
@@ -283,9 +289,9 @@ async def test_orphan_reservation_is_refunded_at_start(tmp_path: Path) -> None:
         await db.close()
 
 
-async def test_one_process_per_data_dir(tmp_path: Path) -> None:
-    first = await build_services(tmp_path / "data", FakeBackend())
-    second = await build_services(tmp_path / "data", FakeBackend())
+async def test_one_process_per_data_dir(tmp_path: Path, storage: str | None) -> None:
+    first = await build_services(tmp_path / "data", FakeBackend(), database_url=storage)
+    second = await build_services(tmp_path / "data", FakeBackend(), database_url=storage)
     await first.jobs.start()
     try:
         with pytest.raises(DataDirBusy, match="another easel process"):
@@ -298,8 +304,26 @@ async def test_one_process_per_data_dir(tmp_path: Path) -> None:
     await second.db.close()
 
 
-async def test_late_wait_rebuilds_a_finished_outcome(tmp_path: Path) -> None:
-    first = await build_services(tmp_path / "data", FakeBackend())
+async def test_one_job_runner_per_shared_database_even_with_other_data_dirs(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Two data dirs, one PostgreSQL database: the second would recover the first's jobs twice."""
+    first = await build_services(tmp_path / "a", FakeBackend(), database_url=database_url)
+    second = await build_services(tmp_path / "b", FakeBackend(), database_url=database_url)
+    await first.jobs.start()
+    try:
+        with pytest.raises(DataDirBusy, match="another easel process is running jobs on postgresql://"):
+            await second.jobs.start()
+    finally:
+        await first.jobs.stop()
+    await second.jobs.start()  # free again once the first one stopped
+    await second.jobs.stop()
+    await first.db.close()
+    await second.db.close()
+
+
+async def test_late_wait_rebuilds_a_finished_outcome(tmp_path: Path, storage: str | None) -> None:
+    first = await build_services(tmp_path / "data", FakeBackend(), database_url=storage)
     await first.jobs.start()
     submitted = await first.jobs.submit(ALICE, imagine(samples=2, seed=3), origin=ORIGIN)
     original = await asyncio.wait_for(first.jobs.wait(submitted.job_id), 5)
@@ -311,7 +335,7 @@ async def test_late_wait_rebuilds_a_finished_outcome(tmp_path: Path) -> None:
     await first.jobs.stop()
     await first.db.close()
 
-    second = await build_services(tmp_path / "data", failing)
+    second = await build_services(tmp_path / "data", failing, database_url=storage)
     await second.jobs.start()
     try:
         rebuilt = await second.jobs.wait(submitted.job_id)

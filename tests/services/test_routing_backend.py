@@ -104,3 +104,35 @@ def test_offers_come_from_each_backends_declared_models_and_costs() -> None:
         "gemini", FakeBackend(limits=BackendLimits(operations=OPS, default_model="gemini-img"))
     )
     assert gemini[0].name == "gemini-img" and "SynthID" in gemini[0].notes
+
+
+async def test_each_command_runs_on_its_default_model_and_is_validated_against_it() -> None:
+    from commands import COMMANDS, Invocation
+    from commands.errors import OptionError
+    from services.backends.routing import offers_of
+    from tests.helpers.images import grey_png
+
+    maker = FakeBackend(
+        limits=BackendLimits(
+            operations=frozenset({Operation.IMAGINE, Operation.REMIX}),
+            models=("core",),
+            default_model="core",
+            upscale_factors=(2,),
+        )
+    )
+    upscaler = FakeBackend(limits=BackendLimits(operations=frozenset({Operation.UPSCALE}),
+                                                models=("esrgan",), default_model="esrgan",
+                                                upscale_factors=(2, 4)))  # fmt: skip
+    routing = RoutingBackend({"stability": maker, "upscaler": upscaler}, default_models={"upscale": "esrgan"})
+    await routing.start()
+    assert offers_of("upscaler", upscaler)[0].units_per_image == 1
+    image = {"image": grey_png((64, 64))}
+    request = await COMMANDS["upscale"].build(Invocation(text="--scale 4", images=image), routing.limits)
+    assert (request.model, request.upscale_factor) == ("esrgan", 4)  # esrgan's factors, not core's
+    result = await routing.generate(request)
+    assert result.model == "esrgan" and upscaler.calls and not maker.calls
+    with pytest.raises(OptionError) as refused:
+        await COMMANDS["remix"].build(
+            Invocation(text="brighter --model esrgan", images=image), routing.limits
+        )
+    assert refused.value.user_message.startswith("'esrgan' can't do /remix. Models for /remix: core")

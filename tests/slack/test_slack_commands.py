@@ -11,7 +11,7 @@ from PIL import Image
 from services.types import Requester
 from tests.fakes.slack import FakeSlack, SlackEasel, slack_easel_for
 from tests.helpers.images import mask_png, png
-from tests.helpers.slack_messages import assert_watermarked_copy_of_original, job_of
+from tests.helpers.slack_messages import assert_watermarked_copy_of_original, wait_for_results
 
 CHANNEL = "C0CHANNEL1"
 USER = "U0USER0001"
@@ -31,28 +31,28 @@ async def test_imagine_posts_watermarked_images_with_escaped_prompt_and_buttons(
     assert sent.status == 200 and sent.elapsed_s < ACK_DEADLINE_S
     assert sent.text == ""  # acked before any work; the status arrives through the response URL
 
-    done = (await slack.wait_for("files.completeUploadExternal"))[0]
+    [done] = await slack.wait_for("files.completeUploadExternal")
     assert done.params["channel_id"] == CHANNEL
-    files = slack.uploaded_files(CHANNEL)
-    assert len(files) == 2
+    [result] = await wait_for_results(slack)
+    assert len(result.files) == 2 and slack.uploaded_files(CHANNEL) == list(result.files)
     sizes = set()
-    for f in files:
+    for f in result.files:
         sizes.add((await assert_watermarked_copy_of_original(slack_easel, f)).size)
     assert sizes == {(1024, 1024)}
 
-    message = slack.channel_messages(CHANNEL)[-1]
-    summary = message.blocks[0]["text"]["text"]
+    summary = result.summary
     assert summary.startswith(f"<@{USER}>")
     for dangerous in ("<!channel>", "<!here>", "<@U0VICTIM1>", "@everyone"):
         assert dangerous not in summary
     assert "&lt;!channel&gt;" in summary and "&lt;@U0VICTIM1&gt;" in summary and "&amp; friends" in summary
     assert "seed `7`" in summary and "seed `8`" in summary and "1024×1024" in summary
-    action_ids = [el["action_id"] for b in message.blocks if b["type"] == "actions" for el in b["elements"]]
-    job_id, _ = job_of(files[0])
+    job_id = result.job_id
     for verb in ("u", "v", "m"):
         for index in (0, 1):
-            assert f"easel:{verb}:{job_id}:{index}" in action_ids
-    assert f"easel:r:{job_id}" in action_ids and f"easel:d:{job_id}" in action_ids
+            assert f"easel:{verb}:{job_id}:{index}" in result.action_ids
+    assert f"easel:r:{job_id}" in result.action_ids and f"easel:d:{job_id}" in result.action_ids
+    for dangerous in ("<!channel>", "<@U0VICTIM1>"):
+        assert dangerous not in result.card.text  # the notification text is escaped too
 
     statuses = texts(slack)
     assert "position" in statuses[0] or "next" in statuses[0]
@@ -81,12 +81,12 @@ async def test_quota_exceeded_is_explained_privately(
 ) -> None:
     async with slack_easel_for(slack_settings(daily_quota=2), slack_server) as easel:
         await easel.user.slash_command("/imagine", "a kite --n 2")
-        await slack_server.wait_for("files.completeUploadExternal")
+        await wait_for_results(slack_server)
         await easel.user.slash_command("/imagine", "another kite")
         refusal = await slack_server.wait_for(
-            "response_url", where=lambda c: "daily images" in c.params.get("text", "")
+            "response_url", where=lambda c: "daily units" in c.params.get("text", "")
         )
-        assert "0 of your 2 daily images left" in refusal[0].params["text"]
+        assert "0 of your 2 daily units left" in refusal[0].params["text"]
         assert len(slack_server.calls_to("files.completeUploadExternal")) == 1
         await easel.user.slash_command("/quota")
         quota = await slack_server.wait_for(
@@ -98,7 +98,10 @@ async def test_quota_exceeded_is_explained_privately(
 async def test_quota_command_reports_what_is_left(slack_easel: SlackEasel) -> None:
     await slack_easel.user.slash_command("/quota")
     [call] = await slack_easel.slack.wait_for("response_url")
-    assert call.params["text"] == "You have *25* of your 25 daily images left."
+    assert call.params["text"] == (
+        "You have *25* of your 25 daily units left (0 images made in the last 24 h; "
+        "an image costs 1 unit or more, by model)."
+    )
     assert call.params["response_type"] == "ephemeral"
 
 
@@ -137,12 +140,11 @@ async def test_remix_opens_a_modal_and_uses_the_uploaded_picture(
     submitted = await slack_easel.user.view_submission(view, {"image": [upload], "samples": "2"})
     assert submitted.status == 200 and submitted.text == ""  # closes the modal
 
-    await slack.wait_for("files.completeUploadExternal")
+    [result] = await wait_for_results(slack)
     [download] = slack.calls_to("download")
     assert download.token is not None and download.status == 200
-    files = slack.uploaded_files(CHANNEL)
-    assert len(files) == 2
-    for f in files:
+    assert len(result.files) == 2
+    for f in result.files:
         await assert_watermarked_copy_of_original(slack_easel, f)
     [sent_to_backend] = [
         r for r in stability_server.requests_for("image-to-image") if r.path.endswith("/image-to-image")
@@ -161,9 +163,9 @@ async def test_inpaint_with_mask_and_upscale_through_modals(slack_easel: SlackEa
     image = slack.add_user_file(png((640, 480)), name="house.png")
     mask = slack.add_user_file(mask_png(640, 480), name="mask.png")
     await slack_easel.user.view_submission(view, {"image": [image], "mask": [mask]})
-    await slack.wait_for("files.completeUploadExternal")
+    [result] = await wait_for_results(slack)
     assert len(slack.calls_to("download")) == 2
-    [inpainted] = slack.uploaded_files(CHANNEL)
+    [inpainted] = result.files
     await assert_watermarked_copy_of_original(slack_easel, inpainted)
 
     await slack_easel.user.slash_command("/upscale")
@@ -173,8 +175,7 @@ async def test_inpaint_with_mask_and_upscale_through_modals(slack_easel: SlackEa
     assert "prompt" not in inputs and "image" in inputs
     small = slack.add_user_file(png((512, 512)), name="small.png")
     await slack_easel.user.view_submission(view, {"image": [small]})
-    await slack.wait_for("files.completeUploadExternal", 2)
-    upscaled = slack.uploaded_files(CHANNEL)[-1]
+    [upscaled] = (await wait_for_results(slack, 2))[-1].files
     posted = await assert_watermarked_copy_of_original(slack_easel, upscaled)
     assert posted.size == (1024, 1024)  # the 512×512 upload, 2× larger
 

@@ -9,6 +9,7 @@ from services.types import Requester
 from tests.fakes.a1111 import FakeA1111
 from tests.fakes.slack import FakeSlack, SlackEasel, StoredMessage, slack_easel_for
 from tests.helpers.images import png
+from tests.helpers.slack_messages import wait_for_results
 
 CHANNEL = "C0CHANNEL1"
 REQUESTER = "U0USER0001"
@@ -23,13 +24,14 @@ async def describe(easel: SlackEasel) -> StoredMessage:
     """/describe a picture through the form; the text result posted in the channel."""
     slack = easel.slack
     opened_before = len(slack.calls_to("views.open"))
-    posted_before = len(slack.calls_to("chat.postMessage"))
     await easel.user.slash_command("/describe")
     opened = await slack.wait_for("views.open", opened_before + 1)
     picture = slack.add_user_file(png((512, 512)), name="pier.png")
     await easel.user.view_submission(opened[-1].response["view"], {"image": [picture]})
-    await slack.wait_for("chat.postMessage", posted_before + 1, timeout_s=15)
-    return slack.channel_messages(CHANNEL)[-1]
+    [posted] = await slack.wait_for(
+        "chat.postMessage", where=lambda c: "describe" in c.params["text"], timeout_s=15
+    )
+    return slack.messages[(CHANNEL, posted.response["ts"])]
 
 
 def imagine_button(message: StoredMessage) -> dict[str, Any]:
@@ -61,12 +63,11 @@ async def test_describe_posts_the_caption_with_an_imagine_button_that_imagines_i
         message.blocks[0]["text"]["text"] = "<!channel> something else entirely"
         sent = await easel.user.block_action(button["action_id"], message=message, user_id=OTHER)
         assert sent.status == 200 and sent.elapsed_s < 3
-        await slack_server.wait_for("files.completeUploadExternal", timeout_s=15)
+        [result] = await wait_for_results(slack_server, timeout_s=15)
 
         assert a1111_server.last("/sdapi/v1/txt2img").json["prompt"] == caption
-        result = slack_server.channel_messages(CHANNEL)[-1]
-        assert result.files
-        assert result.blocks[0]["text"]["text"].startswith(f"<@{OTHER}> imagined:")
+        assert result.files and result.card.thread_ts == message.thread_ts
+        assert result.summary.startswith(f"<@{OTHER}> imagined:")
         # The presser pays for the image; the describer paid for the description only.
         other = await easel.services.jobs.quota_status(Requester("slack", OTHER))
         requester = await easel.services.jobs.quota_status(Requester("slack", REQUESTER))
@@ -84,9 +85,9 @@ async def test_imagine_button_works_after_a_restart(
     assert a1111_server.calls("/sdapi/v1/txt2img") == []
     async with slack_easel_for(settings, slack_server) as second:
         await second.user.block_action(button["action_id"], message=message)
-        await slack_server.wait_for("files.completeUploadExternal", timeout_s=15)
+        [result] = await wait_for_results(slack_server, timeout_s=15)
         assert a1111_server.last("/sdapi/v1/txt2img").json["prompt"] == caption
-        assert slack_server.channel_messages(CHANNEL)[-1].files
+        assert len(result.files) == 1
 
 
 async def test_describe_is_refused_on_a_backend_without_it(

@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.fakes.slack import FakeSlack, slack_easel_for
 from tests.helpers.images import png
+from tests.helpers.slack_messages import wait_for_results
 
 CHANNEL = "C0CHANNEL1"
 
@@ -20,7 +21,7 @@ async def test_progress_updates_the_status_line_and_describe_posts_text(
     settings = slack_settings(backend="gpu-host", gpu_host_url=gpu.url)
     async with slack_easel_for(settings, slack_server) as easel:
         await easel.user.slash_command("/imagine", "a foggy pier --seed 3")
-        await slack_server.wait_for("files.completeUploadExternal", timeout_s=15)
+        await wait_for_results(slack_server, timeout_s=15)
         await slack_server.wait_for(
             "response_url", where=lambda c: c.params["text"].startswith(":white_check_mark:")
         )
@@ -33,7 +34,9 @@ async def test_progress_updates_the_status_line_and_describe_posts_text(
         [opened] = await slack_server.wait_for("views.open")
         picture = slack_server.add_user_file(png((512, 512)), name="pier.png")
         await easel.user.view_submission(opened.response["view"], {"image": [picture]})
-        [posted] = await slack_server.wait_for("chat.postMessage", timeout_s=15)
+        [posted] = await slack_server.wait_for(
+            "chat.postMessage", where=lambda c: "describe" in c.params["text"], timeout_s=15
+        )
         assert posted.params["channel"] == CHANNEL
         text = posted.params["text"]
         assert text.startswith("<@U0USER0001> asked me to describe a picture:")

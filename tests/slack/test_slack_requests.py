@@ -12,6 +12,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from tests.fakes.slack import BOT_TOKEN, FakeSlack, SlackEasel, slack_easel_for
+from tests.helpers.slack_messages import wait_for_results
 
 ACK_DEADLINE_S = 3.0
 
@@ -83,8 +84,8 @@ async def test_twenty_users_at_once_are_all_acked_within_the_deadline(slack_ease
     assert all(s.status == 200 for s in sent)
     slowest = max(s.elapsed_s for s in sent)
     assert slowest < ACK_DEADLINE_S, f"slowest ack took {slowest:.2f}s"
-    done = await slack_easel.slack.wait_for("files.completeUploadExternal", 20, timeout_s=60)
-    posted_for = {c.params["blocks"].split("<@", 1)[1][:10] for c in done}
+    results = await wait_for_results(slack_easel.slack, 20, timeout_s=60)
+    posted_for = {r.summary.split("<@", 1)[1][:10] for r in results}
     assert posted_for == set(users)
 
 

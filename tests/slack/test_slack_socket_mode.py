@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.fakes.slack import APP_TOKEN, FakeSlack, slack_easel_for
+from tests.helpers.slack_messages import wait_for_results
 
 
 async def test_socket_mode_runs_commands_and_drops_retried_envelopes(
@@ -25,7 +26,8 @@ async def test_socket_mode_runs_commands_and_drops_retried_envelopes(
 
         [done] = await slack_server.wait_for("files.completeUploadExternal")
         assert done.params["channel_id"] == payload["channel_id"]
-        assert "seed `4`" in done.params["blocks"]
+        [result] = await wait_for_results(slack_server)
+        assert "seed `4`" in result.summary and result.card.channel == payload["channel_id"]
         assert easel.services.jobs.stats().submitted == 1
 
         help_ack, _ = await slack_server.send_envelope(

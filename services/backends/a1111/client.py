@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 import aiohttp
 from yarl import URL
@@ -27,6 +28,8 @@ from services.errors import (
     BackendUnavailable,
 )
 from services.offload import run_cpu
+
+TaskState = Literal["active", "queued", "done"]
 
 __all__ = [
     "EXTRAS",
@@ -114,9 +117,14 @@ class A1111Client:
     async def get_json(self, path: str) -> Any:
         return await self._request("GET", path, None, self.probe_timeout)
 
-    async def post_json(self, path: str, payload: Any) -> Any:
-        """A generation call: the generous ``timeout_s`` applies (slow GPUs, big batches)."""
-        return await self._request("POST", path, payload, self.generation_timeout)
+    async def post_json(self, path: str, payload: Any, *, on_answer: Callable[[], None] | None = None) -> Any:
+        """A generation call: the generous ``timeout_s`` applies (slow GPUs, big batches).
+
+        ``on_answer`` runs as soon as the response's status line arrives, before its body: the
+        host's web UI renders the whole answer after the GPU is done, so from that moment the
+        GPU is free while several MB of base64 still cross the network.
+        """
+        return await self._request("POST", path, payload, self.generation_timeout, on_answer)
 
     async def progress(self, *, with_preview: bool) -> wire.ProgressResponse:
         skip = "false" if with_preview else "true"
@@ -126,15 +134,19 @@ class A1111Client:
     async def interrupt(self) -> None:
         await self._request("POST", INTERRUPT, None, self.poll_timeout)
 
-    async def task_running(self, task_id: str) -> bool | None:
-        """Whether the job sent with ``force_task_id=task_id`` is the one the host runs now
-        (``POST /internal/progress``, A1111/Forge 1.6+); None when the host cannot say."""
+    async def task_state(self, task_id: str) -> TaskState | None:
+        """Where the job sent with ``force_task_id=task_id`` is on the host: running, waiting
+        behind another job, or neither (``POST /internal/progress``, A1111/Forge 1.6+); None when
+        the host cannot say."""
         try:
             body = await self._request("POST", TASK_PROGRESS, {"id_task": task_id}, self.poll_timeout)
         except BackendError:
             return None
-        active = body.get("active") if isinstance(body, dict) else None
-        return active if isinstance(active, bool) else None
+        if not isinstance(body, dict) or not isinstance(body.get("active"), bool):
+            return None
+        if body["active"]:
+            return "active"
+        return "queued" if body.get("queued") is True else "done"
 
     async def catalog(self) -> wire.HostCatalog:
         """Probe: options first (proves the API is on and our credentials work), then the listings."""
@@ -164,7 +176,14 @@ class A1111Client:
         except ApiMissing:
             return None
 
-    async def _request(self, method: str, path: str, payload: Any, limit: aiohttp.ClientTimeout) -> Any:
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        payload: Any,
+        limit: aiohttp.ClientTimeout,
+        on_answer: Callable[[], None] | None = None,
+    ) -> Any:
         session = self.session
         if session is None or session.closed:
             raise BackendMisconfigured(log_detail="GPU host client used without an open session")
@@ -180,6 +199,8 @@ class A1111Client:
                 method, self.base + path, data=data, headers=headers, timeout=limit
             ) as resp:
                 status = resp.status
+                if on_answer is not None:
+                    on_answer()
                 raw = await resp.read()
         except TimeoutError as err:
             raise HostFailure(log_detail=f"{where}: timed out after {limit.total}s") from err

@@ -15,6 +15,9 @@ runs them one after another anyway):
 3. ``progress`` events and binary preview frames → live progress with previews in chat;
 4. ``executing`` with ``node: null`` → ``GET /history/{id}`` → ``GET /view`` for the output node's images.
 
+Each run's prompt id is persisted as the job's resume token as soon as it is submitted; after a
+restart the runs the host finished (or is still running) are fetched, not submitted again.
+
 ``cancel()`` calls ``POST /interrupt``. Operations are those with a workflow whose nodes all exist
 on the host (``upscale`` also needs an upscale model); ``--model`` picks a checkpoint, ``--sampler``
 and ``--scheduler`` come from the host's KSampler. Outpaint pads the canvas, runs the outpaint
@@ -27,22 +30,29 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 import aiohttp
 
-from services.backends.base import BackendLimits, ProgressCallback
+from services.backends.base import BackendLimits, ProgressCallback, ResumeTokenCallback
 from services.backends.comfyui.catalog import HostCatalog, merge
 from services.backends.comfyui.client import ComfyClient, PreviewFrame
 from services.backends.comfyui.hosts import ComfyHost, HostPool, HostState
 from services.backends.comfyui.limits import SEED_MAX, UPSCALE_FACTORS, limits_for, usable_workflows
 from services.backends.comfyui.masks import comfy_mask
+from services.backends.comfyui.resume import ResumeToken, finished_outputs
 from services.backends.comfyui.workflows import Workflow
 from services.backends.originals import as_png, original_from
 from services.backends.retry import RetryPolicy, TransientError, call_with_retries
-from services.errors import BackendMisconfigured, BackendUnavailable, InvalidRequest, UnsupportedOption
+from services.errors import (
+    BackendError,
+    BackendMisconfigured,
+    BackendUnavailable,
+    InvalidRequest,
+    UnsupportedOption,
+)
 from services.offload import run_cpu
 from services.outpaint import OutpaintPlan, plan_outpaint, prepare_outpaint, restore_original
 from services.types import (
@@ -76,6 +86,7 @@ class ComfyUIBackend:
         timeout_s: float = 600.0,
         max_attempts: int = 2,
         retry_base_delay_s: float = 1.0,
+        resume_poll_s: float = 1.0,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         self._urls = [u.rstrip("/") for u in ([urls] if isinstance(urls, str) else urls)]
@@ -87,6 +98,7 @@ class ComfyUIBackend:
         self._max_side = max_side
         self._timeout_s = timeout_s
         self._policy = RetryPolicy(max_attempts=max_attempts, base_delay_s=retry_base_delay_s)
+        self._resume_poll_s = resume_poll_s
         self._session = session
         self._owns_session = False
         self._pool: HostPool | None = None
@@ -139,6 +151,19 @@ class ComfyUIBackend:
     async def generate(
         self, request: GenerationRequest, progress: ProgressCallback | None = None
     ) -> GenerationResult:
+        return await self.generate_resumable(request, progress, resume_token=None, on_resume_token=None)
+
+    async def generate_resumable(
+        self,
+        request: GenerationRequest,
+        progress: ProgressCallback | None,
+        *,
+        resume_token: str | None,
+        on_resume_token: ResumeTokenCallback | None,
+    ) -> GenerationResult:
+        """Run one job; each run's prompt id is saved (``on_resume_token``) right after it is
+        submitted, and a job given its saved token fetches the runs the host finished or is still
+        working on instead of submitting them again (:mod:`~services.backends.comfyui.resume`)."""
         started = time.monotonic()
         pool = self._pool
         if pool is None:
@@ -153,15 +178,22 @@ class ComfyUIBackend:
         catalog = self._catalog
         if workflow.maps("checkpoint") and checkpoint and catalog and checkpoint not in catalog.checkpoints:
             raise BackendMisconfigured(log_detail=f"comfyui: no host has the checkpoint {checkpoint!r}")
-        first_seed = (
-            request.seed if request.seed is not None else int.from_bytes(uuid.uuid4().bytes[:4], "big")
-        )
+        saved = ResumeToken.load(resume_token)
+        first_seed = request.seed if request.seed is not None else None
+        if first_seed is None:
+            first_seed = saved.first_seed if saved else int.from_bytes(uuid.uuid4().bytes[:4], "big")
+        token = ResumeToken(first_seed)
         runs = 1 if request.operation is Operation.UPSCALE else request.samples
         images: list[GeneratedImage] = []
         for index in range(runs):
             seed = (first_seed + index) % (SEED_MAX + 1)
             graph = workflow.fill({**values, "seed": seed})
             reporter = _Reporter(progress, index, runs)
+
+            async def submitted(url: str, prompt_id: str, index: int = index) -> None:
+                nonlocal token
+                token = token.with_run(url, prompt_id, index)
+                await _save(on_resume_token, token)
 
             async def on_host(
                 host: ComfyHost, graph: dict[str, Any] = graph, reporter: _Reporter = reporter
@@ -170,14 +202,19 @@ class ComfyUIBackend:
                     graph[workflow.inputs[key][0]]["inputs"][
                         workflow.inputs[key][1]
                     ] = await host.client.upload_image(data, filename)
-                return await self._run(host.client, graph, workflow.output, reporter)
+                return await self._run(host.client, graph, workflow.output, reporter, submitted)
 
             async def attempt(on_host: Any = on_host) -> list[bytes]:
                 return await pool.run(on_host, serves=lambda host: self._serves(host, workflow, values))
 
-            outputs = await call_with_retries(
-                attempt, self._policy, backend=self.name, operation=workflow.name
-            )
+            outputs = await self._resumed(saved, index, workflow.output)
+            if outputs is not None:
+                assert saved is not None
+                token = token.with_run(*saved.runs[index], index)
+            else:
+                outputs = await call_with_retries(
+                    attempt, self._policy, backend=self.name, operation=workflow.name
+                )
             for data in outputs:
                 images.append(await run_cpu(original_from, data, seed, backend=self.name))
         if plan is not None:
@@ -264,11 +301,33 @@ class ComfyUIBackend:
         model = values.get("upscale_model")
         return not (workflow.maps("upscale_model") and model and model not in catalog.upscale_models)
 
+    async def _resumed(self, saved: ResumeToken | None, index: int, node: str) -> list[bytes] | None:
+        """Run ``index``'s images from the host it was submitted to before a restart, if it has them."""
+        if saved is None or index >= len(saved.runs) or self._pool is None:
+            return None
+        url, prompt_id = saved.runs[index]
+        host = next((h for h in self._pool.hosts if h.client.base_url == url), None)
+        if host is None:  # that host is no longer configured
+            return None
+        try:
+            outputs = await finished_outputs(host.client, prompt_id, node=node, poll_s=self._resume_poll_s)
+        except (TransientError, BackendError) as exc:
+            log.warning("comfyui.resume_failed", extra={"host": host.label, "detail": str(exc)[:200]})
+            return None
+        log.info("comfyui.resumed", extra={"host": host.label, "run": index, "reused": outputs is not None})
+        return outputs
+
     async def _run(
-        self, client: ComfyClient, graph: dict[str, Any], output: str, reporter: _Reporter
+        self,
+        client: ComfyClient,
+        graph: dict[str, Any],
+        output: str,
+        reporter: _Reporter,
+        submitted: Callable[[str, str], Awaitable[None]],
     ) -> list[bytes]:
         async with client.events() as events:
             prompt_id = await client.submit(graph)
+            await submitted(client.base_url, prompt_id)
             async for event in events.until_done(prompt_id):
                 if isinstance(event, PreviewFrame):
                     preview, _, _ = await run_cpu(as_png, event.image, backend=self.name)
@@ -338,6 +397,16 @@ class ComfyUIBackend:
                 )
             )
         return lines
+
+
+async def _save(on_resume_token: ResumeTokenCallback | None, token: ResumeToken) -> None:
+    """Persist the token; failing to is logged, never the job's failure (it only costs a rerun)."""
+    if on_resume_token is None:
+        return
+    try:
+        await on_resume_token(token.dump())
+    except Exception:
+        log.warning("comfyui.resume_token_not_saved", exc_info=True)
 
 
 class _Reporter:

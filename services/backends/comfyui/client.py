@@ -9,6 +9,8 @@
         prompt_id = await client.submit(graph)
         async for event in events.until_done(prompt_id): ...
     images = await client.outputs(prompt_id, node="9")      # /history/{id} then /view
+    entry = await client.history(prompt_id)                 # None until it has finished
+    waiting = await client.queued()                         # ids running or pending (GET /queue)
     await client.interrupt()
 
 Failures: connection errors and 5xx raise :class:`~services.backends.retry.TransientError` (the
@@ -157,10 +159,25 @@ class ComfyClient:
         finally:
             await ws.close()
 
+    async def history(self, prompt_id: str) -> dict[str, Any] | None:
+        """``prompt_id``'s entry in ``/history`` (``outputs``, ``status``), None while it has none."""
+        history = await self._json("GET", f"/history/{prompt_id}")
+        entry = history.get(prompt_id) if isinstance(history, dict) else None
+        return entry if isinstance(entry, dict) else None
+
+    async def queued(self) -> set[str]:
+        """The prompt ids the host is running or has waiting (``GET /queue``)."""
+        answer = await self._json("GET", "/queue")
+        ids = set()
+        for key in ("queue_running", "queue_pending"):
+            for item in (answer or {}).get(key) or []:
+                if isinstance(item, list) and len(item) > 1:  # [number, prompt_id, prompt, extra, outputs]
+                    ids.add(str(item[1]))
+        return ids
+
     async def outputs(self, prompt_id: str, node: str) -> list[bytes]:
         """The images node ``node`` saved for ``prompt_id``, from ``/history`` and ``/view``."""
-        history = await self._json("GET", f"/history/{prompt_id}")
-        entry = (history or {}).get(prompt_id) or {}
+        entry = await self.history(prompt_id) or {}
         images = ((entry.get("outputs") or {}).get(node) or {}).get("images") or []
         result = []
         for image in images:

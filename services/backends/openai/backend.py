@@ -23,7 +23,8 @@ The base URL is configurable, so LocalAI, diffusers-based servers and LiteLLM-st
 speak this API work too. The SDK's own retries are off: easel's
 :func:`~services.backends.retry.call_with_retries` retries 429/5xx/network failures (honouring
 ``retry-after-ms``/``retry-after``) like every other backend. Token usage from each answer is
-logged per job (``openai.usage``), the basis for per-user cost.
+logged per job (``openai.usage``) and returned (``GenerationResult.usage_tokens``, the total): the
+job is charged by it (:mod:`services.backends.costs` says how tokens become quota units).
 
 GPT image models always answer with ``b64_json``; each image is decoded and its base64 text
 released from the response before the next is decoded, so the pictures are never held twice.
@@ -155,8 +156,8 @@ class OpenAIImagesBackend:
 
         response = await call_with_retries(attempt, self._policy, backend=self.name, operation=endpoint)
         images = await _decode_all(response)
-        self._log_usage(response, spec.model, len(images), time.monotonic() - started)
-        return GenerationResult(images=images, backend=self.name, model=spec.model)
+        tokens = self._log_usage(response, spec.model, len(images), time.monotonic() - started)
+        return GenerationResult(images=images, backend=self.name, model=spec.model, usage_tokens=tokens)
 
     def _spec(self, request: GenerationRequest) -> ModelSpec:
         model = request.model or self._model
@@ -216,7 +217,8 @@ class OpenAIImagesBackend:
         except openai.OpenAIError as exc:
             raise as_easel_error(exc, endpoint) from exc
 
-    def _log_usage(self, response: Any, model: str, images: int, duration_s: float) -> None:
+    def _log_usage(self, response: Any, model: str, images: int, duration_s: float) -> int | None:
+        """Log the answer's token usage; returns its total (None when the server reports none)."""
         usage = getattr(response, "usage", None)
         log.info(
             "openai.usage",
@@ -229,6 +231,8 @@ class OpenAIImagesBackend:
                 "duration_s": round(duration_s, 3),
             },
         )
+        total = getattr(usage, "total_tokens", None) if usage else None
+        return int(total) if isinstance(total, int) else None
 
     # -- easel check --
 

@@ -63,6 +63,11 @@ class _Job:
     interrupted: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+def _grained(picture: Image.Image) -> Image.Image:
+    noise = Image.effect_noise(picture.size, 24).convert(picture.mode)
+    return Image.blend(picture, noise, 0.25)
+
+
 class FakeA1111:
     """One fake GPU host. ``await start()`` binds a free port on 127.0.0.1; ``url`` is its base URL."""
 
@@ -81,12 +86,20 @@ class FakeA1111:
         image_format: str = "png",
         interrogate: bool = True,
         kind: str = "a1111",
+        latency_s: float = 0.0,
+        link_bytes_per_s: float | None = None,
+        grain: bool = False,
     ) -> None:
         # kind "sdnext": SD.Next's API — GET /sdapi/v1/version says {"app": "sd.next"}, captions come
         # from POST /sdapi/v1/openclip (no /interrogate), and although it lists schedulers its request
         # models have no ``scheduler`` field (FastAPI drops unknown fields silently: they are recorded in
         # ``ignored_fields``).
         self.kind = kind
+        # A network between easel and the host: ``latency_s`` each way, and answers' bodies sent at
+        # ``link_bytes_per_s`` after their status line (as a web server streams a rendered body).
+        self.latency_s = latency_s
+        self.link_bytes_per_s = link_bytes_per_s
+        self.grain = grain  # True: pictures with film grain, so PNGs are as big as real ones (~1.5 MB/MP)
         if kind == "sdnext":
             interrogate = False
         self.ignored_fields: list[str] = []
@@ -213,9 +226,39 @@ class FakeA1111:
             return denied
         self._bodies[id(request)] = body  # parsed once, as a real server's framework does
         try:
+            if self.latency_s or self.link_bytes_per_s:
+                return await self._over_link(request, handler)
             return await handler(request)
         finally:
             self._bodies.pop(id(request), None)
+
+    async def _over_link(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Serve ``request`` as if across a network: the request arrives ``latency_s`` late (plus
+        its upload time), the status line ``latency_s`` after the answer is ready, then the body."""
+        size = request.content_length or 0
+        rate = self.link_bytes_per_s
+        await asyncio.sleep(self.latency_s + (size / rate if rate else 0.0))
+        answer = await handler(request)
+        await asyncio.sleep(self.latency_s)
+        if request.transport is None or request.transport.is_closing():
+            return answer  # the client went away meanwhile (a cancelled job, a closed session)
+        if not isinstance(answer, web.Response) or answer.body is None or not rate:
+            return answer
+        raw = bytes(answer.body)  # type: ignore[arg-type]
+        stream = web.StreamResponse(status=answer.status, headers={"Content-Type": answer.content_type})
+        stream.content_length = len(raw)
+        await stream.prepare(request)
+        chunk = 64 * 1024
+        try:
+            for start in range(0, len(raw), chunk):
+                await asyncio.sleep(min(chunk, len(raw) - start) / rate)  # each chunk arrives once sent
+                await stream.write(raw[start : start + chunk])
+            await stream.write_eof()
+        except ConnectionResetError:
+            pass  # the client went away mid-answer
+        return stream
 
     def _dead_response(self, request: web.Request) -> web.Response:
         if self.dead == "close" and request.transport is not None:
@@ -497,7 +540,11 @@ class FakeA1111:
             if self.fail_next is not None:
                 (status, error), self.fail_next = self.fail_next, None
                 return web.json_response(error, status=status)
-            images = await asyncio.to_thread(lambda: [self._encode(im) for im in draw(seeds)])
+            pictures = await asyncio.to_thread(draw, seeds)
+            if self.grain:
+                pictures = await asyncio.to_thread(lambda: [_grained(p) for p in pictures])
+        # As in A1111's api.py, the base64 encoding and the response happen after the queue lock.
+        images = await asyncio.to_thread(lambda: [self._encode(im) for im in pictures])
         return web.json_response(
             {
                 "images": images,

@@ -47,6 +47,9 @@ class FakeComfyUI:
         self._interrupt = asyncio.Event()
         self._sockets: dict[str, web.WebSocketResponse] = {}
         self._queue: asyncio.Queue[tuple[str, str, dict[str, Any]]] = asyncio.Queue()
+        # /queue's items: [number, prompt_id, prompt, extra_data, outputs_to_execute]
+        self._waiting: list[list[Any]] = []
+        self._running: list[list[Any]] = []
         self._worker: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -59,6 +62,7 @@ class FakeComfyUI:
         r.add_post("/prompt", self._prompt)
         r.add_get("/ws", self._ws)
         r.add_get("/history/{prompt_id}", self._history)
+        r.add_get("/queue", self._queue_handler)
         r.add_get("/view", self._view)
         r.add_post("/interrupt", self._interrupt_handler)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
@@ -114,12 +118,28 @@ class FakeComfyUI:
         prompt_id = str(uuid.uuid4())
         self.prompts.append(graph)
         number = len(self.prompts)
+        outputs = [n for n, node in graph.items() if node.get("class_type") == "SaveImage"]
+        self._waiting.append([number, prompt_id, graph, {"client_id": body.get("client_id")}, outputs])
         await self._queue.put((prompt_id, str(body.get("client_id", "")), graph))
         return web.json_response({"prompt_id": prompt_id, "number": number, "node_errors": {}})
 
     async def _history(self, request: web.Request) -> web.Response:
         prompt_id = request.match_info["prompt_id"]
         return web.json_response({prompt_id: self.history[prompt_id]} if prompt_id in self.history else {})
+
+    async def _queue_handler(self, request: web.Request) -> web.Response:
+        return web.json_response({"queue_running": self._running, "queue_pending": self._waiting})
+
+    def forget(self) -> None:
+        """The host restarted: what was queued or running is lost, and so is the history."""
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._waiting.clear()
+        self.history.clear()
+        if self._worker is not None:
+            self._worker.cancel()
+            self._running.clear()
+            self._worker = asyncio.create_task(self._work())
 
     async def _view(self, request: web.Request) -> web.Response:
         name = request.query.get("filename", "")
@@ -160,8 +180,13 @@ class FakeComfyUI:
     async def _work(self) -> None:
         while True:
             prompt_id, client_id, graph = await self._queue.get()
+            self._running = [item for item in self._waiting if item[1] == prompt_id]
+            self._waiting = [item for item in self._waiting if item[1] != prompt_id]
             self._interrupt.clear()
-            await self._execute(prompt_id, client_id, graph)
+            try:
+                await self._execute(prompt_id, client_id, graph)
+            finally:
+                self._running = []
 
     async def _execute(self, prompt_id: str, client_id: str, graph: dict[str, Any]) -> None:
         await self._send(client_id, "execution_start", {"prompt_id": prompt_id, "timestamp": 0})

@@ -15,6 +15,7 @@ keeping its shape, so a test can tell an edit from a fresh picture.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -58,6 +59,7 @@ class FakeGemini:
         self.api_key = api_key
         self.models = models
         self.requests: list[RecordedRequest] = []
+        self.delay_s = 0.0  # extra seconds every generateContent answer takes (latency benchmarks)
         self._failures: list[ApiError] = []
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -124,6 +126,8 @@ class FakeGemini:
             return ApiError(
                 400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", details
             ).response()
+        if self.delay_s and request.path.endswith(":generateContent"):
+            await asyncio.sleep(self.delay_s)
         try:
             return await handler(request)
         except ApiError as exc:

@@ -1,11 +1,20 @@
 """Slack's rules the fake enforces: the workspace's fixed ids and tokens, required arguments,
 response-URL uses, and Block Kit's limits for messages and views.
+
+Message blocks are also read back through ``slack_sdk.models.blocks`` (Slack's own Block Kit models):
+a block the models cannot build, that fails their validation or carries fields they do not know is
+refused with ``invalid_blocks``, as Slack refuses it.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 from collections.abc import Mapping
 from typing import Any
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
 
 from tests.fakes.slack.records import StoredMessage
 
@@ -37,8 +46,18 @@ def _require(p: Mapping[str, Any], name: str) -> Any:
     return value
 
 
+def _json_arg(value: Any) -> Any:
+    """An argument that may come JSON-encoded (form bodies) or already decoded (JSON bodies)."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
 def _message_api(msg: StoredMessage) -> dict[str, Any]:
-    return {
+    api = {
         "type": "message",
         "user": msg.user,
         "bot_id": BOT_ID,
@@ -46,6 +65,9 @@ def _message_api(msg: StoredMessage) -> dict[str, Any]:
         "blocks": msg.blocks,
         "ts": msg.ts,
     }
+    if msg.thread_ts:
+        api["thread_ts"] = msg.thread_ts
+    return api
 
 
 def _sniff_mimetype(data: bytes) -> str:
@@ -169,3 +191,46 @@ def _check_view(view: Any) -> None:
         raise _ApiError(
             "invalid_arguments", response_metadata={"messages": ["[ERROR] input blocks need a submit"]}
         )
+
+
+_RICH_TEXT_ELEMENTS = {"rich_text_section", "rich_text_list", "rich_text_preformatted", "rich_text_quote"}
+
+
+def _check_with_models(blocks: list[Any]) -> None:
+    """Each block as ``slack_sdk``'s Block Kit models build, validate and write it, unchanged."""
+    for i, raw in enumerate(blocks):
+        where = f"[json-pointer:/blocks/{i}]"
+        try:
+            parsed = Block.parse(copy.deepcopy(raw))
+            if parsed is None:
+                raise _invalid_blocks(f"unsupported block type {raw.get('type')!r} {where}")
+            written = parsed.to_dict()  # validates the block and every element in it
+        except (SlackObjectFormationError, TypeError, AttributeError, ValueError) as e:
+            raise _invalid_blocks(f"{e} {where}") from e
+        if written != raw:
+            raise _invalid_blocks(f"unsupported fields {where}")
+
+
+def _check_message_blocks(blocks: Any) -> None:
+    """A message's blocks (chat.postMessage / postEphemeral / update): the limits, then the models."""
+    _check_blocks(blocks)
+    _check_with_models(blocks)
+
+
+def _check_rich_text_blocks(blocks: Any) -> None:
+    """files.completeUploadExternal's ``blocks``: documented as structured rich text blocks only."""
+    if not isinstance(blocks, list):
+        raise _invalid_blocks("blocks must be an array")
+    for i, block in enumerate(blocks):
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind != "rich_text":
+            raise _invalid_blocks(
+                f"only rich_text blocks are allowed here, not {kind!r} [json-pointer:/blocks/{i}]"
+            )
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not elements:
+            raise _invalid_blocks(f"rich_text needs elements [json-pointer:/blocks/{i}]")
+        for el in elements:
+            if not isinstance(el, dict) or el.get("type") not in _RICH_TEXT_ELEMENTS:
+                raise _invalid_blocks(f"unsupported rich text element [json-pointer:/blocks/{i}]")
+    _check_with_models(blocks)

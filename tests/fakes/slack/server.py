@@ -54,6 +54,7 @@ import aiohttp
 from aiohttp import web
 
 from tests.fakes.slack.directory import DirectoryMethods
+from tests.fakes.slack.file_methods import FileMethods
 from tests.fakes.slack.records import SlackCall, StoredFile, StoredMessage, _Injected
 from tests.fakes.slack.rules import (
     APP_ID,
@@ -66,18 +67,18 @@ from tests.fakes.slack.rules import (
     TEAM_DOMAIN,
     TEAM_ID,
     _ApiError,
-    _check_blocks,
+    _check_message_blocks,
     _check_view,
+    _json_arg,
     _message_api,
     _require,
-    _sniff_mimetype,
 )
 from tests.fakes.slack.user_side import SlackUserSide
 
 __all__ = ["FakeSlack"]
 
 
-class FakeSlack(DirectoryMethods):
+class FakeSlack(FileMethods, DirectoryMethods):
     """The fake Slack Web API server. Start with ``await start()`` or use the ``slack_server`` fixture."""
 
     def __init__(
@@ -87,11 +88,13 @@ class FakeSlack(DirectoryMethods):
         team_id: str = TEAM_ID,
         bot_user_id: str = BOT_USER_ID,
         api_latency_s: float = 0.0,
+        share_delay_s: float = 0.0,
     ) -> None:
         self.bot_token = bot_token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.api_latency_s = api_latency_s
+        self.share_delay_s = share_delay_s
         self.calls: list[SlackCall] = []
         self.download_gate: asyncio.Event | None = None  # when set: file downloads wait for it
         self.downloads_started = 0
@@ -322,15 +325,6 @@ class FakeSlack(DirectoryMethods):
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
         return params, body
 
-    @staticmethod
-    def _json_arg(value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except json.JSONDecodeError:
-                return value
-        return value
-
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         params, body = await self._read_params(request)
@@ -389,10 +383,11 @@ class FakeSlack(DirectoryMethods):
 
     def _m_chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = _require(p, "channel")
-        text, blocks = p.get("text") or "", self._json_arg(p.get("blocks")) or []
+        text, blocks = p.get("text") or "", _json_arg(p.get("blocks")) or []
         if not text and not blocks:
             raise _ApiError("no_text")
-        _check_blocks(blocks)
+        _check_message_blocks(blocks)
+        self._check_slack_files(blocks, channel)
         ts = self._next_ts()
         msg = StoredMessage(channel, ts, self.bot_user_id, text, blocks, thread_ts=p.get("thread_ts"))
         self.messages[(channel, ts)] = msg
@@ -401,10 +396,10 @@ class FakeSlack(DirectoryMethods):
     def _m_chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
         _require(p, "channel")
         _require(p, "user")
-        text, blocks = p.get("text") or "", self._json_arg(p.get("blocks")) or []
+        text, blocks = p.get("text") or "", _json_arg(p.get("blocks")) or []
         if not text and not blocks:
             raise _ApiError("no_text")
-        _check_blocks(blocks)
+        _check_message_blocks(blocks)
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _m_chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -412,9 +407,10 @@ class FakeSlack(DirectoryMethods):
         msg = self.messages.get((channel, ts))
         if msg is None or msg.deleted:
             raise _ApiError("message_not_found")
-        blocks = self._json_arg(p.get("blocks"))
+        blocks = _json_arg(p.get("blocks"))
         if blocks is not None:
-            _check_blocks(blocks)
+            _check_message_blocks(blocks)
+            self._check_slack_files(blocks, channel)
         msg.history.append(_message_api(msg))
         if "text" in p:
             msg.text = p["text"] or ""
@@ -434,14 +430,14 @@ class FakeSlack(DirectoryMethods):
 
     def _m_views_open(self, p: dict[str, Any]) -> dict[str, Any]:
         _require(p, "trigger_id")
-        view = self._json_arg(_require(p, "view"))
+        view = _json_arg(_require(p, "view"))
         return {"ok": True, "view": self._store_view(view, self._next_id("V"))}
 
     def _m_views_update(self, p: dict[str, Any]) -> dict[str, Any]:
         view_id = p.get("view_id")
         if not view_id or view_id not in self.views:
             raise _ApiError("not_found")
-        view = self._json_arg(_require(p, "view"))
+        view = _json_arg(_require(p, "view"))
         return {"ok": True, "view": self._store_view(view, view_id)}
 
     def _store_view(self, view: Any, view_id: str) -> dict[str, Any]:
@@ -459,76 +455,6 @@ class FakeSlack(DirectoryMethods):
         }
         self.views[view_id] = stored
         return stored
-
-    def _m_files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
-        filename = _require(p, "filename")
-        length = int(_require(p, "length"))
-        if length <= 0:
-            raise _ApiError("invalid_arguments")
-        f = self._new_file(name=filename, title=filename, mimetype="", data=b"", user=self.bot_user_id)
-        f.title = ""
-        return {"ok": True, "upload_url": f"{self.base_url}/upload/v1/{f.id}", "file_id": f.id}
-
-    def _m_files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:
-        items = self._json_arg(_require(p, "files"))
-        if not isinstance(items, list) or not items:
-            raise _ApiError("invalid_arguments")
-        channel = p.get("channel_id") or p.get("channels")
-        stored: list[StoredFile] = []
-        for item in items:
-            f = self.files.get(item.get("id", ""))
-            if f is None or not f.data:
-                raise _ApiError("file_not_found")
-            f.title = item.get("title") or f.name
-            f.mimetype = _sniff_mimetype(f.data)
-            f.completed = True
-            if channel:
-                f.channels = [c for c in str(channel).split(",") if c]
-            f.initial_comment = p.get("initial_comment")
-            f.thread_ts = p.get("thread_ts")
-            stored.append(f)
-        # Like Slack: ``blocks`` are ignored when an ``initial_comment`` is given.
-        blocks: list[Any] = []
-        if not p.get("initial_comment") and p.get("blocks"):
-            blocks = self._json_arg(p["blocks"])
-            _check_blocks(blocks)
-        if channel:
-            for ch in str(channel).split(","):
-                ts = self._next_ts()
-                text = p.get("initial_comment") or ""
-                msg = StoredMessage(
-                    ch,
-                    ts,
-                    self.bot_user_id,
-                    text,
-                    blocks,
-                    files=[f.id for f in stored],
-                    thread_ts=p.get("thread_ts"),
-                )
-                self.messages[(ch, ts)] = msg
-                for f in stored:
-                    f.shares[ch] = ts
-        return {"ok": True, "files": [{"id": f.id, "title": f.title} for f in stored]}
-
-    def _m_files_info(self, p: dict[str, Any]) -> dict[str, Any]:
-        f = self.files.get(_require(p, "file"))
-        if f is None or not f.completed:
-            raise _ApiError("file_not_found")
-        return {"ok": True, "file": f.to_api()}
-
-    def _m_files_delete(self, p: dict[str, Any]) -> dict[str, Any]:
-        f = self.files.get(_require(p, "file"))
-        if f is None or not f.completed:
-            raise _ApiError("file_not_found")
-        if f.user != self.bot_user_id:
-            raise _ApiError("cant_delete_file")
-        del self.files[f.id]
-        for msg in self.messages.values():
-            if f.id in msg.files:
-                msg.files.remove(f.id)
-                if not msg.files and not msg.text and not msg.blocks:
-                    msg.deleted = True
-        return {"ok": True}
 
     # ---------------------------------------------------------------- non-API endpoints
 
@@ -601,7 +527,7 @@ class FakeSlack(DirectoryMethods):
         else:
             self.response_urls[rid] += 1
             try:
-                _check_blocks(params.get("blocks") or [])
+                _check_message_blocks(params.get("blocks") or [])
                 status, payload = 200, {"ok": True}
             except _ApiError as e:
                 status, payload = 400, {"ok": False, "error": e.error}

@@ -213,6 +213,7 @@ class SlackUserSide:
         *,
         channel_id: str = "C0CHANNEL1",
         message_ts: str | None = None,
+        thread_ts: str | None = None,
         text: str = "",
         files: list[dict[str, Any]] | None = None,
         author: str = "U0USER0002",
@@ -225,6 +226,8 @@ class SlackUserSide:
         response_url = self.fake.new_response_url()
         ts = message_ts or self.fake._next_ts()
         message: dict[str, Any] = {"type": "message", "user": author, "text": text, "ts": ts}
+        if thread_ts:  # a reply in a thread
+            message["thread_ts"] = thread_ts
         if files:
             message["files"] = files
             message["upload"] = True

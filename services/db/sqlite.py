@@ -1,8 +1,8 @@
-"""easel's one SQLite file: connection, pragmas, schema migrations, write transactions.
+"""The SQLite database (the embedded default): connection, pragmas, write transactions.
 
 Usage::
 
-    db = await Database.open(settings.data_dir)
+    db = await Database.open(settings.data_dir)   # a SqliteDatabase unless a URL is given
     async with db.transaction() as tx:          # BEGIN IMMEDIATE … COMMIT
         row = await tx.fetchone("SELECT …", (key,))
         await tx.execute("INSERT …", (…))
@@ -36,48 +36,31 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import aiosqlite
 
 from services.data_dir import (
-    DB_FILENAME,
     LOCK_WAIT_S,
     StorageUnusable,
     database_path,
     ensure_writable_dir,
     is_locked,
-    newer_schema,
     open_problem,
     primary_code,
-    probe_database,
 )
+from services.db.base import Database, Params, Row, Transaction
 from services.errors import StorageBusy, StorageFull
-from services.migrations import MIGRATIONS
 
-__all__ = [
-    "DB_FILENAME",
-    "LOCK_WAIT_S",
-    "MIGRATIONS",
-    "Database",
-    "StorageUnusable",
-    "Transaction",
-    "database_path",
-    "ensure_writable_dir",
-    "migrate_down",
-    "probe_database",
-]
+__all__ = ["SqliteDatabase", "SqliteTransaction"]
 
 T = TypeVar("T")
 
 
-log = logging.getLogger(__name__)
-
-
-Params = Sequence[Any] | dict[str, Any]
+log = logging.getLogger("services.db")
 
 
 @contextmanager
@@ -91,8 +74,8 @@ def _storage_errors(path: Path) -> Iterator[None]:
         raise
 
 
-class Transaction:
-    """Statements inside one ``BEGIN IMMEDIATE`` transaction (see :meth:`Database.transaction`)."""
+class SqliteTransaction(Transaction):
+    """Statements inside one ``BEGIN IMMEDIATE`` transaction (see :meth:`SqliteDatabase.transaction`)."""
 
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
@@ -109,16 +92,18 @@ class Transaction:
             async with self._conn.executemany(sql, rows) as cur:
                 return cur.rowcount
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self._conn.execute_fetchall(sql, params)
         return next(iter(rows), None)
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return list(await self._conn.execute_fetchall(sql, params))
 
 
-class Database:
-    """The shared connection to ``<data_dir>/easel.sqlite3``. Open with :meth:`open`."""
+class SqliteDatabase(Database):
+    """The shared connection to ``<data_dir>/easel.sqlite3``. Open with :meth:`Database.open`."""
+
+    dialect = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection, path: Path, *, lock_wait_s: float = LOCK_WAIT_S) -> None:
         self._conn = conn
@@ -130,10 +115,14 @@ class Database:
     def data_dir(self) -> Path:
         return self.path.parent
 
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
     @classmethod
-    async def open(
+    async def connect(
         cls, location: Path | str, *, busy_timeout_ms: int = 2_000, lock_wait_s: float = LOCK_WAIT_S
-    ) -> Database:
+    ) -> SqliteDatabase:
         """Create the data dir if needed, open the file, set pragmas and migrate the schema.
 
         ``location`` is the data dir (the file is ``<dir>/easel.sqlite3``) or, if it ends in
@@ -168,20 +157,14 @@ class Database:
         async with self._lock:
             await self._conn.close()
 
-    async def __aenter__(self) -> Database:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     # Statements outside a transaction -------------------------------------------------
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         async with self._lock:
             rows = await self._conn.execute_fetchall(sql, params)
         return next(iter(rows), None)
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         async with self._lock:
             return list(await self._conn.execute_fetchall(sql, params))
 
@@ -243,7 +226,7 @@ class Database:
             return result
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self) -> AsyncIterator[Transaction]:  # type: ignore[override]
         """``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back if the block raises or is cancelled.
 
         Statements already handed to the connection thread run even if the awaiting task is
@@ -258,7 +241,7 @@ class Database:
                 await asyncio.shield(self._rollback())
                 raise
             try:
-                yield Transaction(self._conn, self.path)
+                yield SqliteTransaction(self._conn, self.path)
                 with _storage_errors(self.path):
                     await asyncio.shield(self._conn.execute("COMMIT"))
             except BaseException:
@@ -276,59 +259,10 @@ class Database:
             if "no transaction is active" not in str(exc):
                 log.exception("db.rollback_failed")
 
-    # Schema -----------------------------------------------------------------------------
+    async def table_names(self) -> set[str]:
+        rows = await self.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {str(row["name"]) for row in rows} - {"sqlite_sequence"}
 
-    async def schema_version(self) -> int:
-        row = await self.fetchone("SELECT MAX(version) AS v FROM schema_version")
-        return int(row["v"] or 0) if row is not None else 0
-
-    async def _migrate(self) -> None:
-        await self.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
-        )
-        async with self.transaction() as tx:
-            row = await tx.fetchone("SELECT MAX(version) AS v FROM schema_version")
-            current = int(row["v"] or 0) if row is not None else 0
-            if current > len(MIGRATIONS):
-                raise StorageUnusable(newer_schema(self.path, current), path=self.path)
-            for version in range(current + 1, len(MIGRATIONS) + 1):
-                for statement in _split_statements(MIGRATIONS[version - 1].up):
-                    await tx.execute(statement)
-                await tx.execute(
-                    "INSERT INTO schema_version (version, applied_at) VALUES (?, julianday('now'))",
-                    (version,),
-                )
-                log.info("db.migrated", extra={"schema_version": version})
-
-
-async def migrate_down(db: Database, target: int) -> int:
-    """Undo migrations newer than ``target`` (newest first) in one transaction; returns the new version.
-
-    For going back to an older easel: the next open by this easel migrates up again.
-    """
-    if target < 0:
-        raise ValueError("target must be >= 0")
-    async with db.transaction() as tx:
-        row = await tx.fetchone("SELECT MAX(version) AS v FROM schema_version")
-        current = int(row["v"] or 0) if row is not None else 0
-        for version in range(current, target, -1):
-            for statement in _split_statements(MIGRATIONS[version - 1].down):
-                await tx.execute(statement)
-            await tx.execute("DELETE FROM schema_version WHERE version = ?", (version,))
-            log.info("db.migrated_down", extra={"schema_version": version - 1})
-    return min(current, target)
-
-
-def _split_statements(script: str) -> list[str]:
-    """Split a migration into statements (``executescript`` would COMMIT our transaction)."""
-    statements: list[str] = []
-    buffer = ""
-    for line in script.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            if buffer.strip():
-                statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        statements.append(buffer.strip())
-    return statements
+    async def column_names(self, table: str) -> list[str]:
+        rows = await self.fetchall("SELECT name FROM pragma_table_info(?) ORDER BY cid", (table,))
+        return [str(row["name"]) for row in rows]
