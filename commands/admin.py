@@ -24,6 +24,7 @@ __all__ = [
     "AdminArg",
     "AdminSubcommand",
     "PostRemover",
+    "admin_table_markdown",
     "admin_usage",
     "limits_text",
     "run_admin",
@@ -107,13 +108,25 @@ ADMIN_SUBCOMMANDS: tuple[AdminSubcommand, ...] = (
         "cancel", (_JOB,), "cancel a job; its units are refunded and its requester told (chat only)", True
     ),
     AdminSubcommand(
-        "delete", (_JOB,), "delete anyone's result: its post and stored images (chat only)", True
+        "delete",
+        (_JOB,),
+        "delete anyone's result: its stored images, and its post on Discord (chat only)",
+        True,
     ),
 )
 
 
 def admin_usage(prefix: str = "/easel admin") -> str:
     return "\n".join(f"{prefix} {s.name} {s.args}".rstrip() + f" — {s.help}" for s in ADMIN_SUBCOMMANDS)
+
+
+def admin_table_markdown() -> str:
+    """The README's table of subcommands (``python -m bot.readme`` writes it)."""
+    lines = ["| subcommand | what it does |", "| --- | --- |"]
+    lines += [
+        f"| `{f'{s.name} {s.args}'.rstrip()}` | {s.help.replace('<', '&lt;')} |" for s in ADMIN_SUBCOMMANDS
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def limits_text(limits: Limits) -> str:
