@@ -240,11 +240,12 @@ async def _job_admin(
         await audit.record(actor, "resume", server_id=server_id)
         return "Generation resumed." if changed else "Generation was not paused."
     if name == "queue" and not rest:
-        waiting = jobs.queued()
+        queue = jobs.queued()
+        waiting = [(place, q) for place, q in enumerate(queue, 1) if q.server_id == server_id]
         if not waiting:
-            return "No jobs are waiting."
+            return "No jobs from here are waiting." if queue else "No jobs are waiting."
         return "\n".join(
-            f"{i}. {q.job_id[:12]} {q.requester_key} ({q.images} images)" for i, q in enumerate(waiting, 1)
+            f"{place}. {q.job_id[:12]} {q.requester_key} ({q.images} images)" for place, q in waiting
         )
     if name == "cancel" and len(rest) == 1:
         record = _here(await jobs.find_job(rest[0]), server_id)
