@@ -149,6 +149,15 @@ def limits_text(limits: Limits) -> str:
 _MENTION_RE = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")  # Discord <@1234> <@!1234>, Slack <@U123|ann>
 
 
+# A role or user group mentioned where a limit name goes: Discord <@&1234>, Slack <!subteam^S0123|@mods>.
+_GROUP_MENTION_RE = re.compile(r"^(?:role:)?(?:<@&(\d+)>|<!subteam\^([A-Za-z0-9]+)(?:\|[^>]*)?>)$")
+
+
+def _limit_name(word: str) -> str:
+    mention = _GROUP_MENTION_RE.match(word)
+    return f"role:{mention[1] or mention[2]}" if mention else word
+
+
 def _account(word: str, actor: Requester | str) -> str:
     mention = _MENTION_RE.match(word)
     if mention and not isinstance(actor, str):
@@ -185,9 +194,9 @@ async def run_admin(
     if name == "limits":
         return limits_text(await budgets.limits_for(server_id))
     if name == "set" and len(rest) >= 2:
-        value = " ".join(rest[1:])
-        await budgets.set_limit(actor, server_id, rest[0], value)
-        return f"{rest[0]} is now {value} here."
+        value, limit = " ".join(rest[1:]), _limit_name(rest[0])
+        await budgets.set_limit(actor, server_id, limit, value)
+        return f"{limit} is now {value} here."
     if name == "grant" and len(rest) == 2:
         if not rest[1].isdigit():
             raise InvalidRequest(f"A grant is a whole number of units from 1 to {GRANT_MAX}.")
