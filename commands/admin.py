@@ -25,6 +25,7 @@ __all__ = [
     "AdminArg",
     "AdminSubcommand",
     "PostRemover",
+    "admin_table_markdown",
     "admin_usage",
     "limits_text",
     "run_admin",
@@ -108,7 +109,10 @@ ADMIN_SUBCOMMANDS: tuple[AdminSubcommand, ...] = (
         "cancel", (_JOB,), "cancel a job; its units are refunded and its requester told", True
     ),
     AdminSubcommand(
-        "delete", (_JOB,), "delete anyone's result: its post and stored images (chat only)", True
+        "delete",
+        (_JOB,),
+        "delete anyone's result: its stored images, and its post on Discord (chat only)",
+        True,
     ),
 )
 JOB_SUBCOMMANDS = frozenset(("pause", "resume", "queue", "cancel"))
@@ -117,6 +121,15 @@ JOB_SUBCOMMANDS = frozenset(("pause", "resume", "queue", "cancel"))
 
 def admin_usage(prefix: str = "/easel admin") -> str:
     return "\n".join(f"{prefix} {s.name} {s.args}".rstrip() + f" — {s.help}" for s in ADMIN_SUBCOMMANDS)
+
+
+def admin_table_markdown() -> str:
+    """The README's table of subcommands (``python -m bot.readme`` writes it)."""
+    lines = ["| subcommand | what it does |", "| --- | --- |"]
+    lines += [
+        f"| `{f'{s.name} {s.args}'.rstrip()}` | {s.help.replace('<', '&lt;')} |" for s in ADMIN_SUBCOMMANDS
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def limits_text(limits: Limits) -> str:
@@ -137,6 +150,15 @@ def limits_text(limits: Limits) -> str:
 
 
 _MENTION_RE = re.compile(r"^<@!?([A-Za-z0-9]+)(?:\|[^>]*)?>$")  # Discord <@1234> <@!1234>, Slack <@U123|ann>
+
+
+# A role or user group mentioned where a limit name goes: Discord <@&1234>, Slack <!subteam^S0123|@mods>.
+_GROUP_MENTION_RE = re.compile(r"^(?:role:)?(?:<@&(\d+)>|<!subteam\^([A-Za-z0-9]+)(?:\|[^>]*)?>)$")
+
+
+def _limit_name(word: str) -> str:
+    mention = _GROUP_MENTION_RE.match(word)
+    return f"role:{mention[1] or mention[2]}" if mention else word
 
 
 def _account(word: str, actor: Requester | str) -> str:
@@ -175,9 +197,9 @@ async def run_admin(
     if name == "limits":
         return limits_text(await budgets.limits_for(server_id))
     if name == "set" and len(rest) >= 2:
-        value = " ".join(rest[1:])
-        await budgets.set_limit(actor, server_id, rest[0], value)
-        return f"{rest[0]} is now {value} here."
+        value, limit = " ".join(rest[1:]), _limit_name(rest[0])
+        await budgets.set_limit(actor, server_id, limit, value)
+        return f"{limit} is now {value} here."
     if name == "grant" and len(rest) == 2:
         if not rest[1].isdigit():
             raise InvalidRequest(f"A grant is a whole number of units from 1 to {GRANT_MAX}.")
@@ -230,11 +252,12 @@ async def _job_admin(
         await audit.record(actor, "resume", server_id=server_id)
         return "Generation resumed." if changed else "Generation was not paused."
     if name == "queue" and not rest:
-        waiting = jobs.queued()
+        queue = jobs.queued()
+        waiting = [(place, q) for place, q in enumerate(queue, 1) if q.server_id == server_id]
         if not waiting:
-            return "No jobs are waiting."
+            return "No jobs from here are waiting." if queue else "No jobs are waiting."
         return "\n".join(
-            f"{i}. {q.job_id[:12]} {q.requester_key} ({q.images} images)" for i, q in enumerate(waiting, 1)
+            f"{place}. {q.job_id[:12]} {q.requester_key} ({q.images} images)" for place, q in waiting
         )
     if name == "cancel" and len(rest) == 1:
         record = _here(await jobs.find_job(rest[0]), server_id)

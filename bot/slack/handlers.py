@@ -300,7 +300,12 @@ class SlackHandlers:
         try:  # forgets the job first, so a button pressed while the message goes finds it gone
             await self.jobs.delete(action.job_id, by=caller.requester)
         except NotAllowed:
-            if not await moderator_delete(self.ctx.admins, self.jobs, caller.requester, action.job_id):
+            try:
+                allowed = await moderator_delete(self.ctx.admins, self.jobs, caller.requester, action.job_id)
+            except JobNotFound as err:  # deleted meanwhile
+                await self._tell(caller, error_text(err, MARKUP))
+                return
+            if not allowed:
                 await self._tell(caller, not_allowed_to_delete(MARKUP, moderators=MODERATORS))
                 return
         except JobNotFound as err:

@@ -58,6 +58,7 @@ class QueuedJob:
     job_id: str
     requester_key: str
     images: int
+    server_id: str = ""  # where it was asked: admins see their own server's jobs
 
 
 class JobService:
@@ -402,7 +403,7 @@ class JobService:
         """The waiting jobs in the order they will start (``/easel admin queue``)."""
         jobs = (self._active.unfinished(job_id) for job_id in self._active.queue.snapshot())
         return [
-            QueuedJob(job.job_id, job.requester.key, job.request.images_requested)
+            QueuedJob(job.job_id, job.requester.key, job.request.images_requested, job.requester.venue.server_id)
             for job in jobs
             if job is not None
         ]

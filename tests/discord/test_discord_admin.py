@@ -111,6 +111,8 @@ async def test_manage_server_administrators_and_the_admin_role_may(
     )
     reply = await answer(fake, await admin(fake, "ban", boss, account=f"<@{fake.user.id}>", reason="spam"))
     assert reply == f"discord:{fake.user.id} is banned from the bot."
+    mentioned = await admin(fake, "set", mod, name=f"<@&{role}>", value="40")  # the role picked by mention
+    assert await answer(fake, mentioned) == f"role:{role} is now 40 here."
     assert await answer(fake, await admin(fake, "pause", mod)) == "Generation is paused; queued jobs wait."
     assert easel.services.jobs.paused
     assert await answer(fake, await admin(fake, "resume", mod)) == "Generation resumed."
@@ -120,6 +122,7 @@ async def test_manage_server_administrators_and_the_admin_role_may(
     assert [(r["actor_key"], r["action"]) for r in rows] == [
         (f"discord:{manager.id}", "set_limit"),
         (f"discord:{boss.id}", "ban"),
+        (f"discord:{mod.id}", "set_limit"),
         (f"discord:{mod.id}", "pause"),
         (f"discord:{mod.id}", "resume"),
     ]

@@ -32,6 +32,11 @@ async def test_queued_members_are_told_of_the_pause_and_of_the_resume(easel_on_d
         await fake.wait_until(lambda m=message: PAUSED_LINE[:40].lower() in m.content.lower())
         placeholders.append(message)
     assert backend.calls == []
+    listed = (await ephemeral_reply(fake, await fake.slash("easel", "admin", "queue", user=manager))).content
+    assert [line.split()[0] + line.split()[2] for line in listed.splitlines()] == [
+        f"1.discord:{fake.user.id}",
+        f"2.discord:{bob.id}",
+    ]
 
     backend.gate = asyncio.Event()  # the first job will hold the only worker
     resumed = await fake.slash("easel", "admin", "resume", user=manager)

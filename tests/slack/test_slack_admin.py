@@ -60,7 +60,9 @@ async def test_every_subcommand_is_refused_to_members_and_logged(
             easel.services.db, "SELECT detail FROM audit_log WHERE action = 'admin_refused'", len(WORDS)
         )
         assert sorted(r["detail"] for r in rows) == sorted(WORDS.values())
-        assert await easel.services.db.fetchall("SELECT * FROM audit_log WHERE action != 'admin_refused'") == []
+        assert (
+            await easel.services.db.fetchall("SELECT * FROM audit_log WHERE action != 'admin_refused'") == []
+        )
 
 
 async def test_admins_delete_anyones_result_with_the_button_or_the_command(
@@ -70,7 +72,9 @@ async def test_admins_delete_anyones_result_with_the_button_or_the_command(
     async with slack_easel_for(slack_settings(), slack_server) as easel:
         message, job_id = await imagine(easel)
         await easel.user.block_action(f"easel:d:{job_id}", message=message, user_id="U0USER0002")
-        await slack_server.wait_for("response_url", where=lambda c: "Only the person" in c.params.get("text", ""))
+        await slack_server.wait_for(
+            "response_url", where=lambda c: "Only the person" in c.params.get("text", "")
+        )
         assert "workspace admins and the easel admin group" in _texts(slack_server, "response_url", "Only")[0]
         assert not slack_server.messages[(CHANNEL, message.ts)].deleted
 
@@ -129,8 +133,12 @@ async def test_user_group_overrides_apply_to_members_and_are_cached(
     slack_server.admins.add(ADMIN)
     slack_server.usergroups["S0VIP"] = [MEMBER]
     async with slack_easel_for(slack_settings(), slack_server) as easel:
-        await easel.user.slash_command("/easel", "admin set role:S0VIP 40", user_id=ADMIN)
-        await slack_server.wait_for("response_url", where=lambda c: "is now 40" in c.params.get("text", ""))
+        # the group as Slack writes a mention of it in a command's text
+        await easel.user.slash_command("/easel", "admin set <!subteam^S0VIP|@vips> 40", user_id=ADMIN)
+        [set_reply] = await slack_server.wait_for(
+            "response_url", where=lambda c: "is now 40" in c.params.get("text", "")
+        )
+        assert set_reply.params["text"] == "role:S0VIP is now 40 here."
         await easel.user.slash_command("/quota")
         await easel.user.slash_command("/quota", user_id="U0USER0002")
         mine, theirs = await slack_server.wait_for(
