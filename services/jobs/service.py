@@ -26,7 +26,7 @@ from services.errors import BackendError, JobCancelled, JobNotFound, NotAllowed,
 from services.jobs.active import ActiveJob, ActiveJobs, JobStats, user_hash
 from services.jobs.codec import request_images
 from services.jobs.gate import RequestGate
-from services.jobs.lock import DataDirBusy, DataDirLock
+from services.jobs.lock import JobsClaim
 from services.jobs.pausing import PauseNotices
 from services.jobs.pending import PendingRequests
 from services.jobs.publishing import Publisher, Publishing
@@ -92,7 +92,7 @@ class JobService:
         self.pricing = pricing or Pricing(lambda: backend.limits)
         self._clock = clock
         self._factories: dict[str, SinkFactory] = {}
-        self._lock = DataDirLock(db.data_dir)
+        self._lock = JobsClaim(db)
         self._records = JobRecords(db, store)
         self._active = ActiveJobs()
         self.storage = StorageWatch(data_dir=db.data_dir, active=self._active)
@@ -145,18 +145,12 @@ class JobService:
         """
         if self._started:
             raise RuntimeError("JobService already started")
-        self._lock.acquire()
+        await self._lock.acquire()
         try:
-            if not await self.db.claim_jobs():
-                raise DataDirBusy(
-                    f"another easel process is running jobs on {self.db.where}; "
-                    "stop it, or give this one another database"
-                )
             upto = await self._recovery.prepare()
             not_started = await self.pending.tell_unstarted(self._factories, self._notify)
         except BaseException:
-            await self.db.release_jobs()
-            self._lock.release()
+            await self._lock.release()
             raise
         self._stopping = False
         self._started = True
@@ -172,8 +166,7 @@ class JobService:
             except BaseException:  # e.g. the store is down: refuse to start, nothing refunded
                 self._recovering = None
                 self._started = False
-                await self.db.release_jobs()
-                self._lock.release()
+                await self._lock.release()
                 raise
         return report
 
@@ -236,8 +229,7 @@ class JobService:
             )
         )
         self._started = False
-        await self.db.release_jobs()
-        self._lock.release()
+        await self._lock.release()
         log.info("jobs.stopped")
 
     # Submitting ----------------------------------------------------------------------------
