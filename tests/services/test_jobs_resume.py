@@ -75,7 +75,8 @@ async def test_creative_upscale_resumes_from_the_persisted_generation_id(
         assert row is not None and row["status"] == "running" and row["resume_token"]
         token = row["resume_token"]
     # The process is gone; Stability finishes the generation meanwhile.
-    stability_server.results[token.rpartition("\n")[2]].polls_left = 1
+    # A routed token is "<model>\x1f<the plugin's token>" (services.backends.routing).
+    stability_server.results[token.rpartition("\x1f")[2]].polls_left = 1
     sinks: list[RecordingSink] = []
 
     def factory(record: JobRecord) -> RecordingSink:
@@ -88,6 +89,7 @@ async def test_creative_upscale_resumes_from_the_persisted_generation_id(
         assert report.resumed == [job.job_id]
         outcome = await services.jobs.wait(job.job_id)
         status = await services.jobs.quota_status(requester)
+        price = services.jobs.pricing.reserve(request)
     assert len(stability_server.requests_for("/upscale/creative")) == 1  # paid once
     assert len(outcome.images) == 1 and sinks[0].delivered and sinks[0].resumed == [job.job_id]
-    assert status.used == 1
+    assert status.images == 1 and status.used == price  # charged once, at the model's price
