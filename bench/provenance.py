@@ -30,7 +30,10 @@ blind-watermark 0.4.4: 20 images)::
     false positives    0/1000 (largest sync strength on unmarked pictures 5.7; threshold 7)
     PSNR               40.8 dB (min 40.6; 12-02: 42.2)       37.4 dB (min 36.5)
     embed / detect     0.11 / 0.23 × PNG encode (16.5 / 35.2 ms per 1024², 51.7 ms together;
-                       PNG 153 ms on a loaded box; 12-02: 0.08 / 0.17 × PNG encode)
+                       PNG 153 ms on a loaded box; a second run on a busier one: 0.14 / 0.33 ×,
+                       142 ms together with PNG at 303 ms; 12-02: 0.08 / 0.17 × PNG encode)
+    detect, re-scaled  2.4 × PNG encode for a 50 % copy, 1.9 × for an unmarked picture (the period
+                       search and its screening; pictures at the embedding scale skip both)
                        blind-watermark: 62 / 29 × PNG encode (5.9 s / 2.8 s)
 
 What moved the 12-02 misses (all text-on-paper pictures after re-scaling: their line and glyph
