@@ -44,7 +44,7 @@ async def test_overview_and_detail_list_every_service_privately(
     easel: EaselOnDiscord = await easel_on_discord_factory(**three_services(openai_server, gemini_server))
     overview = await embed_reply(easel, await easel.fake.slash("models"))
     imagine = next(line for line in overview["description"].splitlines() if line.startswith("**/imagine**"))
-    assert "gpt-image-2 (10 units)" in imagine and "gemini-3-pro-image (1 unit)" in imagine
+    assert "gpt-image-2 (10 units)" in imagine and "gemini-3-pro-image (4 units)" in imagine
     assert "(1 unit, default)" in imagine
     assert "unavailable" not in overview["description"]
 

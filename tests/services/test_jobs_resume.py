@@ -90,4 +90,4 @@ async def test_creative_upscale_resumes_from_the_persisted_generation_id(
         status = await services.jobs.quota_status(requester)
     assert len(stability_server.requests_for("/upscale/creative")) == 1  # paid once
     assert len(outcome.images) == 1 and sinks[0].delivered and sinks[0].resumed == [job.job_id]
-    assert status.used == 1
+    assert status.used == 3  # one image at core's 3 units, charged once

@@ -52,7 +52,7 @@ async def test_overview_then_one_command_privately(
         assert overview.params["response_type"] == "ephemeral"
         sections = _texts(overview.params["blocks"], "section")
         imagine = next(s for s in sections if s.startswith("*/imagine*"))
-        assert "gpt-image-2 (10 units)" in imagine and "gemini-3-pro-image (1 unit)" in imagine
+        assert "gpt-image-2 (10 units)" in imagine and "gemini-3-pro-image (4 units)" in imagine
         assert not any(s.startswith("*/inpaint*") and "gemini" in s for s in sections)
 
         await easel.user.slash_command("/models", "imagine")
