@@ -2,7 +2,8 @@
 
 ``python -m bot.readme`` rewrites the text between ``<!-- FLAGS:BEGIN -->`` and
 ``<!-- FLAGS:END -->`` (the flag table, from ``commands/``) and between ``<!-- ENV:BEGIN -->``
-and ``<!-- ENV:END -->`` (the variable table, from the core and backend settings models);
+and ``<!-- ENV:END -->`` (the variable table, from the core and backend settings models), and
+between ``<!-- ADMIN:BEGIN -->`` and ``<!-- ADMIN:END -->`` (the admin subcommands, from ``commands/admin.py``);
 ``tests/operator/test_readme.py`` fails when the README is stale, so neither table can drift.
 """
 
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 from bot.variables import documented_variables
+from commands.admin import admin_table_markdown
 from commands.help import flags_table_markdown
 from services.backends.settings import Variable
 from services.backends.stability import limits_for_engine
@@ -20,6 +22,7 @@ from services.backends.stability import limits_for_engine
 README = Path(__file__).resolve().parents[1] / "README.md"
 _FLAGS = re.compile(r"(<!-- FLAGS:BEGIN -->\n).*?(<!-- FLAGS:END -->)", re.S)
 _ENV = re.compile(r"(<!-- ENV:BEGIN -->\n).*?(<!-- ENV:END -->)", re.S)
+_ADMIN = re.compile(r"(<!-- ADMIN:BEGIN -->\n).*?(<!-- ADMIN:END -->)", re.S)
 
 
 def flags_section() -> str:
@@ -57,6 +60,7 @@ def env_table(variables: list[Variable] | None = None) -> str:
 
 def render(text: str) -> str:
     text = _FLAGS.sub(lambda m: m.group(1) + flags_section() + m.group(2), text)
+    text = _ADMIN.sub(lambda m: m.group(1) + admin_table_markdown() + m.group(2), text)
     return _ENV.sub(lambda m: m.group(1) + env_table() + m.group(2), text)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import errno
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeGuard
 
 import aiohttp
@@ -17,6 +18,7 @@ from bot.health import HealthServer
 from bot.settings import Settings
 from services.backends.base import BalanceReporter, HostStateReporter
 from services.errors import EaselError
+from services.jobs.control import ControlPoller, ControlRequest, ControlRequests, stop_poller
 from services.retention import RetentionPurge
 
 log = logging.getLogger(__name__)
@@ -144,6 +146,20 @@ def build_frontends(services: Services) -> list[Frontend]:
     return frontends
 
 
+def _admin_handler(services: Services) -> Callable[[ControlRequest], Awaitable[str]]:
+    """``easel admin pause|resume|queue|cancel`` from the shell, run here with the chat's grammar."""
+    from bot.app import budget_book
+    from commands.admin import run_admin
+
+    budgets = budget_book(services.db, services.settings)
+
+    async def handle(request: ControlRequest) -> str:
+        words = list(request.words)
+        return await run_admin(budgets, request.actor_key, request.server_id, words, jobs=services.jobs)
+
+    return handle
+
+
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     """Run until SIGINT/SIGTERM (or ``stop`` is set), then shut down in order."""
     stop = stop or asyncio.Event()
@@ -164,6 +180,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             port=settings.http_port,
         )
         retention: asyncio.Task[None] | None = None
+        control: asyncio.Task[None] | None = None
         try:
             # The data dir lock first: a second ``easel run`` on the same data is told so, not
             # that the health port is taken.
@@ -173,6 +190,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             if settings.retention_days is not None:
                 purge = RetentionPurge(services.db, services.store, days=settings.retention_days)
                 retention = purge.start()
+            control = ControlPoller(ControlRequests(services.db), _admin_handler(services)).start()
             try:
                 await health.start()
             except OSError as exc:
@@ -203,6 +221,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             # can still post; only then disconnect from the platforms.
             if retention is not None:
                 retention.cancel()
+            await stop_poller(control)
             await services.jobs.stop()
             for frontend in reversed(frontends):
                 try:

@@ -66,6 +66,16 @@ class Settings(RoutingSettings):
         default_factory=list,
         meaning="comma list: sync commands to these servers (instant) instead of globally (up to an hour)",
     )
+    discord_admin_role: str | None = setting(
+        "EASEL_DISCORD_ADMIN_ROLE",
+        None,
+        meaning="role id or name whose members may use `/easel admin` besides members with Manage Server",
+    )
+    discord_modlog_channel: int | None = setting(
+        "EASEL_DISCORD_MODLOG_CHANNEL",
+        None,
+        meaning="channel id that receives one line per policy refusal and admin action on Discord",
+    )
 
     # Slack
     slack_bot_token: SecretStr | None = setting("SLACK_BOT_TOKEN", None, meaning=_SLACK_HTTP)
@@ -80,6 +90,11 @@ class Settings(RoutingSettings):
         "EASEL_SLACK_ADMIN_GROUP",
         None,
         meaning="Slack user group id whose members may use `/easel admin` besides workspace admins (needs `usergroups:read`)",
+    )
+    slack_modlog_channel: str | None = setting(
+        "EASEL_SLACK_MODLOG_CHANNEL",
+        None,
+        meaning="channel id that receives one line per policy refusal and admin action on Slack (invite easel there)",
     )
     slack_port: int = setting(
         "EASEL_SLACK_PORT", 3000, ge=0, le=65535, meaning="port for Slack's HTTP requests"

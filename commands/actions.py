@@ -34,6 +34,7 @@ class Verb(StrEnum):
     REMIX_SUBMIT = "mm"  # the remix form's submit (Discord modal custom_id)
     DELETE = "d"  # delete the result (older Discord ids carry a user id here, ignored)
     IMAGINE_THIS = "i"  # /imagine the text of a /describe result
+    AGAIN = "a"  # run a job of /history again, as it was asked (its owner only)
 
     @property
     def command(self) -> str:
@@ -49,10 +50,11 @@ _COMMAND = {
     Verb.REMIX_SUBMIT: "remix",
     Verb.DELETE: "delete",
     Verb.IMAGINE_THIS: "imagine",
+    Verb.AGAIN: "again",
 }
 
 # One set of bounds for both platforms: 6 + 2 + 1 + 64 + 1 + 20 = 94 characters at most.
-ACTION_RE = re.compile(r"^easel:(?P<verb>mm|[uvrmdi]):(?P<job>[0-9A-Za-z_-]{1,64})(?::(?P<index>\d{1,20}))?$")
+ACTION_RE = re.compile(r"^easel:(?P<verb>mm|[uvrmdia]):(?P<job>[0-9A-Za-z_-]{1,64})(?::(?P<index>\d{1,20}))?$")
 
 
 @dataclass(frozen=True, slots=True)

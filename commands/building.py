@@ -24,6 +24,7 @@ from services.images import load_input_image
 from services.types import GenerationRequest, InputImage, Operation
 
 __all__ = [
+    "applicable_defaults",
     "configured_model",
     "generation_request",
     "input_image",
@@ -41,23 +42,29 @@ __all__ = [
 _OVERRIDDEN_BY = {"aspect_ratio": ("aspect_ratio", "size")}
 
 
-def with_defaults(inv: Invocation, spec: CommandSpec, limits: BackendLimits) -> Invocation:
-    """``inv`` with the person's defaults (``inv.defaults``) added where the call gives no value.
+def applicable_defaults(inv: Invocation, spec: CommandSpec, limits: BackendLimits) -> dict[str, object]:
+    """The person's defaults (``inv.defaults``) that fill a gap in this call, by option name.
 
     The one rule for ``/settings``: a typed option or a text flag always wins; a default for an
     option this command does not take is ignored (``/upscale`` has no aspect ratio).
     """
-    if not inv.defaults:
-        return inv
-    options = dict(inv.options)
+    applied: dict[str, object] = {}
     for name, value in inv.defaults.items():
-        if spec.option(name) is None or name in options:
+        if spec.option(name) is None or inv.options.get(name) not in (None, ""):
             continue
         if any(
             given_raw(inv, spec, limits, other) is not None for other in _OVERRIDDEN_BY.get(name, (name,))
         ):
             continue
-        options[name] = value
+        applied[name] = value
+    return applied
+
+
+def with_defaults(inv: Invocation, spec: CommandSpec, limits: BackendLimits) -> Invocation:
+    """``inv`` with the person's defaults added where the call gives no value (:func:`applicable_defaults`)."""
+    if not inv.defaults:
+        return inv
+    options = {**inv.options, **applicable_defaults(inv, spec, limits)}  # fills blanks too
     return replace(inv, options=options, defaults={})
 
 

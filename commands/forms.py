@@ -201,8 +201,7 @@ def form_field(option: OptionSpec, limits: BackendLimits) -> FormField | None:
 def command_limits(spec: CommandSpec, limits: BackendLimits) -> BackendLimits:
     """``limits`` with ``models`` narrowed to the models that can run ``spec``: with several services
     enabled, /inpaint's model picker offers no model that cannot inpaint."""
-    own = dict(limits.model_limits)
-    models = tuple(m for m in limits.models if spec.operation in own.get(m, limits.for_model(m)).operations)
+    models = limits.models_for(spec.operation)
     return limits if models == limits.models else replace(limits, models=models)
 
 

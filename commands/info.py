@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from commands.spec import InfoCommand
 
-__all__ = ["HELP", "INFO_COMMANDS", "MODELS", "QUOTA", "VERIFY"]
+__all__ = ["HELP", "HISTORY", "INFO_COMMANDS", "MODELS", "QUOTA", "SETTINGS", "VERIFY"]
 
 QUOTA = InfoCommand(
     name="quota",
@@ -23,6 +23,18 @@ MODELS = InfoCommand(
     description="Which models each command can use right now, with their limits and cost",
     summary="the models each command can use now, their limits and cost per image",
 )
+HISTORY = InfoCommand(
+    name="history",
+    description="Your last 20 jobs, with links to the results and a button to run one again",
+    summary="your last 20 jobs; run one again with its button",
+)
+"""Answered by :mod:`commands.history` (the entries, *run again*)."""
+SETTINGS = InfoCommand(
+    name="settings",
+    description="Your defaults: aspect ratio, style, number of images, model (used when a command doesn't say)",
+    summary="show or set your defaults (aspect ratio, style, images, model)",
+)
+"""Answered by :mod:`commands.settings` (validation, storage, how defaults apply)."""
 HELP = InfoCommand(
     name="help",
     description="Prompt tips and the flags you can use",
@@ -36,5 +48,5 @@ VERIFY = InfoCommand(
 """Declared here with the other text-only commands so that registering it (``easel --help``,
 Discord, the manifest) does not load the watermark detector; :mod:`commands.verify` words its answer."""
 
-INFO_COMMANDS: tuple[InfoCommand, ...] = (QUOTA, MODELS, HELP)
+INFO_COMMANDS: tuple[InfoCommand, ...] = (QUOTA, MODELS, HISTORY, SETTINGS, HELP)
 """In the order the help overview lists them, after the image commands."""

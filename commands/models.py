@@ -121,16 +121,12 @@ def models_serving(spec: CommandSpec, offers: Iterable[ModelOffer]) -> tuple[Mod
     return tuple(o for o in offers if spec.operation in o.operations)
 
 
-def default_model_for(
-    spec: CommandSpec, offers: tuple[ModelOffer, ...], default_model: str, defaults: Mapping[str, str]
-) -> str:
-    """The command's default: the operator's per-command choice, else the router's default, else
-    the first model that serves the command ("" when none does)."""
-    names = [o.name for o in models_serving(spec, offers)]
-    for wanted in (defaults.get(spec.name, ""), default_model):
-        if wanted in names:
-            return wanted
-    return names[0] if names else ""
+def default_model_for(spec: CommandSpec, snapshot: CatalogueSnapshot) -> str:
+    """The model ``spec`` runs on without ``--model``: the operator's per-command default
+    (``EASEL_DEFAULT_MODELS``), else the default model when it can, else the first that can."""
+    chosen = snapshot.limits.default_for(spec.operation)
+    serving = [o.name for o in models_serving(spec, snapshot.offers)]
+    return chosen if chosen in serving else (serving[0] if serving else "")
 
 
 def _sizes(limits: BackendLimits) -> tuple[str, str]:
@@ -165,10 +161,7 @@ def limit_facts(spec: CommandSpec, limits: BackendLimits) -> tuple[tuple[str, st
 
 
 def model_listing(
-    snapshot: CatalogueSnapshot,
-    *,
-    defaults: Mapping[str, str] | None = None,
-    commands: Iterable[CommandSpec] | None = None,
+    snapshot: CatalogueSnapshot, *, commands: Iterable[CommandSpec] | None = None
 ) -> ModelListing:
     """The listing of ``snapshot`` for every command (default: all of easel's), defaults first."""
     listed: list[CommandModels] = []
@@ -176,7 +169,7 @@ def model_listing(
         serving = models_serving(spec, snapshot.offers)
         if not serving:
             continue
-        default = default_model_for(spec, snapshot.offers, snapshot.default_model, defaults or {})
+        default = default_model_for(spec, snapshot)
         entries = []
         for offer in sorted(serving, key=lambda o: o.name != default):
             state = snapshot.states.get(offer.plugin)

@@ -35,6 +35,7 @@ from services.types import Operation, Progress, SourceRef
 __all__ = [
     "DONE_LINE",
     "ERROR_TEXT_MAX_CHARS",
+    "PAUSED_LINE",
     "PLAIN",
     "STALE_BUTTON",
     "Icon",
@@ -52,6 +53,7 @@ __all__ = [
     "quota_text",
     "result_filename",
     "title_for",
+    "unpaused_line",
     "withheld_text",
     "working_line",
 ]
@@ -114,6 +116,7 @@ _TITLES = {
     "variation": "🌀 Variation",
     "reroll": "🔁 Reroll",
     "describe": "🔎 Describe",
+    "again": "↩️ Run again",
 }
 _MADE = {
     Operation.IMAGINE: "imagined",
@@ -253,6 +256,17 @@ def queued_line(position: int, *, resumed: bool = False) -> str:
     return f"{lead} — {where}"
 
 
+PAUSED_LINE = (
+    "The moderators have paused image generation. Your request keeps its place in the queue "
+    "and starts when they resume"
+)
+
+
+def unpaused_line(position: int) -> str:
+    line = queued_line(position)
+    return f"Generation resumed; {line[:1].lower()}{line[1:]}"
+
+
 def working_line(progress: Progress | None = None) -> str:
     if progress is None:
         return "Working on it…"
@@ -269,6 +283,8 @@ class StatusLines:
     """A job sink's progress events as (icon, line) pairs, worded once; each front end's sink
     inherits this and says in :meth:`status` how a line looks and where it goes."""
 
+    _started: bool = False  # pause notices never overwrite "working" (services.jobs.pausing)
+
     async def status(self, icon: Icon, line: str) -> None:
         raise NotImplementedError
 
@@ -279,7 +295,16 @@ class StatusLines:
         await self.status(Icon.QUEUED, queued_line(position, resumed=True))
 
     async def on_started(self, job_id: str) -> None:
+        self._started = True
         await self.status(Icon.WORKING, working_line())
+
+    async def on_paused(self, job_id: str) -> None:
+        if not self._started:
+            await self.status(Icon.QUEUED, PAUSED_LINE)
+
+    async def on_unpaused(self, job_id: str, position: int) -> None:
+        if not self._started:  # a job that has started says so itself
+            await self.status(Icon.QUEUED, unpaused_line(position))
 
     async def on_progress(self, job_id: str, progress: Progress) -> None:
         await self.status(Icon.WORKING, working_line(progress))

@@ -66,6 +66,18 @@ class AuditLog:
         else:
             await self.db.execute(sql, params)
 
+    async def last_id(self) -> int:
+        """The id of the newest entry (0 when there is none): where a reader of new entries starts."""
+        row = await self.db.fetchone("SELECT COALESCE(MAX(id), 0) AS n FROM audit_log")
+        return int(row["n"]) if row is not None else 0
+
+    async def since(self, after_id: int, *, limit: int = 100) -> list[AuditEntry]:
+        """Entries newer than ``after_id``, oldest first (the moderation log tails the table with it)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        )
+        return [_entry(row) for row in rows]
+
     async def recent(self, *, limit: int = 50, server_id: str | None = None) -> list[AuditEntry]:
         """Newest first; only one server's entries when ``server_id`` is given."""
         if server_id is None:

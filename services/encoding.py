@@ -11,6 +11,14 @@ the budget (smallest first, so what a small image does not use goes to the large
 walks down a ladder until it fits: PNG, WebP at quality 90 (visually lossless, several times
 smaller), then JPEG at decreasing quality, then JPEG down-scaled step by step. It never fails
 for size: a result is always returned, at worst a small JPEG thumbnail.
+
+Content credentials: a re-encode changes every byte a C2PA manifest's hash covers (and WebP or
+JPEG carry none of the PNG's chunks), so each image may come with a ``recredential`` function
+(:attr:`services.types.PublishedImage.recredential`) that signs the *final* encoding. The
+manifest's own size (the certificate chain, ~5–20 kB) counts against the budget: when the signed
+file does not fit, the ladder runs again for the budget minus that overhead. A PNG that fits
+as it is keeps the credential it was published with. Should even the smallest signed file not
+fit, the unsigned one is posted (the picture matters more than its credentials) and logged.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from PIL import Image
 from services.images import sniff_format
 from services.imaging import jpeg_bytes, webp_bytes
 from services.offload import run_cpu
+from services.types import Recredential
 
 __all__ = ["EncodedFile", "fit_upload", "fit_upload_sync", "split_batches"]
 
@@ -66,14 +75,38 @@ def _encode(img: Image.Image, fmt: str, quality: int) -> EncodedFile:
     return EncodedFile(data, _CONTENT_TYPES[fmt], _EXTENSIONS[fmt])
 
 
-def _fit_one(data: bytes, budget: int) -> EncodedFile:
-    """The best-quality encoding of ``data`` no larger than ``budget`` (or the smallest possible)."""
+def _decoded(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as src:
+        src.load()
+        return src.convert("RGBA") if src.mode in ("RGBA", "LA", "PA", "P") else src.convert("RGB")
+
+
+def _fit_one(data: bytes, budget: int, recredential: Recredential | None = None) -> EncodedFile:
+    """The best-quality encoding of ``data`` no larger than ``budget``, signed when it was re-encoded."""
     original = _as_is(data)
     if original.size <= budget:
         return original
-    with Image.open(io.BytesIO(data)) as src:
-        src.load()
-        img = src.convert("RGBA") if src.mode in ("RGBA", "LA", "PA", "P") else src.convert("RGB")
+    img = _decoded(data)
+    fitted = _ladder(img, budget)
+    if recredential is None:
+        return fitted
+    signed = _signed(fitted, recredential)
+    if signed.size <= budget:
+        return signed
+    refitted = _ladder(img, max(1, budget - (signed.size - fitted.size)))
+    signed = _signed(refitted, recredential)
+    if signed.size <= budget or refitted.size > budget:
+        return signed
+    log.warning("c2pa.dropped_for_size", extra={"bytes": signed.size, "budget_bytes": budget})
+    return refitted
+
+
+def _signed(file: EncodedFile, recredential: Recredential) -> EncodedFile:
+    return EncodedFile(recredential(file.data, file.content_type), file.content_type, file.extension)
+
+
+def _ladder(img: Image.Image, budget: int) -> EncodedFile:
+    """WebP 90, JPEG at falling quality, then down-scaled JPEG: the first that fits ``budget``."""
     candidate = _encode(img, "WEBP", _WEBP_QUALITY)
     if candidate.size <= budget:
         return candidate
@@ -96,7 +129,11 @@ def _fit_one(data: bytes, budget: int) -> EncodedFile:
 
 
 def fit_upload_sync(
-    images: Sequence[bytes], max_total_bytes: int, *, max_file_bytes: int | None = None
+    images: Sequence[bytes],
+    max_total_bytes: int,
+    *,
+    max_file_bytes: int | None = None,
+    recredentials: Sequence[Recredential | None] = (),
 ) -> list[EncodedFile]:
     """:func:`fit_upload` in the calling thread (for worker code and tests)."""
     per_file = max_file_bytes if max_file_bytes is not None else max_total_bytes
@@ -106,7 +143,7 @@ def fit_upload_sync(
     remaining, left = max_total_bytes, len(images)
     for i in sorted(range(len(images)), key=lambda i: len(images[i])):
         budget = max(1, min(per_file, remaining // left))
-        encoded = _fit_one(images[i], budget)
+        encoded = _fit_one(images[i], budget, recredentials[i] if i < len(recredentials) else None)
         out[i] = encoded
         remaining -= encoded.size
         left -= 1
@@ -114,14 +151,20 @@ def fit_upload_sync(
 
 
 async def fit_upload(
-    images: Sequence[bytes], max_total_bytes: int, *, max_file_bytes: int | None = None
+    images: Sequence[bytes],
+    max_total_bytes: int,
+    *,
+    max_file_bytes: int | None = None,
+    recredentials: Sequence[Recredential | None] = (),
 ) -> list[EncodedFile]:
     """Encode ``images`` (in order) so that together they fit ``max_total_bytes``.
 
-    ``max_file_bytes`` additionally caps each file (Slack and Discord limit both).
-    Runs off the event loop.
+    ``max_file_bytes`` additionally caps each file (Slack and Discord limit both);
+    ``recredentials[i]``, when given, signs image ``i``'s re-encoded file. Runs off the event loop.
     """
-    return await run_cpu(fit_upload_sync, images, max_total_bytes, max_file_bytes=max_file_bytes)
+    return await run_cpu(
+        fit_upload_sync, images, max_total_bytes, max_file_bytes=max_file_bytes, recredentials=recredentials
+    )
 
 
 def split_batches(

@@ -24,8 +24,9 @@ from typing import Any
 from services.errors import EaselError
 from services.jobs import JobService, SubmittedJob, user_hash
 from services.types import GenerationRequest, Requester
+from services.user_settings import UserSettingsBook
 
-__all__ = ["Intake", "Refused", "Submitted"]
+__all__ = ["Built", "Intake", "PersonalBuild", "Refused", "Submitted"]
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,58 @@ class Refused:
     error: EaselError
 
 
+@dataclass(frozen=True, slots=True)
+class Built:
+    """A request built with the person's ``/settings`` defaults, and the ones it used, as shown
+    to them (``("--ar 16:9", "--n 2")``; see ``commands.settings.build_with_defaults``)."""
+
+    request: GenerationRequest
+    defaults_used: tuple[str, ...] = ()
+
+
+PersonalBuild = Callable[[Mapping[str, object]], Awaitable[Built]]
+"""Builds a typed command's request from the person's defaults (read by :meth:`Intake.submit_typed`)."""
+
+
 class Intake:
     """Build → submit → :class:`Submitted` or :class:`Refused`, for one front end."""
 
     def __init__(self, jobs: JobService, *, platform: str) -> None:
         self.jobs = jobs
         self.platform = platform
+        self.defaults = UserSettingsBook(jobs.db)
+
+    async def submit_typed(
+        self,
+        requester: Requester,
+        command: str,
+        *,
+        build: PersonalBuild,
+        origin: Callable[[GenerationRequest], Awaitable[Mapping[str, Any]]],
+        acknowledged: Mapping[str, Any] | None = None,
+    ) -> Submitted | Refused:
+        """:meth:`submit` for a command the person typed (or filled in): ``build`` gets their
+        personal defaults, read here for every front end, and the defaults it used are stored in
+        the job's origin (``origin["defaults"]``) so the result says so, even after a restart.
+        Follow-ups (buttons, run again) use :meth:`submit`: they repeat a stored request as it was.
+        """
+        used: tuple[str, ...] = ()
+
+        async def build_request() -> GenerationRequest:
+            nonlocal used
+            built = await build(await self.defaults.get(requester))
+            used = built.defaults_used
+            return built.request
+
+        async def noted_origin(request: GenerationRequest) -> Mapping[str, Any]:
+            where = dict(await origin(request))
+            if used:
+                where["defaults"] = list(used)
+            return where
+
+        return await self.submit(
+            requester, command, build=build_request, origin=noted_origin, acknowledged=acknowledged
+        )
 
     async def submit(
         self,

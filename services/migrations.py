@@ -202,4 +202,25 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX ix_jobs_status ON jobs (status);
     """,
     ),
+    # 6: requests to a running ``easel run`` from the operator's shell (``easel admin pause|resume|
+    # queue|cancel``, services.jobs.control): the CLI writes a row, the running process answers it.
+    Migration(
+        """
+    CREATE TABLE control_requests (
+        id            TEXT PRIMARY KEY,
+        words_json    TEXT NOT NULL,
+        actor_key     TEXT NOT NULL,
+        server_id     TEXT NOT NULL DEFAULT '',
+        requested_at  REAL NOT NULL,
+        answered_at   REAL,
+        answer        TEXT,
+        ok            INTEGER
+    );
+    CREATE INDEX ix_control_open ON control_requests (requested_at) WHERE answered_at IS NULL;
+    """,
+        """
+    DROP INDEX IF EXISTS ix_control_open;
+    DROP TABLE IF EXISTS control_requests;
+    """,
+    ),
 )

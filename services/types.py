@@ -6,8 +6,12 @@ sent without re-encoding. Platform objects never appear here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+#: Signs a re-encoded copy with the job's content credentials: ``sign(data, mime) -> data``.
+Recredential = Callable[[bytes, str], bytes]
 
 
 class Operation(StrEnum):
@@ -200,6 +204,9 @@ class PublishedImage:
     seed: int
     width: int
     height: int
+    # With content credentials on: signs a copy that upload fitting re-encoded (services.encoding),
+    # so what is posted carries a valid manifest, not one the re-encode broke or dropped.
+    recredential: Recredential | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@
 The images are encoded to fit ``limit`` (bytes per message, and per file), grouped into messages
 of at most ``max_files``, and posted in order. When the platform still refuses a message as too
 large (its own count differs from ours), that part is re-encoded for half of what it refused and
-posted again, down to a floor where any picture fits::
+posted again, down to a floor where any picture fits. Every re-encoded file is signed again with
+the job's content credentials (``PublishedImage.recredential``) after its final encode::
 
     async def post(part: UploadPart) -> None:
         ...  # raise UploadTooLarge on HTTP 413
@@ -50,7 +51,9 @@ async def post_within(
 ) -> int:
     """Post every image; returns how many messages it took. Raises what ``post`` raises, and
     :class:`UploadTooLarge` only once even the floor was refused."""
-    encoded = await fit_upload([i.data for i in images], limit, max_file_bytes=limit)
+    encoded = await fit_upload(
+        [i.data for i in images], limit, max_file_bytes=limit, recredentials=[i.recredential for i in images]
+    )
     groups = split_batches(encoded, limit, max_files=max_files)
     start = 0
     for number, files in enumerate(groups, 1):
@@ -66,6 +69,11 @@ async def post_within(
                 if budget < MIN_BUDGET_BYTES:
                     raise
                 log.warning("upload.too_large", extra={"job_id": job_id, "budget_bytes": budget})
-                refit = await fit_upload([i.data for i in part.images], budget, max_file_bytes=budget)
+                refit = await fit_upload(
+                    [i.data for i in part.images],
+                    budget,
+                    max_file_bytes=budget,
+                    recredentials=[i.recredential for i in part.images],
+                )
                 part = UploadPart(part.images, refit, number, len(groups))
     return len(groups)

@@ -7,7 +7,8 @@ backend no longer offers is refused with the same message as the option typed by
     book = UserSettingsBook(db)
     await book.update(requester, {"aspect_ratio": "16:9", "samples": 2})
     defaults = await book.get(requester)       # {"aspect_ratio": "16:9", "samples": 2}
-    await book.reset(requester)
+    await book.update(requester, {"style": None})  # forget one
+    await book.reset(requester)                      # forget all
 """
 
 from __future__ import annotations
@@ -38,8 +39,11 @@ class UserSettingsBook:
         stored = json.loads(row["settings_json"])
         return {k: v for k, v in stored.items() if k in SETTABLE} if isinstance(stored, dict) else {}
 
-    async def update(self, requester: Requester, changes: Mapping[str, object]) -> dict[str, object]:
-        """Merge ``changes`` (only :data:`SETTABLE` names) into the person's defaults; returns them."""
+    async def update(self, requester: Requester, changes: Mapping[str, object | None]) -> dict[str, object]:
+        """Merge ``changes`` (only :data:`SETTABLE` names) into the person's defaults; returns them.
+
+        A change to None forgets that default (the command's own default applies again).
+        """
         unknown = set(changes) - set(SETTABLE)
         if unknown:
             raise ValueError(f"not a personal setting: {sorted(unknown)}")
@@ -48,13 +52,14 @@ class UserSettingsBook:
                 "SELECT settings_json FROM user_settings WHERE requester_key = ?", (requester.key,)
             )
             merged = {**(json.loads(row["settings_json"]) if row else {}), **changes}
+            merged = {k: v for k, v in merged.items() if v is not None}
             await tx.execute(
                 "INSERT INTO user_settings (requester_key, settings_json, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (requester_key) DO UPDATE SET settings_json = excluded.settings_json,"
                 " updated_at = excluded.updated_at",
                 (requester.key, json.dumps(merged, sort_keys=True), self._clock()),
             )
-        return merged
+        return {k: v for k, v in merged.items() if k in SETTABLE}
 
     async def reset(self, requester: Requester) -> bool:
         """Forget every default of the person; False when there were none."""

@@ -59,6 +59,7 @@ from services.images import PNG_COMPRESS_LEVEL
 from services.offload import run_cpu
 from services.provenance import MarkPayload, embed_mark
 from services.provenance.credentials import ContentSigner
+from services.types import Recredential
 
 __all__ = ["MIN_FONT_PX", "TEXT_FRACTION", "Watermarker"]
 
@@ -228,13 +229,23 @@ class Watermarker:
         return buf.getvalue()
 
     def _signed(self, png: bytes, model: str, prompt: str) -> bytes:
+        return self._signed_as(png, "image/png", model=model, prompt=prompt)
+
+    def _signed_as(self, data: bytes, mime: str, *, model: str, prompt: str) -> bytes:
         if self.signer is None:
-            return png
+            return data
         try:
-            return self.signer.sign(png, "image/png", model=model, prompt=prompt)
+            return self.signer.sign(data, mime, model=model, prompt=prompt)
         except Exception as exc:  # c2pa's native errors: never lose the picture over its credentials
-            log.warning("c2pa.sign_failed", extra={"error_kind": type(exc).__name__})
-            return png
+            log.warning("c2pa.sign_failed", extra={"error_kind": type(exc).__name__, "mime": mime})
+            return data
+
+    def recredential(self, *, model: str, prompt: str) -> Recredential | None:
+        """Signs a copy that upload fitting re-encoded (PNG/JPEG/WebP), as :meth:`publish` signed
+        the PNG; ``None`` without a signer. Call it from a worker thread (it is CPU work)."""
+        if self.signer is None:
+            return None
+        return functools.partial(self._signed_as, model=model, prompt=prompt)
 
     def _publish_sync(self, png: bytes, job_id: str | None, model: str, prompt: str) -> bytes:
         return self._signed(self.stamp_png(png, job_id), model, prompt)

@@ -38,6 +38,7 @@ class DiscordContext:
     token_lifetime_s: float
     start_timeout_s: float
     verifier: Verifier
+    admin_role: str | None = None  # EASEL_DISCORD_ADMIN_ROLE: besides Manage Server, may use /easel admin
 
     async def wait_ready(self) -> None:
         """Wait until the front end has connected (bounded by its start timeout)."""

@@ -23,21 +23,27 @@ import discord
 from discord import app_commands
 
 from bot.app import Services
+from bot.discord.admin import DiscordAdmin
 from bot.discord.attachments import AttachmentFetcher
 from bot.discord.client import EaselBot
 from bot.discord.components import ResultButton
 from bot.discord.context import DiscordContext
+from bot.discord.defaults import settings_command
 from bot.discord.handlers import DiscordHandlers
 from bot.discord.models import models_command
+from bot.discord.modlog import discord_modlog
 from bot.discord.sink import PLATFORM, DiscordJobSink
 from bot.discord.slash import build_app_command
 from bot.discord.verify import verify_command
 from bot.errors import SettingsError, StartupError
 from bot.logs import guard_library_logs
 from commands import available_commands
+from commands.history import HISTORY
 from commands.info import HELP, QUOTA
+from services.audit import AuditLog
 from services.intake import Intake
 from services.jobs import JobRecord
+from services.modlog import ModLogFeed
 from services.tasks import BackgroundTasks
 
 __all__ = ["DiscordFrontend"]
@@ -83,11 +89,13 @@ class DiscordFrontend:
             token_lifetime_s=token_lifetime_s,
             start_timeout_s=start_timeout_s,
             verifier=services.verifier,
+            admin_role=settings.discord_admin_role,
         )
         self.handlers = DiscordHandlers(self.ctx)
         self.bot.router = self.handlers
         self.start_timeout_s = start_timeout_s
         self._task: asyncio.Task[None] | None = None
+        self._modlog: ModLogFeed | None = None
         services.jobs.register_platform(PLATFORM, self._sink_for)
 
     def _sink_for(self, record: JobRecord) -> DiscordJobSink:
@@ -114,12 +122,21 @@ class DiscordFrontend:
         )
         bot.tree.add_command(verify_command(self.ctx))
         bot.tree.add_command(models_command(self.services.models, self.ctx.tasks))
+        bot.tree.add_command(DiscordAdmin(self.ctx, self.ctx.admin_role).group())
+        bot.tree.add_command(
+            app_commands.Command(name=HISTORY.name, description=HISTORY.description, callback=self._history)
+        )
+        if available_commands(limits):  # defaults are for the picture commands
+            bot.tree.add_command(settings_command(limits, self.handlers.on_settings, self.ctx.limits))
 
     async def _quota(self, interaction: discord.Interaction[Any]) -> None:
         await self.handlers.on_quota(interaction)
 
     async def _help(self, interaction: discord.Interaction[Any]) -> None:
         await self.handlers.on_help(interaction)
+
+    async def _history(self, interaction: discord.Interaction[Any]) -> None:
+        await self.handlers.on_history(interaction)
 
     async def start(self) -> None:
         """Log in, sync commands and connect every shard; returns once all are READY (or raises)."""
@@ -147,9 +164,15 @@ class DiscordFrontend:
             await self.close()
             raise StartupError(f"Discord did not become ready within {self.start_timeout_s:g} s")
         self.ctx.ready.set()
+        if self.settings.discord_modlog_channel is not None:
+            self._modlog = discord_modlog(self.bot, AuditLog(self.services.db), self.settings.discord_modlog_channel)
+            await self._modlog.start()
         log.info("discord.ready", extra={"shards": self.bot.shard_count, "guilds": len(self.bot.guilds)})
 
     async def close(self) -> None:
+        if self._modlog is not None:
+            await self._modlog.close()
+            self._modlog = None
         self.ctx.ready.clear()
         await self.ctx.tasks.drain(5.0)
         await self.ctx.status_tasks.cancel()

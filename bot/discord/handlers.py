@@ -22,6 +22,9 @@ import discord
 
 from bot.discord.components import modal_values, remix_modal
 from bot.discord.context import DiscordContext
+from bot.discord.defaults import settings_reply
+from bot.discord.history import history_embed, history_view
+from bot.discord.moderators import is_discord_moderator
 from bot.discord.render import MARKUP, NO_MENTIONS, help_embed, prompt_from_embed
 from bot.discord.sink import make_origin, tell_privately
 from commands import CommandSpec, Invocation
@@ -29,10 +32,13 @@ from commands.actions import Action, Verb, decode, is_stale
 from commands.building import parse_invocation
 from commands.followups import followup, image_number, remix
 from commands.help import command_overview
+from commands.history import run_again
 from commands.prompts import prompt_text
 from commands.replies import STALE_BUTTON, Icon, error_text, not_allowed_to_delete, quota_text
+from commands.settings import build_with_defaults
+from services.audit import AuditLog
 from services.errors import EaselError, JobNotFound, NotAllowed
-from services.intake import Refused
+from services.intake import Built, PersonalBuild, Refused
 from services.jobs import user_hash
 from services.types import GenerationRequest, Requester, Venue
 
@@ -40,7 +46,7 @@ __all__ = ["DiscordHandlers", "requester_of"]
 
 log = logging.getLogger(__name__)
 
-_MODERATORS = "members who can manage messages"
+_MODERATORS = "members who can manage messages, and easel admins"
 
 
 def requester_of(user: discord.User | discord.Member, interaction: discord.Interaction[Any] | None = None) -> Requester:
@@ -83,11 +89,15 @@ class DiscordHandlers:
         self,
         interaction: discord.Interaction[Any],
         kind: str,
-        build: Callable[[], Awaitable[GenerationRequest]],
+        build: Callable[[], Awaitable[GenerationRequest]] | None,
         *,
         typed: str = "",
+        personal: PersonalBuild | None = None,
     ) -> None:
-        """Acknowledge, record the request, build it, then queue it for the person who clicked or typed."""
+        """Acknowledge, record the request, build it, then queue it for the person who clicked or typed.
+
+        ``personal`` instead of ``build``: a typed command, built with the person's defaults.
+        """
         with self.ctx.tasks.track():
             original_id = await self._defer(interaction)
             acknowledged = make_origin(
@@ -108,9 +118,16 @@ class DiscordHandlers:
                     token_lifetime_s=self.ctx.token_lifetime_s,
                 )
 
-            outcome = await self.ctx.intake.submit(
-                requester_of(interaction.user, interaction), kind, build=build, origin=origin, acknowledged=acknowledged
-            )
+            requester = requester_of(interaction.user, interaction)
+            if personal is not None:
+                outcome = await self.ctx.intake.submit_typed(
+                    requester, kind, build=personal, origin=origin, acknowledged=acknowledged
+                )
+            else:
+                assert build is not None
+                outcome = await self.ctx.intake.submit(
+                    requester, kind, build=build, origin=origin, acknowledged=acknowledged
+                )
             if isinstance(outcome, Refused):
                 await self._tell(interaction, original_id, error_text(outcome.error, MARKUP))
 
@@ -133,14 +150,15 @@ class DiscordHandlers:
             await self._refuse_at_once(interaction, spec.name, error)
             return
 
-        async def build() -> GenerationRequest:
+        async def build(defaults: Mapping[str, object]) -> Built:
             images = {
                 name: await self.ctx.attachments.fetch(attachment, limits, what=name)
                 for name, attachment in attachments.items()
             }
-            return await spec.build(Invocation(text=text, options=options, images=images), limits)
+            inv = Invocation(text=text, options=options, images=images)
+            return await build_with_defaults(spec, inv, defaults, limits)
 
-        await self._run(interaction, spec.name, build, typed=text)
+        await self._run(interaction, spec.name, None, typed=text, personal=build)
 
     async def _refuse_at_once(
         self, interaction: discord.Interaction[Any], command: str, error: EaselError
@@ -170,6 +188,37 @@ class DiscordHandlers:
                 text = error_text(EaselError(), MARKUP)
             await interaction.edit_original_response(content=text, allowed_mentions=NO_MENTIONS)
 
+    async def on_history(self, interaction: discord.Interaction[Any]) -> None:
+        """Only the person sees their history (ephemeral); a run-again button per job that can."""
+        with self.ctx.tasks.track():
+            await self._defer(interaction, ephemeral=True)
+            try:
+                records = await self.ctx.jobs.history(requester_of(interaction.user, interaction))
+                embed, entries = history_embed(records, self.ctx.limits())
+                view = history_view(entries)
+                await interaction.edit_original_response(embed=embed, view=view, allowed_mentions=NO_MENTIONS)
+            except Exception:
+                log.exception("discord.handler_crashed", extra={"command": "history"})
+                await interaction.edit_original_response(
+                    content=error_text(EaselError(), MARKUP), allowed_mentions=NO_MENTIONS
+                )
+
+    async def on_settings(
+        self, spec: CommandSpec, interaction: discord.Interaction[Any], values: dict[str, Any]
+    ) -> None:
+        """Show, set or forget the person's defaults; a bad value is refused and nothing is stored."""
+        with self.ctx.tasks.track():
+            await self._defer(interaction, ephemeral=True)
+            requester = requester_of(interaction.user, interaction)
+            try:
+                text = await settings_reply(self.ctx.intake.defaults, requester, values, self.ctx.limits())
+            except EaselError as error:
+                text = error_text(error, MARKUP)
+            except Exception:
+                log.exception("discord.handler_crashed", extra={"command": "settings"})
+                text = error_text(EaselError(), MARKUP)
+            await interaction.edit_original_response(content=text, allowed_mentions=NO_MENTIONS)
+
     async def on_help(self, interaction: discord.Interaction[Any]) -> None:
         line = "\n".join(f"`/{e.command}` — {e.summary}" for e in command_overview(self.ctx.limits()))
         await interaction.response.send_message(
@@ -185,6 +234,13 @@ class DiscordHandlers:
             await self._open_remix(interaction, action)
         elif action.verb is Verb.REMIX_SUBMIT:  # a button forged with the modal's id
             await self._stale(interaction)
+        elif action.verb is Verb.AGAIN:  # /history: the stored request again, its owner only
+            requester = requester_of(interaction.user, interaction)
+            await self._run(
+                interaction,
+                action.verb.command,
+                lambda: run_again(self.ctx.jobs, action.job_id, requester, self.ctx.limits()),
+            )
         else:
             await self._run(
                 interaction, action.verb.command, lambda: followup(self.ctx.jobs, action, self.ctx.limits())
@@ -194,11 +250,14 @@ class DiscordHandlers:
         """Who may delete is the stored requester's business (or a moderator's), never the button's."""
         with self.ctx.tasks.track():
             await interaction.response.defer()  # acknowledges the click; @original is the result message
-            moderator = bool(interaction.permissions.manage_messages)
+            moderator = is_discord_moderator(interaction, self.ctx.admin_role)
+            by = requester_of(interaction.user, interaction)
             try:  # forget the job first: a button pressed while the post is being deleted finds it gone
-                await self.ctx.jobs.delete(
-                    action.job_id, by=requester_of(interaction.user, interaction), moderator=moderator
-                )
+                record = await self.ctx.jobs.delete(action.job_id, by=by, moderator=moderator)
+                if record.requester.key != by.key:  # a moderator removed someone else's result
+                    await AuditLog(self.ctx.jobs.db).record(
+                        by, "delete", target=record.job_id, detail=record.requester.key
+                    )
             except NotAllowed:
                 text = not_allowed_to_delete(MARKUP, moderators=_MODERATORS)
                 await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)

@@ -27,6 +27,7 @@ import discord
 
 from bot.discord.components import result_view, text_view
 from bot.discord.context import DiscordContext
+from bot.discord.defaults import add_defaults_note
 from bot.discord.render import MARKUP, NO_MENTIONS, result_embed, safe, status_text
 from commands.replies import Icon, StatusLines, error_text, result_filename
 from services.errors import EaselError
@@ -199,7 +200,9 @@ class DiscordJobSink(StatusLines):
         )
 
     async def _post(self, outcome: JobOutcome, part: UploadPart) -> None:
-        embed = result_embed(outcome, self.kind, self.user_id, part=(part.number, part.count))
+        embed = add_defaults_note(
+            result_embed(outcome, self.kind, self.user_id, part=(part.number, part.count)), self.origin
+        )
 
         def attachments() -> list[discord.File]:
             return [

@@ -37,15 +37,20 @@ from bot.errors import SettingsError
 from bot.slack.admin import SlackAdmins
 from bot.slack.context import SlackContext
 from bot.slack.dedup import RequestDeduplicator
+from bot.slack.defaults import register_settings
 from bot.slack.files import SlackFileFetcher
 from bot.slack.handlers import register_handlers
+from bot.slack.history import register_history
 from bot.slack.http_server import SlackHttpServer
 from bot.slack.models import register_models
+from bot.slack.modlog import slack_modlog
 from bot.slack.sink import SlackJobSink
 from bot.slack.status import StatusTarget, StatusUpdater
 from bot.slack.verify import register_verify
+from services.audit import AuditLog
 from services.intake import Intake
 from services.jobs import JobRecord
+from services.modlog import ModLogFeed
 from services.tasks import BackgroundTasks
 
 __all__ = ["SlackFrontend"]
@@ -117,6 +122,7 @@ class SlackFrontend:
         self._http: SlackHttpServer | None = None
         self._socket: Any = None
         self._closing = False
+        self._modlog: ModLogFeed | None = None
         self._status_tasks = BackgroundTasks(PLATFORM)  # delayed status updates, cancelled on close
         self.ctx = SlackContext(
             jobs=services.jobs,
@@ -131,9 +137,11 @@ class SlackFrontend:
             admins=SlackAdmins(self.client, settings.slack_admin_group),
             models=services.models,
         )
-        register_handlers(self.app, self.ctx)
+        handlers = register_handlers(self.app, self.ctx)
         register_verify(self.app, self.ctx)
         register_models(self.app, self.ctx, services.models)
+        handlers.words["history"] = register_history(self.app, self.ctx)
+        handlers.words["settings"] = register_settings(self.app, self.ctx, self.ctx.intake.defaults)
         services.jobs.register_platform(PLATFORM, self._sink_for)
 
     def _status_line(self, target: StatusTarget) -> StatusUpdater:
@@ -183,6 +191,9 @@ class SlackFrontend:
     async def start(self) -> None:
         """Check the token (auth.test), then listen: HTTP on ``/slack/events`` or Socket Mode."""
         await self._auth_test()
+        if self.settings.slack_modlog_channel:
+            self._modlog = slack_modlog(self.client, AuditLog(self.services.db), self.settings.slack_modlog_channel)
+            await self._modlog.start()
         log.info("slack.authorized", extra={"team_id": self.team_id, "bot_user_id": self.bot_user_id})
         if self._app_token is not None:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -203,6 +214,9 @@ class SlackFrontend:
         Stop the job service first (as ``easel run`` should): a job delivering after this has no
         session to post with, fails and is refunded.
         """
+        if self._modlog is not None:
+            await self._modlog.close()
+            self._modlog = None
         if self._http is not None:
             await self._http.close()
             self._http = None

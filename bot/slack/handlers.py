@@ -19,7 +19,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.admin import slack_admin
+from bot.slack.admin import MODERATORS, moderator_delete, slack_admin
 from bot.slack.blocks import file_ids
 from bot.slack.context import SlackContext
 from bot.slack.help import help_blocks
@@ -41,6 +41,7 @@ from commands.actions import ACTION_RE, Action, Verb, decode
 from commands.errors import OptionError
 from commands.flags import resolve
 from commands.followups import followup, load_source, stored_request
+from commands.history import run_again
 from commands.info import QUOTA
 from commands.prompts import prompt_text
 from commands.replies import (
@@ -51,10 +52,11 @@ from commands.replies import (
     parse_result_filename,
     quota_text,
 )
+from commands.settings import build_with_defaults
 from commands.spec import CommandSpec
 from services.downloads import looks_like_image
 from services.errors import EaselError, InvalidRequest, JobNotFound, NotAllowed
-from services.intake import Refused
+from services.intake import Built, PersonalBuild, Refused
 from services.types import GenerationRequest, Requester, Venue
 
 __all__ = ["IMAGE_COMMANDS", "SHORTCUT_CALLBACK", "SlackHandlers", "register_handlers"]
@@ -109,15 +111,25 @@ class SlackHandlers:
     def __init__(self, ctx: SlackContext) -> None:
         self.ctx = ctx
         self.jobs = ctx.jobs
+        # ``/easel <word> …`` for commands whose listeners live in their own modules (history, settings)
+        self.words: dict[str, Callable[[Ack, dict[str, Any]], Awaitable[None]]] = {}
 
     async def _tell(self, caller: Caller, text: str) -> None:
         """A private one-off message to the caller (errors, quota, refusals)."""
         await self.ctx.status(caller.target).final(text)
 
     async def submit(
-        self, caller: Caller, command: str, build: Callable[[], Awaitable[GenerationRequest]]
+        self,
+        caller: Caller,
+        command: str,
+        build: Callable[[], Awaitable[GenerationRequest]] | None,
+        *,
+        personal: PersonalBuild | None = None,
     ) -> None:
-        """Build the request and queue the job; every refusal is a private message, nothing spent."""
+        """Build the request and queue the job; every refusal is a private message, nothing spent.
+
+        ``personal`` instead of ``build``: a typed command, built with the person's defaults.
+        """
 
         where = {
             "platform": "slack",
@@ -131,9 +143,16 @@ class SlackHandlers:
             return where
 
         # ``acknowledged``: stored before the build (downloads!), so a restart tells the person.
-        outcome = await self.ctx.intake.submit(
-            caller.requester, command, build=build, origin=origin, acknowledged=where
-        )
+        requester = await self._with_groups(caller.requester)
+        if personal is not None:
+            outcome = await self.ctx.intake.submit_typed(
+                requester, command, build=personal, origin=origin, acknowledged=where
+            )
+        else:
+            assert build is not None
+            outcome = await self.ctx.intake.submit(
+                requester, command, build=build, origin=origin, acknowledged=where
+            )
         if isinstance(outcome, Refused):
             await self._tell(caller, error_text(outcome.error, MARKUP))
 
@@ -163,9 +182,11 @@ class SlackHandlers:
         caller = _command_caller(body)
         if not spec.needs_images and text.strip():
             inv = Invocation(text=text)
-            self.ctx.tasks.spawn(
-                self.submit(caller, command, lambda: spec.build(inv, self.ctx.limits())), name=command
-            )
+
+            async def typed(defaults: Mapping[str, object]) -> Built:
+                return await build_with_defaults(spec, inv, defaults, self.ctx.limits())
+
+            self.ctx.tasks.spawn(self.submit(caller, command, None, personal=typed), name=command)
             return
         target = caller.target
         context = ModalContext(
@@ -189,7 +210,14 @@ class SlackHandlers:
         self.ctx.tasks.spawn(self._quota(_command_caller(body)), name="quota")
 
     async def _quota(self, caller: Caller) -> None:
-        await self._tell(caller, quota_text(await self.jobs.quota_status(caller.requester), MARKUP))
+        status = await self.jobs.quota_status(await self._with_groups(caller.requester))
+        await self._tell(caller, quota_text(status, MARKUP))
+
+    async def _with_groups(self, requester: Requester) -> Requester:
+        """The person's user groups count as their roles for this workspace's role overrides."""
+        if self.ctx.admins is None:
+            return requester
+        return await self.ctx.admins.groups.with_groups(requester, self.jobs.quota.budgets)
 
     async def on_easel(self, ack: Ack, body: dict[str, Any]) -> None:
         """``/easel help [command]``, ``/easel quota``, ``/easel models``, ``/easel imagine …`` (when /imagine is taken)."""
@@ -202,6 +230,8 @@ class SlackHandlers:
         elif word == "models" and self.ctx.models is not None:
             await ack()
             self.ctx.tasks.spawn(answer_models(self.ctx, self.ctx.models, body, rest), name="models")
+        elif word in self.words:
+            await self.words[word](ack, {**body, "text": rest})
         elif word == "admin":
             await ack()
             self.ctx.tasks.spawn(self._admin(_command_caller(body), rest), name="admin")
@@ -232,6 +262,9 @@ class SlackHandlers:
             self.ctx.tasks.spawn(self._open_remix_modal(caller, parsed), name="button:m")
         elif parsed.verb is Verb.DELETE:
             self.ctx.tasks.spawn(self._delete(caller, parsed, action, body), name="button:d")
+        elif parsed.verb is Verb.AGAIN:  # /history: the stored request again, its owner only
+            again = lambda: run_again(self.jobs, parsed.job_id, caller.requester, self.ctx.limits())  # noqa: E731
+            self.ctx.tasks.spawn(self.submit(caller, parsed.verb.command, again), name="button:a")
         else:
             build = lambda: followup(self.jobs, parsed, self.ctx.limits())  # noqa: E731
             self.ctx.tasks.spawn(
@@ -262,12 +295,19 @@ class SlackHandlers:
     async def _delete(
         self, caller: Caller, action: Action, pressed: Mapping[str, Any], body: dict[str, Any]
     ) -> None:
-        """The card and its images; only the stored requester may delete (Slack has no moderator rule yet)."""
+        """The card and its images. The stored requester may delete, and so may easel's admins
+        (:func:`bot.slack.admin.moderator_delete`)."""
         try:  # forgets the job first, so a button pressed while the message goes finds it gone
             await self.jobs.delete(action.job_id, by=caller.requester)
         except NotAllowed:
-            await self._tell(caller, not_allowed_to_delete(MARKUP))
-            return
+            try:
+                allowed = await moderator_delete(self.ctx.admins, self.jobs, caller.requester, action.job_id)
+            except JobNotFound as err:  # deleted meanwhile
+                await self._tell(caller, error_text(err, MARKUP))
+                return
+            if not allowed:
+                await self._tell(caller, not_allowed_to_delete(MARKUP, moderators=MODERATORS))
+                return
         except JobNotFound as err:
             await self._tell(caller, error_text(err, MARKUP))
             return
@@ -338,7 +378,7 @@ class SlackHandlers:
     async def _modal_job(
         self, caller: Caller, spec: CommandSpec, context: ModalContext, form: FormValues
     ) -> None:
-        async def build() -> GenerationRequest:
+        async def build(defaults: Mapping[str, object]) -> Built:
             images: dict[str, bytes] = {}
             source_image = source = None
             if context.source:
@@ -351,9 +391,9 @@ class SlackHandlers:
             inv = Invocation(
                 text=form.text, options=form.options, images=images, source_image=source_image, source=source
             )
-            return await spec.build(inv, self.ctx.limits())
+            return await build_with_defaults(spec, inv, defaults, self.ctx.limits())
 
-        await self.submit(caller, spec.name, build)
+        await self.submit(caller, spec.name, None, personal=build)
 
     # ------------------------------------------------------------------ message shortcut
 

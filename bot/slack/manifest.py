@@ -23,7 +23,9 @@ from bot.slack.handlers import IMAGE_COMMANDS, SHORTCUT_CALLBACK
 from bot.slack.help import SHORTCUT_NAME
 from bot.slack.verify import VERIFY_SHORTCUT, VERIFY_SHORTCUT_NAME
 from commands import COMMANDS
+from commands.history import HISTORY
 from commands.info import MODELS, QUOTA
+from commands.settings import SETTINGS
 from commands.spec import CommandSpec
 from commands.verify import VERIFY
 
@@ -106,6 +108,8 @@ def build_manifest(url: str | None = PLACEHOLDER_URL, *, name: str = "easel") ->
         (QUOTA.name, QUOTA.description, None),
         (MODELS.name, MODELS.description, "[command], e.g. imagine"),
         (VERIFY.name, VERIFY.description, None),
+        (HISTORY.name, HISTORY.description, None),
+        (SETTINGS.name, SETTINGS.description, "ar=16:9 n=2 style=… model=… | reset"),
         ("easel", *_EASEL),
     ]
     commands = [_command(*entry, url) for entry in listed]

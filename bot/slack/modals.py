@@ -100,7 +100,8 @@ def _element(field: FormField, prefill: str) -> kit.InputInteractiveElement:
     aid, placeholder = field.name, truncate(field.placeholder, 150) if field.placeholder else None
     if field.value_type == "image":
         return FileInputElement(action_id=aid, filetypes=FILE_TYPES, max_files=1)
-    if field.choices or (field.choices_follow_backend and field.suggestions):  # models: pick one
+    # Models are picked from a select when they fit one; a longer catalogue stays a text input.
+    if field.choices or (field.choices_follow_backend and 0 < len(field.suggestions) <= _MAX_OPTIONS):
         pickable = [c for c in field.offered if len(str(c.value)) <= _MAX_VALUE]  # longer: flag only
         options = [_option(c) for c in pickable[:_MAX_OPTIONS]]
         return kit.StaticSelectElement(action_id=aid, options=options, placeholder=placeholder)

@@ -2,18 +2,20 @@
 
 Built by the job service from a job's stored ``origin`` (see :meth:`StatusTarget.to_origin`), so a
 job resumed after a restart still reports to the right channel and person. A result follows
-Slack's documented rules: ``files_upload_v2`` (getUploadURLExternal → upload → completeUploadExternal
-with ``channel_id`` / ``thread_ts`` and no blocks, which that method takes as rich text only) shares
-the watermarked images, then ``chat.postMessage`` posts the card in the same place: the requester,
-the (escaped) prompt, seeds and sizes, and the buttons. Slack shares uploaded files a moment after
-``completeUploadExternal`` answers, so the card waits (a few seconds at most) until ``files.info``
-shows the images in the channel, and appears under them rather than above. If the card cannot be
-posted, the images are deleted again, so a refunded job leaves nothing behind.
+Slack's documented rules: ``files_upload_v2`` (getUploadURLExternal → upload →
+completeUploadExternal with ``channel_id`` / ``thread_ts`` and no blocks, which that method takes
+as rich text only) shares the watermarked images, then ``chat.postMessage`` posts the card in the
+same place: the requester, the (escaped) prompt, seeds and sizes, and the buttons. Slack shares
+uploaded files a moment after ``completeUploadExternal`` answers, so the card waits until
+``files.info`` shows the images in the channel (3 s at most), and appears under them rather than
+above. If the card cannot be posted, or easel stops before it is, the images are deleted again,
+so a refunded job leaves nothing behind and a resumed one posts its images once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import aiohttp
@@ -21,15 +23,18 @@ from slack_sdk.errors import SlackApiError
 
 from bot.slack.blocks import describe_message, fallback_text, result_blocks
 from bot.slack.context import SlackContext
+from bot.slack.defaults import defaults_block
 from bot.slack.mrkdwn import MARKUP, escape_text
 from bot.slack.status import StatusTarget
 from commands.replies import (
     DONE_LINE,
+    PAUSED_LINE,
     Icon,
     StatusLines,
     error_text,
     extension_for,
     result_filename,
+    unpaused_line,
 )
 from services.errors import EaselError
 from services.jobs import JobRecord
@@ -41,8 +46,11 @@ log = logging.getLogger(__name__)
 
 _NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 _ICONS = MARKUP.icons
-#: Pauses between ``files.info`` looks while Slack shares the images (6.2 s in all, then the card goes anyway).
-_SHARE_PAUSES_S = (0.2, 0.4, 0.8, 1.6, 3.2)
+#: Pauses between ``files.info`` looks while Slack shares the images: 3 s in all, then the card goes
+#: anyway (delivery holds a worker, so the wait stays short; Slack usually shares within a second).
+_SHARE_PAUSES_S = (0.25, 0.5, 1.0, 1.25)
+#: How long a stopping easel spends taking back the images of a card it could not post.
+_CLEANUP_S = 3.0
 
 
 class SlackJobSink(StatusLines):
@@ -53,6 +61,7 @@ class SlackJobSink(StatusLines):
         self.job_id = record.job_id
         self.target = StatusTarget.from_origin(record.origin)
         self.status_line = ctx.status(self.target)  # one per job: its rate limit and URL budget
+        self.defaults = defaults_block(record.origin)  # which /settings defaults the job used
         self._told_failure = False
 
     async def status(self, icon: Icon, line: str) -> None:
@@ -105,13 +114,15 @@ class SlackJobSink(StatusLines):
             file_uploads=uploads, channel=self.target.channel, thread_ts=self.target.thread_ts
         )
         uploaded = tuple(str(f.get("id")) for f in done.get("files") or [] if f.get("id"))
-        if uploaded:
-            await self._until_shared(uploaded[0])
         user = outcome.requester.user_id
         blocks = result_blocks(
             outcome, user_id=user, operations=self.ctx.limits().operations, file_ids=uploaded
         )
+        if self.defaults is not None:  # which /settings defaults the job used, under the summary
+            blocks.insert(1, self.defaults)
         try:
+            if uploaded:
+                await self._until_shared(uploaded[0])
             await self.ctx.client.chat_postMessage(
                 channel=self.target.channel,
                 thread_ts=self.target.thread_ts,
@@ -120,6 +131,11 @@ class SlackJobSink(StatusLines):
             )
         except (SlackApiError, aiohttp.ClientError, TimeoutError):
             await self._remove(uploaded)
+            raise
+        except asyncio.CancelledError:  # easel stops: the job is delivered again after the restart
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_CLEANUP_S):
+                    await self._remove(uploaded)
             raise
 
     async def _until_shared(self, file_id: str) -> None:
@@ -169,3 +185,18 @@ class SlackJobSink(StatusLines):
     async def on_failed(self, job_id: str, error: EaselError) -> None:
         if not self._told_failure:
             await self.status_line.final(error_text(error, MARKUP))
+
+    # Pause notices (services.jobs.pausing): a private message each, whatever the status mode.
+
+    async def on_paused(self, job_id: str) -> None:
+        if not self._started:
+            await self._notice(f"{_ICONS[Icon.QUEUED]} {PAUSED_LINE}.")
+
+    async def on_unpaused(self, job_id: str, position: int) -> None:
+        if not self._started:
+            await self._notice(f"{_ICONS[Icon.QUEUED]} {unpaused_line(position)}.")
+
+    async def _notice(self, text: str) -> None:
+        await self.ctx.client.chat_postEphemeral(
+            channel=self.target.channel, user=self.target.user, text=text, thread_ts=self.target.thread_ts
+        )

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.backends.availability import ServiceState, ServiceWatch
-from services.backends.base import Backend
+from services.backends.base import Backend, BackendLimits
 from services.backends.routing import ModelOffer, RoutingBackend, offers_of
 
 __all__ = ["CatalogueSnapshot", "ModelCatalogue"]
@@ -23,11 +23,12 @@ __all__ = ["CatalogueSnapshot", "ModelCatalogue"]
 
 @dataclass(frozen=True, slots=True)
 class CatalogueSnapshot:
-    """The offers (in the router's order), each service's state, and the router's default model."""
+    """The offers (in the router's order), each service's state, and the backend's limits (whose
+    :meth:`~services.backends.base.BackendLimits.default_for` names each command's default model)."""
 
     offers: tuple[ModelOffer, ...]
     states: Mapping[str, ServiceState]
-    default_model: str
+    limits: BackendLimits
 
     def available(self, offer: ModelOffer) -> bool:
         state = self.states.get(offer.plugin)
@@ -56,13 +57,6 @@ class ModelCatalogue:
             return self._backend.offers
         return offers_of(self._plugin, self._backend, self._costs)
 
-    @property
-    def default_model(self) -> str:
-        if isinstance(self._backend, RoutingBackend):
-            return self._backend.default_model
-        limits = self._backend.limits
-        return limits.default_model or (limits.models[0] if limits.models else self._plugin)
-
     async def snapshot(self) -> CatalogueSnapshot:
         """The offers and the state of every service behind them (runs stale checks)."""
-        return CatalogueSnapshot(self.offers(), await self.watch.states(), self.default_model)
+        return CatalogueSnapshot(self.offers(), await self.watch.states(), self._backend.limits)

@@ -44,7 +44,8 @@ One module per job it does (import the public names from here)::
     publishing.py   store the clean originals, stamp the published copies, republish from the store
     settlement.py   commit or refund the quota and write the final row, in one transaction
     recovery.py     at start: resume or refund (and tell) what a previous process left
-    sinks.py        JobSink and its optional ResumeAwareSink, time-boxed notifications
+    sinks.py        JobSink and its optional ResumeAwareSink and PauseAwareSink, time-boxed notifications
+    pausing.py      the admins' pause: queued jobs' requesters told once, and again on resume
     lock.py         one process per data dir (DataDirBusy)
     fair_queue.py   round-robin between users
     codec.py        GenerationRequest <-> JSON for the job row
@@ -56,7 +57,7 @@ from services.jobs.publishing import Publisher
 from services.jobs.records import JobRecord, JobStatus
 from services.jobs.recovery import RecoveryReport
 from services.jobs.service import JobService, SubmittedJob
-from services.jobs.sinks import JobSink, ResumeAwareSink, SinkFactory
+from services.jobs.sinks import JobSink, PauseAwareSink, ResumeAwareSink, SinkFactory
 
 __all__ = [
     "DataDirBusy",
@@ -65,6 +66,7 @@ __all__ = [
     "JobSink",
     "JobStats",
     "JobStatus",
+    "PauseAwareSink",
     "Publisher",
     "RecoveryReport",
     "ResumeAwareSink",

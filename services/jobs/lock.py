@@ -18,7 +18,9 @@ import fcntl
 import os
 from pathlib import Path
 
-__all__ = ["LOCK_FILENAME", "DataDirBusy", "DataDirLock"]
+from services.db import Database
+
+__all__ = ["LOCK_FILENAME", "DataDirBusy", "DataDirLock", "JobsClaim"]
 
 LOCK_FILENAME = "jobs.lock"
 
@@ -62,3 +64,33 @@ class DataDirLock:
         if self._fd is not None:
             os.close(self._fd)  # closing releases the flock
             self._fd = None
+
+
+class JobsClaim:
+    """What lets one process run the jobs: its data dir's lock *and* the database's claim.
+
+    On SQLite the flock says it all (one file, one data dir). A PostgreSQL database is shared by
+    processes with data dirs of their own, so the database holds a claim too
+    (:meth:`services.db.Database.claim_jobs`), released when the holder stops or dies.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.data_dir = DataDirLock(db.data_dir)
+
+    async def acquire(self) -> None:
+        """:class:`DataDirBusy` when another process holds either; then neither is held."""
+        self.data_dir.acquire()
+        try:
+            if not await self.db.claim_jobs():
+                raise DataDirBusy(
+                    f"another easel process is running jobs on {self.db.where}; "
+                    "stop it, or give this one another database"
+                )
+        except BaseException:
+            self.data_dir.release()
+            raise
+
+    async def release(self) -> None:
+        await self.db.release_jobs()
+        self.data_dir.release()

@@ -9,9 +9,13 @@ Usage::
 Clean originals, stamped copies: the store keeps what the backend returned (plus the A1111
 ``parameters`` text chunk, :mod:`services.provenance.parameters`) and the marks, visible and
 invisible (instance + job id), go only on the published copy, so a later upscale never upscales
-them.
+them. With content credentials on, the original and the published PNG are signed here, and each
+published image carries ``recredential`` so that upload fitting signs whatever it re-encodes
+*after* its final encode (:mod:`services.encoding`): the manifest on what is posted stays valid.
 If any image fails to store or stamp, none of the job's originals are kept (the user
-never saw them, so nothing may be built on them). Republishing reads the originals
+never saw them, so nothing may be built on them). The row is marked ``delivering`` once the
+originals are stored, while the copies are still being stamped: a crash from then on costs a
+re-post, never a second generation. Republishing reads the originals
 back and stamps them again; the backend is not called, nor charged, twice.
 """
 
@@ -32,6 +36,7 @@ from services.types import (
     GenerationResult,
     JobOutcome,
     PublishedImage,
+    Recredential,
     Requester,
 )
 
@@ -46,6 +51,8 @@ class Publisher(Protocol):
     ) -> bytes: ...
 
     async def credit_original(self, png: bytes, *, model: str, prompt: str) -> bytes: ...
+
+    def recredential(self, *, model: str, prompt: str) -> Recredential | None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,23 +75,38 @@ class Publishing:
             if filtered:
                 raise ContentFiltered(log_detail=f"all {filtered} images content-filtered")
             raise BackendError(log_detail=f"backend returned {len(result.images)} images, none usable")
-        settled = await asyncio.gather(
-            *(self._publish_one(job_id, i, img, request, result.model) for i, img in success),
-            return_exceptions=True,
-        )
-        failures = [r for r in settled if isinstance(r, BaseException)]
+        # Stamping (CPU) starts at once; the row turns 'delivering' as soon as the originals are
+        # stored, before the stamps are done, so a restart from then on re-posts from the store
+        # instead of generating again.
+        stamps = [
+            asyncio.ensure_future(self._stamp(job_id, i, img, request, result.model)) for i, img in success
+        ]
+        stamped: list[PublishedImage | BaseException] = []
+        try:
+            saved = await asyncio.gather(
+                *(self._save_one(job_id, i, img, request, result.model) for i, img in success),
+                return_exceptions=True,
+            )
+            failures = [r for r in saved if isinstance(r, BaseException)]
+            if not failures:
+                await self.records.mark_delivering(
+                    job_id,
+                    backend=result.backend,
+                    model=result.model,
+                    n_filtered=filtered,
+                    seeds=[img.seed for _, img in success],
+                    text=result.text,
+                )
+                stamped = await asyncio.gather(*stamps, return_exceptions=True)
+                failures = [r for r in stamped if isinstance(r, BaseException)]
+        finally:
+            for stamp in stamps:
+                stamp.cancel()
+            await asyncio.gather(*stamps, return_exceptions=True)
         if failures:  # every sibling has finished writing: keep no originals of an unseen job
             await self.store.delete_job_images(job_id)
             raise failures[0]
-        published = [r for r in settled if not isinstance(r, BaseException)]
-        await self.records.mark_delivering(
-            job_id,
-            backend=result.backend,
-            model=result.model,
-            n_filtered=filtered,
-            seeds=[img.seed for _, img in success],
-            text=result.text,
-        )
+        published = [r for r in stamped if not isinstance(r, BaseException)]
         return _outcome(job_id, request, requester, tuple(published), result, filtered)
 
     async def republish(self, record: JobRecord) -> JobOutcome:
@@ -97,15 +119,18 @@ class Publishing:
         if record.request is None or (not stored and record.text is None):
             raise JobNotFound(log_detail=f"no stored originals for {record.job_id}")
 
+        model = record.model or ""
+        prompt = record.request.positive_prompt
+        recredential = self.watermarker.recredential(model=model, prompt=prompt)
+
         async def again(info: StoredImage) -> PublishedImage:
             original = await self.store.load_original(record.job_id, info.index)
             stamped = await self.watermarker.publish(
-                original.png,
-                job_id=record.job_id,
-                model=record.model or "",
-                prompt=record.request.positive_prompt if record.request is not None else "",
+                original.png, job_id=record.job_id, model=model, prompt=prompt
             )
-            return _published(record.job_id, info.index, stamped, info.seed, info.width, info.height)
+            return _published(
+                record.job_id, info.index, stamped, info.seed, info.width, info.height, recredential
+            )
 
         published = await asyncio.gather(*(again(info) for info in stored))
         result = GenerationResult(
@@ -119,28 +144,35 @@ class Publishing:
         """Drop the stored originals of ``job_id`` (an interrupted attempt, before it runs again)."""
         await self.store.delete_job_images(job_id)
 
-    async def _publish_one(
+    async def _save_one(
+        self, job_id: str, index: int, image: GeneratedImage, request: GenerationRequest, model: str
+    ) -> None:
+        """Store the clean original with its A1111 parameters and content credentials."""
+        text = parameters_text(request, seed=image.seed, model=model, width=image.width, height=image.height)
+        credited = await self.watermarker.credit_original(
+            with_parameters(image.png, text), model=model, prompt=request.positive_prompt
+        )
+        await self.store.save_original(job_id, index, replace(image, png=credited))
+
+    async def _stamp(
         self, job_id: str, index: int, image: GeneratedImage, request: GenerationRequest, model: str
     ) -> PublishedImage:
-        text = parameters_text(request, seed=image.seed, model=model, width=image.width, height=image.height)
-        prompt = request.positive_prompt
-        credited = await self.watermarker.credit_original(
-            with_parameters(image.png, text), model=model, prompt=prompt
+        stamped = await self.watermarker.publish(
+            image.png, job_id=job_id, model=model, prompt=request.positive_prompt
         )
-        original = replace(image, png=credited)
-        saved, stamped = await asyncio.gather(
-            self.store.save_original(job_id, index, original),
-            self.watermarker.publish(image.png, job_id=job_id, model=model, prompt=prompt),
-            return_exceptions=True,  # both finish before the job may fail and clean up
-        )
-        for outcome in (saved, stamped):
-            if isinstance(outcome, BaseException):
-                raise outcome
-        assert isinstance(stamped, bytes)
-        return _published(job_id, index, stamped, image.seed, image.width, image.height)
+        recredential = self.watermarker.recredential(model=model, prompt=request.positive_prompt)
+        return _published(job_id, index, stamped, image.seed, image.width, image.height, recredential)
 
 
-def _published(job_id: str, index: int, data: bytes, seed: int, width: int, height: int) -> PublishedImage:
+def _published(
+    job_id: str,
+    index: int,
+    data: bytes,
+    seed: int,
+    width: int,
+    height: int,
+    recredential: Recredential | None,
+) -> PublishedImage:
     return PublishedImage(
         index=index,
         data=data,
@@ -149,6 +181,7 @@ def _published(job_id: str, index: int, data: bytes, seed: int, width: int, heig
         seed=seed,
         width=width,
         height=height,
+        recredential=recredential,
     )
 
 

@@ -26,7 +26,8 @@ from services.errors import BackendError, JobCancelled, JobNotFound, NotAllowed,
 from services.jobs.active import ActiveJob, ActiveJobs, JobStats, user_hash
 from services.jobs.codec import request_images
 from services.jobs.gate import RequestGate
-from services.jobs.lock import DataDirBusy, DataDirLock
+from services.jobs.lock import JobsClaim
+from services.jobs.pausing import PauseNotices
 from services.jobs.pending import PendingRequests
 from services.jobs.publishing import Publisher, Publishing
 from services.jobs.records import JobRecord, JobRecords, JobStatus, NewJob, stored_error
@@ -57,6 +58,7 @@ class QueuedJob:
     job_id: str
     requester_key: str
     images: int
+    server_id: str = ""  # where it was asked: admins see their own server's jobs
 
 
 class JobService:
@@ -76,7 +78,6 @@ class JobService:
         gate: RequestGate | None = None,
         pricing: Pricing | None = None,
     ) -> None:
-        """``pricing``: how jobs are charged (:mod:`services.backends.costs`); default: the backend's limits."""
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
         self.db = db
@@ -87,10 +88,10 @@ class JobService:
         self.max_concurrency = max_concurrency
         self.sink_timeout_s = sink_timeout_s
         self.gate = gate
-        self.pricing = pricing or Pricing(lambda: backend.limits)
+        self.pricing = pricing or Pricing(lambda: backend.limits)  # how jobs are charged
         self._clock = clock
         self._factories: dict[str, SinkFactory] = {}
-        self._lock = DataDirLock(db.data_dir)
+        self._lock = JobsClaim(db)
         self._records = JobRecords(db, store)
         self._active = ActiveJobs()
         self.storage = StorageWatch(data_dir=db.data_dir, active=self._active)
@@ -119,6 +120,7 @@ class JobService:
             records=self._records, active=self._active, settle=self._settle, notify=self._notify, quota=quota
         )
         self.pending = PendingRequests(db, clock=clock)
+        self._pauses = PauseNotices(self._active, self._notify)
         self._started = False
         self._stopping = False
         self._recovering: asyncio.Task[RecoveryReport] | None = None
@@ -142,18 +144,12 @@ class JobService:
         """
         if self._started:
             raise RuntimeError("JobService already started")
-        self._lock.acquire()
+        await self._lock.acquire()
         try:
-            if not await self.db.claim_jobs():
-                raise DataDirBusy(
-                    f"another easel process is running jobs on {self.db.where}; "
-                    "stop it, or give this one another database"
-                )
             upto = await self._recovery.prepare()
             not_started = await self.pending.tell_unstarted(self._factories, self._notify)
         except BaseException:
-            await self.db.release_jobs()
-            self._lock.release()
+            await self._lock.release()
             raise
         self._stopping = False
         self._started = True
@@ -169,8 +165,7 @@ class JobService:
             except BaseException:  # e.g. the store is down: refuse to start, nothing refunded
                 self._recovering = None
                 self._started = False
-                await self.db.release_jobs()
-                self._lock.release()
+                await self._lock.release()
                 raise
         return report
 
@@ -223,6 +218,7 @@ class JobService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._recovering
         self._recovering = None
+        await self._pauses.close()
         await self._runner.stop(grace_s)
         await self.pending.close()
         self._active.abandon(
@@ -232,8 +228,7 @@ class JobService:
             )
         )
         self._started = False
-        await self.db.release_jobs()
-        self._lock.release()
+        await self._lock.release()
         log.info("jobs.stopped")
 
     # Submitting ----------------------------------------------------------------------------
@@ -247,10 +242,8 @@ class JobService:
         sink: JobSink | None = None,
         pending_id: str | None = None,
     ) -> SubmittedJob:
-        """Reserve quota, persist and queue a job; raises :class:`QuotaExceeded` before writing.
-
-        The reservation is the request's images × its model's cost units
-        (:meth:`Pricing.reserve`), written with the job row.
+        """Reserve quota (images × the model's units, :meth:`Pricing.reserve`), persist and queue a job;
+        raises :class:`QuotaExceeded` before writing.
 
         ``origin`` is JSON-able and names the platform (``origin["platform"]``) whose
         registered factory builds the job's sink; ``sink`` overrides that for this run
@@ -322,6 +315,8 @@ class JobService:
         )
         try:
             await self._notify.queued(job.sink, job_id, position)
+            if self.paused:
+                await self._pauses.queued_while_paused(job)
         finally:
             job.announced.set()
         return SubmittedJob(job_id, position)
@@ -376,23 +371,28 @@ class JobService:
     def pause(self) -> bool:
         """Stop starting jobs (queued ones wait, running ones finish); False if already paused.
 
-        Authorisation and the audit entry are the admin command's business (commands/admin.py).
+        The requesters of queued jobs are told, once each (:class:`PauseAwareSink`), in the
+        background. Authorisation and the audit entry are the admin command's business (commands/admin.py).
         """
         was_running = self._active.queue.open.is_set()
         self._active.queue.open.clear()
+        if was_running:
+            self._pauses.paused()
         return was_running
 
     def resume(self) -> bool:
-        """Start queued jobs again; False if generation was not paused."""
+        """Start queued jobs again (those told of the pause hear it); False if generation was not paused."""
         was_paused = not self._active.queue.open.is_set()
         self._active.queue.open.set()
+        if was_paused:
+            self._pauses.resumed()
         return was_paused
 
     def queued(self) -> list[QueuedJob]:
         """The waiting jobs in the order they will start (``/easel admin queue``)."""
         jobs = (self._active.unfinished(job_id) for job_id in self._active.queue.snapshot())
         return [
-            QueuedJob(job.job_id, job.requester.key, job.request.images_requested)
+            QueuedJob(job.job_id, job.requester.key, job.request.images_requested, job.requester.venue.server_id)
             for job in jobs
             if job is not None
         ]

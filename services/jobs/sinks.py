@@ -29,7 +29,7 @@ from services.errors import EaselError
 from services.jobs.records import JobRecord
 from services.types import JobOutcome, Progress
 
-__all__ = ["SINK_TIMEOUT_S", "JobSink", "ResumeAwareSink", "SinkFactory", "SinkNotifier"]
+__all__ = ["SINK_TIMEOUT_S", "JobSink", "PauseAwareSink", "ResumeAwareSink", "SinkFactory", "SinkNotifier"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,15 @@ class ResumeAwareSink(Protocol):
     """Optional: a sink that words a job resumed after a restart differently from a new one."""
 
     async def on_resumed(self, job_id: str, position: int) -> None: ...
+
+
+@runtime_checkable
+class PauseAwareSink(Protocol):
+    """Optional: a sink that tells its requester when the admins pause generation and resume it."""
+
+    async def on_paused(self, job_id: str) -> None: ...
+
+    async def on_unpaused(self, job_id: str, position: int) -> None: ...
 
 
 SinkFactory = Callable[[JobRecord], JobSink]
@@ -97,6 +106,10 @@ class SinkNotifier:
     async def failed(self, sink: JobSink | None, job_id: str, error: EaselError) -> None:
         if sink is not None:
             await self._guarded(job_id, "on_failed", lambda: sink.on_failed(job_id, error))
+
+    async def guarded(self, job_id: str, method: str, call: Callable[[], Awaitable[None]]) -> None:
+        """Run one notification ``call`` within ``timeout_s``; log and swallow what goes wrong."""
+        await self._guarded(job_id, method, call)
 
     async def _guarded(self, job_id: str, method: str, call: Callable[[], Awaitable[None]]) -> None:
         try:

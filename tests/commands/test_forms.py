@@ -137,9 +137,11 @@ def test_form_values_leave_empty_inputs_out() -> None:
 
 def test_overview_lists_what_the_backend_runs_then_quota_and_help() -> None:
     lines = command_overview(BARE)
-    assert [line.command for line in lines] == ["imagine", "quota", "models", "help"]
+    assert [line.command for line in lines] == ["imagine", "quota", "models", "history", "settings", "help"]
+    assert [line.command for line in lines] == ["imagine", *(i.name for i in INFO_COMMANDS)]
+    assert lines[1].command == "quota" and lines[-1].command == "help"
     assert lines[0].summary == COMMANDS["imagine"].description and not lines[0].takes_pictures
-    assert (lines[1].summary, lines[3].summary) == (QUOTA.summary, HELP.summary)
+    assert (lines[1].summary, lines[-1].summary) == (QUOTA.summary, HELP.summary)
     everything = command_overview(SDXL)
     assert [line.command for line in everything] == [*COMMANDS, *(i.name for i in INFO_COMMANDS)]
     assert next(line for line in everything if line.command == "remix").takes_pictures

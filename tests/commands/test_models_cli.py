@@ -20,7 +20,8 @@ def three_services_env(
         STABILITY_API_HOST=stability.url,
         EASEL_GEMINI_BASE_URL=gemini.url,
         EASEL_DATA_DIR=str(data_dir),
-        EASEL_MODEL_COSTS="gpt-image-2=10,gemini-3-pro-image=7",
+        EASEL_MODEL_COSTS="gpt-image-2=12,gemini-3-pro-image=7",
+        EASEL_DEFAULT_MODELS="remix=gpt-image-2",
     )
     env.update(OPENAI_API_KEY=openai.api_key, OPENAI_BASE_URL=openai.url, GEMINI_API_KEY=gemini.api_key)
     return env
@@ -41,10 +42,10 @@ async def test_json_lists_every_service_per_command_with_cost_and_notes(
     models = {m["model"]: m for m in imagine["models"]}
     assert {m["service"] for m in models.values()} == {"stability", "openai", "gemini"}
     assert imagine["models"][0]["default"] and imagine["models"][0]["model"] == imagine["default"]
-    assert (
-        models["gpt-image-2"]["units_per_image"] == 10
-        and models["gemini-3-pro-image"]["units_per_image"] == 7
-    )
+    assert models["gpt-image-2"]["units_per_image"] == 12
+    assert models["gemini-3-pro-image"]["units_per_image"] == 7
+    remix = _command(listing, "remix")  # EASEL_DEFAULT_MODELS: remix=gpt-image-2
+    assert remix["default"] == "gpt-image-2" and remix["models"][0]["model"] == "gpt-image-2"
     assert models["gemini-3-pro-image"]["limits"]["aspect ratios"].startswith("1:1")
     assert models["gemini-3-pro-image"]["limits"]["images"] == "1–4"
     assert all("SynthID" in " ".join(m["notes"]) for m in models.values() if m["service"] == "gemini")
@@ -70,7 +71,7 @@ async def test_a_service_that_fails_its_check_is_shown_unavailable(
     assert len(gemini) == 3 and all("unavailable right now: failed its last check" in line for line in gemini)
     others = [line for line in lines[1:] if "(gemini)" not in line]
     assert others and not any("unavailable" in line for line in others)
-    assert "gpt-image-2 (openai) · 10 units per image" in result.stdout
+    assert "gpt-image-2 (openai) · 12 units per image" in result.stdout
 
 
 async def test_unknown_command_is_refused_politely(stability_server: Any, tmp_path: Path) -> None:

@@ -63,20 +63,20 @@ async def test_listing_per_command_with_costs_defaults_and_notes(
     router = RoutingBackend(
         {"openai": openai_backend, "gemini": gemini_backend},
         default_model="gemini-3-pro-image",
-        costs={"gpt-image-2": 10},
+        costs={"gpt-image-2": 12},
     )
     await router.start()  # both are started already; the router learns their offers
     listing = model_listing(await ModelCatalogue(router, plugin="openai").snapshot())
     imagine = listing.command("/imagine")
     assert imagine is not None and imagine.default == "gemini-3-pro-image"
     assert imagine.models[0].name == "gemini-3-pro-image" and imagine.models[0].default
-    assert {m.name: m.units_per_image for m in imagine.models}["gpt-image-2"] == 10
+    assert {m.name: m.units_per_image for m in imagine.models}["gpt-image-2"] == 12
     assert all(("SynthID" in " ".join(m.notes)) == (m.service == "gemini") for m in imagine.models)
     inpaint = listing.command("inpaint")
     assert inpaint is not None and {m.service for m in inpaint.models} == {"openai"}
     assert inpaint.default == "gpt-image-2"  # the router's default cannot inpaint: the first that can
     text = "\n".join(overview_lines(listing, PLAIN) + detail_lines(imagine, PLAIN))
-    assert "/inpaint: gpt-image-2 (10 units, default)" in text
+    assert "/inpaint: gpt-image-2 (12 units, default)" in text
     assert listing.to_json()["commands"][0]["models"][0]["model"] == "gemini-3-pro-image"
 
 

@@ -139,7 +139,19 @@ async def test_commands_are_generated_from_the_option_specs(easel_on_discord: Ea
     from commands import COMMANDS
 
     synced = {c["name"]: c for c in easel_on_discord.fake.commands[easel_on_discord.fake.guild.id]}
-    assert set(synced) == {"imagine", "remix", "inpaint", "upscale", "quota", "help", "verify", "models"}
+    assert set(synced) == {
+        "imagine",
+        "remix",
+        "inpaint",
+        "upscale",
+        "quota",
+        "help",
+        "verify",
+        "models",
+        "easel",
+        "history",
+        "settings",
+    }
     limits = easel_on_discord.services.backend.limits
     for name in ("imagine", "remix", "inpaint", "upscale"):
         spec = COMMANDS[name]

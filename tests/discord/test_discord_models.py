@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from services.backends.costs import units_per_image
 from tests.fakes.discord import EaselOnDiscord
 from tests.fakes.discord.records import FakeInteraction, FakeMessage
 from tests.fakes.gemini import FakeGemini
@@ -18,7 +19,7 @@ def three_services(openai: FakeOpenAI, gemini: FakeGemini, **extra: Any) -> dict
         "openai_base_url": openai.url,
         "gemini_api_key": gemini.api_key,
         "gemini_base_url": gemini.url,
-        "model_costs": {"gpt-image-2": 10},
+        "model_costs": {"gpt-image-2": 12},
         **extra,
     }
 
@@ -44,7 +45,8 @@ async def test_overview_and_detail_list_every_service_privately(
     easel: EaselOnDiscord = await easel_on_discord_factory(**three_services(openai_server, gemini_server))
     overview = await embed_reply(easel, await easel.fake.slash("models"))
     imagine = next(line for line in overview["description"].splitlines() if line.startswith("**/imagine**"))
-    assert "gpt-image-2 (10 units)" in imagine and "gemini-3-pro-image (4 units)" in imagine
+    gemini_units = units_per_image("gemini", "gemini-3-pro-image")  # the plugin's own price
+    assert "gpt-image-2 (12 units)" in imagine and f"gemini-3-pro-image ({gemini_units} units)" in imagine
     assert "(1 unit, default)" in imagine
     assert "unavailable" not in overview["description"]
 
@@ -55,7 +57,7 @@ async def test_overview_and_detail_list_every_service_privately(
     assert len(gemini) == 3 and all("SynthID" in line for line in gemini)
     assert all("aspect ratios: 1:1" in line and "images: 1–4" in line for line in gemini)
     assert not any("SynthID" in line for line in lines if "(gemini)" not in line)
-    assert any("(openai) · 10 units per image" in line for line in lines)
+    assert any("(openai) · 12 units per image" in line for line in lines)
     assert "— default" in lines[0]
     assert easel.fake.violations == []
 
@@ -96,3 +98,15 @@ async def test_model_autocomplete_offers_only_models_that_can_run_the_command(
     assert imagine == ["gemini-3.1-flash-image", "gemini-3-pro-image", "gemini-3.1-flash-lite-image"]
     inpaint = [c["value"] for c in await easel.fake.autocomplete("inpaint", "model", prompt="x", model="")]
     assert "gpt-image-2" in inpaint and not any(v.startswith("gemini") for v in inpaint)
+
+
+async def test_the_operators_per_command_default_is_the_one_shown(
+    easel_on_discord_factory: Callable[..., Any], openai_server: FakeOpenAI, gemini_server: FakeGemini
+) -> None:
+    settings = three_services(openai_server, gemini_server, default_models={"imagine": "gemini-3-pro-image"})
+    easel: EaselOnDiscord = await easel_on_discord_factory(**settings)
+    detail = await embed_reply(easel, await easel.fake.slash("models", command="imagine"))
+    assert detail["description"].splitlines()[0].startswith("• **gemini-3-pro-image** (gemini) — default")
+    assert detail["footer"]["text"].startswith("Default: gemini-3-pro-image")
+    remix = await embed_reply(easel, await easel.fake.slash("models", command="remix"))
+    assert "(stability) — default" in remix["description"].splitlines()[0]  # the others keep theirs

@@ -15,6 +15,7 @@ from services.db import Database
 from services.errors import EaselError
 from services.jobs import JobService
 from services.jobs.gate import RequestGate
+from services.jobs.publishing import Publisher
 from services.quota import QuotaBook
 from services.store import ImageStore
 from services.stores import BlobStore
@@ -95,6 +96,7 @@ async def build_services(
     blobs: BlobStore | None = None,
     gate: Callable[[Database], RequestGate] | None = None,
     database_url: str | None = None,
+    watermarker: Publisher | None = None,
 ) -> Services:
     """``database_url``: PostgreSQL instead of SQLite in ``data_dir`` (see tests.helpers.postgres)."""
     db = await Database.open(data_dir, url=database_url)
@@ -105,7 +107,7 @@ async def build_services(
         quota=quota,
         store=store,
         backend=backend,
-        watermarker=Watermarker("AI generated"),
+        watermarker=watermarker or Watermarker("AI generated"),
         max_concurrency=max_concurrency,
         gate=gate(db) if gate is not None else None,
     )

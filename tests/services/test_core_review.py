@@ -214,6 +214,9 @@ class FlakyPublisher:
     async def credit_original(self, png: bytes, *, model: str, prompt: str) -> bytes:
         return png
 
+    def recredential(self, *, model: str, prompt: str) -> None:
+        return None
+
 
 async def test_watermark_failure_on_one_image_fails_the_job_and_keeps_no_originals(
     tmp_path: Path,

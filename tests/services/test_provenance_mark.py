@@ -121,3 +121,35 @@ def test_published_copies_carry_the_mark_only_with_an_instance_and_a_job() -> No
     assert found is not None and found.payload == MarkPayload("3fa2c01b", "9c1e0d2a7b44")
     plain = Watermarker("AI generated").stamp_png(buf.getvalue(), "9c1e0d2a7b44")
     assert detect_mark(Image.open(io.BytesIO(plain))) is None
+
+
+def text_page(size: tuple[int, int] = (768, 1344)) -> Image.Image:
+    """Regular lines of text on paper: their spacing once out-shouted the tile's period."""
+    img = Image.new("RGB", size, (228, 228, 218))
+    draw = ImageDraw.Draw(img)
+    for row in range(0, size[1], 28):
+        draw.text((10, row), "easel provenance " * 8, fill=(20, 20, 20))
+    return img
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        pytest.param(lambda im: im.resize((576, 1008), Image.Resampling.LANCZOS), id="three-quarters"),
+        pytest.param(
+            lambda im: reencode(im.resize((432, 756), Image.Resampling.LANCZOS), "JPEG", 75),
+            id="upload-fitting-downscale",
+        ),
+        pytest.param(
+            lambda im: reencode(
+                im.resize((614, 1075), Image.Resampling.LANCZOS).crop((18, 18, 596, 1057)), "JPEG", 85
+            ),
+            id="screenshot",
+        ),
+    ],
+)
+def test_a_page_of_text_keeps_its_mark_when_rescaled(attack) -> None:  # type: ignore[no-untyped-def]
+    marked = embed_mark(text_page(), PAYLOAD)
+    found = detect_mark(attack(marked))
+    assert found is not None and found.payload == PAYLOAD
+    assert detect_mark(attack(text_page())) is None

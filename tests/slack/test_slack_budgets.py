@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.fakes.slack import FakeSlack, slack_easel_for
+from tests.helpers.slack_messages import wait_for_results
 
 
 async def test_a_workspace_cooldown_is_refused_privately(
@@ -13,7 +14,7 @@ async def test_a_workspace_cooldown_is_refused_privately(
 ) -> None:
     async with slack_easel_for(slack_settings(cooldown_s=3600), slack_server) as easel:
         await easel.user.slash_command("/imagine", "a kite")
-        await slack_server.wait_for("files.completeUploadExternal")
+        await wait_for_results(slack_server)
         await easel.user.slash_command("/imagine", "another kite")
         [refusal] = await slack_server.wait_for(
             "response_url", where=lambda c: "cool-down" in c.params.get("text", "")

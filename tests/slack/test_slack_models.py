@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from services.backends.costs import units_per_image
 from tests.fakes.gemini import FakeGemini
 from tests.fakes.openai.server import FakeOpenAI
 from tests.fakes.slack import FakeSlack
@@ -26,7 +27,7 @@ async def three_services(
         openai_base_url=openai.url,
         gemini_api_key=gemini.api_key,
         gemini_base_url=gemini.url,
-        model_costs={"gpt-image-2": 10},
+        model_costs={"gpt-image-2": 12},
         **extra,
     )
     async with slack_easel_for(settings, slack) as easel:
@@ -52,7 +53,8 @@ async def test_overview_then_one_command_privately(
         assert overview.params["response_type"] == "ephemeral"
         sections = _texts(overview.params["blocks"], "section")
         imagine = next(s for s in sections if s.startswith("*/imagine*"))
-        assert "gpt-image-2 (10 units)" in imagine and "gemini-3-pro-image (4 units)" in imagine
+        gemini_units = units_per_image("gemini", "gemini-3-pro-image")  # the plugin's own price
+        assert "gpt-image-2 (12 units)" in imagine and f"gemini-3-pro-image ({gemini_units} units)" in imagine
         assert not any(s.startswith("*/inpaint*") and "gemini" in s for s in sections)
 
         await easel.user.slash_command("/models", "imagine")
@@ -62,7 +64,7 @@ async def test_overview_then_one_command_privately(
         models = _texts(blocks, "section")
         gemini = [m for m in models if "(gemini)" in m]
         assert len(gemini) == 3 and all("SynthID" in m and "aspect ratios: 1:1" in m for m in gemini)
-        assert any("(openai) · 10 units per image" in m for m in models)
+        assert any("(openai) · 12 units per image" in m for m in models)
         assert "— default" in models[0]
 
 
@@ -107,6 +109,10 @@ async def test_a_long_catalogue_stays_within_block_kit_limits(
         assert all(len(c.params["blocks"]) <= 50 for c in calls)
         detail = next(c for c in calls if "/imagine" in _texts(c.params["blocks"], "header")[0])
         assert _texts(detail.params["blocks"], "context")[-1].startswith("…and ")
+        await easel.user.slash_command("/imagine")  # more models than a select holds: typed instead
+        [opened] = await slack_server.wait_for("views.open")
+        block = next(b for b in opened.params["view"]["blocks"] if b.get("block_id") == "opt:model")
+        assert block["element"]["type"] == "plain_text_input"
 
 
 async def test_the_model_select_offers_only_models_that_can_run_the_command(

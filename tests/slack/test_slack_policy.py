@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.fakes.slack import FakeSlack, slack_easel_for
 from tests.helpers.chat import SlackChat, assert_refused_privately_for_free
+from tests.helpers.slack_messages import wait_for_results
 
 
 async def test_adult_only_prompts_run_only_in_listed_slack_channels(
@@ -21,6 +22,6 @@ async def test_adult_only_prompts_run_only_in_listed_slack_channels(
         )
         allowed = await easel.user.slash_command("/imagine", "a nude marble statue", channel_id="C0ADULT")
         assert allowed.status == 200
-        await slack_server.wait_for("files.completeUploadExternal")
+        await wait_for_results(slack_server)
         [entry] = await easel.services.policy.audit.recent()
         assert entry.action == "policy.adult_refused" and entry.actor_key.startswith("slack:")

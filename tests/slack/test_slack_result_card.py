@@ -104,6 +104,23 @@ async def test_a_card_that_cannot_be_posted_takes_its_images_back(slack_easel: S
             await asyncio.sleep(0.02)
 
 
+async def test_a_stop_before_the_card_is_posted_leaves_no_stray_images(
+    slack_server: FakeSlack, slack_settings: Callable[..., Any]
+) -> None:
+    settings = slack_settings()
+    slack_server.share_delay_s = 60  # Slack is slow to share: the card is still waiting at the stop
+    async with slack_easel_for(settings, slack_server) as first:
+        await first.user.slash_command("/imagine", "a night ferry")
+        [uploaded] = (await slack_server.wait_for("files.completeUploadExternal"))[0].response["files"]
+        await slack_server.wait_for("files.info")
+        await first.services.jobs.stop(grace_s=0.1)
+    assert [c.params["file"] for c in slack_server.calls_to("files.delete")] == [uploaded["id"]]
+    slack_server.share_delay_s = 0.0
+    async with slack_easel_for(settings, slack_server):
+        [result] = await wait_for_results(slack_server, timeout_s=15)  # the resumed job, posted once
+    assert slack_server.uploaded_files() == list(result.files) and len(result.files) == 1
+
+
 async def test_results_in_a_thread_stay_in_the_thread(slack_easel: SlackEasel, stability_server: Any) -> None:
     slack = slack_easel.slack
     picture = slack.add_user_file(png((768, 768)), name="boat.png", user="U0USER0002")

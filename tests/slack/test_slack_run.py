@@ -9,6 +9,7 @@ from typing import Any
 from bot.runner import serve
 from tests.fakes.slack import FakeSlack
 from tests.helpers.network import free_port
+from tests.helpers.slack_messages import wait_for_results
 
 
 async def test_easel_run_answers_slack_on_its_port(
@@ -29,7 +30,7 @@ async def test_easel_run_answers_slack_on_its_port(
                     await asyncio.sleep(0.05)
         assert sent.status == 200 and sent.json["response_type"] == "ephemeral"
         await user.slash_command("/imagine", "a tiny boat --seed 2")
-        await slack_server.wait_for("files.completeUploadExternal")
+        await wait_for_results(slack_server)
     finally:
         stop.set()
         await asyncio.wait_for(running, 15)

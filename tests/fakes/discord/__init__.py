@@ -4,7 +4,8 @@
   (``slash``, ``click``, ``submit_modal``, ``autocomplete``);
 * ``gateway``: the websocket sessions (HELLO, heartbeats, IDENTIFY, RESUME, compression);
 * ``records``: users, guilds, messages, interactions and REST calls as the fake holds them;
-* ``rules``: permission bits, intents, interaction and callback types, limits, command validation;
+* ``rules``: permission bits, intents, interaction and callback types, limits;
+* ``command_schema``: command validation and subcommand (group) invocation; ``members``: permissions, roles, who may run a command;
 * ``harness``: pytest fixtures and :class:`EaselOnDiscord` (easel's real front end against the fake).
 """
 
@@ -23,6 +24,7 @@ from tests.fakes.discord.records import (
     UploadedFile,
 )
 from tests.fakes.discord.rules import (
+    ADMINISTRATOR,
     APPLICATION_COMMAND,
     ATTACH_FILES,
     AUTOCOMPLETE,
@@ -32,6 +34,7 @@ from tests.fakes.discord.rules import (
     DEFERRED_UPDATE,
     EMBED_LINKS,
     EPHEMERAL,
+    MANAGE_GUILD,
     MANAGE_MESSAGES,
     MEMBER_PERMISSIONS,
     MENTION_EVERYONE,
@@ -48,6 +51,7 @@ from tests.fakes.discord.rules import (
 from tests.fakes.discord.server import FakeDiscord
 
 __all__ = [
+    "ADMINISTRATOR",
     "APPLICATION_COMMAND",
     "ATTACH_FILES",
     "AUTOCOMPLETE",
@@ -57,6 +61,7 @@ __all__ = [
     "DEFERRED_UPDATE",
     "EMBED_LINKS",
     "EPHEMERAL",
+    "MANAGE_GUILD",
     "MANAGE_MESSAGES",
     "MEMBER_PERMISSIONS",
     "MENTION_EVERYONE",

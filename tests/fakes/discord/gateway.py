@@ -167,7 +167,7 @@ class GatewaySide:
             "name": guild.name,
             "icon": None,
             "owner_id": str(self.owner_id),
-            "roles": [everyone],
+            "roles": [everyone, *(_role(role_id, name) for role_id, name in guild.role_names.items())],
             "channels": [self._channel_payload(c) for c in guild.channel_ids],
             "members": [
                 {
@@ -201,3 +201,18 @@ class GatewaySide:
             "preferred_locale": "en-US",
             "nsfw_level": 0,
         }
+
+
+def _role(role_id: int, name: str) -> dict[str, Any]:
+    """A role as GUILD_CREATE lists it (no permissions of its own: FakeUser.permissions holds them)."""
+    return {
+        "id": str(role_id),
+        "name": name,
+        "permissions": "0",
+        "position": 1,
+        "color": 0,
+        "hoist": False,
+        "managed": False,
+        "mentionable": False,
+        "flags": 0,
+    }

@@ -63,7 +63,8 @@ class FakeUser:
     username: str
     global_name: str | None = None
     bot: bool = False
-    permissions: int = MEMBER_PERMISSIONS
+    permissions: int = MEMBER_PERMISSIONS  # granted by their roles in every guild
+    role_ids: list[int] = field(default_factory=list)  # roles of the guilds they are in (FakeDiscord.add_role)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +85,8 @@ class FakeGuild:
     channel_ids: list[int]
     premium_tier: int = 0
     role_ids: list[int] = field(default_factory=list)
+    role_names: dict[int, str] = field(default_factory=dict)  # the guild's roles besides @everyone
+    command_access: dict[str, set[int]] = field(default_factory=dict)  # Integrations: command → role/user ids
     bot_permissions: int = BOT_PERMISSIONS
     upload_limit_override: int | None = None  # tests: a small limit forces re-encoding and splitting
     advertised_upload_limit: int | None = None  # what interactions claim, if not the enforced limit

@@ -55,7 +55,9 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.discord.command_schema import leaf_options, nest_options, validate_command
 from tests.fakes.discord.gateway import GatewaySide, _GatewayConnection
+from tests.fakes.discord.members import may_run, member_permissions, member_roles
 from tests.fakes.discord.records import (
     _CALL,
     FakeGuild,
@@ -92,7 +94,7 @@ from tests.fakes.discord.rules import (
     VIEW_CHANNEL,
     DiscordProtocolError,
     MiB,
-    _validate_command,
+    component_problem,
 )
 
 __all__ = ["FakeDiscord"]
@@ -183,6 +185,19 @@ class FakeDiscord(GatewaySide):
         if nsfw:
             self.nsfw_channels.add(channel_id)
         return channel_id
+
+    def add_role(self, guild: FakeGuild, name: str, *members: FakeUser) -> int:
+        """A role of ``guild`` (sent in GUILD_CREATE) given to ``members``; returns its id."""
+        role_id = self.snowflake()
+        guild.role_names[role_id] = name
+        guild.role_ids.append(role_id)
+        for member in members:
+            member.role_ids.append(role_id)
+        return role_id
+
+    def permit_command(self, guild: FakeGuild, name: str, *ids: int) -> None:
+        """Server Settings → Integrations: let these roles, members or @everyone (the guild id) run /name."""
+        guild.command_access.setdefault(name, set()).update(ids)
 
     @property
     def url(self) -> str:
@@ -332,19 +347,23 @@ class FakeDiscord(GatewaySide):
     async def slash(
         self,
         name: str,
-        *,
+        /,
+        *path: str,
         user: FakeUser | None = None,
         guild: FakeGuild | None = None,
         channel_id: int | None = None,
         **options: Any,
     ) -> FakeInteraction:
-        """Run ``/name option:value ...`` like the Discord client would (types from the synced schema).
+        """Run ``/name [group] [subcommand] option:value ...`` like the Discord client would (types
+        from the synced schema; the client offers no command its ``default_member_permissions`` hide).
 
         Attachment options take ``(bytes, filename, content_type)`` tuples or attachment payloads.
         """
         guild = guild or self.guild
         command = self.find_command(name, guild.id)
-        schema = {o["name"]: o for o in command.get("options", [])}
+        if not may_run(command, user or self.user, guild, self.owner_id):
+            raise DiscordProtocolError(f"the Discord client does not offer /{name} to this member")
+        schema = {o["name"]: o for o in leaf_options(command, path)}
         given: list[dict[str, Any]] = []
         resolved: dict[str, dict[str, Any]] = {}
         for key, value in options.items():
@@ -363,7 +382,7 @@ class FakeDiscord(GatewaySide):
             "id": command["id"],
             "name": name,
             "type": 1,
-            "options": given,
+            "options": nest_options(command, path, given),
         }
         if command.get("guild_id"):
             data["guild_id"] = command["guild_id"]
@@ -491,7 +510,7 @@ class FakeDiscord(GatewaySide):
             "channel": self._channel_payload(channel_id),
             "member": {
                 "user": user.to_dict(),
-                "roles": [],
+                "roles": member_roles(user, guild),
                 "joined_at": _now_iso(),
                 "deaf": False,
                 "mute": False,
@@ -499,7 +518,7 @@ class FakeDiscord(GatewaySide):
                 "pending": False,
                 "nick": None,
                 "avatar": None,
-                "permissions": str(user.permissions),
+                "permissions": str(member_permissions(user, guild, self.owner_id)),
             },
             "token": token,
             "version": 1,
@@ -673,17 +692,19 @@ class FakeDiscord(GatewaySide):
         body = request[_CALL].json or []
         out: list[dict[str, Any]] = []
         for command in body:
-            problem = _validate_command(command)
+            problem = validate_command(command)
             if problem:
                 return _json({"code": 50035, "message": f"Invalid Form Body: {problem}"}, status=400)
+            permissions = command.get("default_member_permissions")
             stored = {
                 "id": str(self.snowflake()),
                 "application_id": str(self.application_id),
                 "version": str(self.snowflake()),
                 "type": command.get("type", 1),
-                "default_member_permissions": command.get("default_member_permissions"),
                 "nsfw": command.get("nsfw", False),
                 **command,
+                # Discord answers with the permission integer as a string, however it was sent
+                "default_member_permissions": None if permissions is None else str(permissions),
             }
             if scope is not None:
                 stored["guild_id"] = str(scope)
@@ -958,6 +979,8 @@ class FakeDiscord(GatewaySide):
         content = body.get("content")
         if isinstance(content, str) and len(content) > 2000:
             return self._error(400, 50035, "Invalid Form Body: content: Must be 2000 or fewer in length.")
+        if problem := component_problem(body.get("components")):
+            return self._error(400, 50035, f"Invalid Form Body: {problem}")
         total = 0
         for embed in body.get("embeds") or []:
             title, description = str(embed.get("title") or ""), str(embed.get("description") or "")
