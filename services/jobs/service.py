@@ -360,9 +360,8 @@ class JobService:
 
     async def quota_status(self, requester: Requester) -> QuotaStatus:
         """The person's units (:meth:`QuotaBook.status`) and the images their jobs made in the window."""
-        status = await self.quota.status(requester)
         images = await self._records.images_since(requester.key, self._clock() - WINDOW_S)
-        return dataclasses.replace(status, images=images)
+        return dataclasses.replace(await self.quota.status(requester), images=images)
 
     @property
     def paused(self) -> bool:
