@@ -31,7 +31,7 @@ __all__ = ["ModelOffer", "RoutingBackend", "UnknownModel", "offers_of"]
 
 log = logging.getLogger(__name__)
 
-_TOKEN_SEP = "\x1f"  # resume tokens are stored as "<model>\x1f<the plugin's token>"
+_TOKEN_SEP = "\n"  # resume tokens are stored as "<model>\n<the plugin's token>"
 
 
 @dataclass(frozen=True, slots=True)

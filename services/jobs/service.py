@@ -78,7 +78,6 @@ class JobService:
         gate: RequestGate | None = None,
         pricing: Pricing | None = None,
     ) -> None:
-        """``pricing``: how jobs are charged (:mod:`services.backends.costs`); default: the backend's limits."""
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
         self.db = db
@@ -89,7 +88,7 @@ class JobService:
         self.max_concurrency = max_concurrency
         self.sink_timeout_s = sink_timeout_s
         self.gate = gate
-        self.pricing = pricing or Pricing(lambda: backend.limits)
+        self.pricing = pricing or Pricing(lambda: backend.limits)  # how jobs are charged
         self._clock = clock
         self._factories: dict[str, SinkFactory] = {}
         self._lock = JobsClaim(db)
@@ -243,10 +242,8 @@ class JobService:
         sink: JobSink | None = None,
         pending_id: str | None = None,
     ) -> SubmittedJob:
-        """Reserve quota, persist and queue a job; raises :class:`QuotaExceeded` before writing.
-
-        The reservation is the request's images × its model's cost units
-        (:meth:`Pricing.reserve`), written with the job row.
+        """Reserve quota (images × the model's units, :meth:`Pricing.reserve`), persist and queue a job;
+        raises :class:`QuotaExceeded` before writing.
 
         ``origin`` is JSON-able and names the platform (``origin["platform"]``) whose
         registered factory builds the job's sink; ``sink`` overrides that for this run
@@ -363,9 +360,8 @@ class JobService:
 
     async def quota_status(self, requester: Requester) -> QuotaStatus:
         """The person's units (:meth:`QuotaBook.status`) and the images their jobs made in the window."""
-        status = await self.quota.status(requester)
         images = await self._records.images_since(requester.key, self._clock() - WINDOW_S)
-        return dataclasses.replace(status, images=images)
+        return dataclasses.replace(await self.quota.status(requester), images=images)
 
     @property
     def paused(self) -> bool:

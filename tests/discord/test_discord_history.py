@@ -132,6 +132,6 @@ async def test_run_again_works_after_a_restart_and_meets_the_server_budget_like_
 
     calls = len(stability_server.requests_for("/generation"))
     refused = await ephemeral_reply(fake, await fake.click(shown, again_button(shown, 1)))
-    assert "This server's daily budget has 1 of 3 images left and this request needs 2." in refused.content
+    assert "This server's daily budget has 1 of 3 units left and this request needs 2." in refused.content
     assert len(stability_server.requests_for("/generation")) == calls  # refused before anything was spent
     assert await remaining(easel, fake.user.id) == 23

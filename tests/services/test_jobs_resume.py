@@ -92,4 +92,5 @@ async def test_creative_upscale_resumes_from_the_persisted_generation_id(
         price = services.jobs.pricing.reserve(request)
     assert len(stability_server.requests_for("/upscale/creative")) == 1  # paid once
     assert len(outcome.images) == 1 and sinks[0].delivered and sinks[0].resumed == [job.job_id]
-    assert status.images == 1 and status.used == price  # charged once, at the model's price
+    assert status.images == 1 and status.used == price  # charged once, at the model's price (core: 3)
+    assert price == 3

@@ -144,8 +144,8 @@ async def test_user_group_overrides_apply_to_members_and_are_cached(
         mine, theirs = await slack_server.wait_for(
             "response_url", 2, where=lambda c: c.params.get("text", "").startswith("You have")
         )
-        assert "You have *40* of your 40 daily images" in mine.params["text"]
-        assert "You have *25* of your 25 daily images" in theirs.params["text"]
+        assert "You have *40* of your 40 daily units" in mine.params["text"]
+        assert "You have *25* of your 25 daily units" in theirs.params["text"]
         await imagine(easel)
         assert len(slack_server.calls_to("usergroups.users.list")) == 1  # cached for both people and the job
 
@@ -163,4 +163,4 @@ async def test_without_the_usergroups_scope_groups_grant_nothing(
         [quota] = await slack_server.wait_for(
             "response_url", where=lambda c: c.params.get("text", "").startswith("You have")
         )
-        assert "You have *25* of your 25 daily images" in quota.params["text"]
+        assert "You have *25* of your 25 daily units" in quota.params["text"]
