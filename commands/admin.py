@@ -243,6 +243,8 @@ async def _job_admin(
     remove_post: PostRemover | None,
 ) -> str:
     audit = budgets.audit
+    # The operator at the shell without --server answers for every community; chat admins only for theirs.
+    scope = None if isinstance(actor, str) and not server_id else server_id
     if name == "pause" and not rest:
         changed = jobs.pause()
         await audit.record(actor, "pause", server_id=server_id)
@@ -253,14 +255,14 @@ async def _job_admin(
         return "Generation resumed." if changed else "Generation was not paused."
     if name == "queue" and not rest:
         queue = jobs.queued()
-        waiting = [(place, q) for place, q in enumerate(queue, 1) if q.server_id == server_id]
+        waiting = [(place, q) for place, q in enumerate(queue, 1) if scope is None or q.server_id == scope]
         if not waiting:
             return "No jobs from here are waiting." if queue else "No jobs are waiting."
         return "\n".join(
             f"{place}. {q.job_id[:12]} {q.requester_key} ({q.images} images)" for place, q in waiting
         )
     if name == "cancel" and len(rest) == 1:
-        record = _here(await jobs.find_job(rest[0]), server_id)
+        record = _here(await jobs.find_job(rest[0]), scope)
         cancelled = await jobs.cancel(record.job_id)
         await audit.record(
             actor, "cancel", target=record.job_id, detail=record.requester.key, server_id=server_id
@@ -275,9 +277,10 @@ async def _job_admin(
     raise _usage(name)
 
 
-def _here(record: JobRecord | None, server_id: str) -> JobRecord:
-    """The job, if it was asked for in this server: admins of one community never reach another's."""
-    if record is None or record.requester.venue.server_id != server_id:
+def _here(record: JobRecord | None, server_id: str | None) -> JobRecord:
+    """The job, if it was asked for in this server (``None``: anywhere, for the operator): admins of
+    one community never reach another's."""
+    if record is None or (server_id is not None and record.requester.venue.server_id != server_id):
         raise JobNotFound()
     return record
 

@@ -20,7 +20,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.admin import MODERATORS, moderator_delete, slack_admin
-from bot.slack.blocks import file_ids
 from bot.slack.context import SlackContext
 from bot.slack.help import help_blocks
 from bot.slack.modals import (
@@ -35,6 +34,7 @@ from bot.slack.modals import (
 )
 from bot.slack.models import answer_models
 from bot.slack.mrkdwn import MARKUP
+from bot.slack.removal import remove_result
 from bot.slack.status import StatusMode, StatusTarget
 from commands import COMMANDS, Invocation, picture_commands
 from commands.actions import ACTION_RE, Action, Verb, decode
@@ -311,20 +311,7 @@ class SlackHandlers:
         except JobNotFound as err:
             await self._tell(caller, error_text(err, MARKUP))
             return
-        container = body.get("container") or {}
-        try:
-            await self.ctx.client.chat_delete(
-                channel=str(container.get("channel_id", "")), ts=str(container.get("message_ts", ""))
-            )
-        except SlackApiError as exc:
-            log.info("slack.message_delete_failed", extra={"error": exc.response.get("error")})
-        # The card's Delete lists its images; a result posted before cards had them on the message itself.
-        attached = [str(f.get("id", "")) for f in (body.get("message") or {}).get("files") or []]
-        for file_id in file_ids(",".join([str(pressed.get("value") or ""), *attached])):
-            try:
-                await self.ctx.client.files_delete(file=file_id)
-            except SlackApiError as exc:
-                log.info("slack.file_delete_failed", extra={"error": exc.response.get("error")})
+        await remove_result(self.ctx.client, pressed, body)
         log.info("slack.result_deleted", extra={"job_id": action.job_id})
 
     # ------------------------------------------------------------------ modals

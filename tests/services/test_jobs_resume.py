@@ -75,8 +75,7 @@ async def test_creative_upscale_resumes_from_the_persisted_generation_id(
         assert row is not None and row["status"] == "running" and row["resume_token"]
         token = row["resume_token"]
     # The process is gone; Stability finishes the generation meanwhile.
-    # A routed token is "<model>\x1f<the plugin's token>" (services.backends.routing).
-    stability_server.results[token.rpartition("\x1f")[2]].polls_left = 1
+    stability_server.results[token.rpartition("\n")[2]].polls_left = 1  # routed: "<model>\n<token>"
     sinks: list[RecordingSink] = []
 
     def factory(record: JobRecord) -> RecordingSink:

@@ -11,7 +11,7 @@ from commands.admin import ADMIN_SUBCOMMANDS
 from commands.replies import PAUSED_LINE
 from tests.fakes.backend import FakeBackend
 from tests.fakes.slack import FakeSlack, SlackEasel, StoredMessage, slack_easel_for
-from tests.helpers.slack_messages import job_of
+from tests.helpers.slack_messages import result_cards_posted, wait_for_results
 from tests.helpers.waiting import rows_until
 
 CHANNEL = "C0CHANNEL1"
@@ -38,12 +38,11 @@ def _texts(slack: FakeSlack, method: str, needle: str) -> list[str]:
 
 
 async def imagine(easel: SlackEasel, text: str = "a lighthouse --seed 5") -> tuple[StoredMessage, str]:
-    before = len(easel.slack.calls_to("files.completeUploadExternal"))
+    """The result card (it carries the buttons; the images are uploaded just before it) and its job."""
+    before = result_cards_posted(easel.slack)
     await easel.user.slash_command("/imagine", text)
-    await easel.slack.wait_for("files.completeUploadExternal", before + 1)
-    message = easel.slack.channel_messages(CHANNEL)[-1]
-    job_id, _ = job_of(easel.slack.files[message.files[0]])
-    return message, job_id
+    result = (await wait_for_results(easel.slack, before + 1))[-1]
+    return result.card, result.job_id
 
 
 async def test_every_subcommand_is_refused_to_members_and_logged(

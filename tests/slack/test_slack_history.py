@@ -6,7 +6,7 @@ from typing import Any
 
 from services.types import Requester
 from tests.fakes.slack import FakeSlack, SlackEasel, StoredMessage
-from tests.helpers.slack_messages import job_of
+from tests.helpers.slack_messages import result_cards_posted, wait_for_results
 
 CHANNEL = "C0CHANNEL1"
 USER = "U0USER0001"
@@ -14,11 +14,9 @@ OTHER = "U0USER0002"
 
 
 async def imagine(easel: SlackEasel, text: str, user_id: str = USER) -> str:
-    before = len(easel.slack.calls_to("files.completeUploadExternal"))
+    before = result_cards_posted(easel.slack)
     await easel.user.slash_command("/imagine", text, user_id=user_id)
-    await easel.slack.wait_for("files.completeUploadExternal", before + 1)
-    message = easel.slack.channel_messages(CHANNEL)[-1]
-    return job_of(easel.slack.files[message.files[0]])[0]
+    return (await wait_for_results(easel.slack, before + 1))[-1].job_id
 
 
 async def private_reply(slack: FakeSlack, response_url: str, contains: str = "") -> dict[str, Any]:
@@ -56,11 +54,11 @@ async def test_history_is_private_newest_first_and_runs_a_job_again_for_its_owne
     calls = len(stability_server.requests_for("text-to-image"))
     history = StoredMessage(CHANNEL, "1.000001", slack.bot_user_id, reply["text"], blocks)
     await slack_easel.user.block_action(f"easel:a:{first}", message=history)
-    await slack.wait_for("files.completeUploadExternal", 4)
+    card = (await wait_for_results(slack, 4))[-1]
     again = stability_server.requests_for("text-to-image")[calls]
     assert again.json["text_prompts"][0]["text"] == "a paper crane <!here>" and again.json["seed"] == 11
     assert await used(slack_easel, USER) == 4  # 1 + 2 + the run again
-    assert slack.channel_messages(CHANNEL)[-1].blocks[0]["text"]["text"].startswith(f"<@{USER}> imagined")
+    assert card.summary.startswith(f"<@{USER}> imagined")
 
     other = await slack_easel.user.block_action(f"easel:a:{first}", message=history, user_id=OTHER)
     refusal = await private_reply(slack, other.response_url, "Only the person")
@@ -90,20 +88,19 @@ async def test_settings_are_checked_stored_and_used_when_a_command_does_not_say(
     assert "Saved: --ar 7:4, --n 2, --style anime." in text
 
     await slack_easel.user.slash_command("/imagine", "a wide meadow")
-    await slack.wait_for("files.completeUploadExternal", 1)
+    result = (await wait_for_results(slack, 1))[-1].card
     sent = stability_server.requests_for("text-to-image")[-1]
     assert (sent.json["width"], sent.json["height"], sent.json["samples"]) == (1344, 768, 2)
     assert sent.json["style_preset"] == "anime"
-    result = slack.channel_messages(CHANNEL)[-1]
     assert result.blocks[1]["elements"][0]["text"] == (
         "Your defaults from /settings: --ar 7:4, --n 2, --style anime."
     )
 
     await slack_easel.user.slash_command("/imagine", "a tall tower --ar 4:7 --n 1 --style photographic")
-    await slack.wait_for("files.completeUploadExternal", 2)
+    plain = (await wait_for_results(slack, 2))[-1].card
     sent = stability_server.requests_for("text-to-image")[-1]
     assert (sent.json["width"], sent.json["samples"], sent.json["style_preset"]) == (768, 1, "photographic")
-    assert "Your defaults" not in str(slack.channel_messages(CHANNEL)[-1].blocks)
+    assert "Your defaults" not in str(plain.blocks)
 
     forget = await slack_easel.user.slash_command("/settings", "reset style")
     text = (await private_reply(slack, forget.response_url, "Forgotten"))["text"]
