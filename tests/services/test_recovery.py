@@ -25,7 +25,7 @@ from services.store import ImageStore
 from services.types import Requester
 from services.watermark import Watermarker
 from tests.fakes.backend import FakeBackend
-from tests.helpers.jobs import ALICE, ORIGIN, RecordingSink, build_services
+from tests.helpers.jobs import ALICE, ORIGIN, RecordingSink, Services, build_services
 from tests.helpers.requests import imagine
 
 REPO = Path(__file__).resolve().parents[2]
@@ -292,13 +292,18 @@ async def test_orphan_reservation_is_refunded_at_start(tmp_path: Path, storage: 
 async def test_one_process_per_data_dir(tmp_path: Path, storage: str | None) -> None:
     first = await build_services(tmp_path / "data", FakeBackend(), database_url=storage)
     second = await build_services(tmp_path / "data", FakeBackend(), database_url=storage)
+    await _only_one_runs_jobs(first, second, "another easel process")
+
+
+async def _only_one_runs_jobs(first: Services, second: Services, refusal: str) -> None:
+    """While ``first`` runs jobs ``second`` may not start; once ``first`` stopped, it may."""
     await first.jobs.start()
     try:
-        with pytest.raises(DataDirBusy, match="another easel process"):
+        with pytest.raises(DataDirBusy, match=refusal):
             await second.jobs.start()
     finally:
         await first.jobs.stop()
-    await second.jobs.start()  # free again once the first one stopped
+    await second.jobs.start()
     await second.jobs.stop()
     await first.db.close()
     await second.db.close()
@@ -310,16 +315,7 @@ async def test_one_job_runner_per_shared_database_even_with_other_data_dirs(
     """Two data dirs, one PostgreSQL database: the second would recover the first's jobs twice."""
     first = await build_services(tmp_path / "a", FakeBackend(), database_url=database_url)
     second = await build_services(tmp_path / "b", FakeBackend(), database_url=database_url)
-    await first.jobs.start()
-    try:
-        with pytest.raises(DataDirBusy, match="another easel process is running jobs on postgresql://"):
-            await second.jobs.start()
-    finally:
-        await first.jobs.stop()
-    await second.jobs.start()  # free again once the first one stopped
-    await second.jobs.stop()
-    await first.db.close()
-    await second.db.close()
+    await _only_one_runs_jobs(first, second, "another easel process is running jobs on postgresql://")
 
 
 async def test_late_wait_rebuilds_a_finished_outcome(tmp_path: Path, storage: str | None) -> None:
