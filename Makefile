@@ -20,6 +20,7 @@ check: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check bot commands services tests bench
+	$(BIN)/ruff format --check bot commands services tests bench
 	$(BIN)/mypy
 
 test: lint

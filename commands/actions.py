@@ -54,7 +54,9 @@ _COMMAND = {
 }
 
 # One set of bounds for both platforms: 6 + 2 + 1 + 64 + 1 + 20 = 94 characters at most.
-ACTION_RE = re.compile(r"^easel:(?P<verb>mm|[uvrmdia]):(?P<job>[0-9A-Za-z_-]{1,64})(?::(?P<index>\d{1,20}))?$")
+ACTION_RE = re.compile(
+    r"^easel:(?P<verb>mm|[uvrmdia]):(?P<job>[0-9A-Za-z_-]{1,64})(?::(?P<index>\d{1,20}))?$"
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,14 +100,10 @@ ADMIN_SUBCOMMANDS: tuple[AdminSubcommand, ...] = (
     ),
     AdminSubcommand("unban", (_ACCOUNT,), "lift a ban"),
     AdminSubcommand("audit", (), "the last 20 admin actions and refusals here"),
-    AdminSubcommand(
-        "pause", (), "stop starting jobs (queued ones wait, their requesters are told)", True
-    ),
+    AdminSubcommand("pause", (), "stop starting jobs (queued ones wait, their requesters are told)", True),
     AdminSubcommand("resume", (), "start queued jobs again", True),
     AdminSubcommand("queue", (), "the waiting jobs", True),
-    AdminSubcommand(
-        "cancel", (_JOB,), "cancel a job; its units are refunded and its requester told", True
-    ),
+    AdminSubcommand("cancel", (_JOB,), "cancel a job; its units are refunded and its requester told", True),
     AdminSubcommand(
         "delete",
         (_JOB,),

@@ -158,7 +158,9 @@ def validate_changes(values: Mapping[str, object], limits: BackendLimits) -> dic
             )
         value = convert_value(option, raw, limits, label=label)
         if isinstance(value, str) and len(value) > _VALUE_MAX:
-            raise OptionError(f"{label} is too long for a default (at most {_VALUE_MAX} characters).", option=name)
+            raise OptionError(
+                f"{label} is too long for a default (at most {_VALUE_MAX} characters).", option=name
+            )
         changes[name] = f"{value[0]}:{value[1]}" if isinstance(value, tuple) else value
     return changes
 

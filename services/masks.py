@@ -30,6 +30,7 @@ _ASPECT_TOLERANCE: Final = 0.01
 _ALPHA_MODES: Final = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _THRESHOLD: Final = 128  # grayscale at or above this counts as white
 
+
 def prepare_mask(
     mask: InputImage, init: InputImage, fitted: InputImage | None = None, *, repaint_white: bool = True
 ) -> InputImage:

@@ -165,7 +165,9 @@ class DiscordFrontend:
             raise StartupError(f"Discord did not become ready within {self.start_timeout_s:g} s")
         self.ctx.ready.set()
         if self.settings.discord_modlog_channel is not None:
-            self._modlog = discord_modlog(self.bot, AuditLog(self.services.db), self.settings.discord_modlog_channel)
+            self._modlog = discord_modlog(
+                self.bot, AuditLog(self.services.db), self.settings.discord_modlog_channel
+            )
             await self._modlog.start()
         log.info("discord.ready", extra={"shards": self.bot.shard_count, "guilds": len(self.bot.guilds)})
 

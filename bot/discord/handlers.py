@@ -49,7 +49,9 @@ log = logging.getLogger(__name__)
 _MODERATORS = "members who can manage messages, and easel admins"
 
 
-def requester_of(user: discord.User | discord.Member, interaction: discord.Interaction[Any] | None = None) -> Requester:
+def requester_of(
+    user: discord.User | discord.Member, interaction: discord.Interaction[Any] | None = None
+) -> Requester:
     """Who asked and from where: guild, channel, the member's roles and the channel's NSFW flag."""
     venue = Venue()
     if interaction is not None:
@@ -182,7 +184,9 @@ class DiscordHandlers:
         with self.ctx.tasks.track():
             await self._defer(interaction, ephemeral=True)
             try:
-                text = quota_text(await self.ctx.jobs.quota_status(requester_of(interaction.user, interaction)), MARKUP)
+                text = quota_text(
+                    await self.ctx.jobs.quota_status(requester_of(interaction.user, interaction)), MARKUP
+                )
             except Exception:
                 log.exception("discord.handler_crashed", extra={"command": "quota"})
                 text = error_text(EaselError(), MARKUP)

@@ -192,7 +192,9 @@ class SlackFrontend:
         """Check the token (auth.test), then listen: HTTP on ``/slack/events`` or Socket Mode."""
         await self._auth_test()
         if self.settings.slack_modlog_channel:
-            self._modlog = slack_modlog(self.client, AuditLog(self.services.db), self.settings.slack_modlog_channel)
+            self._modlog = slack_modlog(
+                self.client, AuditLog(self.services.db), self.settings.slack_modlog_channel
+            )
             await self._modlog.start()
         log.info("slack.authorized", extra={"team_id": self.team_id, "bot_user_id": self.bot_user_id})
         if self._app_token is not None:

@@ -21,9 +21,7 @@ __all__ = ["remove_result"]
 log = logging.getLogger(__name__)
 
 
-async def remove_result(
-    client: AsyncWebClient, pressed: Mapping[str, Any], body: Mapping[str, Any]
-) -> None:
+async def remove_result(client: AsyncWebClient, pressed: Mapping[str, Any], body: Mapping[str, Any]) -> None:
     """Delete the card the button was on and every image it names; Slack's refusals are only logged."""
     container = body.get("container") or {}
     try:

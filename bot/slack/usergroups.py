@@ -35,7 +35,11 @@ class SlackUserGroups:
     """A cached ``usergroups.users.list``."""
 
     def __init__(
-        self, client: AsyncWebClient, *, ttl_s: float = GROUP_TTL_S, clock: Callable[[], float] = time.monotonic
+        self,
+        client: AsyncWebClient,
+        *,
+        ttl_s: float = GROUP_TTL_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.ttl_s = ttl_s
@@ -57,7 +61,10 @@ class SlackUserGroups:
         except SlackApiError as exc:  # missing_scope, no_such_subteam: the group has nobody
             log.info("slack.usergroup_lookup_failed", extra={"error": exc.response.get("error")})
             members = frozenset()
-        except (aiohttp.ClientError, TimeoutError) as exc:  # Slack unreachable: nobody now, ask again next time
+        except (
+            aiohttp.ClientError,
+            TimeoutError,
+        ) as exc:  # Slack unreachable: nobody now, ask again next time
             log.warning("slack.usergroup_lookup_failed", extra={"error": type(exc).__name__})
             return frozenset()
         self._members[group_id] = (self._clock(), members)

@@ -62,7 +62,9 @@ async def _copy_table(source: Database, tx: Transaction, table: str, identity: s
     columns = await source.column_names(table)
     names = [*columns, "rowid"] if identity == "rowid" else columns  # else rowid *is* the id column
     insert = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
-    select = f"SELECT {', '.join(columns)}, rowid AS copy_key FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?"
+    select = (
+        f"SELECT {', '.join(columns)}, rowid AS copy_key FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?"
+    )
     count, after = 0, -(2**63)
     while rows := await source.fetchall(select, (after, BATCH_ROWS)):
         for row in rows:

@@ -391,7 +391,9 @@ class JobService:
         """The waiting jobs in the order they will start (``/easel admin queue``)."""
         jobs = (self._active.unfinished(job_id) for job_id in self._active.queue.snapshot())
         return [
-            QueuedJob(job.job_id, job.requester.key, job.request.images_requested, job.requester.venue.server_id)
+            QueuedJob(
+                job.job_id, job.requester.key, job.request.images_requested, job.requester.venue.server_id
+            )
             for job in jobs
             if job is not None
         ]

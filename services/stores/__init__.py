@@ -26,9 +26,7 @@ __all__ = [
 ]
 
 
-def open_blob_store(
-    location: StoreLocation | None, data_dir: Path, s3: S3Options | None = None
-) -> BlobStore:
+def open_blob_store(location: StoreLocation | None, data_dir: Path, s3: S3Options | None = None) -> BlobStore:
     """The store for ``location`` (``None``: the data dir itself, today's layout).
 
     aiobotocore is imported only when a bucket is used, so the default costs no start-up time.

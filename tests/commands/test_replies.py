@@ -34,7 +34,9 @@ def test_quota_and_errors_read_the_same_on_both_platforms() -> None:
     status = QuotaStatus(limit=25, used=0, remaining=25, resets_at=None)
     assert quota_text(status, SLACK) == "You have *25* of your 25 daily units left."
     used = QuotaStatus(limit=25, used=1, remaining=24, resets_at=RESET)
-    assert quota_text(used, DISCORD).startswith("You have **24** of your 25 daily units left. The next units come back")
+    assert quota_text(used, DISCORD).startswith(
+        "You have **24** of your 25 daily units left. The next units come back"
+    )
 
 
 def test_status_lines_and_the_delete_sentence() -> None:

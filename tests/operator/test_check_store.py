@@ -78,7 +78,10 @@ async def test_wrong_credentials_are_access_denied_and_not_printed(
     s3_server.require_auth(True)
     try:
         env = store_env(
-            stability_server, tmp_path, f"s3://{s3_bucket}", **s3_env(s3_server.endpoint_url, key_id, wrong_secret)
+            stability_server,
+            tmp_path,
+            f"s3://{s3_bucket}",
+            **s3_env(s3_server.endpoint_url, key_id, wrong_secret),
         )
         result = await run_easel("check", env=env, cwd=tmp_path, deadline_s=60)
     finally:
@@ -97,7 +100,9 @@ async def test_unreachable_endpoint_is_named(stability_server: Any, tmp_path: Pa
     assert "Traceback" not in result.stderr
 
 
-async def test_malformed_store_url_stops_with_the_variable_named(stability_server: Any, tmp_path: Path) -> None:
+async def test_malformed_store_url_stops_with_the_variable_named(
+    stability_server: Any, tmp_path: Path
+) -> None:
     env = store_env(stability_server, tmp_path, "s3://Not_A_Bucket/x")
     result = await run_easel("check", env=env, cwd=tmp_path, deadline_s=60)
     assert result.code != 0

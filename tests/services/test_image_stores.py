@@ -49,7 +49,10 @@ class Backing:
 
 def s3_options(server: FakeS3) -> S3Options:
     return S3Options(
-        endpoint_url=server.endpoint_url, region=REGION, access_key_id=ACCESS_KEY, secret_access_key=SECRET_KEY
+        endpoint_url=server.endpoint_url,
+        region=REGION,
+        access_key_id=ACCESS_KEY,
+        secret_access_key=SECRET_KEY,
     )
 
 

@@ -202,7 +202,9 @@ async def test_queued_inputs_in_a_bucket_survive_a_restart_during_an_outage(tmp_
         await svc.db.close()
         server.stop()
 
-        down = await build_services(data, FakeBackend(), blobs=open_blob_store(location, data, _options(server)))
+        down = await build_services(
+            data, FakeBackend(), blobs=open_blob_store(location, data, _options(server))
+        )
         try:
             with pytest.raises(StorageUnavailable):
                 await down.jobs.start()
@@ -214,7 +216,9 @@ async def test_queued_inputs_in_a_bucket_survive_a_restart_during_an_outage(tmp_
 
         back = FakeS3().start()  # the store is back (moto keeps the bucket; a new port)
         try:
-            up = await build_services(data, FakeBackend(), blobs=open_blob_store(location, data, _options(back)))
+            up = await build_services(
+                data, FakeBackend(), blobs=open_blob_store(location, data, _options(back))
+            )
             await up.jobs.start()
             try:
                 for job in (first, queued):

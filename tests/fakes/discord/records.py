@@ -64,7 +64,9 @@ class FakeUser:
     global_name: str | None = None
     bot: bool = False
     permissions: int = MEMBER_PERMISSIONS  # granted by their roles in every guild
-    role_ids: list[int] = field(default_factory=list)  # roles of the guilds they are in (FakeDiscord.add_role)
+    role_ids: list[int] = field(
+        default_factory=list
+    )  # roles of the guilds they are in (FakeDiscord.add_role)
 
     def to_dict(self) -> dict[str, Any]:
         return {

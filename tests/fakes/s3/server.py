@@ -89,6 +89,8 @@ class FakeS3:
         """Switch moto's signature and key checks on (every later request) or off again."""
         body = b"0" if on else b"inf"
         url = f"{self.endpoint_url}/moto-api/reset-auth"
-        request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "text/plain"})
+        request = urllib.request.Request(
+            url, data=body, method="POST", headers={"Content-Type": "text/plain"}
+        )
         with urllib.request.urlopen(request, timeout=10) as reply:
             reply.read()
