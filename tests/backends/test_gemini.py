@@ -156,3 +156,18 @@ async def test_operator_problems_are_misconfigured_and_checked(gemini_server: Fa
             await good.generate(imagine_request(aspect_ratio="5:3"))
     finally:
         await good.close()
+
+
+async def test_a_lost_connection_is_reported_at_once_not_retried_by_the_sdk(gemini_server: FakeGemini) -> None:
+    """google-genai retries a lost connection by itself after sleeping 1-10 s unless told not to;
+    easel owns retries, so a service that is down says so at once (``easel check``, ``/models``)."""
+    backend = GeminiImagesBackend(gemini_server.api_key, base_url=gemini_server.url)
+    await backend.start()
+    try:
+        gemini_server.drops = 2  # aiohttp itself resends a GET once on a dropped connection
+        before = len(gemini_server.requests)
+        lines = await backend.check()
+        assert [line.ok for line in lines] == [False] and "cannot reach" in lines[0].detail, lines
+        assert len(gemini_server.requests) == before + 2  # aiohttp's resend only, no SDK retry after a sleep
+    finally:
+        await backend.close()

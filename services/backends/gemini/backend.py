@@ -137,6 +137,10 @@ class GeminiImagesBackend:
                     api_version=API_VERSION,
                     timeout=int(self._timeout_s * 1000),  # the SDK counts milliseconds
                     aiohttp_client=self._session,  # ours: the SDK's own subclasses ClientSession
+                    # Retries are easel's (RetryPolicy). Without options the SDK retries a refused
+                    # connection once on its own after sleeping 1-10 s at random, so a service that is
+                    # down took up to 11 s to say so (/models, easel check, every failover).
+                    retry_options=types.HttpRetryOptions(attempts=1),
                 ),
             )
         log.info("gemini.started", extra={"model": self._model})
@@ -261,7 +265,7 @@ class GeminiImagesBackend:
                     )
                 ]
             return [CheckResult("gemini api", False, f"{self._base_url} answered HTTP {exc.code}")]
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, aiohttp.ClientError) as exc:  # a dropped connection is no OSError
             return [CheckResult("gemini api", False, f"cannot reach {self._base_url}: {type(exc).__name__}")]
         return [
             CheckResult("gemini api", True, f"{self._base_url} reachable, API key accepted"),

@@ -60,6 +60,7 @@ class FakeGemini:
         self.models = models
         self.requests: list[RecordedRequest] = []
         self.delay_s = 0.0  # extra seconds every generateContent answer takes (latency benchmarks)
+        self.drops = 0  # the next N requests lose their connection before any answer (a proxy restart)
         self._failures: list[ApiError] = []
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -115,6 +116,10 @@ class FakeGemini:
             except ValueError:
                 return invalid("Invalid JSON payload received.").response()
         self.requests.append(RecordedRequest(request.method, request.path, dict(request.headers), body))
+        if self.drops > 0 and request.transport is not None:
+            self.drops -= 1
+            request.transport.abort()
+            return web.Response(status=500)  # never sent: the connection is gone
         if request.headers.get("x-goog-api-key") != self.api_key:
             details = [
                 {
