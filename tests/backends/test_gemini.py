@@ -158,7 +158,9 @@ async def test_operator_problems_are_misconfigured_and_checked(gemini_server: Fa
         await good.close()
 
 
-async def test_a_lost_connection_is_reported_at_once_not_retried_by_the_sdk(gemini_server: FakeGemini) -> None:
+async def test_a_lost_connection_is_reported_at_once_not_retried_by_the_sdk(
+    gemini_server: FakeGemini,
+) -> None:
     """google-genai retries a lost connection by itself after sleeping 1-10 s unless told not to;
     easel owns retries, so a service that is down says so at once (``easel check``, ``/models``)."""
     backend = GeminiImagesBackend(gemini_server.api_key, base_url=gemini_server.url)
