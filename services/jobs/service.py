@@ -1,9 +1,8 @@
 """The facade every front end and the CLI use: :class:`JobService` (see :mod:`services.jobs`).
 
-It owns the composition of the package (records, the in-memory table, settlement,
-publishing, runner, recovery, the data-dir lock) and the steps that span them: submit
-(reserve quota and write the row in one transaction, then queue), the queries, cancel
-and delete.
+It owns the composition of the package (records, the in-memory table, settlement, publishing,
+runner, recovery, the jobs claim) and the steps that span them: submit (reserve quota and write the
+row in one transaction, then queue), the queries, cancel and delete.
 """
 
 from __future__ import annotations
