@@ -26,22 +26,23 @@ from services.backends.base import BackendLimits
 if TYPE_CHECKING:
     from services.jobs import JobRecord
 
-__all__ = ["EMBED_DESCRIPTION_MAX", "history_embed", "history_view", "message_link"]
+__all__ = ["DISCORD_WEB_URL", "EMBED_DESCRIPTION_MAX", "history_embed", "history_view", "message_link"]
 
+DISCORD_WEB_URL = "https://discord.com"  # where message links point (as discord.py's Message.jump_url)
 EMBED_DESCRIPTION_MAX = 4096
 _PER_ROW = 5
 _ROWS = 5
 
 
 def message_link(record: JobRecord) -> str | None:
-    """``https://discord.com/channels/<guild or @me>/<channel>/<message>``: the message that became the result."""
+    """``<DISCORD_WEB_URL>/channels/<guild or @me>/<channel>/<message>``: the message that became the result."""
     origin = record.origin
     if origin.get("platform") != "discord":
         return None
     channel, message = origin.get("channel_id"), origin.get("original_message_id")
     if not channel or not message:
         return None
-    return f"https://discord.com/channels/{origin.get('guild_id') or '@me'}/{channel}/{message}"
+    return f"{DISCORD_WEB_URL}/channels/{origin.get('guild_id') or '@me'}/{channel}/{message}"
 
 
 def _link(label: str, url: str) -> str:

@@ -33,7 +33,7 @@ from services.types import Requester, Venue
 if TYPE_CHECKING:
     from services.jobs import JobRecord
 
-__all__ = ["history_blocks", "register_history"]
+__all__ = ["SLACK_WEB_URL", "history_blocks", "register_history"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,9 @@ Ack = Callable[..., Awaitable[Any]]
 
 def _escape(text: str) -> str:
     return escape_text(text.replace("`", "'"))
+
+
+SLACK_WEB_URL = "https://slack.com"  # app_redirect opens the channel in the reader's workspace
 
 
 def _link(label: str, url: str) -> str:
@@ -55,7 +58,7 @@ def channel_link(record: JobRecord) -> str | None:
     if origin.get("platform") != "slack" or not channel:
         return None
     query = {"channel": str(channel), **({"team": str(team)} if team else {})}
-    return f"https://slack.com/app_redirect?{urlencode(query)}"
+    return f"{SLACK_WEB_URL}/app_redirect?{urlencode(query)}"
 
 
 def history_blocks(entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ def _entry(n: int, prompt: str) -> HistoryEntry:
         status="done",
         when=datetime(2026, 12, 1, tzinfo=UTC),
         model="stable-diffusion-xl-1024",
-        link=f"https://discord.com/channels/1/2/{10**17 + n}",
+        link=f"http://127.0.0.1/channels/1/2/{10**17 + n}",
         can_run_again=True,
     )
 
@@ -55,7 +55,7 @@ def test_when_even_bare_lines_do_not_fit_whole_lines_are_kept() -> None:
 def test_a_short_prompt_is_shown_whole() -> None:
     line = history_line(_entry(3, "a red door"), PLAIN, escape=str, link=_link)
     assert line.startswith("3. /imagine “a red door” — done, ") and line.endswith(
-        "· [result](https://discord.com/channels/1/2/100000000000000003)"
+        "· [result](http://127.0.0.1/channels/1/2/100000000000000003)"
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.discord.history import DISCORD_WEB_URL
 from tests.fakes.discord import EaselOnDiscord, FakeDiscord, FakeInteraction, FakeMessage
 from tests.helpers.discord_messages import ephemeral_reply, job_id_of, remaining, result_of
 
@@ -41,7 +42,7 @@ async def test_history_lists_my_jobs_privately_with_links_and_runs_one_again_as_
     text = shown.embeds[0]["description"]
     assert "bob's own boat" not in text
     assert text.index("quiet \\*harbour\\*") < text.index("a red lighthouse")  # newest first, escaped
-    link = f"https://discord.com/channels/{fake.guild.id}/{first.channel_id}/{first.id}"
+    link = f"{DISCORD_WEB_URL}/channels/{fake.guild.id}/{first.channel_id}/{first.id}"
     assert f"[result]({link})" in text and "/imagine" in text and "done" in text
     assert [b["label"] for b in shown.buttons()] == ["1", "2"]
     assert all(b["custom_id"].startswith("easel:a:") for b in shown.buttons())

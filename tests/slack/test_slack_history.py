@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.slack.history import SLACK_WEB_URL
 from services.types import Requester
 from tests.fakes.slack import FakeSlack, SlackEasel, StoredMessage
 from tests.helpers.slack_messages import result_cards_posted, wait_for_results
@@ -48,7 +49,7 @@ async def test_history_is_private_newest_first_and_runs_a_job_again_for_its_owne
     lines = [b["text"]["text"] for b in blocks[1:]]
     assert "a second crane" in lines[0] and "a paper crane &lt;!here&gt;" in lines[1]  # escaped
     assert not any("someone else" in line for line in lines)
-    assert f"<https://slack.com/app_redirect?channel={CHANNEL}&team=" in lines[1] and "/imagine" in lines[1]
+    assert f"<{SLACK_WEB_URL}/app_redirect?channel={CHANNEL}&team=" in lines[1] and "/imagine" in lines[1]
     assert blocks[2]["accessory"]["action_id"] == f"easel:a:{first}"
 
     calls = len(stability_server.requests_for("text-to-image"))
