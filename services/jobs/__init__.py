@@ -56,6 +56,7 @@ from services.jobs.lock import DataDirBusy
 from services.jobs.publishing import Publisher
 from services.jobs.records import JobRecord, JobStatus
 from services.jobs.recovery import RecoveryReport
+from services.jobs.roles import Role
 from services.jobs.service import JobService, SubmittedJob
 from services.jobs.sinks import JobSink, PauseAwareSink, ResumeAwareSink, SinkFactory
 
@@ -70,6 +71,7 @@ __all__ = [
     "Publisher",
     "RecoveryReport",
     "ResumeAwareSink",
+    "Role",
     "SinkFactory",
     "SubmittedJob",
     "user_hash",
