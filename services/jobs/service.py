@@ -31,6 +31,7 @@ from services.jobs.pending import PendingRequests
 from services.jobs.publishing import Publisher, Publishing
 from services.jobs.records import JobRecord, JobRecords, JobStatus, NewJob, stored_error
 from services.jobs.recovery import Recovery, RecoveryReport
+from services.jobs.roles import Role
 from services.jobs.runner import JobRunner
 from services.jobs.settlement import Settlement
 from services.jobs.sinks import SINK_TIMEOUT_S, JobSink, SinkFactory, SinkNotifier
@@ -120,6 +121,7 @@ class JobService:
         )
         self.pending = PendingRequests(db, clock=clock)
         self._pauses = PauseNotices(self._active, self._notify)
+        self.role = Role.ALL
         self._started = False
         self._stopping = False
         self._recovering: asyncio.Task[RecoveryReport] | None = None
@@ -132,7 +134,7 @@ class JobService:
 
     # Lifecycle -----------------------------------------------------------------------------
 
-    async def start(self, *, recover_in_background: bool = False) -> RecoveryReport:
+    async def start(self, *, recover_in_background: bool = False, role: Role = Role.ALL) -> RecoveryReport:
         """Lock the data dir, resume or refund what a previous process left, start the workers.
 
         With ``recover_in_background`` it returns once the quick part is done (orphaned
@@ -143,6 +145,9 @@ class JobService:
         """
         if self._started:
             raise RuntimeError("JobService already started")
+        if role is not Role.ALL and self.db.dialect != "postgresql":
+            raise ValueError(f"role {role} needs a shared PostgreSQL database")
+        self.role = role
         await self._lock.acquire()
         try:
             upto = await self._recovery.prepare()
