@@ -11,6 +11,7 @@ against both engines: ``None`` (SQLite in the data dir) or such a URL.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
@@ -107,9 +108,18 @@ def _run(argv: list[str]) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
+    if find_bin_dir() is None:
+        pytest.fail(_MISSING, pytrace=False)
+    with running_postgres() as server:
+        yield server
+
+
+@contextlib.contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server on 127.0.0.1 in a temp dir, removed at the end (tests and bench/)."""
     bin_dir = find_bin_dir()
     if bin_dir is None:
-        pytest.fail(_MISSING, pytrace=False)
+        raise RuntimeError(_MISSING)
     root = Path(tempfile.mkdtemp(prefix="easel-pg-"))
     if os.geteuid() == 0:
         entry = pwd.getpwnam("postgres")
