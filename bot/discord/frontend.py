@@ -32,6 +32,7 @@ from bot.discord.defaults import settings_command
 from bot.discord.handlers import DiscordHandlers
 from bot.discord.models import models_command
 from bot.discord.modlog import discord_modlog
+from bot.discord.shards import ShardState, gateway_refusal
 from bot.discord.sink import PLATFORM, DiscordJobSink
 from bot.discord.slash import build_app_command
 from bot.discord.verify import verify_command
@@ -75,6 +76,7 @@ class DiscordFrontend:
             gateway_url=settings.discord_gateway_url,
             guild_ids=settings.discord_guild_ids,
             setup=self._setup,
+            shards=settings.discord_shard_plan,
         )
         self.ctx = DiscordContext(
             jobs=services.jobs,
@@ -105,6 +107,10 @@ class DiscordFrontend:
     def ready(self) -> bool:
         """Connected and serving (between :meth:`start` and :meth:`close`)."""
         return self.ctx.ready.is_set()
+
+    def shard_states(self) -> tuple[ShardState, ...]:
+        """This process's gateway shards, for ``/healthz``, ``/status`` and ``/metrics``."""
+        return self.bot.shard_states()
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -159,6 +165,8 @@ class DiscordFrontend:
                 raise StartupError("Discord refused DISCORD_TOKEN (401). Copy the bot token again.") from None
             if isinstance(error, discord.PrivilegedIntentsRequired):
                 raise StartupError("Discord refused the gateway intents") from None
+            if refusal := gateway_refusal(error):
+                raise StartupError(refusal) from None
             raise StartupError(f"Discord connection failed: {type(error).__name__}: {error}") from error
         if not done:
             await self.close()
@@ -169,7 +177,14 @@ class DiscordFrontend:
                 self.bot, AuditLog(self.services.db), self.settings.discord_modlog_channel
             )
             await self._modlog.start()
-        log.info("discord.ready", extra={"shards": self.bot.shard_count, "guilds": len(self.bot.guilds)})
+        log.info(
+            "discord.ready",
+            extra={
+                "shards": self.bot.shard_count,
+                "shard_ids": list(self.bot.own_shard_ids),
+                "guilds": len(self.bot.guilds),
+            },
+        )
 
     async def close(self) -> None:
         if self._modlog is not None:
