@@ -23,7 +23,7 @@ from pydantic_settings import NoDecode
 
 from bot.errors import SettingsError
 from bot.routing_settings import RoutingSettings
-from bot.shard_plan import MAX_SHARD_COUNT, ShardPlan, parse_shard_ids
+from bot.shard_plan import MAX_SHARD_COUNT, ShardPlan, check_shard_count, shard_ids_setting
 from services.backends import registry
 from services.backends.plugin import BackendPlugin
 from services.backends.settings import BackendSettings, http_url, setting, split_commas
@@ -78,6 +78,7 @@ class Settings(RoutingSettings):
         None,
         ge=1,
         le=MAX_SHARD_COUNT,
+        validate_default=True,  # DISCORD_SHARDS without it is refused here
         meaning="total number of shards across every gateway process (the same in each)",
         shown_default="Discord's recommendation",
     )
@@ -285,17 +286,8 @@ class Settings(RoutingSettings):
                 raise ValueError("must be a comma-separated list of numeric server (guild) ids") from None
         return value
 
-    @field_validator("discord_shards", mode="before")
-    @classmethod
-    def _parse_shards(cls, value: object) -> object:
-        if isinstance(value, str):
-            return parse_shard_ids(value) if value.strip() else None
-        return value
-
-    @model_validator(mode="after")
-    def _shard_plan(self) -> Settings:
-        ShardPlan.of(self.discord_shards, self.discord_shard_count)  # raises the operator's message
-        return self
+    _parse_shards = field_validator("discord_shards", mode="before")(shard_ids_setting)
+    _check_shards = field_validator("discord_shard_count")(check_shard_count)
 
     _split_lists = field_validator("blocked_words", "adult_words", "slack_adult_channels", mode="before")(
         split_commas

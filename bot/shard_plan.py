@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["MAX_SHARD_COUNT", "ShardPlan", "parse_shard_ids"]
+from pydantic import ValidationInfo
+
+__all__ = ["MAX_SHARD_COUNT", "ShardPlan", "check_shard_count", "parse_shard_ids", "shard_ids_setting"]
 
 MAX_SHARD_COUNT = 65_536
 """Far above the largest bots (Discord's recommendation is about one shard per 1,000 servers)."""
@@ -71,11 +73,16 @@ class ShardPlan:
                 )
         return cls(shard_ids, shard_count)
 
-    @property
-    def is_cluster(self) -> bool:
-        """True when this process runs only some of the shards."""
-        return (
-            self.shard_ids is not None
-            and self.shard_count is not None
-            and (len(self.shard_ids) < self.shard_count)
-        )
+
+def shard_ids_setting(value: object) -> object:
+    """``DISCORD_SHARDS`` as read from the environment: empty is unset."""
+    if isinstance(value, str):
+        return parse_shard_ids(value) if value.strip() else None
+    return value
+
+
+def check_shard_count(value: int | None, info: ValidationInfo) -> int | None:
+    """``DISCORD_SHARD_COUNT`` against ``DISCORD_SHARDS`` (validated first, unless it was refused)."""
+    if "discord_shards" in info.data:
+        ShardPlan.of(info.data["discord_shards"], value)
+    return value

@@ -35,6 +35,7 @@ from bot.discord.modlog import discord_modlog
 from bot.discord.shards import ShardState, gateway_refusal
 from bot.discord.sink import PLATFORM, DiscordJobSink
 from bot.discord.slash import build_app_command
+from bot.discord.status import status_command
 from bot.discord.verify import verify_command
 from bot.errors import SettingsError, StartupError
 from bot.logs import guard_library_logs
@@ -127,6 +128,7 @@ class DiscordFrontend:
             app_commands.Command(name=HELP.name, description=HELP.description, callback=self._help)
         )
         bot.tree.add_command(verify_command(self.ctx))
+        bot.tree.add_command(status_command(self.ctx))
         bot.tree.add_command(models_command(self.services.models, self.ctx.tasks))
         bot.tree.add_command(DiscordAdmin(self.ctx, self.ctx.admin_role).group())
         bot.tree.add_command(

@@ -80,6 +80,7 @@ class GatewaySide:
     users: dict[int, FakeUser]
     guilds: dict[int, FakeGuild]
     connections: list[_GatewayConnection]
+    gateway_gate: asyncio.Event | None
     identifies: list[dict[str, Any]]
     gateway_queries: list[dict[str, str]]
 
@@ -106,6 +107,8 @@ class GatewaySide:
         if compress not in (None, "zlib-stream", "zstd-stream"):
             await ws.close(code=4000, message=b"Unknown compression")
             return ws
+        if self.gateway_gate is not None:  # Discord unreachable for a while: no HELLO yet
+            await self.gateway_gate.wait()
         conn = _GatewayConnection(ws, compress)
         self.connections.append(conn)
         await conn.send(
@@ -142,6 +145,13 @@ class GatewaySide:
             conn.shard = (int(shard[0]), int(shard[1]))
             await self._send_ready(conn)
         elif op == 6:
+            resumed = [
+                c for c in self.connections if c.session_id == data.get("session_id") and c is not conn
+            ]
+            if data.get("token") != self.token or not resumed:
+                await conn.send({"op": 9, "d": False, "s": None, "t": None})
+                return
+            conn.shard, conn.session_id, conn.seq = resumed[0].shard, resumed[0].session_id, resumed[0].seq
             await conn.send({"op": 0, "t": "RESUMED", "d": {}})
             conn.identified.set()
         await self._notify()
@@ -160,6 +170,12 @@ class GatewaySide:
             return False
         self._identified_at[bucket] = now
         return True
+
+    async def drop_shard(self, shard_id: int) -> None:
+        """Close the shard's session the way Discord does on a server restart (4000: resumable)."""
+        for conn in self.connections:
+            if conn.shard == (shard_id, self.shard_count) and not conn.ws.closed:
+                await conn.ws.close(code=4000, message=b"Unknown error.")
 
     async def announce_guild(self, guild: FakeGuild) -> None:
         """The bot joins ``guild`` while connected: GUILD_CREATE on the shard that owns it."""

@@ -147,6 +147,7 @@ class FakeDiscord(GatewaySide):
         self.downloads = 0  # attachment fetches served
         self.attachment_gate: asyncio.Event | None = None  # when set: downloads wait for it (a slow CDN)
         self.connections: list[_GatewayConnection] = []
+        self.gateway_gate: asyncio.Event | None = None  # while unset: new gateway sessions get no HELLO
         self.identifies: list[dict[str, Any]] = []
         self.gateway_queries: list[dict[str, str]] = []
         self._changed = asyncio.Condition()
