@@ -29,6 +29,7 @@ from bot.discord.shards import IdentifyBuckets, ShardState, shard_states
 from bot.shard_plan import ShardPlan
 from commands.actions import Action
 from commands.replies import error_text
+from commands.status import format_shard_ids
 from services.errors import EaselError
 
 __all__ = ["EaselBot", "EaselTree", "InteractionRouter"]
@@ -138,7 +139,7 @@ class EaselBot(commands.AutoShardedBot):
             "discord.gateway",
             extra={
                 "shards": self.shard_count,
-                "shard_ids": list(self.own_shard_ids),
+                "shard_ids": format_shard_ids(self.own_shard_ids),
                 "overridden": bool(self.gateway_override),
             },
         )

@@ -42,6 +42,7 @@ from bot.logs import guard_library_logs
 from commands import available_commands
 from commands.history import HISTORY
 from commands.info import HELP, QUOTA
+from commands.status import format_shard_ids
 from services.audit import AuditLog
 from services.intake import Intake
 from services.jobs import JobRecord
@@ -147,7 +148,7 @@ class DiscordFrontend:
         await self.handlers.on_history(interaction)
 
     async def start(self) -> None:
-        """Log in, sync commands and connect every shard; returns once all are READY (or raises)."""
+        """Log in, sync commands and connect this process's shards; returns once all are READY (or raises)."""
         discord.http.Route.BASE = self.settings.discord_api_base.rstrip("/")
         guard_library_logs()
         await self.ctx.attachments.start()
@@ -183,7 +184,7 @@ class DiscordFrontend:
             "discord.ready",
             extra={
                 "shards": self.bot.shard_count,
-                "shard_ids": list(self.bot.own_shard_ids),
+                "shard_ids": format_shard_ids(self.bot.own_shard_ids),
                 "guilds": len(self.bot.guilds),
             },
         )
