@@ -14,7 +14,7 @@ import aiohttp
 from bot.app import Services, open_services
 from bot.check import slack_app_token_error
 from bot.errors import OperatorError, StartupError
-from bot.health import HealthServer
+from bot.health import HealthServer, shards_of
 from bot.settings import Settings
 from services.backends.base import BalanceReporter, HostStateReporter
 from services.errors import EaselError
@@ -177,6 +177,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             stats=services.jobs.stats,
             ready=lambda: dict(ready),
             status=lambda: operator_status(services),
+            shards=shards_of(frontends),
             port=settings.http_port,
         )
         retention: asyncio.Task[None] | None = None
