@@ -15,8 +15,8 @@ from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from services.backends.base import Backend
-from services.backends.gemini.vertex import VertexAI
 from services.backends.gemini.models import ASPECT_RATIOS, DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_MODELS
+from services.backends.gemini.vertex import VertexAI
 from services.backends.plugin import BackendConfigError, BackendContext, BackendPlugin
 from services.backends.settings import BackendSettings, http_url, setting, split_commas
 
@@ -86,7 +86,12 @@ class GeminiSettings(BackendSettings):
     )
 
     _split_models = field_validator("gemini_models", mode="before")(split_commas)
-    _check_url = field_validator("gemini_base_url", "gemini_vertex_base_url")(http_url)
+    _check_url = field_validator("gemini_base_url")(http_url)
+
+    @field_validator("gemini_vertex_base_url")
+    @classmethod
+    def _check_vertex_url(cls, value: str | None) -> str | None:
+        return http_url(value) if value else None
 
     @field_validator("gemini_vertex_project", "gemini_vertex_location", mode="before")
     @classmethod

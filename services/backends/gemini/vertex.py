@@ -87,7 +87,9 @@ def load_credentials(path: Path) -> Credentials:
     except (ValueError, UnicodeDecodeError):
         raise ValueError(f"{where}: {path} is not a JSON key file") from None
     if not isinstance(info, dict) or info.get("type") != "service_account":
-        raise ValueError(f'{where}: {path} is not a service-account key file (its "type" must be service_account)')
+        raise ValueError(
+            f'{where}: {path} is not a service-account key file (its "type" must be service_account)'
+        )
     try:
         return service_account.Credentials.from_service_account_info(info, scopes=[SCOPE])
     except ValueError as exc:

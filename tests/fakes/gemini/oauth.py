@@ -29,7 +29,6 @@ from aiohttp import web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
 from google.oauth2 import service_account
 
 from services.backends.gemini.vertex import SCOPE
@@ -51,13 +50,11 @@ def write_service_account(
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    path.write_text(
-        json.dumps({
-            "type": "service_account", "project_id": project, "private_key_id": key_id,
-            "private_key": pem, "client_email": email, "client_id": "100000000000000000001",
-            "token_uri": token_uri,
-        })  # fmt: skip
-    )
+    info = {
+        "type": "service_account", "project_id": project, "private_key_id": key_id, "private_key": pem,
+        "client_email": email, "client_id": "100000000000000000001", "token_uri": token_uri,
+    }  # fmt: skip
+    path.write_text(json.dumps(info))
     return path
 
 

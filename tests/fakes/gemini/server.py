@@ -148,6 +148,8 @@ class FakeGemini:
             self.drops -= 1
             request.transport.abort()
             return web.Response(status=500)  # never sent: the connection is gone
+        if request.match_info.http_exception is not None:  # no such path: 404 before any auth, as Google
+            raise request.match_info.http_exception
         if request.path.startswith("/v1beta1/"):
             refusal = self._vertex_refusal(request)
             if refusal is not None:
@@ -184,7 +186,9 @@ class FakeGemini:
             )
         if not bearer and key is not None and (key != self.express_key or scoped):
             details = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}]
-            return ApiError(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", details)
+            return ApiError(
+                400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", details
+            )
         if not bearer and key is None:
             return ApiError(
                 401,
