@@ -71,7 +71,7 @@ class UnknownModel(InvalidRequest):
     """``--model`` names a model no enabled backend serves."""
 
 
-class RoutingBackend:
+class RoutingBackend(ResumableBackend):
     """Composes enabled backends; routes each job by ``request.model`` (default: the command's).
 
     ``default_models`` maps a command (an :class:`Operation` value) to its default model
@@ -220,12 +220,6 @@ class RoutingBackend:
         for backend in self._backends.values():
             await backend.cancel()
 
-    async def generate(
-        self, request: GenerationRequest, progress: ProgressCallback | None = None
-    ) -> GenerationResult:
-        """Run on the model's plugin; on :class:`BackendUnavailable` try the fallback chain once each."""
-        return await self.generate_resumable(request, progress, resume_token=None, on_resume_token=None)
-
     async def generate_resumable(
         self,
         request: GenerationRequest,
@@ -234,7 +228,9 @@ class RoutingBackend:
         resume_token: str | None,
         on_resume_token: ResumeTokenCallback | None,
     ) -> GenerationResult:
-        """:meth:`generate`, resuming a plugin's asynchronous generation after a restart.
+        """Run on the model's plugin; on :class:`BackendUnavailable` (or an open circuit) try the
+        fallback chain once each. Resumes a plugin's asynchronous generation after a restart
+        (``generate`` is this with no token, inherited from :class:`ResumableBackend`).
 
         The stored token names the model it belongs to, so a job that had failed over resumes on
         its fallback; tokens are handed only to plugins that are :class:`ResumableBackend`.
