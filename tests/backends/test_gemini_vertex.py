@@ -3,6 +3,7 @@ the fake Vertex AI and a fake Google token endpoint that verifies the signed JWT
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -27,8 +28,8 @@ MODEL_PATH = (
 
 
 def _private_key_lines(setup: VertexSetup) -> list[str]:
-    pem = setup.credentials_file.read_text().split('"private_key": "')[1].split('"')[0]
-    return [line for line in pem.split("\\n") if line and not line.startswith("-----")]
+    pem = json.loads(setup.credentials_file.read_text())["private_key"]
+    return [line for line in pem.splitlines() if line and not line.startswith("-----")]
 
 
 def _assert_no_secrets(caplog: pytest.LogCaptureFixture, setup: VertexSetup) -> None:
@@ -38,8 +39,10 @@ def _assert_no_secrets(caplog: pytest.LogCaptureFixture, setup: VertexSetup) -> 
         assert_not_logged(caplog, line)
 
 
-async def _started(vertex: VertexAI, api_key: str | None = None, **kwargs: object) -> GeminiImagesBackend:
-    backend = GeminiImagesBackend(api_key, vertex=vertex, retry_base_delay_s=0.01, **kwargs)  # type: ignore[arg-type]
+async def _started(
+    vertex: VertexAI, api_key: str | None = None, *, max_attempts: int = 3
+) -> GeminiImagesBackend:
+    backend = GeminiImagesBackend(api_key, vertex=vertex, retry_base_delay_s=0.01, max_attempts=max_attempts)
     await backend.start()
     return backend
 
@@ -199,20 +202,36 @@ async def test_check_names_the_project_and_the_model(vertex_setup: VertexSetup) 
 async def test_the_token_endpoint_down_is_unavailable_and_models_says_so(vertex_setup: VertexSetup) -> None:
     backend = await _started(vertex_setup.vertex(), max_attempts=2)
     try:
-        watch = ServiceWatch({"gemini": backend}, ttl_s=0)
-        assert (await watch.states())["gemini"].available
-        await vertex_setup.oauth.close()
-        vertex_setup.api.bearer_tokens.clear()  # the token expired: a new one must be fetched
-        fresh = await _started(vertex_setup.vertex(), max_attempts=2)
-        try:
-            with pytest.raises(BackendUnavailable):
-                await fresh.generate(imagine_request())
-            (line,) = await fresh.check()
-            assert not line.ok and "cannot reach Google's token endpoint" in line.detail
-            state = (await ServiceWatch({"gemini": fresh}).states())["gemini"]
-            assert not state.available and state.reason == "failed its last check (gemini vertex ai)"
-        finally:
-            await fresh.close()
+        assert (await ServiceWatch({"gemini": backend}).states())["gemini"].available
     finally:
         await backend.close()
+    await vertex_setup.oauth.close()  # Google's token endpoint unreachable; a new process needs a token
+    fresh = await _started(vertex_setup.vertex(), max_attempts=2)
+    try:
+        with pytest.raises(BackendUnavailable):  # retried, then "busy or unreachable", refunded
+            await fresh.generate(imagine_request())
+        (line,) = await fresh.check()
+        assert not line.ok and "cannot reach Google's token endpoint" in line.detail
+        state = (await ServiceWatch({"gemini": fresh}).states())["gemini"]
+        assert not state.available and state.reason == "failed its last check (gemini vertex ai)"
+    finally:
+        await fresh.close()
     assert vertex_setup.api.generations() == []
+
+
+async def test_without_a_key_file_application_default_credentials_are_used(
+    vertex_setup: VertexSetup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EASEL_GEMINI_VERTEX_CREDENTIALS unset: the SDK asks google-auth for Application Default
+    Credentials, here the key file named by GOOGLE_APPLICATION_CREDENTIALS."""
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(vertex_setup.credentials_file))
+    vertex = VertexAI("easel-test", "us-central1", None, vertex_setup.api.url)
+    backend = await _started(vertex)
+    try:
+        result = await backend.generate(imagine_request())
+    finally:
+        await backend.close()
+    assert result.images[0].width == 1024
+    (sent,) = vertex_setup.api.generations()
+    assert sent.headers["Authorization"].removeprefix("Bearer ") in vertex_setup.api.bearer_tokens
+    assert len(vertex_setup.oauth.grants) == 1
