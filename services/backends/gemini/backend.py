@@ -19,8 +19,11 @@ One request makes one image, so ``--n 3`` sends three at once; each that Gemini 
 ``CONTENT_FILTERED`` (refunded), the others are delivered. Seeds are easel's: given or chosen here,
 sent as ``generationConfig.seed`` (``seed + i`` per image) and reported back. Safety settings are
 the operator's (one threshold for the harm categories). The base URL is overridable (tests,
-proxies), for the Gemini API and for Vertex AI alike; the SDK's retries are off and easel's policy retries 429/5xx/network failures,
-honouring the API's ``RetryInfo``. Every picture carries Google's SynthID watermark.
+proxies) on the Gemini API and on Vertex AI alike; the SDK's retries are off and easel's policy
+retries 429/5xx/network failures, honouring the API's ``RetryInfo``. On Vertex AI the SDK fetches
+and refreshes the access token itself; a token endpoint that refuses the credentials is
+``BackendMisconfigured``, one that cannot be reached is retried. Every picture carries Google's
+SynthID watermark.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ class GeminiSettings(BackendSettings):
     gemini_vertex_project: str | None = setting(
         "EASEL_GEMINI_VERTEX_PROJECT",
         None,
-        meaning="Google Cloud project: Gemini through Vertex AI with Google credentials instead of the Gemini API",
+        meaning="Google Cloud project: Gemini through Vertex AI (Google credentials), not the Gemini API",
     )
     gemini_vertex_location: str | None = setting(
         "EASEL_GEMINI_VERTEX_LOCATION",

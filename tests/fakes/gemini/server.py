@@ -1,5 +1,5 @@
-"""A fake Gemini API on 127.0.0.1: ``models/{model}:generateContent`` with image output and ``models/{model}``,
-and the same models on Vertex AI's paths (``v1beta1``, see below).
+"""A fake Gemini API on 127.0.0.1: ``models/{model}:generateContent`` with image output and
+``models/{model}``, and the same models on Vertex AI's paths (``v1beta1``, see below).
 
 It checks what the real API checks (:mod:`.rules`) and answers as the API does: one candidate
 holding one ``inlineData`` PNG, ``usageMetadata``, ``modelVersion``. Prompts with a blocked word are
