@@ -3,7 +3,7 @@
 Usage::
 
     circuit = Circuit("stability", CircuitPolicy(failures=3, cooldown_s=60))
-    with circuit.attempt() as attempt:   # raises CircuitOpen while the circuit is open
+    with circuit.attempt():   # BackendUnavailable at once, nothing sent, while the circuit is open
         result = await backend.generate(request)
         # leaving normally or with any error but BackendUnavailable counts as "the service answered"
 
@@ -32,7 +32,7 @@ from enum import StrEnum
 
 from services.errors import BackendUnavailable
 
-__all__ = ["Circuit", "CircuitOpen", "CircuitPolicy", "CircuitState"]
+__all__ = ["Circuit", "CircuitPolicy", "CircuitState"]
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,6 @@ class CircuitPolicy:
     failures: int = 3
     cooldown_s: float = 60.0
     clock: Callable[[], float] = time.monotonic
-
-
-class CircuitOpen(BackendUnavailable):
-    """The service's circuit is open: the job was not sent (nothing was spent there)."""
 
 
 class Circuit:
@@ -84,10 +80,11 @@ class Circuit:
 
     @contextmanager
     def attempt(self) -> Iterator[None]:
-        """One job's call to the service; :class:`CircuitOpen` (before any call) while open."""
+        """One job's call to the service. While open: :class:`BackendUnavailable` before any call
+        (the plain one, so the job fails, fails over and is stored like any outage)."""
         state = self.state
         if state is CircuitState.OPEN:
-            raise CircuitOpen(log_detail=f"{self.service}: circuit open, not sent")
+            raise BackendUnavailable(log_detail=f"{self.service}: circuit open, not sent")
         probe = state is CircuitState.HALF_OPEN
         self._probing = probe
         try:

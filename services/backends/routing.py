@@ -25,7 +25,7 @@ from services.backends.base import (
     ResumableBackend,
     ResumeTokenCallback,
 )
-from services.backends.circuit import Circuit, CircuitOpen, CircuitPolicy
+from services.backends.circuit import Circuit, CircuitPolicy
 from services.backends.costs import units_per_image
 from services.backends.plugin import BackendConfigError
 from services.errors import BackendUnavailable, InvalidRequest
@@ -255,7 +255,7 @@ class RoutingBackend(ResumableBackend):
                         "model": offer.name,
                         "fallback": fallback.name,
                         "detail": error.log_detail,
-                        "circuit_open": isinstance(error, CircuitOpen),
+                        "circuit": self._circuit_state(offer.plugin),
                     },
                 )
                 offer, resume_token = fallback, None
@@ -276,6 +276,10 @@ class RoutingBackend(ResumableBackend):
             return await self._call(offer, request, progress, resume_token, on_resume_token)
         with circuit.attempt():
             return await self._call(offer, request, progress, resume_token, on_resume_token)
+
+    def _circuit_state(self, plugin: str) -> str:
+        circuit = self._circuits.get(plugin)
+        return circuit.state.value if circuit is not None else "none"
 
     async def _call(
         self,

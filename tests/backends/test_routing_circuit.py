@@ -12,11 +12,11 @@ import pytest
 from bot.settings import Settings, SettingsError
 from commands import COMMANDS, Invocation
 from services.backends.catalogue import ModelCatalogue
-from services.backends.circuit import CircuitOpen, CircuitPolicy, CircuitState
+from services.backends.circuit import CircuitPolicy, CircuitState
 from services.backends.openai.backend import OpenAIImagesBackend
 from services.backends.routing import RoutingBackend
 from services.backends.stability import StabilityV2Backend
-from services.errors import BackendRejected
+from services.errors import BackendRejected, BackendUnavailable
 from services.types import GenerationResult
 from tests.fakes.openai.server import FakeOpenAI
 from tests.fakes.stability.server import FakeStabilityServer
@@ -91,9 +91,10 @@ async def test_after_n_failures_jobs_skip_the_service_then_one_probe_closes_it(s
         result = await services.run("a lighthouse --model ultra")
         assert (result.model, result.fallback_from) == ("gpt-image-2", "ultra")
     assert services.stability_calls() == 2 * ATTEMPTS and services.openai_calls() == 5
-    with pytest.raises(CircuitOpen) as refused:  # core has no fallback: refunded at once, clearly
+    with pytest.raises(BackendUnavailable) as refused:  # core has no fallback: refunded at once, clearly
         await services.run("a lighthouse --model core")
     assert "Your quota was not spent" in refused.value.user_message
+    assert refused.value.log_detail == "stability: circuit open, not sent"
     assert services.stability_calls() == 2 * ATTEMPTS
 
     states = await ModelCatalogue(services.routing, plugin="routing").watch.states()
