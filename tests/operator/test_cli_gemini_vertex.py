@@ -46,6 +46,8 @@ async def test_imagine_and_check_through_vertex(vertex_setup: VertexSetup, tmp_p
         "/v1beta1/projects/easel-test/locations/us-central1/"
     )
     assert len(vertex_setup.oauth.grants) == 1
+    quota = await run_easel("quota", env=env, cwd=tmp_path)
+    assert " 4 of 25 units used" in quota.stdout, quota.stdout  # one Gemini picture: 4 units
     result = await run_easel("check", env=env, cwd=tmp_path, deadline_s=30)
     lines = [line for line in result.stdout.splitlines() if "gemini" in line]
     assert len(lines) == 2 and all(line.startswith("OK") for line in lines), result.stdout
@@ -65,6 +67,8 @@ async def test_revoked_credentials_cost_no_quota_and_fail_the_check(
     assert result.code == 1 and "refused easel's credentials" in result.stderr, result.stderr
     assert "invalid_grant" in result.stderr and "Nothing was spent" in result.stderr
     assert vertex_setup.api.requests == []  # refused at the token endpoint: nothing reached the model
+    quota = await run_easel("quota", env=env, cwd=tmp_path)
+    assert quota.code == 0 and " 0 of 25 units used" in quota.stdout, quota.stdout + quota.stderr
     result = await run_easel("check", env=env, cwd=tmp_path, deadline_s=30)
     (line,) = [line for line in result.stdout.splitlines() if "gemini vertex ai" in line]
     assert line.startswith("FAIL") and "invalid_grant" in line and "EASEL_GEMINI_VERTEX_CREDENTIALS" in line
