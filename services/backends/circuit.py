@@ -72,12 +72,6 @@ class Circuit:
             return CircuitState.OPEN
         return CircuitState.HALF_OPEN
 
-    def retry_in_s(self) -> float:
-        """Seconds until the next probe may go (0 when closed, or when the probe may go now)."""
-        if self._opened_at is None:
-            return 0.0
-        return max(0.0, self._opened_at + self._policy.cooldown_s - self._policy.clock())
-
     @contextmanager
     def attempt(self) -> Iterator[None]:
         """One job's call to the service. While open: :class:`BackendUnavailable` before any call
@@ -102,13 +96,13 @@ class Circuit:
             self._succeeded(probe)
 
     def _failed(self, probe: bool) -> None:
-        self._probing = False
         if probe:
+            self._probing = False
             self._opened_at = self._policy.clock()
             log.warning("circuit.reopened", extra={"backend": self.service})
             return
         if self._opened_at is not None:
-            return  # a job admitted before the circuit opened: already counted as open
+            return  # a job admitted before the circuit opened (or a probe is out): already counted
         self._failures += 1
         if self._failures >= self._policy.failures:
             self._opened_at = self._policy.clock()
