@@ -260,4 +260,20 @@ MIGRATIONS: tuple[Migration, ...] = (
     ALTER TABLE jobs DROP COLUMN fair_round;
     """,
     ),
+    # 8: IDENTIFY turns shared by the gateway processes of a shard cluster (issue 15,
+    # services.identify_slots): when each bucket ``shard_id % max_concurrency`` of a bot last
+    # identified (or is next allowed to), by the database server's clock.
+    Migration(
+        """
+    CREATE TABLE gateway_identify (
+        bot_id         INTEGER NOT NULL,
+        bucket         INTEGER NOT NULL,
+        identified_at  REAL NOT NULL,
+        PRIMARY KEY (bot_id, bucket)
+    );
+    """,
+        """
+    DROP TABLE IF EXISTS gateway_identify;
+    """,
+    ),
 )

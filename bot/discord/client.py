@@ -4,12 +4,14 @@
   concurrency; ``DISCORD_GATEWAY_URL`` replaces the URL when set. A shard cluster
   (``DISCORD_SHARDS`` of ``DISCORD_SHARD_COUNT``) connects only those shard ids with that count;
   Discord sends each server's events to its shard, and REST answers work from any process.
-  IDENTIFYs are paced per bucket ``shard_id % max_concurrency`` (:mod:`bot.discord.shards`).
+  IDENTIFYs are paced per bucket ``shard_id % max_concurrency`` (:mod:`bot.discord.shards`),
+  across every gateway process when ``identify_turns`` (the shared database) is given.
 * Commands: synced in :meth:`setup_hook` (before the gateway connects) to each guild of
   ``DISCORD_GUILD_IDS`` (instant) or globally (Discord may take a while to show them).
 * Ready: :attr:`connected` is set once every shard of this process has received READY;
   interactions are served from then on (the guild cache fills in the background and is not
-  needed for them). :meth:`EaselBot.shard_states` tells which are up now.
+  needed for them). :meth:`EaselBot.shard_states` tells which are up now: none at all for a
+  client that logged in over REST only and never launched the gateway (it holds no shards).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.render import MARKUP
-from bot.discord.shards import IdentifyBuckets, ShardState, shard_states
+from bot.discord.shards import IdentifyBuckets, ShardState, SharedTurns, shard_states
 from bot.shard_plan import ShardPlan
 from commands.actions import Action
 from commands.replies import error_text
@@ -74,6 +76,7 @@ class EaselBot(commands.AutoShardedBot):
         guild_ids: list[int],
         setup: Callable[[EaselBot], Awaitable[None]],
         shards: ShardPlan | None = None,
+        identify_turns: SharedTurns | None = None,
     ) -> None:
         plan = shards or ShardPlan()
         sharding: dict[str, Any] = {}  # discord.py asks /gateway/bot for what is left out
@@ -95,7 +98,8 @@ class EaselBot(commands.AutoShardedBot):
         self.gateway_override = gateway_url
         self.guild_ids = list(guild_ids)
         self._setup = setup
-        self._identify = IdentifyBuckets()
+        self._identify = IdentifyBuckets(shared=identify_turns)
+        self._gateway_launched = False
         self.connected = asyncio.Event()
         self._connected_shards: set[int] = set()
         self.router: InteractionRouter | None = None
@@ -132,6 +136,8 @@ class EaselBot(commands.AutoShardedBot):
         self._identify.max_concurrency = max(
             1, int(data.get("session_start_limit", {}).get("max_concurrency", 1))
         )
+        self._identify.bot_id = self.user.id if self.user is not None else 0
+        self._gateway_launched = True
         url = self.gateway_override or str(data["url"])
         # discord.py reconnects after an invalidated session to DEFAULT_GATEWAY: keep it ours too.
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
@@ -153,6 +159,9 @@ class EaselBot(commands.AutoShardedBot):
         return tuple(range(self.shard_count or 0))
 
     def shard_states(self) -> tuple[ShardState, ...]:
+        """This process's shards once the gateway is launched; () for a REST-only client."""
+        if not self._gateway_launched:
+            return ()
         return shard_states(self, self.own_shard_ids, self._connected_shards)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:

@@ -44,6 +44,7 @@ from commands.history import HISTORY
 from commands.info import HELP, QUOTA
 from commands.status import format_shard_ids
 from services.audit import AuditLog
+from services.identify_slots import IdentifySlots
 from services.intake import Intake
 from services.jobs import JobRecord
 from services.modlog import ModLogFeed
@@ -79,6 +80,7 @@ class DiscordFrontend:
             guild_ids=settings.discord_guild_ids,
             setup=self._setup,
             shards=settings.discord_shard_plan,
+            identify_turns=IdentifySlots(services.db) if services.db.dialect == "postgresql" else None,
         )
         self.ctx = DiscordContext(
             jobs=services.jobs,
@@ -111,7 +113,8 @@ class DiscordFrontend:
         return self.ctx.ready.is_set()
 
     def shard_states(self) -> tuple[ShardState, ...]:
-        """This process's gateway shards, for ``/healthz``, ``/status`` and ``/metrics``."""
+        """This process's gateway shards, for ``/healthz``, ``/status`` and ``/metrics`` (none before
+        the gateway is launched, and none for a front end that only talks REST)."""
         return self.bot.shard_states()
 
     # ---------------------------------------------------------------- lifecycle
