@@ -4,6 +4,13 @@ The backend's lines come from its plugin (:meth:`BackendPlugin.check`), or, when
 model, from every enabled plugin plus a ``models`` line (a per-command default that no backend serves
 fails it, as ``easel run`` would refuse to start); the platform probes
 live here, and ``easel run`` reuses :func:`slack_app_token_error` before starting Socket Mode.
+
+With ``DISCORD_SHARDS``/``DISCORD_SHARD_COUNT`` a ``discord shards`` line compares the count with
+Discord's recommendation (``GET /gateway/bot``, about one shard per 1,000 servers). Fewer shards
+than recommended still connect while no shard holds more than 2,500 servers; past that Discord
+closes the shard with 4011 (sharding required). So the line fails only when even the fewest
+servers the recommendation stands for would put more than 2,500 on an average shard, and warns
+(OK, with the recommendation to follow) below the recommendation otherwise.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import aiohttp
 from bot.app import backend_context, build_backend, build_blob_store, build_signer
 from bot.errors import SettingsError
 from bot.settings import Settings, missing_chat
+from commands.status import format_shard_ids
 from services.backends import registry
 from services.backends.plugin import BackendConfigError
 from services.data_dir import StorageUnusable, ensure_writable_dir, probe_database
@@ -24,6 +32,8 @@ from services.errors import EaselError, StorageError
 from services.types import CheckResult
 
 _TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
+SERVERS_PER_RECOMMENDED_SHARD = 1_000
+MAX_SERVERS_PER_SHARD = 2_500  # Discord's limit; a shard over it is closed with 4011
 
 
 async def check_discord(settings: Settings, session: aiohttp.ClientSession) -> CheckResult:
@@ -46,6 +56,47 @@ async def check_discord(settings: Settings, session: aiohttp.ClientSession) -> C
             False,
             f"cannot reach DISCORD_API_BASE {settings.discord_api_base}: {type(exc).__name__}",
         )
+
+
+def shard_count_result(shard_ids: tuple[int, ...] | None, count: int, recommended: int) -> CheckResult:
+    """The ``discord shards`` line for ``count`` configured shards against Discord's ``recommended``."""
+    which = f"all {count}" if shard_ids is None else f"{format_shard_ids(shard_ids)} of {count}"
+    if count >= recommended:
+        return CheckResult("discord shards", True, f"{which} (Discord recommends {recommended})")
+    fewest_servers = (recommended - 1) * SERVERS_PER_RECOMMENDED_SHARD + 1
+    if fewest_servers > count * MAX_SERVERS_PER_SHARD:
+        return CheckResult(
+            "discord shards",
+            False,
+            f"{which}, but Discord recommends {recommended}: {count} shards would hold more than "
+            f"{MAX_SERVERS_PER_SHARD:,} servers each and Discord refuses them (4011 Sharding "
+            f"required); set DISCORD_SHARD_COUNT={recommended} in every gateway process",
+        )
+    return CheckResult(
+        "discord shards",
+        True,
+        f"{which} (Discord recommends {recommended}: raise DISCORD_SHARD_COUNT in every gateway "
+        f"process before a shard reaches {MAX_SERVERS_PER_SHARD:,} servers, when Discord refuses it)",
+    )
+
+
+async def check_discord_shards(settings: Settings, session: aiohttp.ClientSession) -> CheckResult:
+    """``DISCORD_SHARD_COUNT`` against the recommendation of ``GET /gateway/bot`` (changes nothing)."""
+    assert settings.discord_token is not None and settings.discord_shard_count is not None
+    url = settings.discord_api_base.rstrip("/") + "/gateway/bot"
+    headers = {"Authorization": f"Bot {settings.discord_token.get_secret_value()}"}
+    try:
+        async with session.get(url, headers=headers) as resp:
+            if resp.status != 200:
+                return CheckResult(
+                    "discord shards", False, f"unexpected HTTP {resp.status} from GET /gateway/bot"
+                )
+            recommended = int((await resp.json())["shards"])
+    except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as exc:
+        return CheckResult(
+            "discord shards", False, f"cannot read Discord's shard recommendation: {type(exc).__name__}"
+        )
+    return shard_count_result(settings.discord_shards, settings.discord_shard_count, recommended)
 
 
 async def check_slack(settings: Settings, session: aiohttp.ClientSession) -> CheckResult:
@@ -189,7 +240,9 @@ async def collect_checks(settings: Settings) -> list[CheckResult]:
     async with aiohttp.ClientSession(timeout=_TIMEOUT) as session:
         results.extend(await check_backends(settings))
         if settings.discord_enabled:
-            results.append(await check_discord(settings, session))
+            results.append(discord := await check_discord(settings, session))
+            if discord.ok and settings.discord_shard_count is not None:
+                results.append(await check_discord_shards(settings, session))
         if settings.slack_enabled:
             results.append(await check_slack(settings, session))
             if settings.slack_app_token is not None:
