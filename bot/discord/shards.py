@@ -50,6 +50,9 @@ SHARED_MARGIN_S = 0.25
 another process's IDENTIFY may leave (and reach Discord) a little after its turn began."""
 
 
+_DATABASE_FAILURES: tuple[type[Exception], ...] = (StorageError, OSError, *DATABASE_ERRORS)
+
+
 class SharedTurns(Protocol):
     """Turns reserved across processes (:class:`services.identify_slots.IdentifySlots`)."""
 
@@ -83,7 +86,7 @@ class IdentifyBuckets:
             return None
         try:
             return await self._shared.reserve(self.bot_id, key, window_s=IDENTIFY_WINDOW_S + SHARED_MARGIN_S)
-        except (StorageError, *DATABASE_ERRORS, OSError) as exc:
+        except _DATABASE_FAILURES as exc:
             log.warning(
                 "discord.identify_turn_unshared", extra={"bucket": key, "error_kind": type(exc).__name__}
             )

@@ -6,8 +6,12 @@ A turn is a time by the database server's clock; reserving one never waits, it t
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
+import pytest
+
+from bot.discord.shards import IdentifyBuckets
 from services.db import Database
 from services.identify_slots import IdentifySlots
 
@@ -42,3 +46,17 @@ async def test_processes_reserving_at_once_get_one_turn_each(tmp_path: Path, dat
     finally:
         for db in dbs:
             await db.close()
+
+
+async def test_a_database_that_fails_leaves_the_pacing_to_this_process(
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The gateway must still connect when the database is gone: in-memory turns for that IDENTIFY."""
+    db = await Database.open(tmp_path / "d", url=database_url)
+    await db.close()
+    buckets = IdentifyBuckets(shared=IdentifySlots(db))
+    buckets.max_concurrency = 2
+    with caplog.at_level(logging.WARNING, logger="bot.discord.shards"):
+        await asyncio.wait_for(buckets.wait_turn(5), 3)
+    assert [r.getMessage() for r in caplog.records] == ["discord.identify_turn_unshared"]
+    assert caplog.records[0].__dict__["bucket"] == 1
