@@ -348,6 +348,19 @@ class JobRecords:
             _refs(row) if request is not None else {},
         )
 
+    async def unfinished_row(self, job_id: str) -> Row | None:
+        """The row of ``job_id`` if it is still queued, running or delivering."""
+        return await self.db.fetchone(
+            f"SELECT rowid AS row_id, * FROM jobs WHERE id = ? AND {_UNFINISHED_SQL}", (job_id,)
+        )
+
+    async def queued_rows(self, job_ids: Sequence[str]) -> list[Row]:
+        """Who asked for each of ``job_ids`` and how many images (the admins' queue listing)."""
+        marks = ", ".join("?" for _ in job_ids)
+        return await self.db.fetchall(
+            f"SELECT id, requester_json, n_requested FROM jobs WHERE id IN ({marks})", tuple(job_ids)
+        )
+
     async def last_rowid(self) -> int:
         """The newest row's rowid (0 for none): where a recovery scan stops."""
         row = await self.db.fetchone("SELECT MAX(rowid) AS r FROM jobs")
