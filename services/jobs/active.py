@@ -126,6 +126,7 @@ class ActiveJob:
             status=self.phase,
             created_at=datetime.fromtimestamp(created_at, UTC),
             n_requested=self.request.images_requested,
+            announced=False,
         )
 
 
@@ -181,6 +182,7 @@ class ActiveJobs:
         self._watchers: dict[str, Flag] = {}  # wait() on a cold job: set when it finishes
         self.resumed_ids: set[str] = set()  # cold jobs a restart resumed (their partial results go)
         self.warming: dict[str, Flag] = {}  # taken off the queue, their row being read: set when done
+        self.abandoned: EaselError | None = None  # set by abandon(), cleared by the next start
         self.storage_full = False  # set and cleared by StorageWatch
 
     def enqueue(self, job: ActiveJob) -> int:
@@ -254,6 +256,7 @@ class ActiveJobs:
             if not job.finished.is_set():
                 job.error = error()
                 job.finished.set()
+        self.abandoned = error()  # what a wait() on a job that waited cold gets
         for watcher in self._watchers.values():
             watcher.set()
         self._watchers.clear()

@@ -53,6 +53,8 @@ class JobQueries:
             await self._shared.until_settled(job_id, self.get_job)
         elif self._active.get(job_id) is None and self._active.cold(job_id):  # waiting as an id here
             await self._active.watch(job_id).wait()
+            if self._active.get(job_id) is None and self._active.abandoned is not None:
+                raise self._active.abandoned  # stopped while it waited: it goes on at the next start
         job = self._active.get(job_id)
         if job is not None:
             await job.finished.wait()

@@ -102,6 +102,10 @@ class JobRecord:
     seeds: tuple[int, ...] = ()  # of the delivered images
     text: str | None = None
     deleted: bool = False
+    # The person was told about this job already (its place, at least): true of every stored row a
+    # sink is built from; false only for the record a submit hands its sink factory, and for a
+    # request that never became a job. A sink built again keeps editing what was posted.
+    announced: bool = True
 
     @property
     def platform(self) -> str:

@@ -158,6 +158,7 @@ class JobService(JobQueries):
             raise ValueError(f"role {role} needs a shared PostgreSQL database")
         self.role = role
         await self._lock.acquire()
+        self._active.abandoned = None
         try:
             upto = await self._recovery.prepare(requeue=self._shared is None)
             not_started = await self.pending.tell_unstarted(self._factories, self._notify)
