@@ -107,7 +107,7 @@ class DiscordJobSink(StatusLines):
         self.user_id = int(self.origin.get("user_id") or record.requester.user_id)
         self.display_name = record.requester.display_name
         self._lock = asyncio.Lock()
-        self._resolved = False  # the deferred reply left its loading state
+        self._resolved = record.announced  # the deferred reply left its loading state (edited with its place)
         # Never waits for the client: jobs resumed after a restart report while jobs.start() is
         # still running, before the front end has connected; their update goes out once it has.
         self._status = StatusThrottle(

@@ -61,6 +61,8 @@ class SlackJobSink(StatusLines):
         self.job_id = record.job_id
         self.target = StatusTarget.from_origin(record.origin)
         self.status_line = ctx.status(self.target)  # one per job: its rate limit and URL budget
+        if record.announced:  # built again (a restart, another process, a job that waited cold)
+            self.status_line.continue_told()
         self.defaults = defaults_block(record.origin)  # which /settings defaults the job used
         self._told_failure = False
 

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 StatusMode = Literal["replace", "append"]
 RESPONSE_URL_USES = 5
+_TOLD_EARLIER = "\0told by an earlier sink"  # never a status text: only marks "something was posted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,16 @@ class StatusUpdater:
         self._last_text = ""
         self._posted = False
         self._throttle = StatusThrottle(self._post_update, min_interval_s=min_interval_s, spawn=spawn)
+
+    def continue_told(self) -> None:
+        """This job's person has seen its status already (posted by an earlier sink of the job).
+
+        The first post then replaces that message (replace mode) or is skipped like any later
+        non-final one (append mode), and at least that one use of the response URL is counted.
+        """
+        self._uses = max(self._uses, 1)
+        self._posted = True
+        self._last_text = self._last_text or _TOLD_EARLIER
 
     def _url_left(self, keep: int) -> bool:
         """The response URL still works with ``keep`` uses to spare."""

@@ -27,7 +27,6 @@ from typing import Any
 from services.errors import EaselError
 from services.jobs.fair_queue import FairQueue
 from services.jobs.inputs import without_inputs
-from services.jobs.queued import QueuedJob
 from services.jobs.records import JobRecord, JobStatus
 from services.jobs.sinks import JobSink
 from services.store import ImageRef
@@ -105,6 +104,7 @@ class ActiveJob:
     resume_token: str | None = None  # backend's handle on an asynchronous generation
     generated: GenerationResult | None = None  # what the backend returned, kept while storing it waits
     inputs: Mapping[str, ImageRef] | None = None  # input images in the store, loaded when the job starts
+    pinned: bool = False  # its sink was handed to submit(): nothing to rebuild it from, it stays in RAM
 
     def park_inputs(self, refs: Mapping[str, ImageRef]) -> None:
         """Drop the request's image bytes while the job waits; :mod:`services.jobs.inputs` reloads them."""
@@ -126,6 +126,7 @@ class ActiveJob:
             status=self.phase,
             created_at=datetime.fromtimestamp(created_at, UTC),
             n_requested=self.request.images_requested,
+            announced=False,
         )
 
 
@@ -178,6 +179,10 @@ class ActiveJobs:
         self._jobs: dict[str, ActiveJob] = {}
         self._started: dict[str, ActiveJob] = {}  # left the queue, not finished: a few, not the queue
         self._finished: OrderedDict[str, ActiveJob] = OrderedDict()
+        self._watchers: dict[str, Flag] = {}  # wait() on a cold job: set when it finishes
+        self.resumed_ids: set[str] = set()  # cold jobs a restart resumed (their partial results go)
+        self.warming: dict[str, Flag] = {}  # taken off the queue, their row being read: set when done
+        self.abandoned: EaselError | None = None  # set by abandon(), cleared by the next start
         self.storage_full = False  # set and cleared by StorageWatch
 
     def enqueue(self, job: ActiveJob) -> int:
@@ -188,6 +193,25 @@ class ActiveJobs:
     def hold(self, job: ActiveJob) -> None:
         """Hold ``job`` without queueing it (yet)."""
         self._jobs[job.job_id] = job
+
+    def cool(self, job: ActiveJob) -> None:
+        """``job`` waits in the queue as an id only (services.jobs.cold); pinned or started jobs stay."""
+        if job.phase is JobStatus.QUEUED and not job.pinned and job.job_id in self.queue:
+            self._jobs.pop(job.job_id, None)
+
+    def cold(self, job_id: str) -> bool:
+        """``job_id`` waits here as an id, or a worker is reading its row."""
+        return job_id in self.queue or job_id in self.warming
+
+    def unwatch(self, job_id: str) -> None:
+        """``job_id`` will not finish here (its row had ended): wake a ``wait()`` on it anyway."""
+        watcher = self._watchers.pop(job_id, None)
+        if watcher is not None:
+            watcher.set()
+
+    def watch(self, job_id: str) -> Flag:
+        """A flag set when ``job_id`` finishes here (for a ``wait()`` on a job that waits cold)."""
+        return self._watchers.setdefault(job_id, Flag())
 
     def release(self, job_id: str) -> None:
         """Stop holding a job that waits elsewhere (the shared queue's row): nothing of it stays in RAM."""
@@ -213,6 +237,8 @@ class ActiveJobs:
         """``job`` is settled: wake its waiters and move it to the bounded finished cache."""
         job.phase = status
         job.finished.set()
+        self.unwatch(job.job_id)
+        self.resumed_ids.discard(job.job_id)
         self._jobs.pop(job.job_id, None)
         self._started.pop(job.job_id, None)
         self._finished[job.job_id] = job
@@ -230,20 +256,14 @@ class ActiveJobs:
             if not job.finished.is_set():
                 job.error = error()
                 job.finished.set()
+        self.abandoned = error()  # what a wait() on a job that waited cold gets
+        for watcher in self._watchers.values():
+            watcher.set()
+        self._watchers.clear()
+        self.resumed_ids.clear()
         self._jobs.clear()
         self._started.clear()
         self.queue = FairQueue()
-
-    def waiting(self) -> list[QueuedJob]:
-        """The queued jobs in the order they will start."""
-        jobs = (self._jobs.get(job_id) for job_id in self.queue.snapshot())
-        return [
-            QueuedJob(
-                job.job_id, job.requester.key, job.request.images_requested, job.requester.venue.server_id
-            )
-            for job in jobs
-            if job is not None
-        ]
 
     def tasks(self) -> list[asyncio.Task[None]]:
         """The tasks of jobs running now."""

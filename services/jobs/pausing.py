@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from services.jobs.active import ActiveJob, ActiveJobs
 from services.jobs.shared import SharedJobs
@@ -25,9 +26,16 @@ log = logging.getLogger(__name__)
 
 
 class PauseNotices:
-    def __init__(self, active: ActiveJobs, notify: SinkNotifier, shared: SharedJobs | None = None) -> None:
+    def __init__(
+        self,
+        active: ActiveJobs,
+        notify: SinkNotifier,
+        shared: SharedJobs | None = None,
+        look: Callable[[str], Awaitable[ActiveJob | None]] | None = None,
+    ) -> None:
         self._active = active
         self._notify = notify
+        self._look = look  # a job waiting cold: rebuilt from its row for the notice (services.jobs.cold)
         self._shared = shared  # a shared database: the switch is its, for every process
         self._told: set[str] = set()  # jobs told "paused" and not yet "resumed"
         self._order = asyncio.Lock()
@@ -75,18 +83,19 @@ class PauseNotices:
 
     async def _tell_paused(self) -> None:
         async with self._order:
-            waiting = self._waiting()
-            for job in waiting:
+            waiting = 0
+            async for job in self._waiting():
+                waiting += 1
                 if self._active.queue.open.is_set():
                     break  # resumed meanwhile: the resume notices take over
                 await self._paused_one(job)
-            log.info("jobs.paused", extra={"queued": len(waiting)})
+            log.info("jobs.paused", extra={"queued": waiting})
 
     async def _tell_resumed(self) -> None:
         async with self._order:
             told, self._told = self._told, set()
-            for job in self._waiting():
-                if job.job_id not in told or not isinstance(job.sink, PauseAwareSink):
+            async for job in self._waiting(among=told):
+                if not isinstance(job.sink, PauseAwareSink):
                     continue
                 if job.job_id not in self._active.queue:
                     continue  # started meanwhile: its own status says so
@@ -95,9 +104,15 @@ class PauseNotices:
                 await self._notify.guarded(job.job_id, "on_unpaused", call)
             log.info("jobs.resumed", extra={"told": len(told)})
 
-    def _waiting(self) -> list[ActiveJob]:
-        jobs = (self._active.unfinished(job_id) for job_id in self._active.queue.snapshot())
-        return [job for job in jobs if job is not None]
+    async def _waiting(self, among: set[str] | None = None) -> AsyncIterator[ActiveJob]:
+        for job_id in self._active.queue.snapshot():
+            if among is not None and job_id not in among:
+                continue
+            job = self._active.unfinished(job_id)
+            if job is None and self._look is not None:
+                job = await self._look(job_id)
+            if job is not None:
+                yield job
 
     async def close(self) -> None:
         await self._tasks.cancel()

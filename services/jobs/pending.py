@@ -115,6 +115,7 @@ class PendingRequests:
                 n_requested=0,
                 error=NOT_STARTED,
                 error_kind="JobCancelled",
+                announced=False,
             )
             try:
                 sink = factory(record) if factory is not None else None

@@ -102,6 +102,10 @@ class JobRecord:
     seeds: tuple[int, ...] = ()  # of the delivered images
     text: str | None = None
     deleted: bool = False
+    # The person was told about this job already (its place, at least): true of every stored row a
+    # sink is built from; false only for the record a submit hands its sink factory, and for a
+    # request that never became a job. A sink built again keeps editing what was posted.
+    announced: bool = True
 
     @property
     def platform(self) -> str:
@@ -346,6 +350,19 @@ class JobRecords:
             row["resume_token"],
             unreadable,
             _refs(row) if request is not None else {},
+        )
+
+    async def unfinished_row(self, job_id: str) -> Row | None:
+        """The row of ``job_id`` if it is still queued, running or delivering."""
+        return await self.db.fetchone(
+            f"SELECT rowid AS row_id, * FROM jobs WHERE id = ? AND {_UNFINISHED_SQL}", (job_id,)
+        )
+
+    async def queued_rows(self, job_ids: Sequence[str]) -> list[Row]:
+        """Who asked for each of ``job_ids`` and how many images (the admins' queue listing)."""
+        marks = ", ".join("?" for _ in job_ids)
+        return await self.db.fetchall(
+            f"SELECT id, requester_json, n_requested FROM jobs WHERE id IN ({marks})", tuple(job_ids)
         )
 
     async def last_rowid(self) -> int:

@@ -133,6 +133,8 @@ class Recovery:
             await self.notify.resumed(job.sink, job.job_id, position)
         finally:
             job.announced.set()
+            self.active.resumed_ids.add(job.job_id)
+            self.active.cool(job)  # waits as an id; rebuilt from its row when it starts
 
     async def adopt(
         self,
@@ -141,12 +143,14 @@ class Recovery:
         report: RecoveryReport | None = None,
         *,
         resumed: bool = True,
+        park: bool = True,
     ) -> ActiveJob | None:
         """The in-memory job for a row a previous process (or another worker) left; None if refunded.
 
         Also what a worker of the shared queue does with each row it claims
         (:mod:`services.jobs.shared`). ``resumed``: the row was started before (running or
-        delivering), so its partial results must not mix with the new attempt.
+        delivering), so its partial results must not mix with the new attempt. ``park=False``: it
+        runs now, keep the input images just read (else only their references stay).
         """
         record = unfinished.record
         job_id = record.job_id
@@ -179,7 +183,7 @@ class Recovery:
         job.resume_token = unfinished.resume_token
         if record.status is JobStatus.DELIVERING:
             job.redeliver = record
-        else:  # its images wait in the store
+        elif park:  # its images wait in the store
             job.park_inputs(unfinished.inputs)
         return job
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from services.backends.base import Backend, ProgressCallback, ResumableBackend
 from services.errors import BackendError, EaselError, JobCancelled, StorageFull
-from services.jobs.active import ActiveJob, ActiveJobs
+from services.jobs.active import ActiveJob, ActiveJobs, Flag
 from services.jobs.inputs import with_inputs
 from services.jobs.publishing import Publishing
 from services.jobs.records import JobRecords, JobStatus
@@ -63,6 +63,9 @@ class JobRunner:
     clock: Callable[[], float]
     storage: StorageWatch
     next_job: Callable[[], Awaitable[ActiveJob | None]] | None = None  # default: the in-memory fair queue
+    warm: Callable[[str], Awaitable[ActiveJob | None]] | None = (
+        None  # a job waiting as an id: its row made a job
+    )
     _workers: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     def start(self, workers: int) -> None:
@@ -105,7 +108,17 @@ class JobRunner:
         return False
 
     async def _next_queued(self) -> ActiveJob | None:
-        job = self.active.unfinished(await self.active.queue.get())
+        job_id = await self.active.queue.get()
+        job = self.active.unfinished(job_id)
+        if job is None and self.warm is not None:  # waited cold (services.jobs.cold)
+            self.active.warming[job_id] = warming = Flag()
+            try:
+                job = await self.warm(job_id)
+            finally:
+                del self.active.warming[job_id]
+                warming.set()
+            if job is None:
+                self.active.unwatch(job_id)
         return job if job is not None and job.phase is JobStatus.QUEUED else None
 
     async def _worker(self) -> None:

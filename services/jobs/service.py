@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import socket
 import time
@@ -23,13 +24,15 @@ from services.db import DATABASE_ERRORS, Database
 from services.errors import BackendError, JobCancelled, JobNotFound, NotAllowed, StorageError, StorageFull
 from services.jobs.active import ActiveJob, ActiveJobs, JobStats, user_hash
 from services.jobs.codec import request_images
+from services.jobs.cold import ColdJobs
 from services.jobs.gate import RequestGate
 from services.jobs.lock import JobsClaim
 from services.jobs.pausing import PauseNotices
 from services.jobs.pending import PendingRequests
 from services.jobs.publishing import Publisher, Publishing
+from services.jobs.queries import JobQueries
 from services.jobs.queued import QueuedJob, SubmittedJob
-from services.jobs.records import JobRecord, JobRecords, JobStatus, NewJob, stored_error
+from services.jobs.records import JobRecord, JobRecords, JobStatus, NewJob
 from services.jobs.recovery import Recovery, RecoveryReport
 from services.jobs.roles import Role
 from services.jobs.runner import JobRunner
@@ -38,16 +41,16 @@ from services.jobs.shared import SharedJobs
 from services.jobs.shared_queue import LEASE_S, SharedQueue
 from services.jobs.sinks import SINK_TIMEOUT_S, JobSink, SinkFactory, SinkNotifier
 from services.jobs.storage_watch import StorageWatch
-from services.quota import WINDOW_S, QuotaBook, QuotaStatus
+from services.quota import QuotaBook
 from services.store import ImageStore
-from services.types import GenerationRequest, InputImage, JobOutcome, Requester
+from services.types import GenerationRequest, Requester
 
 __all__ = ["JobService", "QueuedJob", "SubmittedJob"]
 
 log = logging.getLogger(__name__)
 
 
-class JobService:
+class JobService(JobQueries):
     """Shared by every front end and the CLI; see :mod:`services.jobs`."""
 
     def __init__(
@@ -110,7 +113,13 @@ class JobService:
         )
         self.worker_id = worker_id or f"{socket.gethostname()}:{db.data_dir.resolve()}"
         self._shared: SharedJobs | None = None
-        if shared:
+        self._cold: ColdJobs | None = None  # SQLite: waiting jobs are ids in the fair queue
+        if not shared:
+            self._cold = ColdJobs(
+                records=self._records, active=self._active, recovery=self._recovery, factories=self._factories
+            )
+            self._runner.warm = self._cold.warm
+        else:
             self._shared = SharedJobs(
                 queue=SharedQueue(db, self.worker_id, clock, lease_s),
                 active=self._active,
@@ -120,7 +129,8 @@ class JobService:
             )
             self._runner.next_job = self._shared.next_for_runner
         self.pending = PendingRequests(db, clock=clock, owner=self.worker_id if shared else "")
-        self._pauses = PauseNotices(self._active, self._notify, self._shared)
+        look = None if self._cold is None else functools.partial(self._cold.warm, hold=False)
+        self._pauses = PauseNotices(self._active, self._notify, self._shared, look)
         self.role = Role.ALL
         self._started = False
         self._stopping = False
@@ -148,6 +158,7 @@ class JobService:
             raise ValueError(f"role {role} needs a shared PostgreSQL database")
         self.role = role
         await self._lock.acquire()
+        self._active.abandoned = None
         try:
             upto = await self._recovery.prepare(requeue=self._shared is None)
             not_started = await self.pending.tell_unstarted(self._factories, self._notify)
@@ -290,7 +301,9 @@ class JobService:
                 "job.submit_failed", exc_info=True, extra={"job_id": job_id, "user": user_hash(requester.key)}
             )
             raise BackendError(log_detail=f"could not store the job: {type(exc).__name__}") from exc
-        job = ActiveJob(job_id, requester, request, origin_dict, reservation.id, sink)
+        job = ActiveJob(
+            job_id, requester, request, origin_dict, reservation.id, sink, pinned=sink is not None
+        )
         self._active.hold(job)
         self._active.counts["submitted"] += 1
         try:
@@ -333,51 +346,10 @@ class JobService:
             job.announced.set()
             if self._shared is not None and sink is None:
                 await self._shared.queue.open_for_claims(job_id)
+            self._active.cool(job)  # told its place: it waits as an id (services.jobs.cold)
         return SubmittedJob(job_id, position)
 
-    # Queries and commands ------------------------------------------------------------------
-
-    async def history(self, requester: Requester, limit: int = 20) -> list[JobRecord]:
-        """The person's last ``limit`` jobs, newest first, whatever platform they were asked on."""
-        return await self._records.recent_of(requester.key, limit)
-
-    async def find_job(self, prefix: str) -> JobRecord | None:
-        """The job an invisible mark names (its id prefix), or None (:mod:`services.provenance.verify`)."""
-        return await self._records.find_by_prefix(prefix)
-
-    async def get_job(self, job_id: str) -> JobRecord:
-        """The stored job (``JobNotFound`` if unknown)."""
-        record = await self._records.get(job_id)
-        if record is None:
-            raise JobNotFound(log_detail=f"no job {job_id!r}")
-        return record
-
-    async def wait(self, job_id: str) -> JobOutcome:
-        """The job's outcome once it is finished; raises the job's :class:`EaselError`."""
-        if self._shared is not None:  # run by any process: wait until it ends there
-            await self._shared.until_settled(job_id, self.get_job)
-        job = self._active.get(job_id)
-        if job is not None:
-            await job.finished.wait()
-            if job.error is not None:
-                raise job.error
-            assert job.outcome is not None
-            return job.outcome
-        record = await self.get_job(job_id)
-        if record.status is JobStatus.DONE and not record.deleted and record.request is not None:
-            return await self._publishing.republish(record)
-        if record.status in (JobStatus.FAILED, JobStatus.CANCELLED):
-            raise stored_error(record.error_kind, record.error)
-        raise JobNotFound(log_detail=f"job {job_id} is {record.status} and not running in this process")
-
-    async def load_original(self, job_id: str, index: int) -> InputImage:
-        """The clean stored original of image ``index`` (``JobNotFound`` if gone or deleted)."""
-        return await self.store.load_original(job_id, index)
-
-    async def quota_status(self, requester: Requester) -> QuotaStatus:
-        """The person's units (:meth:`QuotaBook.status`) and the images their jobs made in the window."""
-        images = await self._records.images_since(requester.key, self._clock() - WINDOW_S)
-        return dataclasses.replace(await self.quota.status(requester), images=images)
+    # Commands (the queries are JobQueries') ---------------------------------------------------
 
     @property
     def paused(self) -> bool:
@@ -398,20 +370,33 @@ class JobService:
 
     async def queued(self) -> list[QueuedJob]:
         """The waiting jobs in the order they will start (``/easel admin queue``)."""
-        return await self._shared.waiting() if self._shared is not None else self._active.waiting()
+        if self._shared is not None:
+            return await self._shared.waiting()
+        assert self._cold is not None
+        return await self._cold.listing(self._active.queue.snapshot())
 
     async def cancel(self, job_id: str) -> bool:
         """Cancel a queued or running job (quota refunded, sink told). False if too late.
 
         Authorisation (is this the requester?) is the front end's business.
         """
-        job = self._active.unfinished(job_id)
+        job = await self._held(job_id)
         if job is not None:
             return await self._runner.cancel(job)
         if self._shared is not None:
             return await self._shared.cancel(job_id, self._settle)
         await self.get_job(job_id)  # JobNotFound if it never existed
         return False
+
+    async def _held(self, job_id: str) -> ActiveJob | None:
+        """``job_id`` as a job in memory if it runs or waits here (a cold one is warmed for it)."""
+        warming = self._active.warming.get(job_id)
+        if warming is not None:  # a worker is reading its row right now
+            await warming.wait()
+        job = self._active.unfinished(job_id)
+        if job is None and self._cold is not None and job_id in self._active.queue:
+            job = await self._cold.warm(job_id)
+        return job
 
     async def delete(self, job_id: str, *, by: Requester, moderator: bool = False) -> JobRecord:
         """Delete a result for ``by``: the one rule for every front end.
@@ -429,8 +414,7 @@ class JobService:
 
     async def mark_deleted(self, job_id: str) -> None:
         """The user deleted the post: forget the stored originals (buttons answer "gone")."""
-        job = self._active.unfinished(job_id)
-        if job is not None and not job.phase.finished:
+        if not (await self.get_job(job_id)).status.finished:  # waiting (here or elsewhere) or running
             await self.cancel(job_id)
         if not await self._records.mark_deleted(job_id, deleted_at=self._clock()):
             raise JobNotFound(log_detail=f"no job {job_id!r}")

@@ -70,3 +70,33 @@ async def test_append_mode_posts_new_messages_only_when_they_matter(slack_server
         failing = StatusUpdater(target, session=session, client=client, min_interval_s=0)
         await failing.final(":warning: no")
         assert posts(slack_server)[-1] == (":warning: no", False)
+
+
+async def test_a_status_line_built_again_edits_what_the_first_one_posted(slack_server: FakeSlack) -> None:
+    """A job's sink is built again when it starts after waiting, after a restart or on another
+    worker: its status line goes on replacing the message the person already has, and counts the
+    URL use that message cost."""
+    target = StatusTarget(
+        channel="C1", user="U1", response_url=slack_server.new_response_url(), mode="replace"
+    )
+    async with aiohttp.ClientSession() as session:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=slack_server.api_url, session=session)
+        first = StatusUpdater(target, session=session, client=client, min_interval_s=0)
+        await first.update("queued")
+        again = StatusUpdater(target, session=session, client=client, min_interval_s=0)
+        again.continue_told()
+        for n in range(10):
+            await again.update(f"step {n}")
+        await again.final("done")
+        assert posts(slack_server)[0] == ("queued", False)
+        assert all(replace for _, replace in posts(slack_server)[1:])  # edits, never a second message
+        assert len(posts(slack_server)) == 5  # within Slack's 5 uses, the final one included
+        assert posts(slack_server)[-1] == ("done", True)
+
+        appended = StatusTarget(
+            channel="C1", user="U1", response_url=slack_server.new_response_url(), mode="append"
+        )
+        button = StatusUpdater(appended, session=session, client=client, min_interval_s=0)
+        button.continue_told()
+        await button.update("started")  # the person has their "queued" message already
+        assert posts(slack_server)[-1] == ("done", True)
