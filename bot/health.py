@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
 from services.jobs import JobStats
@@ -22,11 +22,12 @@ StatsSource = Callable[[], JobStats]
 class _JobCollector(Collector):
     """Exports the job service's counters under ``easel_*`` names."""
 
-    def __init__(self, stats: StatsSource, started_at: float) -> None:
+    def __init__(self, stats: StatsSource, started_at: float, role: str) -> None:
         self._stats = stats
         self._started_at = started_at
+        self._role = role
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily]:
         stats = self._stats()
         jobs = CounterMetricFamily("easel_jobs", "Jobs finished, by outcome", labels=["status"])
         for status, count in stats.jobs_by_status.items():
@@ -59,6 +60,9 @@ class _JobCollector(Collector):
         yield GaugeMetricFamily(
             "easel_uptime_seconds", "Seconds since start", value=time.monotonic() - self._started_at
         )
+        yield InfoMetricFamily(
+            "easel_role", "What this process does: all, gateway or worker", {"role": self._role}
+        )
 
 
 class HealthServer:
@@ -72,14 +76,16 @@ class HealthServer:
         status: Callable[[], Awaitable[Mapping[str, object]]] | None = None,
         host: str = "0.0.0.0",
         port: int = 8080,
+        role: str = "all",
     ) -> None:
         self._stats = stats
         self._ready = ready
         self._status = status
         self._host = host
         self._port = port
+        self.role = role  # all, gateway or worker: so an operator can tell the processes apart
         self._registry = CollectorRegistry(auto_describe=True)
-        self._registry.register(_JobCollector(stats, time.monotonic()))
+        self._registry.register(_JobCollector(stats, time.monotonic(), role))
         self._runner: web.AppRunner | None = None
         self.port = port
 
@@ -110,6 +116,7 @@ class HealthServer:
         ok = all(parts.values())
         body = {
             "status": "ok" if ok else "degraded",
+            "role": self.role,
             "components": parts,
             "queue_depth": stats.queue_depth,
             "running": stats.running,
@@ -118,7 +125,11 @@ class HealthServer:
 
     async def _operator_status(self, request: web.Request) -> web.Response:
         """The operator view: front ends, backend (credits, GPU hosts), queue and job counters."""
-        body: dict[str, object] = {"components": dict(self._ready()), "jobs": dict(self._stats())}
+        body: dict[str, object] = {
+            "role": self.role,
+            "components": dict(self._ready()),
+            "jobs": dict(self._stats()),
+        }
         if self._status is not None:
             body.update(await self._status())
         return web.json_response(body)
