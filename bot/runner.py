@@ -214,7 +214,8 @@ async def serve(settings: Settings, *, role: Role = Role.ALL, stop: asyncio.Even
             log.info("health.listening", extra={"port": health.port})
             for frontend in frontends:
                 try:
-                    await _preflight(frontend.name, settings)
+                    if role is not Role.WORKER:  # a worker opens no Socket Mode connection to check
+                        await _preflight(frontend.name, settings)
                     started = await _start_unless_stopped(frontend, stop)
                 except Exception as exc:
                     reason = describe_start_failure(frontend.name, exc, settings)
