@@ -26,7 +26,15 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-__all__ = ["PostgresServer", "database_url", "find_bin_dir", "postgres_server", "storage"]
+__all__ = [
+    "PostgresServer",
+    "database_url",
+    "find_bin_dir",
+    "postgres_server",
+    "start_server",
+    "stop_server",
+    "storage",
+]
 
 _NEEDED = ("initdb", "pg_ctl", "postgres")
 _MISSING = (
@@ -105,11 +113,11 @@ def _run(argv: list[str]) -> None:
         raise RuntimeError(f"{' '.join(argv[:2])} failed ({done.returncode}): {done.stderr.strip()[-800:]}")
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+def start_server() -> PostgresServer:
+    """Initialise and start a server in a new temp dir (``stop_server`` removes it); RuntimeError if it cannot."""
     bin_dir = find_bin_dir()
     if bin_dir is None:
-        pytest.fail(_MISSING, pytrace=False)
+        raise RuntimeError(_MISSING)
     root = Path(tempfile.mkdtemp(prefix="easel-pg-"))
     if os.geteuid() == 0:
         entry = pwd.getpwnam("postgres")
@@ -137,16 +145,29 @@ def postgres_server() -> Iterator[PostgresServer]:
             "start",
         ]
     )
+    return server
+
+
+def stop_server(server: PostgresServer) -> None:
+    subprocess.run(
+        _as_server_user([str(server.bin_dir / "pg_ctl"), "-D", str(server.root / "data"), "-m", "immediate",
+                         "-w", "stop"]),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )  # fmt: skip
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    if find_bin_dir() is None:
+        pytest.fail(_MISSING, pytrace=False)
+    server = start_server()
     try:
         yield server
     finally:
-        subprocess.run(
-            _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        stop_server(server)
 
 
 @pytest.fixture
