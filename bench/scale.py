@@ -4,9 +4,12 @@ Run from the repository root::
 
     python bench/scale.py                          # queues of 100, 10,000 and 50,000; recovery of 100..10,000
     python bench/scale.py --queued 100,10000 --recover 100,1000
+    python bench/scale.py --postgres               # the same on a PostgreSQL server it starts
 
 Everything runs in-process: the real :class:`services.jobs.JobService` on SQLite in a temp
-data dir, a zero-latency fake backend (``tests/fakes/backend.py``) and no-op front ends.
+data dir (or, with ``--postgres``, on a PostgreSQL server started on 127.0.0.1 for the run,
+where the queue is the shared ``jobs`` table), a zero-latency fake backend
+(``tests/fakes/backend.py``) and no-op front ends.
 Generation is paused so that submitted jobs stay queued. Figures, each against the
 100-queued (or 100-recovered) baseline measured in the same run:
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import os
 import statistics
@@ -49,8 +53,10 @@ from services.types import (
 )
 from services.watermark import Watermarker
 from tests.fakes.backend import FakeBackend, render_png
+from tests.helpers.postgres import PostgresServer, running_postgres
 
 USERS = 200  # queued jobs come from this many people, round-robin
+SERVER: PostgresServer | None = None
 PAGE = 4096
 
 
@@ -81,8 +87,14 @@ def request(i: int, init: InputImage | None = None) -> GenerationRequest:
     return GenerationRequest(operation=Operation.IMAGINE, prompts=(WeightedPrompt(f"bench {i}"),), seed=i)
 
 
-async def open_service(data_dir: Path) -> tuple[Database, JobService]:
-    db = await Database.open(data_dir)
+DATABASE_URL: str | None = None  # --postgres: one fresh database per measurement
+
+
+async def open_service(data_dir: Path, *, fresh: bool = True) -> tuple[Database, JobService]:
+    global DATABASE_URL
+    if SERVER is not None and fresh:
+        DATABASE_URL = await SERVER.create_database()
+    db = await Database.open(data_dir, url=DATABASE_URL)
     jobs = JobService(
         db=db,
         quota=QuotaBook(db, daily_limit=10_000_000),
@@ -184,7 +196,7 @@ async def recovery(root: Path, sizes: list[int]) -> None:
         await fill(jobs, 0, size)
         await jobs.stop()
         await db.close()
-        db, jobs = await open_service(data_dir)
+        db, jobs = await open_service(data_dir, fresh=False)
         jobs.pause()  # nothing starts: what is measured is bringing the queue back
         t0 = time.perf_counter()
         if hasattr(jobs, "recovered"):  # this easel serves while it recovers
@@ -224,9 +236,14 @@ async def main() -> None:
     parser.add_argument("--recover", type=sizes, default=[100, 1_000, 10_000])
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--inputs", type=int, default=40, help="queued remixes with a 1 MB input")
+    parser.add_argument("--postgres", action="store_true", help="on a PostgreSQL server started for the run")
     args = parser.parse_args()
-    print(f"easel scale bench: {os.cpu_count()} CPUs, SQLite, zero-latency fake backend, generation paused")
-    with tempfile.TemporaryDirectory(prefix="easel-scale-") as tmp:
+    engine = "PostgreSQL (shared queue)" if args.postgres else "SQLite"
+    print(f"easel scale bench: {os.cpu_count()} CPUs, {engine}, zero-latency fake backend, generation paused")
+    with contextlib.ExitStack() as stack, tempfile.TemporaryDirectory(prefix="easel-scale-") as tmp:
+        if args.postgres:
+            global SERVER
+            SERVER = stack.enter_context(running_postgres())
         root = Path(tmp)
         await queue_costs(root, args.queued, args.samples)
         if args.inputs:

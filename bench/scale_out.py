@@ -36,7 +36,7 @@ from tests.fakes.slack import FakeSlack
 from tests.fakes.stability import FakeStabilityServer
 from tests.helpers.cluster import Cluster
 from tests.helpers.operator_run import RunningEasel
-from tests.helpers.postgres import PostgresServer, start_server, stop_server
+from tests.helpers.postgres import PostgresServer, running_postgres
 from tests.helpers.waiting import until
 
 PEOPLE = 30
@@ -146,18 +146,14 @@ async def main() -> None:
     parser.add_argument("--jobs", type=int, default=120, help="jobs per row")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
-    pg = await asyncio.to_thread(start_server)
     rows: list[tuple[str, float, dict[str, float]]] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="easel-scale-out-") as tmp:
-            rate, cpu = await run_row(Path(tmp) / "single", None, 0, args.jobs, pg)
-            rows.append(("1 x all (SQLite)", rate, cpu))
-            for n in counts:
-                url = await pg.create_database()
-                rate, cpu = await run_row(Path(tmp) / f"w{n}", url, n, args.jobs, pg)
-                rows.append((f"gateway + {n} worker{'s' if n > 1 else ''}", rate, cpu))
-    finally:
-        await asyncio.to_thread(stop_server, pg)
+    with running_postgres() as pg, tempfile.TemporaryDirectory(prefix="easel-scale-out-") as tmp:
+        rate, cpu = await run_row(Path(tmp) / "single", None, 0, args.jobs, pg)
+        rows.append(("1 x all (SQLite)", rate, cpu))
+        for n in counts:
+            url = await pg.create_database()
+            rate, cpu = await run_row(Path(tmp) / f"w{n}", url, n, args.jobs, pg)
+            rows.append((f"gateway + {n} worker{'s' if n > 1 else ''}", rate, cpu))
     base = rows[1][1]
     print(f"{args.jobs} jobs from {PEOPLE} people, zero-latency backend, {os.cpu_count()} CPUs")
     print(f"{'configuration':<22} {'jobs/s':>7} {'ratio':>6}   CPU ms per job")

@@ -250,7 +250,7 @@ async def _job_admin(
         await audit.record(actor, "resume", server_id=server_id)
         return "Generation resumed." if changed else "Generation was not paused."
     if name == "queue" and not rest:
-        queue = jobs.queued()
+        queue = await jobs.queued()
         waiting = [(place, q) for place, q in enumerate(queue, 1) if scope is None or q.server_id == scope]
         if not waiting:
             return "No jobs from here are waiting." if queue else "No jobs are waiting."

@@ -223,4 +223,41 @@ MIGRATIONS: tuple[Migration, ...] = (
     DROP TABLE IF EXISTS control_requests;
     """,
     ),
+    # 7: the shared queue (issue 15, services.jobs.shared_queue): with PostgreSQL every easel
+    # process takes jobs from the table itself. Each job carries its fair round (round-robin across
+    # people, as services.jobs.fair_queue does in memory) and a lease: who runs it, until when.
+    # A pending request names the process that acknowledged it, so only that process's next start
+    # tells its people it was not started.
+    Migration(
+        """
+    ALTER TABLE jobs ADD COLUMN fair_round INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN claimed_by TEXT;
+    ALTER TABLE jobs ADD COLUMN lease_until REAL NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX ix_jobs_fair_order ON jobs (fair_round) WHERE status IN ('queued', 'running', 'delivering');
+    CREATE INDEX ix_jobs_claimed_by ON jobs (claimed_by) WHERE status IN ('queued', 'running', 'delivering');
+    CREATE TABLE queue_turns (
+        requester_key  TEXT PRIMARY KEY,
+        last_round     INTEGER NOT NULL
+    );
+    CREATE TABLE queue_state (
+        id      INTEGER PRIMARY KEY,
+        round   INTEGER NOT NULL,
+        paused  INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO queue_state (id, round, paused) VALUES (1, 0, 0);
+    ALTER TABLE pending_requests ADD COLUMN owner TEXT;
+    """,
+        """
+    ALTER TABLE pending_requests DROP COLUMN owner;
+    DROP TABLE IF EXISTS queue_state;
+    DROP TABLE IF EXISTS queue_turns;
+    DROP INDEX IF EXISTS ix_jobs_claimed_by;
+    DROP INDEX IF EXISTS ix_jobs_fair_order;
+    ALTER TABLE jobs DROP COLUMN cancel_requested;
+    ALTER TABLE jobs DROP COLUMN lease_until;
+    ALTER TABLE jobs DROP COLUMN claimed_by;
+    ALTER TABLE jobs DROP COLUMN fair_round;
+    """,
+    ),
 )

@@ -143,6 +143,19 @@ class Database(ABC):
         """Give up :meth:`claim_jobs` (idempotent)."""
         return None
 
+    async def listen(self, channel: str, on_notify: Callable[[str], None]) -> bool:
+        """Call ``on_notify(payload)`` whenever any process runs :meth:`notify` on ``channel``.
+
+        True when the engine delivers notifications (PostgreSQL's LISTEN); False when the
+        caller must poll instead (SQLite has one process, which wakes itself). Best effort:
+        a lost listening connection only makes the caller's polling the wakeup.
+        """
+        return False
+
+    async def notify(self, channel: str, payload: str = "") -> None:
+        """Wake every process listening on ``channel`` (PostgreSQL's NOTIFY); nothing on SQLite."""
+        return None
+
     @abstractmethod
     async def table_names(self) -> set[str]:
         """easel's tables in this database (``schema_version`` included)."""

@@ -23,9 +23,10 @@ Statements are translated from SQLite's spelling by :mod:`services.db.dialect`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import urllib.parse
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,7 @@ class PostgresDatabase(Database):
         self._data_dir = data_dir
         self._url = url
         self._jobs_conn: asyncpg.Connection | None = None
+        self._listen_conn: asyncpg.Connection | None = None
         self.lock_wait_s = lock_wait_s
 
     @property
@@ -189,7 +191,29 @@ class PostgresDatabase(Database):
 
     async def close(self) -> None:
         await self.release_jobs()
+        conn, self._listen_conn = self._listen_conn, None
+        if conn is not None:
+            with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                await conn.close()
         await self._pool.close()
+
+    async def listen(self, channel: str, on_notify: Callable[[str], None]) -> bool:
+        """LISTEN on a connection of its own (a pooled one would be handed to others)."""
+        if self._listen_conn is None or self._listen_conn.is_closed():
+            try:
+                self._listen_conn = await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT_S)
+            except _CONNECT_ERRORS:
+                log.warning("db.listen_failed", extra={"path": self._where, "channel": channel})
+                return False
+
+        def deliver(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+            on_notify(payload)
+
+        await self._listen_conn.add_listener(channel, deliver)
+        return True
+
+    async def notify(self, channel: str, payload: str = "") -> None:
+        await self.execute("SELECT pg_notify(?, ?)", (channel, payload))
 
     async def claim_jobs(self) -> bool:
         """A session advisory lock on a connection of its own: the server drops it when we die."""

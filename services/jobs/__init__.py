@@ -30,6 +30,11 @@ The life of a job (status column of ``jobs``)::
   of refunding and dropping them. In-process waiters get :class:`JobCancelled`.
 * One process per data dir: ``start()`` takes an exclusive lock on
   ``<data_dir>/jobs.lock`` so two processes can never recover (and run) the same jobs.
+* On PostgreSQL (``EASEL_DATABASE_URL``) the queue is the ``jobs`` table itself, shared by
+  every process: one claim per job (``FOR UPDATE SKIP LOCKED`` in the fair order), renewed
+  while it runs; a process that dies loses its claims after the lease and another one
+  resumes its jobs as a restart would (:mod:`services.jobs.shared_queue`). Roles
+  (:class:`Role`) split taking jobs (gateway) from running them (worker).
 * Register every platform before ``start()``: resumed jobs get their sink from the
   factory during ``start()`` (``on_resumed`` for a :class:`ResumeAwareSink`, else ``on_queued``),
   and a job whose platform is not registered is refunded and marked failed.
@@ -47,7 +52,11 @@ One module per job it does (import the public names from here)::
     sinks.py        JobSink and its optional ResumeAwareSink and PauseAwareSink, time-boxed notifications
     pausing.py      the admins' pause: queued jobs' requesters told once, and again on resume
     lock.py         one process per data dir (DataDirBusy)
-    fair_queue.py   round-robin between users
+    fair_queue.py   round-robin between users, in memory (SQLite: one process)
+    shared_queue.py the queue in a shared PostgreSQL: fair rounds, claims, leases (SQL)
+    shared.py       one process's side of it: wakeups, lease renewal, claimed rows made jobs
+    roles.py        Role: all, gateway (takes jobs), worker (runs them)
+    queued.py       SubmittedJob, QueuedJob
     codec.py        GenerationRequest <-> JSON for the job row
 """
 

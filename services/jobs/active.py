@@ -21,11 +21,13 @@ import hashlib
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from typing import Any
 
 from services.errors import EaselError
 from services.jobs.fair_queue import FairQueue
 from services.jobs.inputs import without_inputs
+from services.jobs.queued import QueuedJob
 from services.jobs.records import JobRecord, JobStatus
 from services.jobs.sinks import JobSink
 from services.store import ImageRef
@@ -114,6 +116,18 @@ class ActiveJob:
     def user(self) -> str:
         return user_hash(self.requester.key)
 
+    def queued_record(self, created_at: float) -> JobRecord:
+        """What the sink factory gets for a job just submitted (its row, without reading it back)."""
+        return JobRecord(
+            job_id=self.job_id,
+            requester=self.requester,
+            request=self.request,
+            origin=dict(self.origin),
+            status=self.phase,
+            created_at=datetime.fromtimestamp(created_at, UTC),
+            n_requested=self.request.images_requested,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class JobStats(Mapping[str, object]):
@@ -175,6 +189,10 @@ class ActiveJobs:
         """Hold ``job`` without queueing it (yet)."""
         self._jobs[job.job_id] = job
 
+    def release(self, job_id: str) -> None:
+        """Stop holding a job that waits elsewhere (the shared queue's row): nothing of it stays in RAM."""
+        self._jobs.pop(job_id, None)
+
     def unfinished(self, job_id: str) -> ActiveJob | None:
         """The job if it is queued or running here."""
         return self._jobs.get(job_id)
@@ -215,6 +233,17 @@ class ActiveJobs:
         self._jobs.clear()
         self._started.clear()
         self.queue = FairQueue()
+
+    def waiting(self) -> list[QueuedJob]:
+        """The queued jobs in the order they will start."""
+        jobs = (self._jobs.get(job_id) for job_id in self.queue.snapshot())
+        return [
+            QueuedJob(
+                job.job_id, job.requester.key, job.request.images_requested, job.requester.venue.server_id
+            )
+            for job in jobs
+            if job is not None
+        ]
 
     def tasks(self) -> list[asyncio.Task[None]]:
         """The tasks of jobs running now."""

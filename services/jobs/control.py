@@ -120,7 +120,7 @@ class ControlRequests:
 
     async def open(self) -> list[ControlRequest]:
         rows = await self.db.fetchall(
-            "SELECT * FROM control_requests WHERE answered_at IS NULL ORDER BY requested_at"
+            "SELECT * FROM control_requests WHERE answered_at IS NULL AND answer IS NULL ORDER BY requested_at"
         )
         return [
             ControlRequest(
@@ -132,6 +132,14 @@ class ControlRequests:
             )
             for row in rows
         ]
+
+    async def take(self, request_id: str) -> bool:
+        """Become the one process that answers ``request_id`` (several share a PostgreSQL database)."""
+        taken = await self.db.execute(
+            "UPDATE control_requests SET answer = '' WHERE id = ? AND answered_at IS NULL AND answer IS NULL",
+            (request_id,),
+        )
+        return taken > 0
 
     async def answer(self, request_id: str, answer: ControlAnswer) -> None:
         await self.db.execute(
@@ -171,10 +179,12 @@ class ControlPoller:
 
     async def poll_once(self) -> int:
         """Answer what is open now; returns how many requests were answered."""
-        pending = await self.requests.open()
-        for request in pending:
-            await self.requests.answer(request.id, await self._run(request))
-        return len(pending)
+        answered = 0
+        for request in await self.requests.open():
+            if await self.requests.take(request.id):  # another easel process may have it already
+                await self.requests.answer(request.id, await self._run(request))
+                answered += 1
+        return answered
 
     async def _run(self, request: ControlRequest) -> ControlAnswer:
         if self._clock() - request.requested_at > self.stale_after_s:

@@ -74,15 +74,16 @@ class JobsClaim:
     (:meth:`services.db.Database.claim_jobs`), released when the holder stops or dies.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, exclusive: bool = True) -> None:
         self.db = db
+        self.exclusive = exclusive  # False: the shared queue, where each job has its own claim
         self.data_dir = DataDirLock(db.data_dir)
 
     async def acquire(self) -> None:
         """:class:`DataDirBusy` when another process holds either; then neither is held."""
         self.data_dir.acquire()
         try:
-            if not await self.db.claim_jobs():
+            if self.exclusive and not await self.db.claim_jobs():
                 raise DataDirBusy(
                     f"another easel process is running jobs on {self.db.where}; "
                     "stop it, or give this one another database"
@@ -92,5 +93,6 @@ class JobsClaim:
             raise
 
     async def release(self) -> None:
-        await self.db.release_jobs()
+        if self.exclusive:
+            await self.db.release_jobs()
         self.data_dir.release()

@@ -15,6 +15,7 @@ import functools
 import logging
 
 from services.jobs.active import ActiveJob, ActiveJobs
+from services.jobs.shared import SharedJobs
 from services.jobs.sinks import PauseAwareSink, SinkNotifier
 from services.tasks import BackgroundTasks
 
@@ -24,12 +25,32 @@ log = logging.getLogger(__name__)
 
 
 class PauseNotices:
-    def __init__(self, active: ActiveJobs, notify: SinkNotifier) -> None:
+    def __init__(self, active: ActiveJobs, notify: SinkNotifier, shared: SharedJobs | None = None) -> None:
         self._active = active
         self._notify = notify
+        self._shared = shared  # a shared database: the switch is its, for every process
         self._told: set[str] = set()  # jobs told "paused" and not yet "resumed"
         self._order = asyncio.Lock()
         self._tasks = BackgroundTasks("jobs")
+
+    @property
+    def switched_off(self) -> bool:
+        if self._shared is not None:
+            return self._shared.paused
+        return not self._active.queue.open.is_set()
+
+    def switch(self, *, on: bool) -> bool:
+        """Resume (``on``) or pause generation; False if it already was so. Notices follow in the background."""
+        changed = self.switched_off == on
+        if on:
+            self._active.queue.open.set()
+        else:
+            self._active.queue.open.clear()
+        if self._shared is not None:
+            self._shared.set_paused(not on)
+        if changed:
+            self.resumed() if on else self.paused()
+        return changed
 
     def paused(self) -> None:
         self._tasks.spawn(self._tell_paused(), name="pause-notices")
@@ -39,8 +60,10 @@ class PauseNotices:
 
     async def queued_while_paused(self, job: ActiveJob) -> None:
         """A job submitted during a pause hears it right after its queue position."""
+        if not self.switched_off:
+            return
         async with self._order:
-            if not self._active.queue.open.is_set():
+            if self.switched_off:
                 await self._paused_one(job)
 
     async def _paused_one(self, job: ActiveJob) -> None:

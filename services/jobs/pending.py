@@ -48,17 +48,18 @@ NOT_STARTED = (
 class PendingRequests:
     """See the module docstring."""
 
-    def __init__(self, db: Database, *, clock: Callable[[], float]) -> None:
+    def __init__(self, db: Database, *, clock: Callable[[], float], owner: str = "") -> None:
         self.db = db
         self._clock = clock
+        self.owner = owner  # the process that acknowledged: only its next start tells (shared database)
         self._telling: set[asyncio.Task[None]] = set()
 
     async def record(self, requester: Requester, command: str, origin: Mapping[str, Any]) -> str:
         """Write an acknowledged request (one autocommitted row); returns its id."""
         request_id = "p" + uuid.uuid4().hex
         await self.db.execute(
-            "INSERT INTO pending_requests (id, platform, command, requester_json, origin_json, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO pending_requests (id, platform, command, requester_json, origin_json, created_at, owner)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 request_id,
                 str(origin.get("platform", "")),
@@ -66,6 +67,7 @@ class PendingRequests:
                 json.dumps(requester_to_dict(requester)),
                 json.dumps(dict(origin)),
                 self._clock(),
+                self.owner or None,
             ),
         )
         return request_id
@@ -87,7 +89,11 @@ class PendingRequests:
         whose platform is not registered are dropped with a log line.
         """
         told: list[str] = []
-        rows = await self.db.fetchall("SELECT * FROM pending_requests ORDER BY created_at")
+        if self.owner:  # a shared database: another live process's requests are its own business
+            sql = "SELECT * FROM pending_requests WHERE owner = ? OR owner IS NULL ORDER BY created_at"
+            rows = await self.db.fetchall(sql, (self.owner,))
+        else:
+            rows = await self.db.fetchall("SELECT * FROM pending_requests ORDER BY created_at")
         for row in rows:
             request_id = str(row["id"])
             try:

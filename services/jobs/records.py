@@ -55,6 +55,7 @@ from services.jobs.codec import (
     requester_from_dict,
     requester_to_dict,
 )
+from services.jobs.shared_queue import Placement
 from services.store import ImageRef, ImageStore
 from services.types import GenerationRequest, InputImage, Requester
 
@@ -193,11 +194,18 @@ class JobRecords:
 
     # Writes ---------------------------------------------------------------------------------
 
-    async def insert(self, tx: Transaction, job: NewJob, reservation_id: str) -> None:
-        """Write a queued job in ``tx``, the transaction that reserved its quota."""
+    async def insert(
+        self, tx: Transaction, job: NewJob, reservation_id: str, placed: Placement | None = None
+    ) -> None:
+        """Write a queued job in ``tx``, the transaction that reserved its quota.
+
+        ``placed``: its place in the shared queue (:mod:`services.jobs.shared_queue`), if there is one.
+        """
+        placed = placed or Placement(0, 0.0)
         await tx.execute(
             "INSERT INTO jobs (id, requester_key, requester_json, platform, origin_json, request_json,"
-            " status, reservation_id, created_at, n_requested) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+            " status, reservation_id, created_at, n_requested, fair_round, lease_until)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
             (
                 job.job_id,
                 job.requester.key,
@@ -208,6 +216,8 @@ class JobRecords:
                 reservation_id,
                 job.created_at,
                 job.n_requested,
+                placed.fair_round,
+                placed.lease_until,
             ),
         )
 
@@ -325,19 +335,18 @@ class JobRecords:
             if not rows:
                 return
             after = (rows[-1]["created_at"], rows[-1]["row_id"])
-            batch: list[UnfinishedJob] = []
-            for row in rows:
-                request, unreadable = await self._rebuild_request(row)
-                batch.append(
-                    UnfinishedJob(
-                        _record(row, request),
-                        row["reservation_id"],
-                        row["resume_token"],
-                        unreadable,
-                        _refs(row) if request is not None else {},
-                    )
-                )
-            yield batch
+            yield [await self.unfinished_from(row) for row in rows]
+
+    async def unfinished_from(self, row: Row) -> UnfinishedJob:
+        """An unfinished job's row as recovery (or a worker that claimed it) needs it."""
+        request, unreadable = await self._rebuild_request(row)
+        return UnfinishedJob(
+            _record(row, request),
+            row["reservation_id"],
+            row["resume_token"],
+            unreadable,
+            _refs(row) if request is not None else {},
+        )
 
     async def last_rowid(self) -> int:
         """The newest row's rowid (0 for none): where a recovery scan stops."""

@@ -83,8 +83,10 @@ class Recovery:
         await self.resume(factories, report, upto=upto)
         return report
 
-    async def prepare(self) -> int:
+    async def prepare(self, *, requeue: bool = True) -> int:
         """The part before easel serves: orphaned reservations refunded, interrupted jobs queued.
+
+        ``requeue=False`` on a shared database, where a running row may be another process's.
 
         Returns the last job row that ``resume`` must look at (later ones are this process's own).
         """
@@ -94,7 +96,8 @@ class Recovery:
             if reservation.job_id not in unfinished:
                 await self.quota.refund(reservation.id)
                 log.warning("quota.orphan_refunded", extra={"job_id": reservation.job_id})
-        await self.records.requeue_interrupted()
+        if requeue:
+            await self.records.requeue_interrupted()
         return upto
 
     async def resume(
@@ -110,6 +113,41 @@ class Recovery:
     async def _recover(
         self, unfinished: UnfinishedJob, factories: Mapping[str, SinkFactory], report: RecoveryReport
     ) -> None:
+        job = await self.adopt(unfinished, factories, report)
+        if job is None:
+            return
+        position = self.active.enqueue(job)
+        self.active.counts["resumed"] += 1
+        report.resumed.append(job.job_id)
+        log.info(
+            "job.resumed",
+            extra={
+                "job_id": job.job_id,
+                "user": job.user,
+                "platform": unfinished.record.platform,
+                "position": position,
+                "redeliver": job.redeliver is not None,
+            },
+        )
+        try:
+            await self.notify.resumed(job.sink, job.job_id, position)
+        finally:
+            job.announced.set()
+
+    async def adopt(
+        self,
+        unfinished: UnfinishedJob,
+        factories: Mapping[str, SinkFactory],
+        report: RecoveryReport | None = None,
+        *,
+        resumed: bool = True,
+    ) -> ActiveJob | None:
+        """The in-memory job for a row a previous process (or another worker) left; None if refunded.
+
+        Also what a worker of the shared queue does with each row it claims
+        (:mod:`services.jobs.shared`). ``resumed``: the row was started before (running or
+        delivering), so its partial results must not mix with the new attempt.
+        """
         record = unfinished.record
         job_id = record.job_id
         base_log = {"job_id": job_id, "user": user_hash(record.requester.key), "platform": record.platform}
@@ -130,33 +168,26 @@ class Recovery:
             reason = "platform not registered" if factory is None else "sink factory failed"
             log.warning("job.recovery_refunded", extra={**base_log, "reason": reason})
             await self._refund(job, _interrupted(_INTERRUPTED), report)
-            return
+            return None
         if record.request is None:
             log.warning("job.recovery_refunded", extra={**base_log, "reason": unfinished.unreadable})
             error = _interrupted(_INPUT_GONE)
             await self._refund(job, error, report)
             await self.notify.failed(job.sink, job_id, error)
-            return
-        job.resumed = True
+            return None
+        job.resumed = resumed
         job.resume_token = unfinished.resume_token
-        redeliver = record.status is JobStatus.DELIVERING
-        if redeliver:
+        if record.status is JobStatus.DELIVERING:
             job.redeliver = record
-        else:  # already 'queued' in its row (prepare); its images wait on disk
+        else:  # its images wait in the store
             job.park_inputs(unfinished.inputs)
-        position = self.active.enqueue(job)
-        self.active.counts["resumed"] += 1
-        report.resumed.append(job_id)
-        log.info("job.resumed", extra={**base_log, "position": position, "redeliver": redeliver})
-        try:
-            await self.notify.resumed(job.sink, job_id, position)
-        finally:
-            job.announced.set()
+        return job
 
-    async def _refund(self, job: ActiveJob, error: JobCancelled, report: RecoveryReport) -> None:
+    async def _refund(self, job: ActiveJob, error: JobCancelled, report: RecoveryReport | None) -> None:
         await self.settle.failed(job, error, JobStatus.FAILED)
         self.active.counts["refunded_on_recovery"] += 1
-        report.refunded.append(job.job_id)
+        if report is not None:
+            report.refunded.append(job.job_id)
 
 
 def _interrupted(message: str) -> JobCancelled:

@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from services.backends.base import Backend, ProgressCallback, ResumableBackend
@@ -62,6 +62,7 @@ class JobRunner:
     notify: SinkNotifier
     clock: Callable[[], float]
     storage: StorageWatch
+    next_job: Callable[[], Awaitable[ActiveJob | None]] | None = None  # default: the in-memory fair queue
     _workers: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     def start(self, workers: int) -> None:
@@ -103,12 +104,17 @@ class JobRunner:
             return job.phase is JobStatus.CANCELLED
         return False
 
+    async def _next_queued(self) -> ActiveJob | None:
+        job = self.active.unfinished(await self.active.queue.get())
+        return job if job is not None and job.phase is JobStatus.QUEUED else None
+
     async def _worker(self) -> None:
+        next_job = self.next_job or self._next_queued
         while True:
-            job_id = await self.active.queue.get()
-            job = self.active.unfinished(job_id)
-            if job is None or job.phase is not JobStatus.QUEUED:
+            job = await next_job()
+            if job is None:
                 continue
+            job_id = job.job_id
             self.active.start(job)
             job.task = asyncio.create_task(self._run(job), name=f"easel-job-{job_id[:8]}")
             await asyncio.wait([job.task])

@@ -1,8 +1,8 @@
 """The facade every front end and the CLI use: :class:`JobService` (see :mod:`services.jobs`).
 
-It owns the composition of the package (records, the in-memory table, settlement, publishing,
-runner, recovery, the jobs claim) and the steps that span them: submit (reserve quota and write the
-row in one transaction, then queue), the queries, cancel and delete.
+It composes the package (records, the in-memory table, settlement, publishing, runner, recovery,
+the shared queue on PostgreSQL) and runs the steps that span them: submit (quota and row in one
+transaction, then queue), the queries, cancel and delete.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from services.backends.base import Backend
@@ -29,11 +28,14 @@ from services.jobs.lock import JobsClaim
 from services.jobs.pausing import PauseNotices
 from services.jobs.pending import PendingRequests
 from services.jobs.publishing import Publisher, Publishing
+from services.jobs.queued import QueuedJob, SubmittedJob
 from services.jobs.records import JobRecord, JobRecords, JobStatus, NewJob, stored_error
 from services.jobs.recovery import Recovery, RecoveryReport
 from services.jobs.roles import Role
 from services.jobs.runner import JobRunner
 from services.jobs.settlement import Settlement
+from services.jobs.shared import SharedJobs
+from services.jobs.shared_queue import LEASE_S, SharedQueue
 from services.jobs.sinks import SINK_TIMEOUT_S, JobSink, SinkFactory, SinkNotifier
 from services.jobs.storage_watch import StorageWatch
 from services.quota import WINDOW_S, QuotaBook, QuotaStatus
@@ -43,22 +45,6 @@ from services.types import GenerationRequest, InputImage, JobOutcome, Requester
 __all__ = ["JobService", "QueuedJob", "SubmittedJob"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class SubmittedJob:
-    job_id: str
-    position: int  # 1 = starts next
-
-
-@dataclass(frozen=True, slots=True)
-class QueuedJob:
-    """One waiting job as the admins' queue listing shows it."""
-
-    job_id: str
-    requester_key: str
-    images: int
-    server_id: str = ""  # where it was asked: admins see their own server's jobs
 
 
 class JobService:
@@ -77,6 +63,8 @@ class JobService:
         sink_timeout_s: float = SINK_TIMEOUT_S,
         gate: RequestGate | None = None,
         pricing: Pricing | None = None,
+        worker_id: str | None = None,
+        lease_s: float = LEASE_S,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
@@ -91,7 +79,8 @@ class JobService:
         self.pricing = pricing or Pricing(lambda: backend.limits)  # how jobs are charged
         self._clock = clock
         self._factories: dict[str, SinkFactory] = {}
-        self._lock = JobsClaim(db)
+        shared = db.dialect == "postgresql"  # the queue lives in the shared database (services.jobs.shared)
+        self._lock = JobsClaim(db, exclusive=not shared)
         self._records = JobRecords(db, store)
         self._active = ActiveJobs()
         self.storage = StorageWatch(data_dir=db.data_dir, active=self._active)
@@ -119,8 +108,19 @@ class JobService:
         self._recovery = Recovery(
             records=self._records, active=self._active, settle=self._settle, notify=self._notify, quota=quota
         )
-        self.pending = PendingRequests(db, clock=clock)
-        self._pauses = PauseNotices(self._active, self._notify)
+        self.worker_id = worker_id or f"{socket.gethostname()}:{db.data_dir.resolve()}"
+        self._shared: SharedJobs | None = None
+        if shared:
+            self._shared = SharedJobs(
+                queue=SharedQueue(db, self.worker_id, clock, lease_s),
+                active=self._active,
+                recovery=self._recovery,
+                notify=self._notify,
+                on_cancel=self._runner.cancel,
+            )
+            self._runner.next_job = self._shared.next_for_runner
+        self.pending = PendingRequests(db, clock=clock, owner=self.worker_id if shared else "")
+        self._pauses = PauseNotices(self._active, self._notify, self._shared)
         self.role = Role.ALL
         self._started = False
         self._stopping = False
@@ -135,23 +135,25 @@ class JobService:
     # Lifecycle -----------------------------------------------------------------------------
 
     async def start(self, *, recover_in_background: bool = False, role: Role = Role.ALL) -> RecoveryReport:
-        """Lock the data dir, resume or refund what a previous process left, start the workers.
+        """Lock the data dir, resume or refund what a previous process left, start the workers (``role``).
 
-        With ``recover_in_background`` it returns once the quick part is done (orphaned
-        reservations refunded, interrupted jobs marked queued, unstarted requests read):
-        submits are taken at once and the unfinished jobs are queued again by a task, a batch
-        at a time; the workers start when it ends (so the fair order holds across old and new
-        jobs). The report fills as it goes; :meth:`recovered` waits for it.
+        With ``recover_in_background`` it returns once the quick part is done (orphans refunded,
+        interrupted jobs marked queued, unstarted requests read); a task queues the unfinished jobs
+        again a batch at a time and the workers start when it ends (:meth:`recovered` waits for the
+        report). On a shared database nothing is scanned: jobs come back by their leases.
         """
         if self._started:
             raise RuntimeError("JobService already started")
-        if role is not Role.ALL and self.db.dialect != "postgresql":
+        if role is not Role.ALL and self._shared is None:
             raise ValueError(f"role {role} needs a shared PostgreSQL database")
         self.role = role
         await self._lock.acquire()
         try:
-            upto = await self._recovery.prepare()
+            upto = await self._recovery.prepare(requeue=self._shared is None)
             not_started = await self.pending.tell_unstarted(self._factories, self._notify)
+            if self._shared is not None:  # no scan: other processes' jobs come back by their leases
+                await self._shared.start(self._factories)
+                upto = 0
         except BaseException:
             await self._lock.release()
             raise
@@ -194,17 +196,15 @@ class JobService:
                 raise
             # Already serving: run what is queued; the rest stays unfinished for the next start.
             log.exception("jobs.recovery_failed", extra={"resumed": len(report.resumed)})
-        if not self._stopping:
+        if not self._stopping and self.role.runs_jobs:
             self._runner.start(self.max_concurrency)
+        counts = {
+            "resumed": len(report.resumed),
+            "refunded": len(report.refunded),
+            "not_started": not_started,
+        }
         log.info(
-            "jobs.started",
-            extra={
-                "workers": self.max_concurrency,
-                "backend": self.backend.name,
-                "resumed": len(report.resumed),
-                "refunded": len(report.refunded),
-                "not_started": not_started,
-            },
+            "jobs.started", extra={"workers": self.max_concurrency, "backend": self.backend.name, **counts}
         )
         return report
 
@@ -224,6 +224,8 @@ class JobService:
         self._recovering = None
         await self._pauses.close()
         await self._runner.stop(grace_s)
+        if self._shared is not None:  # unfinished jobs' leases given back: another worker goes on
+            await self._shared.stop()
         await self.pending.close()
         self._active.abandon(
             lambda: JobCancelled(
@@ -256,6 +258,8 @@ class JobService:
         """
         if not self._started or self._stopping:
             raise RuntimeError("JobService is not running (call start() first)")
+        if not self.role.takes_submits:
+            raise RuntimeError(f"a {self.role} process takes no submits")
         origin_dict = dict(origin)
         platform = origin_dict.get("platform")
         if not isinstance(platform, str) or not platform:
@@ -273,7 +277,9 @@ class JobService:
             async with self.db.transaction() as tx:
                 units = self.pricing.reserve(request)
                 reservation = await self.quota.reserve(requester, units, job_id, tx=tx)
-                await self._records.insert(tx, row, reservation.id)
+                # On a shared database: its fair round, and a lease until its place is told.
+                placed = None if self._shared is None else await self._shared.queue.place(tx, requester.key)
+                await self._records.insert(tx, row, reservation.id, placed)
                 if pending_id is not None:
                     await self.pending.forget(pending_id, tx=tx)
         except StorageFull as no_space:  # rolled back: nothing spent; the operator sees storage.full
@@ -291,7 +297,7 @@ class JobService:
             for name, image in images.items():
                 await self.store.put_input(image, refs[name])
             if job.sink is None:
-                job.sink = self._factories[platform](_queued_record(job, now))
+                job.sink = self._factories[platform](job.queued_record(now))
             job.park_inputs(refs)  # stored: only references wait in RAM (services.jobs.inputs)
         except StorageError as full:  # the input image did not fit: refunded, the user is told so
             if isinstance(full, StorageFull):
@@ -303,7 +309,10 @@ class JobService:
             failure = BackendError(log_detail=f"could not store the job: {type(exc).__name__}")
             await self._settle.failed(job, failure, JobStatus.FAILED)
             raise failure from exc
-        position = self._active.enqueue(job)
+        if self._shared is None:
+            position = self._active.enqueue(job)
+        else:
+            position = await self._shared.enqueue(job, pinned=sink is not None)
         log.info(
             "job.queued",
             extra={
@@ -319,10 +328,11 @@ class JobService:
         )
         try:
             await self._notify.queued(job.sink, job_id, position)
-            if self.paused:
-                await self._pauses.queued_while_paused(job)
+            await self._pauses.queued_while_paused(job)
         finally:
             job.announced.set()
+            if self._shared is not None and sink is None:
+                await self._shared.queue.open_for_claims(job_id)
         return SubmittedJob(job_id, position)
 
     # Queries and commands ------------------------------------------------------------------
@@ -344,6 +354,8 @@ class JobService:
 
     async def wait(self, job_id: str) -> JobOutcome:
         """The job's outcome once it is finished; raises the job's :class:`EaselError`."""
+        if self._shared is not None:  # run by any process: wait until it ends there
+            await self._shared.until_settled(job_id, self.get_job)
         job = self._active.get(job_id)
         if job is not None:
             await job.finished.wait()
@@ -369,38 +381,24 @@ class JobService:
 
     @property
     def paused(self) -> bool:
-        return not self._active.queue.open.is_set()
+        return self._pauses.switched_off
 
     def pause(self) -> bool:
         """Stop starting jobs (queued ones wait, running ones finish); False if already paused.
 
-        The requesters of queued jobs are told, once each (:class:`PauseAwareSink`), in the
-        background. Authorisation and the audit entry are the admin command's business (commands/admin.py).
+        Every process's workers on a shared database. The requesters of queued jobs are told, once
+        each (:class:`PauseAwareSink`), in the background. Authorisation and the audit entry are
+        the admin command's business (commands/admin.py).
         """
-        was_running = self._active.queue.open.is_set()
-        self._active.queue.open.clear()
-        if was_running:
-            self._pauses.paused()
-        return was_running
+        return self._pauses.switch(on=False)
 
     def resume(self) -> bool:
         """Start queued jobs again (those told of the pause hear it); False if generation was not paused."""
-        was_paused = not self._active.queue.open.is_set()
-        self._active.queue.open.set()
-        if was_paused:
-            self._pauses.resumed()
-        return was_paused
+        return self._pauses.switch(on=True)
 
-    def queued(self) -> list[QueuedJob]:
+    async def queued(self) -> list[QueuedJob]:
         """The waiting jobs in the order they will start (``/easel admin queue``)."""
-        jobs = (self._active.unfinished(job_id) for job_id in self._active.queue.snapshot())
-        return [
-            QueuedJob(
-                job.job_id, job.requester.key, job.request.images_requested, job.requester.venue.server_id
-            )
-            for job in jobs
-            if job is not None
-        ]
+        return await self._shared.waiting() if self._shared is not None else self._active.waiting()
 
     async def cancel(self, job_id: str) -> bool:
         """Cancel a queued or running job (quota refunded, sink told). False if too late.
@@ -408,10 +406,12 @@ class JobService:
         Authorisation (is this the requester?) is the front end's business.
         """
         job = self._active.unfinished(job_id)
-        if job is None:
-            await self.get_job(job_id)  # JobNotFound if it never existed
-            return False
-        return await self._runner.cancel(job)
+        if job is not None:
+            return await self._runner.cancel(job)
+        if self._shared is not None:
+            return await self._shared.cancel(job_id, self._settle)
+        await self.get_job(job_id)  # JobNotFound if it never existed
+        return False
 
     async def delete(self, job_id: str, *, by: Requester, moderator: bool = False) -> JobRecord:
         """Delete a result for ``by``: the one rule for every front end.
@@ -439,17 +439,7 @@ class JobService:
 
     def stats(self) -> JobStats:
         self.storage.is_full()  # freeing space clears the condition even with no job retrying
-        return self._active.stats()
-
-
-def _queued_record(job: ActiveJob, created_at: float) -> JobRecord:
-    """What the sink factory gets for a job just submitted (its row, without reading it back)."""
-    return JobRecord(
-        job_id=job.job_id,
-        requester=job.requester,
-        request=job.request,
-        origin=dict(job.origin),
-        status=job.phase,
-        created_at=datetime.fromtimestamp(created_at, UTC),
-        n_requested=job.request.images_requested,
-    )
+        stats = self._active.stats()
+        if self._shared is not None:  # the shared queue's depth, as of its last renewal
+            stats = dataclasses.replace(stats, queue_depth=self._shared.depth + stats.queue_depth)
+        return stats

@@ -16,6 +16,7 @@ from services.errors import EaselError
 from services.jobs import JobService
 from services.jobs.gate import RequestGate
 from services.jobs.publishing import Publisher
+from services.jobs.shared_queue import LEASE_S
 from services.quota import QuotaBook
 from services.store import ImageStore
 from services.stores import BlobStore
@@ -97,6 +98,8 @@ async def build_services(
     gate: Callable[[Database], RequestGate] | None = None,
     database_url: str | None = None,
     watermarker: Publisher | None = None,
+    worker_id: str | None = None,
+    lease_s: float = LEASE_S,
 ) -> Services:
     """``database_url``: PostgreSQL instead of SQLite in ``data_dir`` (see tests.helpers.postgres)."""
     db = await Database.open(data_dir, url=database_url)
@@ -110,6 +113,8 @@ async def build_services(
         watermarker=watermarker or Watermarker("AI generated"),
         max_concurrency=max_concurrency,
         gate=gate(db) if gate is not None else None,
+        worker_id=worker_id,
+        lease_s=lease_s,
     )
     sink = sink or RecordingSink()
     for platform in platforms:

@@ -11,6 +11,7 @@ against both engines: ``None`` (SQLite in the data dir) or such a URL.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
@@ -26,15 +27,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-__all__ = [
-    "PostgresServer",
-    "database_url",
-    "find_bin_dir",
-    "postgres_server",
-    "start_server",
-    "stop_server",
-    "storage",
-]
+__all__ = ["PostgresServer", "database_url", "find_bin_dir", "postgres_server", "storage"]
 
 _NEEDED = ("initdb", "pg_ctl", "postgres")
 _MISSING = (
@@ -113,8 +106,17 @@ def _run(argv: list[str]) -> None:
         raise RuntimeError(f"{' '.join(argv[:2])} failed ({done.returncode}): {done.stderr.strip()[-800:]}")
 
 
-def start_server() -> PostgresServer:
-    """Initialise and start a server in a new temp dir (``stop_server`` removes it); RuntimeError if it cannot."""
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    if find_bin_dir() is None:
+        pytest.fail(_MISSING, pytrace=False)
+    with running_postgres() as server:
+        yield server
+
+
+@contextlib.contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server on 127.0.0.1 in a temp dir, removed at the end (tests and bench/)."""
     bin_dir = find_bin_dir()
     if bin_dir is None:
         raise RuntimeError(_MISSING)
@@ -145,29 +147,16 @@ def start_server() -> PostgresServer:
             "start",
         ]
     )
-    return server
-
-
-def stop_server(server: PostgresServer) -> None:
-    subprocess.run(
-        _as_server_user([str(server.bin_dir / "pg_ctl"), "-D", str(server.root / "data"), "-m", "immediate",
-                         "-w", "stop"]),
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )  # fmt: skip
-    shutil.rmtree(server.root, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    if find_bin_dir() is None:
-        pytest.fail(_MISSING, pytrace=False)
-    server = start_server()
     try:
         yield server
     finally:
-        stop_server(server)
+        subprocess.run(
+            _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -28,8 +28,8 @@ async def test_paused_jobs_wait_in_the_queue_and_run_after_resume(svc: Services)
     first = await svc.jobs.submit(ALICE, imagine(samples=1), origin=ORIGIN)
     second = await svc.jobs.submit(BOB, imagine(samples=2), origin=ORIGIN)
     await asyncio.sleep(0.2)  # give a worker every chance to (wrongly) start one
-    assert [q.job_id for q in svc.jobs.queued()] == [first.job_id, second.job_id]
-    assert [(q.requester_key, q.images) for q in svc.jobs.queued()] == [(ALICE.key, 1), (BOB.key, 2)]
+    assert [q.job_id for q in (await svc.jobs.queued())] == [first.job_id, second.job_id]
+    assert [(q.requester_key, q.images) for q in (await svc.jobs.queued())] == [(ALICE.key, 1), (BOB.key, 2)]
     assert (await svc.jobs.get_job(first.job_id)).status is JobStatus.QUEUED
     assert svc.backend.calls == []
 
@@ -38,5 +38,5 @@ async def test_paused_jobs_wait_in_the_queue_and_run_after_resume(svc: Services)
     assert svc.jobs.resume() and not svc.jobs.resume() and not svc.jobs.paused
     outcome = await asyncio.wait_for(svc.jobs.wait(first.job_id), 10)
     assert len(outcome.images) == 1
-    assert svc.jobs.queued() == []
+    assert (await svc.jobs.queued()) == []
     assert ("failed", second.job_id) in svc.sink.events  # BOB was told his job was cancelled

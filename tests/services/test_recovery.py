@@ -157,10 +157,14 @@ async def test_sigkill_mid_job_then_resume_exactly_once(tmp_path: Path, storage:
         data_dir, backend, daily_limit=100, database_url=storage
     )  # only "test" is registered now
     report = await svc.jobs.start()
+    shared = storage is not None  # PostgreSQL: the queue is the table, jobs come back by their claims
     try:
         resumed = {ids[k] for k in ("delivering", "running", "queued1", "queued2")}
-        assert set(report.resumed) == resumed
-        assert set(report.refunded) == {ids["remix"], ids["gone"]}
+        if shared:  # nothing scanned at start; a platform nobody serves here may be served elsewhere
+            assert (report.resumed, report.refunded) == ([], [])
+        else:
+            assert set(report.resumed) == resumed
+            assert set(report.refunded) == {ids["remix"], ids["gone"]}
         await svc.sink.wait_for(resumed | {ids["remix"]})
         for job_id in resumed:  # settled too (the sink hears first; on PostgreSQL the row may lag it)
             await asyncio.wait_for(svc.jobs.wait(job_id), 5)
@@ -177,8 +181,10 @@ async def test_sigkill_mid_job_then_resume_exactly_once(tmp_path: Path, storage:
         # The job that crashed while posting was re-published from its stored originals:
         # the image service was not asked (nor paid) again.
         assert sorted(r.positive_prompt for r in backend.calls) == ["queued 1", "queued 2", "running"]
-        # The sink heard about resumptions, and about the job that could not be resumed.
-        assert {job for name, job in svc.sink.events if name == "resumed"} == resumed
+        # The sink heard about resumptions (on a shared queue: the jobs taken over from the dead
+        # process; its queued ones simply start), and about the job that could not be resumed.
+        told = {ids["delivering"], ids["running"]} if shared else resumed
+        assert {job for name, job in svc.sink.events if name == "resumed"} == told
         assert isinstance(svc.sink.failed[ids["remix"]], JobCancelled)
         assert ids["gone"] not in svc.sink.failed  # no sink for that platform any more
 
@@ -186,7 +192,7 @@ async def test_sigkill_mid_job_then_resume_exactly_once(tmp_path: Path, storage:
         assert statuses == {
             **dict.fromkeys(resumed | {ids["done"]}, "done"),
             ids["remix"]: "failed",
-            ids["gone"]: "failed",
+            ids["gone"]: "queued" if shared else "failed",  # waits for a process that serves "gone"
         }
 
         # Quota: one reservation per job (never a second one), charged == images delivered.
@@ -195,12 +201,14 @@ async def test_sigkill_mid_job_then_resume_exactly_once(tmp_path: Path, storage:
         delivered_alice = 2 + 3 + 1  # done, delivering, queued1
         delivered_bob = 2 + 2  # running, queued2
         assert (await svc.jobs.quota_status(ALICE)).used == delivered_alice
-        assert (await svc.jobs.quota_status(Requester("test", "bob"))).used == delivered_bob
+        waiting_bob = 1 if shared else 0  # his "gone" job still holds its reservation
+        assert (await svc.jobs.quota_status(Requester("test", "bob"))).used == delivered_bob + waiting_bob
         assert {r["job_id"]: r["state"] for r in reservations if r["state"] != "committed"} == {
             ids["remix"]: "refunded",
-            ids["gone"]: "refunded",
+            ids["gone"]: "reserved" if shared else "refunded",
         }
-        assert svc.jobs.stats().resumed == 4 and svc.jobs.stats().refunded_on_recovery == 2
+        assert svc.jobs.stats().resumed == len(told)
+        assert svc.jobs.stats().refunded_on_recovery == (1 if shared else 2)
     finally:
         await svc.jobs.stop(grace_s=0)
         await svc.db.close()
@@ -233,7 +241,9 @@ async def test_stop_leaves_running_jobs_for_the_next_start(tmp_path: Path, stora
     second = await build_services(tmp_path / "data", FakeBackend(), database_url=storage)
     report = await second.jobs.start()
     try:
-        assert report.resumed == [running.job_id, queued.job_id]
+        # SQLite: recovered at start. PostgreSQL: nothing scanned; the stopped process gave its
+        # leases back, so the jobs are claimed at once (taken over, not waited out).
+        assert report.resumed == ([] if storage else [running.job_id, queued.job_id])
         outcome = await asyncio.wait_for(second.jobs.wait(running.job_id), 5)
         await asyncio.wait_for(second.jobs.wait(queued.job_id), 5)
         assert len(outcome.images) == 2
@@ -264,7 +274,11 @@ async def test_a_job_nobody_can_be_told_about_is_refunded_not_run(
     second.jobs.register_platform("test", broken_factory)
     report = await second.jobs.start()
     try:
-        assert (report.resumed, report.refunded) == ([], [submitted.job_id])
+        if storage is None:
+            assert (report.resumed, report.refunded) == ([], [submitted.job_id])
+        else:  # claimed from the shared queue, then refunded when no sink could be built
+            with pytest.raises(JobCancelled):
+                await asyncio.wait_for(second.jobs.wait(submitted.job_id), 10)
         assert (await second.jobs.quota_status(ALICE)).used == 0
         record = await second.jobs.get_job(submitted.job_id)
         assert (record.status, record.error_kind) == (JobStatus.FAILED, "JobCancelled")
@@ -309,13 +323,41 @@ async def _only_one_runs_jobs(first: Services, second: Services, refusal: str) -
     await second.db.close()
 
 
-async def test_one_job_runner_per_shared_database_even_with_other_data_dirs(
+async def test_processes_sharing_a_database_share_its_queue_and_run_each_job_once(
     tmp_path: Path, database_url: str
 ) -> None:
-    """Two data dirs, one PostgreSQL database: the second would recover the first's jobs twice."""
-    first = await build_services(tmp_path / "a", FakeBackend(), database_url=database_url)
-    second = await build_services(tmp_path / "b", FakeBackend(), database_url=database_url)
-    await _only_one_runs_jobs(first, second, "another easel process is running jobs on postgresql://")
+    """Two data dirs, one PostgreSQL database: one claim per job, not one runner per database."""
+    first = await build_services(tmp_path / "a", FakeBackend(latency_s=0.02), database_url=database_url)
+    second = await build_services(tmp_path / "b", FakeBackend(latency_s=0.02), database_url=database_url)
+    await first.jobs.start()
+    await second.jobs.start()
+    try:
+        people = [Requester("test", f"p{n}") for n in range(6)]
+        ids = [
+            (await first.jobs.submit(person, imagine(f"{person.user_id} {k}"), origin=ORIGIN)).job_id
+            for k in range(4)
+            for person in people
+        ]
+        async with asyncio.timeout(30):
+            while True:
+                if set(ids) <= set(first.sink.delivered) | set(second.sink.delivered):
+                    break
+                await asyncio.sleep(0.05)
+        delivered = {**first.sink.delivered, **second.sink.delivered}
+        assert set(delivered) == set(ids)
+        assert all(
+            len(first.sink.delivered.get(j, [])) + len(second.sink.delivered.get(j, [])) == 1 for j in ids
+        )
+        assert not first.sink.failed and not second.sink.failed
+        assert first.backend.calls and second.backend.calls  # both took work from the one queue
+        assert len(first.backend.calls) + len(second.backend.calls) == len(ids)
+        for person in people:
+            assert (await first.jobs.quota_status(person)).used == 4
+    finally:
+        await first.jobs.stop()
+        await second.jobs.stop()
+        await first.db.close()
+        await second.db.close()
 
 
 async def test_late_wait_rebuilds_a_finished_outcome(tmp_path: Path, storage: str | None) -> None:
