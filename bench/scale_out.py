@@ -24,6 +24,7 @@ import asyncio
 import os
 import re
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -72,6 +73,13 @@ def postgres_pids(server: PostgresServer) -> list[int]:
     return pids
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, every process included (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def self_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -103,8 +111,12 @@ async def wait_delivered(slack: FakeSlack, count: int, deadline_s: float) -> Non
 
 async def run_row(
     root: Path, url: str | None, workers: int, jobs: int, pg: PostgresServer
-) -> tuple[float, dict[str, float]]:
-    """(jobs/s, CPU seconds per job by part) for one configuration; ``url`` None: one process on SQLite."""
+) -> tuple[float, dict[str, float], float, float]:
+    """jobs/s, CPU s per job by part, the machine's busy share and ours, for one configuration.
+
+    ``url`` None: one process on SQLite.
+    """
+    root.mkdir(parents=True)
     slack = FakeSlack()
     await slack.start()
     async with FakeStabilityServer() as stability:
@@ -126,16 +138,20 @@ async def run_row(
             easel_pids = [p.proc.pid for p in (cluster.gateway, *cluster.workers) if p and p.proc]
             pg_pids = postgres_pids(pg) if url else []
             before = (cpu_s(easel_pids[1:]), cpu_s(easel_pids[:1]), cpu_s(pg_pids), self_cpu_s())
+            busy0, total0 = machine_ticks()
             t0 = time.perf_counter()
             await submit_all(cluster, jobs, 0)
             await wait_delivered(slack, jobs + 1, 600)
             elapsed = time.perf_counter() - t0
             after = (cpu_s(easel_pids[1:]), cpu_s(easel_pids[:1]), cpu_s(pg_pids), self_cpu_s())
+            busy1, total1 = machine_ticks()
         finally:
             await cluster.close()
             await slack.close()
     parts = ("workers", "gateway" if url else "easel", "postgres", "fakes + load")
-    return jobs / elapsed, {name: (a - b) / jobs for name, a, b in zip(parts, after, before, strict=True)}
+    cpu = {name: (a - b) / jobs for name, a, b in zip(parts, after, before, strict=True)}
+    ours = sum(cpu.values()) * jobs / (elapsed * (os.cpu_count() or 1))
+    return jobs / elapsed, cpu, (busy1 - busy0) / max(1, total1 - total0), ours
 
 
 async def main() -> None:
@@ -146,25 +162,25 @@ async def main() -> None:
     parser.add_argument("--jobs", type=int, default=120, help="jobs per row")
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
-    rows: list[tuple[str, float, dict[str, float]]] = []
+    rows: list[tuple[str, tuple[float, dict[str, float], float, float]]] = []
     with running_postgres() as pg, tempfile.TemporaryDirectory(prefix="easel-scale-out-") as tmp:
-        rate, cpu = await run_row(Path(tmp) / "single", None, 0, args.jobs, pg)
-        rows.append(("1 x all (SQLite)", rate, cpu))
+        rows.append(("1 x all (SQLite)", await run_row(Path(tmp) / "single", None, 0, args.jobs, pg)))
         for n in counts:
             url = await pg.create_database()
-            rate, cpu = await run_row(Path(tmp) / f"w{n}", url, n, args.jobs, pg)
-            rows.append((f"gateway + {n} worker{'s' if n > 1 else ''}", rate, cpu))
-    base = rows[1][1]
-    print(f"{args.jobs} jobs from {PEOPLE} people, zero-latency backend, {os.cpu_count()} CPUs")
-    print(f"{'configuration':<22} {'jobs/s':>7} {'ratio':>6}   CPU ms per job")
-    for name, rate, cpu in rows:
+            row = await run_row(Path(tmp) / f"w{n}", url, n, args.jobs, pg)
+            rows.append((f"gateway + {n} worker{'s' if n > 1 else ''}", row))
+    base = rows[1][1][0]
+    cores = os.cpu_count() or 1
+    print(f"{args.jobs} jobs from {PEOPLE} people, zero-latency backend, {cores} CPUs")
+    print(f"{'configuration':<22} {'jobs/s':>7} {'ratio':>6} {'machine':>8} {'easel':>6}   CPU ms per job")
+    for name, (rate, cpu, machine, ours) in rows:
         spent = ", ".join(f"{part} {seconds * 1000:.0f}" for part, seconds in cpu.items() if seconds)
-        print(f"{name:<22} {rate:7.2f} {rate / base:5.2f}x   {spent}")
-    total = {name: sum(cpu.values()) for name, _, cpu in rows}
+        print(f"{name:<22} {rate:7.2f} {rate / base:5.2f}x {machine:7.0%} {ours:6.0%}   {spent}")
     print(
-        "CPU per job, all parts: "
-        + ", ".join(f"{name} {ms * 1000:.0f} ms" for name, ms in total.items())
-        + f"; {os.cpu_count()} cores give at most {os.cpu_count() or 1} CPU s per s"
+        "machine: share of all cores busy during the row (every process on it); easel: the share "
+        f"this bench's processes used. All parts together cost about "
+        f"{statistics.median(sum(r[1].values()) for _, r in rows) * 1000:.0f} ms of CPU per job, "
+        f"so {cores} free cores would cap it near {cores / statistics.median(sum(r[1].values()) for _, r in rows):.0f} jobs/s."
     )
 
 
