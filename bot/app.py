@@ -31,6 +31,7 @@ from services.audit import AuditLog
 from services.backends import registry
 from services.backends.base import Backend, BackendLimits
 from services.backends.catalogue import ModelCatalogue
+from services.backends.circuit import CircuitPolicy
 from services.backends.costs import Pricing, priced_limits
 from services.backends.plugin import BackendConfigError, BackendContext
 from services.backends.routing import RoutingBackend
@@ -103,6 +104,7 @@ def build_backend(settings: Settings, session: aiohttp.ClientSession | None = No
             fallbacks=settings.model_fallbacks,
             costs=settings.model_costs,
             default_models=settings.default_models,
+            circuit=CircuitPolicy(settings.circuit_failures, settings.circuit_cooldown_s),
         )
     except BackendConfigError as exc:
         raise SettingsError(str(exc)) from None

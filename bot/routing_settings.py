@@ -48,6 +48,18 @@ class RoutingSettings(EnvSettings):
     tokens_per_unit: int = setting(
         "EASEL_TOKENS_PER_UNIT", 400, ge=1, meaning="token-billed images (OpenAI): tokens charged as one unit"
     )
+    circuit_failures: int = setting(
+        "EASEL_CIRCUIT_FAILURES",
+        3,
+        ge=1,
+        meaning="consecutive failed jobs (5xx, timeouts) after which a hosted service is skipped for a cool-down",
+    )
+    circuit_cooldown_s: float = setting(
+        "EASEL_CIRCUIT_COOLDOWN_S",
+        60.0,
+        gt=0,
+        meaning="seconds a failing service is skipped before one job probes it again",
+    )
 
     @field_validator("backends", mode="before")
     @classmethod

@@ -19,9 +19,10 @@ import aiohttp
 from bot.app import Services, open_services
 from bot.check import slack_app_token_error
 from bot.errors import OperatorError, StartupError
-from bot.health import HealthServer
+from bot.health import HealthServer, shards_of
 from bot.settings import Settings
-from services.backends.base import BalanceReporter, HostStateReporter
+from services.backends.base import Backend, BalanceReporter, HostStateReporter
+from services.backends.routing import RoutingBackend
 from services.errors import EaselError
 from services.jobs import Role
 from services.jobs.control import ControlPoller, ControlRequest, ControlRequests, stop_poller
@@ -125,17 +126,33 @@ async def _start_unless_stopped(frontend: Frontend, stop: asyncio.Event) -> bool
 
 
 async def operator_status(services: Services) -> dict[str, object]:
-    """Backend facts for ``/status``: credits (Stability) and each GPU host's state."""
+    """Backend facts for ``/status``: credits (Stability), each GPU host's state, and with several
+    services enabled the same per service, with its circuit."""
     backend = services.backend
     status: dict[str, object] = {"backend": backend.name, "model": services.limits.default_model}
+    status.update(await _service_status(backend))
+    if isinstance(backend, RoutingBackend):
+        services_status: dict[str, object] = {}
+        for name, plugin in backend.plugins.items():
+            facts = await _service_status(plugin)
+            circuit = backend.circuits.get(name)
+            if circuit is not None:
+                facts["circuit"] = str(circuit.state)
+            services_status[name] = facts
+        status["services"] = services_status
+    return status
+
+
+async def _service_status(backend: Backend) -> dict[str, object]:
+    facts: dict[str, object] = {}
     if isinstance(backend, BalanceReporter):
         try:
-            status["credits"] = await backend.balance()
+            facts["credits"] = await backend.balance()
         except EaselError as exc:
-            status["credits_error"] = exc.user_message
+            facts["credits_error"] = exc.user_message
     if isinstance(backend, HostStateReporter):
-        status["hosts"] = {label: str(state) for label, state in backend.host_states().items()}
-    return status
+        facts["hosts"] = {label: str(state) for label, state in backend.host_states().items()}
+    return facts
 
 
 def build_frontends(services: Services, role: Role = Role.ALL) -> list[Frontend]:
@@ -187,6 +204,7 @@ async def serve(settings: Settings, *, role: Role = Role.ALL, stop: asyncio.Even
             stats=services.jobs.stats,
             ready=lambda: dict(ready),
             status=lambda: operator_status(services),
+            shards=shards_of(frontends),
             port=settings.http_port,
             role=role.value,
         )

@@ -23,6 +23,7 @@ from pydantic_settings import NoDecode
 
 from bot.errors import SettingsError
 from bot.routing_settings import RoutingSettings
+from bot.shard_plan import MAX_SHARD_COUNT, ShardPlan, check_shard_count, shard_ids_setting
 from services.backends import registry
 from services.backends.plugin import BackendPlugin
 from services.backends.settings import BackendSettings, http_url, setting, split_commas
@@ -66,6 +67,21 @@ class Settings(RoutingSettings):
         "DISCORD_GUILD_IDS",
         default_factory=list,
         meaning="comma list: sync commands to these servers (instant) instead of globally (up to an hour)",
+    )
+    discord_shards: Annotated[tuple[int, ...] | None, NoDecode] = setting(
+        "DISCORD_SHARDS",
+        None,
+        meaning="shard ids this gateway process connects (`0-7`, `0,2,5-6`); other processes run the rest; needs `DISCORD_SHARD_COUNT`",
+        shown_default="every shard",
+    )
+    discord_shard_count: int | None = setting(
+        "DISCORD_SHARD_COUNT",
+        None,
+        ge=1,
+        le=MAX_SHARD_COUNT,
+        validate_default=True,  # DISCORD_SHARDS without it is refused here
+        meaning="total number of shards across every gateway process (the same in each)",
+        shown_default="Discord's recommendation",
     )
     discord_admin_role: str | None = setting(
         "EASEL_DISCORD_ADMIN_ROLE",
@@ -276,6 +292,9 @@ class Settings(RoutingSettings):
                 raise ValueError("must be a comma-separated list of numeric server (guild) ids") from None
         return value
 
+    _parse_shards = field_validator("discord_shards", mode="before")(shard_ids_setting)
+    _check_shards = field_validator("discord_shard_count")(check_shard_count)
+
     _split_lists = field_validator("blocked_words", "adult_words", "slack_adult_channels", mode="before")(
         split_commas
     )
@@ -336,6 +355,11 @@ class Settings(RoutingSettings):
     @property
     def discord_enabled(self) -> bool:
         return self.discord_token is not None and bool(self.discord_token.get_secret_value())
+
+    @property
+    def discord_shard_plan(self) -> ShardPlan:
+        """The gateway shards this process connects (``DISCORD_SHARDS`` of ``DISCORD_SHARD_COUNT``)."""
+        return ShardPlan(self.discord_shards, self.discord_shard_count)
 
     @property
     def slack_enabled(self) -> bool:

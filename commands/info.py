@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from commands.spec import InfoCommand
 
-__all__ = ["HELP", "HISTORY", "INFO_COMMANDS", "MODELS", "QUOTA", "SETTINGS", "VERIFY"]
+__all__ = ["HELP", "HISTORY", "INFO_COMMANDS", "MODELS", "QUOTA", "SETTINGS", "STATUS", "VERIFY"]
 
 QUOTA = InfoCommand(
     name="quota",
@@ -47,6 +47,13 @@ VERIFY = InfoCommand(
 )
 """Declared here with the other text-only commands so that registering it (``easel --help``,
 Discord, the manifest) does not load the watermark detector; :mod:`commands.verify` words its answer."""
+
+STATUS = InfoCommand(
+    name="status",
+    description="Is easel up here: the queue, and which gateway shard serves this server",
+    summary="the queue now, and which gateway shard serves this server",
+)
+"""Discord only (shards are Discord's); :mod:`commands.status` words its answer."""
 
 INFO_COMMANDS: tuple[InfoCommand, ...] = (QUOTA, MODELS, HISTORY, SETTINGS, HELP)
 """In the order the help overview lists them, after the image commands."""

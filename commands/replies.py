@@ -29,6 +29,7 @@ from services.errors import (
     QuotaExceeded,
     UnsupportedOption,
 )
+from services.jobs.queued import POSITION_CAP
 from services.quota import QuotaStatus
 from services.types import Operation, Progress, SourceRef
 
@@ -251,7 +252,11 @@ def not_allowed_to_delete(markup: Markup, *, moderators: str | None = None) -> s
 
 
 def queued_line(position: int, *, resumed: bool = False) -> str:
-    where = "you're next" if position <= 1 else f"position {position}"
+    """``position`` past :data:`POSITION_CAP` reads as "more than …" (a shared queue counts no further)."""
+    if position > POSITION_CAP + 1:
+        where = f"more than {POSITION_CAP:,} requests ahead of yours"
+    else:
+        where = "you're next" if position <= 1 else f"position {position}"
     lead = "easel restarted; your request is queued again" if resumed else "Queued"
     return f"{lead} — {where}"
 

@@ -1,12 +1,15 @@
 """The discord.py client: an ``AutoShardedBot`` that needs no privileged intents.
 
 * Shards: ``GET /gateway/bot`` gives the gateway URL, the shard count and the identify
-  concurrency; ``DISCORD_GATEWAY_URL`` replaces the URL when set. Shards identify in buckets of
-  ``max_concurrency`` (discord.py's default waits 5 s before every shard but the first).
+  concurrency; ``DISCORD_GATEWAY_URL`` replaces the URL when set. A shard cluster
+  (``DISCORD_SHARDS`` of ``DISCORD_SHARD_COUNT``) connects only those shard ids with that count;
+  Discord sends each server's events to its shard, and REST answers work from any process.
+  IDENTIFYs are paced per bucket ``shard_id % max_concurrency`` (:mod:`bot.discord.shards`).
 * Commands: synced in :meth:`setup_hook` (before the gateway connects) to each guild of
   ``DISCORD_GUILD_IDS`` (instant) or globally (Discord may take a while to show them).
-* Ready: :attr:`connected` is set once every shard has received READY; interactions are served
-  from then on (the guild cache fills in the background and is not needed for them).
+* Ready: :attr:`connected` is set once every shard of this process has received READY;
+  interactions are served from then on (the guild cache fills in the background and is not
+  needed for them). :meth:`EaselBot.shard_states` tells which are up now.
 """
 
 from __future__ import annotations
@@ -22,8 +25,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.render import MARKUP
+from bot.discord.shards import IdentifyBuckets, ShardState, shard_states
+from bot.shard_plan import ShardPlan
 from commands.actions import Action
 from commands.replies import error_text
+from commands.status import format_shard_ids
 from services.errors import EaselError
 
 __all__ = ["EaselBot", "EaselTree", "InteractionRouter"]
@@ -67,7 +73,14 @@ class EaselBot(commands.AutoShardedBot):
         gateway_url: str | None,
         guild_ids: list[int],
         setup: Callable[[EaselBot], Awaitable[None]],
+        shards: ShardPlan | None = None,
     ) -> None:
+        plan = shards or ShardPlan()
+        sharding: dict[str, Any] = {}  # discord.py asks /gateway/bot for what is left out
+        if plan.shard_count is not None:
+            sharding["shard_count"] = plan.shard_count
+        if plan.shard_ids is not None:
+            sharding["shard_ids"] = list(plan.shard_ids)
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -77,11 +90,12 @@ class EaselBot(commands.AutoShardedBot):
             member_cache_flags=discord.MemberCacheFlags.none(),
             max_messages=None,
             tree_cls=EaselTree,
+            **sharding,
         )
         self.gateway_override = gateway_url
         self.guild_ids = list(guild_ids)
         self._setup = setup
-        self._identify_concurrency = 1
+        self._identify = IdentifyBuckets()
         self.connected = asyncio.Event()
         self._connected_shards: set[int] = set()
         self.router: InteractionRouter | None = None
@@ -99,33 +113,61 @@ class EaselBot(commands.AutoShardedBot):
             log.info("discord.commands_synced", extra={"guild_id": None, "commands": len(synced)})
 
     async def launch_shards(self) -> None:
-        """Ask ``/gateway/bot`` ourselves so the URL override and identify concurrency apply."""
+        """Ask ``/gateway/bot`` ourselves so the URL override and identify concurrency apply.
+
+        discord.py skips that call when a shard count is configured and would then connect to
+        Discord's fixed gateway address; a configured count wins over Discord's recommendation.
+        """
         if self.is_closed():
             return
+        data = await self.http.request(discord.http.Route("GET", "/gateway/bot"))
+        recommended = int(data["shards"])
         if self.shard_count is None:
-            data = await self.http.request(discord.http.Route("GET", "/gateway/bot"))
-            self.shard_count = int(data["shards"])
-            self._identify_concurrency = max(
-                1, int(data.get("session_start_limit", {}).get("max_concurrency", 1))
+            self.shard_count = recommended
+        elif recommended > self.shard_count:
+            log.warning(
+                "discord.shard_count_below_recommended",
+                extra={"shard_count": self.shard_count, "recommended": recommended},
             )
-            url = self.gateway_override or str(data["url"])
-            # discord.py reconnects after an invalidated session to DEFAULT_GATEWAY: keep it ours too.
-            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
-            log.info(
-                "discord.gateway",
-                extra={"shards": self.shard_count, "overridden": bool(self.gateway_override)},
-            )
+        self._identify.max_concurrency = max(
+            1, int(data.get("session_start_limit", {}).get("max_concurrency", 1))
+        )
+        url = self.gateway_override or str(data["url"])
+        # discord.py reconnects after an invalidated session to DEFAULT_GATEWAY: keep it ours too.
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        log.info(
+            "discord.gateway",
+            extra={
+                "shards": self.shard_count,
+                "shard_ids": format_shard_ids(self.own_shard_ids),
+                "overridden": bool(self.gateway_override),
+            },
+        )
         await super().launch_shards()
 
-    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        # Discord allows max_concurrency IDENTIFYs per 5 s, bucketed by shard_id % max_concurrency.
-        if not initial and shard_id is not None and shard_id % self._identify_concurrency == 0:
-            await asyncio.sleep(5.0)
+    @property
+    def own_shard_ids(self) -> tuple[int, ...]:
+        """The shard ids this process connects (every one without ``DISCORD_SHARDS``)."""
+        if self.shard_ids is not None:
+            return tuple(self.shard_ids)
+        return tuple(range(self.shard_count or 0))
 
-    async def on_shard_connect(self, shard_id: int) -> None:
+    def shard_states(self) -> tuple[ShardState, ...]:
+        return shard_states(self, self.own_shard_ids, self._connected_shards)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        await self._identify.wait_turn(shard_id or 0)
+
+    async def on_shard_connect(self, shard_id: int) -> None:  # dispatched on READY
         self._connected_shards.add(shard_id)
-        if self.shard_count is not None and len(self._connected_shards) >= self.shard_count:
+        if self.shard_count is not None and self._connected_shards >= set(self.own_shard_ids):
             self.connected.set()
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        self._connected_shards.add(shard_id)
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        self._connected_shards.discard(shard_id)
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         if self.router is not None:

@@ -36,14 +36,17 @@ from bot.discord.handlers import DiscordHandlers
 from bot.discord.models import models_command
 from bot.discord.modlog import discord_modlog
 from bot.discord.rest_only import RestOnlyBot
+from bot.discord.shards import ShardState, gateway_refusal
 from bot.discord.sink import PLATFORM, DiscordJobSink
 from bot.discord.slash import build_app_command
+from bot.discord.status import status_command
 from bot.discord.verify import verify_command
 from bot.errors import SettingsError, StartupError
 from bot.logs import guard_library_logs
 from commands import available_commands
 from commands.history import HISTORY
 from commands.info import HELP, QUOTA
+from commands.status import format_shard_ids
 from services.audit import AuditLog
 from services.intake import Intake
 from services.jobs import JobRecord
@@ -81,6 +84,7 @@ class DiscordFrontend:
             gateway_url=settings.discord_gateway_url,
             guild_ids=settings.discord_guild_ids,
             setup=self._setup,
+            shards=settings.discord_shard_plan,
         )
         self.ctx = DiscordContext(
             jobs=services.jobs,
@@ -112,6 +116,10 @@ class DiscordFrontend:
         """Connected and serving (between :meth:`start` and :meth:`close`)."""
         return self.ctx.ready.is_set()
 
+    def shard_states(self) -> tuple[ShardState, ...]:
+        """This process's gateway shards, for ``/healthz``, ``/status`` and ``/metrics``."""
+        return self.bot.shard_states()
+
     # ---------------------------------------------------------------- lifecycle
 
     async def _setup(self, bot: EaselBot) -> None:
@@ -127,6 +135,7 @@ class DiscordFrontend:
             app_commands.Command(name=HELP.name, description=HELP.description, callback=self._help)
         )
         bot.tree.add_command(verify_command(self.ctx))
+        bot.tree.add_command(status_command(self.ctx))
         bot.tree.add_command(models_command(self.services.models, self.ctx.tasks))
         bot.tree.add_command(DiscordAdmin(self.ctx, self.ctx.admin_role).group())
         bot.tree.add_command(
@@ -145,7 +154,7 @@ class DiscordFrontend:
         await self.handlers.on_history(interaction)
 
     async def start(self) -> None:
-        """Log in, sync commands and connect every shard; returns once all are READY (or raises)."""
+        """Log in, sync commands and connect this process's shards; returns once all are READY (or raises)."""
         discord.http.Route.BASE = self.settings.discord_api_base.rstrip("/")
         guard_library_logs()
         await self.ctx.attachments.start()
@@ -168,6 +177,8 @@ class DiscordFrontend:
                 raise StartupError("Discord refused DISCORD_TOKEN (401). Copy the bot token again.") from None
             if isinstance(error, discord.PrivilegedIntentsRequired):
                 raise StartupError("Discord refused the gateway intents") from None
+            if refusal := gateway_refusal(error):
+                raise StartupError(refusal) from None
             raise StartupError(f"Discord connection failed: {type(error).__name__}: {error}") from error
         if not done:
             await self.close()
@@ -178,7 +189,14 @@ class DiscordFrontend:
                 self.bot, AuditLog(self.services.db), self.settings.discord_modlog_channel
             )
             await self._modlog.start()
-        log.info("discord.ready", extra={"shards": self.bot.shard_count, "guilds": len(self.bot.guilds)})
+        log.info(
+            "discord.ready",
+            extra={
+                "shards": self.bot.shard_count,
+                "shard_ids": format_shard_ids(self.bot.own_shard_ids),
+                "guilds": len(self.bot.guilds),
+            },
+        )
 
     async def _login_rest_only(self, token: str) -> None:
         """A worker: authenticate the REST client (``Client.login``) and connect nothing else."""

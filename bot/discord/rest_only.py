@@ -10,6 +10,7 @@ nothing, because the commands belong to the gateway processes that receive inter
 from __future__ import annotations
 
 from bot.discord.client import EaselBot
+from bot.discord.shards import ShardState
 
 __all__ = ["RestOnlyBot"]
 
@@ -22,3 +23,7 @@ class RestOnlyBot(EaselBot):
 
     async def launch_shards(self) -> None:
         raise RuntimeError("a REST-only Discord client does not connect to the gateway")
+
+    def shard_states(self) -> tuple[ShardState, ...]:
+        """None, whatever ``DISCORD_SHARDS`` says: a worker connects no shard (``/healthz`` counts none)."""
+        return ()

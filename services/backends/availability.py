@@ -1,7 +1,8 @@
 """Which enabled services work right now, for ``/models`` and ``easel models``.
 
 A service counts as unavailable when every one of its hosts is down (the GPU pools' own
-circuit: :class:`~services.backends.base.HostStateReporter`), or when its last check failed.
+circuit: :class:`~services.backends.base.HostStateReporter`), when the router opened its circuit
+after repeated failures (:mod:`.circuit`), or when its last check failed.
 Checks are the same ones ``easel check`` runs (reachability and credentials, never a
 generation); they run when someone asks and at most once per ``ttl_s`` per service, so a
 channel full of people typing ``/models`` costs each service one cheap request a minute::
@@ -20,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from services.backends.base import Backend, HostStateReporter
+from services.backends.circuit import Circuit, CircuitState
 from services.types import CheckResult
 
 __all__ = ["ServiceState", "ServiceWatch"]
@@ -56,8 +58,10 @@ class ServiceWatch:
         ttl_s: float = 60.0,
         timeout_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        circuits: Mapping[str, Circuit] | None = None,
     ) -> None:
         self._backends = dict(backends)
+        self._circuits = circuits or {}
         self._ttl_s = ttl_s
         self._timeout_s = timeout_s
         self._clock = clock
@@ -80,6 +84,9 @@ class ServiceWatch:
             hosts = [str(state) for state in backend.host_states().values()]
             if hosts and all(state in _HOST_DOWN for state in hosts):
                 return ServiceState(plugin, False, "none of its hosts is up")
+        circuit = self._circuits.get(plugin)
+        if circuit is not None and circuit.state is CircuitState.OPEN:
+            return ServiceState(plugin, False, "paused after repeated failures, retried shortly")
         results = await self._checked(plugin)
         failed = [r.name for r in results if not r.ok]
         if failed:

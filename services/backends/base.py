@@ -131,7 +131,11 @@ class Backend(Protocol):
 @runtime_checkable
 class ResumableBackend(Protocol):
     """A backend whose generations may be asynchronous: it hands out a resume token (persisted on
-    the job row) so a restart polls the same generation instead of paying for a second one."""
+    the job row) so a restart polls the same generation instead of paying for a second one.
+
+    A backend that subclasses this protocol explicitly inherits :meth:`generate`: a fresh
+    generation is a resumable one with no token to resume and none to keep.
+    """
 
     async def generate_resumable(
         self,
@@ -141,6 +145,11 @@ class ResumableBackend(Protocol):
         resume_token: str | None,
         on_resume_token: ResumeTokenCallback | None,
     ) -> GenerationResult: ...
+
+    async def generate(
+        self, request: GenerationRequest, progress: ProgressCallback | None = None
+    ) -> GenerationResult:
+        return await self.generate_resumable(request, progress, resume_token=None, on_resume_token=None)
 
 
 @runtime_checkable

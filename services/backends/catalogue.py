@@ -49,7 +49,8 @@ class ModelCatalogue:
         self._plugin = plugin
         self._costs = dict(costs or {})
         plugins = backend.plugins if isinstance(backend, RoutingBackend) else {plugin: backend}
-        self.watch = ServiceWatch(plugins, ttl_s=ttl_s)
+        circuits = backend.circuits if isinstance(backend, RoutingBackend) else None
+        self.watch = ServiceWatch(plugins, ttl_s=ttl_s, circuits=circuits)
 
     def offers(self) -> tuple[ModelOffer, ...]:
         """What the backend serves now (no I/O: GPU hosts' checkpoints are learned at start)."""

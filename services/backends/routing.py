@@ -2,7 +2,9 @@
 
 Why: operators enable several services at once (``EASEL_BACKENDS``); the job runner keeps
 talking to one :class:`~services.backends.base.Backend`, and this one routes by model and,
-when the chosen service is down, fails over to the model's declared fallback. A plugin whose
+when the chosen service is down, fails over to the model's declared fallback. A hosted service that
+keeps failing has its circuit opened (:mod:`.circuit`): its jobs skip it for a cool-down, straight to
+the fallback (or refunded), then one job probes it. A plugin whose
 generations are asynchronous (:class:`~services.backends.base.ResumableBackend`) stays resumable
 behind it: its token is stored with the model it belongs to, so a restart polls the same generation.
 """
@@ -18,10 +20,12 @@ from types import MappingProxyType
 from services.backends.base import (
     Backend,
     BackendLimits,
+    HostStateReporter,
     ProgressCallback,
     ResumableBackend,
     ResumeTokenCallback,
 )
+from services.backends.circuit import Circuit, CircuitPolicy
 from services.backends.costs import units_per_image
 from services.backends.plugin import BackendConfigError
 from services.errors import BackendUnavailable, InvalidRequest
@@ -67,7 +71,7 @@ class UnknownModel(InvalidRequest):
     """``--model`` names a model no enabled backend serves."""
 
 
-class RoutingBackend:
+class RoutingBackend(ResumableBackend):
     """Composes enabled backends; routes each job by ``request.model`` (default: the command's).
 
     ``default_models`` maps a command (an :class:`Operation` value) to its default model
@@ -87,9 +91,20 @@ class RoutingBackend:
         fallbacks: Mapping[str, str] | None = None,
         costs: Mapping[str, int] | None = None,
         default_models: Mapping[str, str] | None = None,
+        circuit: CircuitPolicy | None = None,
     ) -> None:
-        """Without ``offers`` they are learned from each backend's limits in :meth:`start`."""
+        """Without ``offers`` they are learned from each backend's limits in :meth:`start`.
+
+        ``circuit`` (default :class:`CircuitPolicy()`) applies to every plugin but the GPU host
+        pools, which keep their own per-host state.
+        """
         self._backends = dict(backends)
+        policy = circuit or CircuitPolicy()
+        self._circuits = {
+            name: Circuit(name, policy)
+            for name, backend in self._backends.items()
+            if not isinstance(backend, HostStateReporter)
+        }
         self._costs = dict(costs or {})
         self._wanted_default = default_model
         self._wanted_defaults = dict(default_models or {})
@@ -140,6 +155,11 @@ class RoutingBackend:
     def plugins(self) -> Mapping[str, Backend]:
         """The enabled backends by plugin name (``/models`` asks each whether it works now)."""
         return MappingProxyType(self._backends)
+
+    @property
+    def circuits(self) -> Mapping[str, Circuit]:
+        """Each hosted service's circuit by plugin name (``/models`` shows an open one as unavailable)."""
+        return MappingProxyType(self._circuits)
 
     def offer(self, model: str | None, operation: Operation | None = None) -> ModelOffer:
         """The offer for ``model`` (empty: the default of ``operation``'s command); :class:`UnknownModel`
@@ -200,12 +220,6 @@ class RoutingBackend:
         for backend in self._backends.values():
             await backend.cancel()
 
-    async def generate(
-        self, request: GenerationRequest, progress: ProgressCallback | None = None
-    ) -> GenerationResult:
-        """Run on the model's plugin; on :class:`BackendUnavailable` try the fallback chain once each."""
-        return await self.generate_resumable(request, progress, resume_token=None, on_resume_token=None)
-
     async def generate_resumable(
         self,
         request: GenerationRequest,
@@ -214,7 +228,9 @@ class RoutingBackend:
         resume_token: str | None,
         on_resume_token: ResumeTokenCallback | None,
     ) -> GenerationResult:
-        """:meth:`generate`, resuming a plugin's asynchronous generation after a restart.
+        """Run on the model's plugin; on :class:`BackendUnavailable` (or an open circuit) try the
+        fallback chain once each. Resumes a plugin's asynchronous generation after a restart
+        (``generate`` is this with no token, inherited from :class:`ResumableBackend`).
 
         The stored token names the model it belongs to, so a job that had failed over resumes on
         its fallback; tokens are handed only to plugins that are :class:`ResumableBackend`.
@@ -235,7 +251,12 @@ class RoutingBackend:
                     raise
                 log.warning(
                     "routing.failover",
-                    extra={"model": offer.name, "fallback": fallback.name, "detail": error.log_detail},
+                    extra={
+                        "model": offer.name,
+                        "fallback": fallback.name,
+                        "detail": error.log_detail,
+                        "circuit": self._circuit_state(offer.plugin),
+                    },
                 )
                 offer, resume_token = fallback, None
                 continue
@@ -243,6 +264,24 @@ class RoutingBackend:
             return dataclasses.replace(result, model=offer.name, fallback_from=fallback_from)
 
     async def _run(
+        self,
+        offer: ModelOffer,
+        request: GenerationRequest,
+        progress: ProgressCallback | None,
+        resume_token: str | None,
+        on_resume_token: ResumeTokenCallback | None,
+    ) -> GenerationResult:
+        circuit = self._circuits.get(offer.plugin)
+        if circuit is None:
+            return await self._call(offer, request, progress, resume_token, on_resume_token)
+        with circuit.attempt():
+            return await self._call(offer, request, progress, resume_token, on_resume_token)
+
+    def _circuit_state(self, plugin: str) -> str:
+        circuit = self._circuits.get(plugin)
+        return circuit.state.value if circuit is not None else "none"
+
+    async def _call(
         self,
         offer: ModelOffer,
         request: GenerationRequest,

@@ -134,7 +134,11 @@ class Publishing:
 
         published = await asyncio.gather(*(again(info) for info in stored))
         result = GenerationResult(
-            images=(), backend=record.backend or "", model=record.model or "", text=record.text
+            images=(),
+            backend=record.backend or "",
+            model=record.model or "",
+            text=record.text,
+            fallback_from=_fallback_from(record),
         )
         return _outcome(
             record.job_id, record.request, record.requester, tuple(published), result, record.n_filtered
@@ -183,6 +187,18 @@ def _published(
         height=height,
         recredential=recredential,
     )
+
+
+def _fallback_from(record: JobRecord) -> str | None:
+    """The model the job asked for when another one made its pictures ("made by X — Y was unavailable").
+
+    No column of its own: the stored request names the model that was asked for (``--model`` or the
+    command's default, resolved before the job was queued), the row the model that delivered. They
+    differ only after a failover: the router reports its offer's name, and a single backend reports
+    the model it was asked for.
+    """
+    asked = record.request.model if record.request is not None else None
+    return asked if asked and record.model and asked != record.model else None
 
 
 def _outcome(

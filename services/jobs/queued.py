@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["QueuedJob", "SubmittedJob"]
+__all__ = ["POSITION_CAP", "QueuedJob", "SubmittedJob"]
+
+POSITION_CAP = 1000  # a shared queue counts places up to here; past it a job is "more than 1,000" back
 
 
 @dataclass(frozen=True, slots=True)

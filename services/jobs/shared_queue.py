@@ -38,13 +38,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from services.db import Database, Row, Transaction
+from services.jobs.queued import POSITION_CAP
 
 __all__ = [
     "ANNOUNCE_S",
     "CANCEL_CHANNEL",
     "JOBS_CHANNEL",
     "LEASE_S",
-    "POSITION_CAP",
     "Placement",
     "SharedQueue",
 ]
@@ -55,7 +55,6 @@ JOBS_CHANNEL = "easel_jobs"  # NOTIFY: a job can be claimed
 CANCEL_CHANNEL = "easel_cancel"  # NOTIFY with a job id: whoever runs it, stop it
 LEASE_S = 30.0  # a worker that stops renewing loses its jobs after this long
 ANNOUNCE_S = 10.0  # a new job waits at most this long for its "queued" message before it may start
-POSITION_CAP = 1000  # places are counted up to here ("more than 1,000 ahead")
 
 _UNFINISHED_SQL = "status IN ('queued', 'running', 'delivering')"  # literal: the partial indexes
 
@@ -121,12 +120,12 @@ class SharedQueue:
         )
 
     async def position(self, job_id: str) -> int:
-        """Queued jobs that start before ``job_id``, plus one; counted up to :data:`POSITION_CAP`."""
+        """Queued jobs that start before ``job_id``, plus one; past :data:`POSITION_CAP` ahead, cap + 1."""
         row = await self.db.fetchone(
             "SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs AS other, jobs AS mine WHERE mine.id = ?"
             f" AND other.{_UNFINISHED_SQL} AND other.status = 'queued'"
             " AND (other.fair_round, other.rowid) < (mine.fair_round, mine.rowid) LIMIT ?) AS ahead",
-            (job_id, POSITION_CAP),
+            (job_id, POSITION_CAP + 1),
         )
         return (int(row["n"]) if row is not None else 0) + 1
 

@@ -18,6 +18,7 @@ from commands.replies import (
     working_line,
 )
 from services.errors import InvalidRequest, QuotaExceeded
+from services.jobs.queued import POSITION_CAP
 from services.quota import QuotaStatus
 from services.types import Progress, SourceRef
 
@@ -42,6 +43,9 @@ def test_quota_and_errors_read_the_same_on_both_platforms() -> None:
 def test_status_lines_and_the_delete_sentence() -> None:
     assert queued_line(1) == "Queued — you're next"
     assert queued_line(3, resumed=True) == "easel restarted; your request is queued again — position 3"
+    # A shared queue counts places up to POSITION_CAP ahead; past that the line says so.
+    assert queued_line(POSITION_CAP + 1) == f"Queued — position {POSITION_CAP + 1}"
+    assert queued_line(POSITION_CAP + 2) == f"Queued — more than {POSITION_CAP:,} requests ahead of yours"
     assert working_line() == "Working on it…"
     assert working_line(Progress(fraction=0.4, eta_s=3.2)) == "Working on it… 40 %, about 3 s left"
     assert working_line(Progress(fraction=1.7)) == "Working on it… 100 %"

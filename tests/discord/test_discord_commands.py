@@ -147,6 +147,7 @@ async def test_commands_are_generated_from_the_option_specs(easel_on_discord: Ea
         "quota",
         "help",
         "verify",
+        "status",
         "models",
         "easel",
         "history",

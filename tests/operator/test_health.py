@@ -85,3 +85,20 @@ async def test_status_shows_gpu_hosts_without_credentials(make_settings: Any, a1
     assert body["backend"] == "gpu-host"
     assert body["hosts"] == {a1111_server.url: "up"}
     assert "pw" not in str(body)
+
+
+async def test_status_with_several_services_shows_each_ones_facts_and_circuit(
+    make_settings: Any, stability_server: Any, openai_server: Any
+) -> None:
+    stability_server.credits = 7.0
+    settings = make_settings(
+        backends=["stability", "openai"],
+        stability_model="core",
+        openai_api_key=openai_server.api_key,
+        openai_base_url=openai_server.url,
+    )
+    async with open_services(settings) as services:
+        body = await _get_status(services)
+    assert body["backend"] == "routing"
+    assert body["services"]["stability"] == {"credits": 7.0, "circuit": "closed"}
+    assert body["services"]["openai"] == {"circuit": "closed"}

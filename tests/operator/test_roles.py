@@ -84,6 +84,8 @@ async def test_a_worker_logs_in_over_rest_and_connects_to_no_gateway(
         DISCORD_TOKEN=discord_fake.token,
         DISCORD_API_BASE=discord_fake.api_base,
         DISCORD_GUILD_IDS=str(discord_fake.guild.id),
+        DISCORD_SHARDS="0-1",  # the gateways' .env: a worker connects none of them
+        DISCORD_SHARD_COUNT="4",
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=slack_server.api_url,

@@ -93,7 +93,7 @@ async def main(data_dir, url):
     ids["gone"] = (await jobs.submit(bob, imagine("gone"), origin={"platform": "gone"})).job_id
     await stuck.wait()  # one worker is posting "stuck delivering" ...
     await backend.until_running(1)  # ... so the other one is generating "running"
-    assert backend.calls[-1].positive_prompt == "running"
+    assert "running" in [call.positive_prompt for call in backend.calls]  # either may have started first
     say("ready", json.dumps(ids))
     await asyncio.sleep(3600)
 

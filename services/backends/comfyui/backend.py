@@ -36,7 +36,7 @@ from typing import Any
 
 import aiohttp
 
-from services.backends.base import BackendLimits, ProgressCallback, ResumeTokenCallback
+from services.backends.base import BackendLimits, ProgressCallback, ResumableBackend, ResumeTokenCallback
 from services.backends.comfyui.catalog import HostCatalog, merge
 from services.backends.comfyui.client import ComfyClient, PreviewFrame
 from services.backends.comfyui.hosts import ComfyHost, HostPool, HostState
@@ -70,7 +70,7 @@ __all__ = ["ComfyUIBackend"]
 log = logging.getLogger(__name__)
 
 
-class ComfyUIBackend:
+class ComfyUIBackend(ResumableBackend):
     """easel's :class:`~services.backends.base.Backend` for one ComfyUI host."""
 
     name = "comfyui"
@@ -147,11 +147,6 @@ class ComfyUIBackend:
         return limits_for(self._usable(), self._catalog, checkpoint=self._checkpoint, max_side=self._max_side)
 
     # -- generation --
-
-    async def generate(
-        self, request: GenerationRequest, progress: ProgressCallback | None = None
-    ) -> GenerationResult:
-        return await self.generate_resumable(request, progress, resume_token=None, on_resume_token=None)
 
     async def generate_resumable(
         self,

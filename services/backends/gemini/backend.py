@@ -3,6 +3,8 @@
 Usage::
 
     backend = GeminiImagesBackend(api_key, model="gemini-3.1-flash-image")
+    # or through Vertex AI (:mod:`.vertex`): Google credentials for a project, or express mode
+    backend = GeminiImagesBackend(None, vertex=VertexAI("my-project", "global", Path("sa.json")))
     await backend.start()
     result = await backend.generate(request, progress)
     await backend.close()
@@ -17,8 +19,11 @@ One request makes one image, so ``--n 3`` sends three at once; each that Gemini 
 ``CONTENT_FILTERED`` (refunded), the others are delivered. Seeds are easel's: given or chosen here,
 sent as ``generationConfig.seed`` (``seed + i`` per image) and reported back. Safety settings are
 the operator's (one threshold for the harm categories). The base URL is overridable (tests,
-proxies); the SDK's retries are off and easel's policy retries 429/5xx/network failures,
-honouring the API's ``RetryInfo``. Every picture carries Google's SynthID watermark.
+proxies) on the Gemini API and on Vertex AI alike; the SDK's retries are off and easel's policy
+retries 429/5xx/network failures, honouring the API's ``RetryInfo``. On Vertex AI the SDK fetches
+and refreshes the access token itself; a token endpoint that refuses the credentials is
+``BackendMisconfigured``, one that cannot be reached is retried. Every picture carries Google's
+SynthID watermark.
 """
 
 from __future__ import annotations
@@ -32,12 +37,15 @@ from typing import Any
 
 import aiohttp
 from google import genai
+from google.auth import exceptions as auth_exceptions
+from google.auth.credentials import Credentials
 from google.genai import errors as genai_errors
 from google.genai import types
 
 from services.backends.base import BackendLimits, ProgressCallback
 from services.backends.gemini.answers import blocked_reason, read_image
-from services.backends.gemini.errors import as_easel_error
+from services.backends.gemini.checks import check_endpoint
+from services.backends.gemini.errors import as_easel_error, auth_error
 from services.backends.gemini.limits import SEED_MAX, limits_for
 from services.backends.gemini.models import (
     ASPECT_RATIOS,
@@ -46,6 +54,8 @@ from services.backends.gemini.models import (
     DEFAULT_MODELS,
     model_spec,
 )
+from services.backends.gemini.vertex import API_VERSION as VERTEX_API_VERSION
+from services.backends.gemini.vertex import VertexAI, load_credentials
 from services.backends.retry import RetryPolicy, call_with_retries
 from services.errors import BackendUnavailable, ContentFiltered, InvalidRequest
 from services.offload import run_cpu
@@ -79,8 +89,9 @@ class GeminiImagesBackend:
 
     def __init__(
         self,
-        api_key: str,
+        api_key: str | None,
         *,
+        vertex: VertexAI | None = None,
         base_url: str = DEFAULT_BASE_URL,
         model: str = DEFAULT_MODEL,
         models: Sequence[str] = DEFAULT_MODELS,
@@ -92,12 +103,26 @@ class GeminiImagesBackend:
         retry_base_delay_s: float = 1.0,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        if not api_key.strip():
+        self._credentials: Credentials | None = None
+        if vertex is not None and not vertex.express:
+            if api_key:
+                raise ValueError(
+                    "GEMINI_API_KEY: Vertex AI with EASEL_GEMINI_VERTEX_PROJECT signs in with Google "
+                    "credentials, not an API key; unset one of them"
+                )
+            if vertex.credentials_file is not None:
+                self._credentials = load_credentials(vertex.credentials_file)
+        elif not (api_key or "").strip():
             raise ValueError("GEMINI_API_KEY is empty")
+        self._vertex = vertex
         self._session = session  # shared (BackendContext.session) or opened by start()
         self._owns_session = False
         self._api_key = api_key
         self._base_url = base_url.rstrip("/")
+        where = vertex.describe() if vertex is not None else self._base_url
+        if vertex is not None and vertex.base_url:
+            where += f" at {vertex.base_url}"
+        self._where = where  # names the endpoint in `easel check`, never a key
         self._model = model
         self._models = tuple(dict.fromkeys((model, *models)))
         self._image_size = image_size
@@ -117,7 +142,7 @@ class GeminiImagesBackend:
         self._client: genai.Client | None = None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self._base_url!r}, model={self._model!r})"
+        return f"{type(self).__name__}(endpoint={self._where!r}, model={self._model!r})"
 
     @property
     def limits(self) -> BackendLimits:
@@ -129,12 +154,16 @@ class GeminiImagesBackend:
             if self._session is None:
                 self._session = aiohttp.ClientSession()
                 self._owns_session = True
+            vertex = self._vertex
             self._client = genai.Client(
-                api_key=self._api_key,
-                vertexai=False,
+                **(
+                    vertex.client_kwargs(self._api_key, self._credentials)
+                    if vertex is not None
+                    else {"api_key": self._api_key, "vertexai": False}
+                ),
                 http_options=types.HttpOptions(
-                    base_url=self._base_url,
-                    api_version=API_VERSION,
+                    base_url=self._base_url if vertex is None else vertex.base_url,
+                    api_version=API_VERSION if vertex is None else VERTEX_API_VERSION,
                     timeout=int(self._timeout_s * 1000),  # the SDK counts milliseconds
                     aiohttp_client=self._session,  # ours: the SDK's own subclasses ClientSession
                     # Retries are easel's (RetryPolicy). Without options the SDK retries a refused
@@ -143,7 +172,7 @@ class GeminiImagesBackend:
                     retry_options=types.HttpRetryOptions(attempts=1),
                 ),
             )
-        log.info("gemini.started", extra={"model": self._model})
+        log.info("gemini.started", extra={"model": self._model, "endpoint": self._where})
 
     async def close(self) -> None:
         if self._client is not None:
@@ -239,35 +268,15 @@ class GeminiImagesBackend:
                 return await client.aio.models.generate_content(model=model, contents=contents, config=config)
             except genai_errors.APIError as exc:
                 raise as_easel_error(exc, "generateContent") from exc
+            except auth_exceptions.GoogleAuthError as exc:  # Vertex AI: the token could not be had
+                raise auth_error(exc, "generateContent") from exc
 
         return await call_with_retries(attempt, self._policy, backend=self.name, operation="generateContent")
 
     # -- easel check --
 
     async def check(self) -> list[CheckResult]:
-        """The API is reachable, takes the key and knows the default model (``GET models/{id}``)."""
+        """The endpoint is reachable, takes the credentials and knows the default model (no generation)."""
         client = self._client
         assert client is not None, "check() runs between start() and close()"
-        try:
-            await client.aio.models.get(model=self._model)
-        except genai_errors.APIError as exc:
-            if exc.code == 404:
-                return [
-                    CheckResult("gemini api", True, f"{self._base_url} reachable, API key accepted"),
-                    CheckResult(
-                        "gemini model", False, f"{self._model} is not offered: check EASEL_GEMINI_MODEL"
-                    ),
-                ]
-            if exc.code in (400, 401, 403):
-                return [
-                    CheckResult(
-                        "gemini api", False, f"the API refused the key ({exc.code}): check GEMINI_API_KEY"
-                    )
-                ]
-            return [CheckResult("gemini api", False, f"{self._base_url} answered HTTP {exc.code}")]
-        except (OSError, TimeoutError, aiohttp.ClientError) as exc:  # a dropped connection is no OSError
-            return [CheckResult("gemini api", False, f"cannot reach {self._base_url}: {type(exc).__name__}")]
-        return [
-            CheckResult("gemini api", True, f"{self._base_url} reachable, API key accepted"),
-            CheckResult("gemini model", True, f"{self._model} (pictures carry Google's SynthID watermark)"),
-        ]
+        return await check_endpoint(client, self._model, self._where, self._vertex)

@@ -9,6 +9,10 @@ the API says                               easel raises
 400 ``API_KEY_INVALID``, 400 ``FAILED_PRECONDITION``, 401 / 403 / 404   ``BackendMisconfigured``
 429 ``RESOURCE_EXHAUSTED``, 5xx            :class:`TransientError` (``RetryInfo.retryDelay`` honoured)
 network (aiohttp errors, timeouts)         retried by :func:`call_with_retries` as they are
+Vertex AI: the token endpoint refuses      ``BackendMisconfigured`` (``RefreshError``: a
+the credentials, or none are found         revoked key, a wrong clock; ``DefaultCredentialsError``)
+Vertex AI: the token endpoint is down      :class:`TransientError` (``TransportError``,
+                                           a retryable ``RefreshError``)
 =========================================  =========================================
 """
 
@@ -16,12 +20,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.auth import exceptions as auth_exceptions
 from google.genai import errors as genai_errors
 
 from services.backends.retry import TransientError
 from services.errors import BackendError, BackendMisconfigured, BackendRejected
 
-__all__ = ["as_easel_error", "retry_delay_s"]
+__all__ = ["as_easel_error", "auth_error", "auth_reason", "retry_delay_s"]
 
 _MAX_MESSAGE = 300
 
@@ -61,3 +66,19 @@ def as_easel_error(error: genai_errors.APIError, operation: str) -> Exception:
         message = " ".join(str(error.message or "it refused the request").split())[:_MAX_MESSAGE]
         return BackendRejected(f"The image service refused this request: {message}", log_detail=detail)
     return BackendError(log_detail=detail)
+
+
+def auth_reason(error: auth_exceptions.GoogleAuthError) -> str:
+    """The OAuth error code (``invalid_grant``) or the exception's kind: never the token endpoint's
+    whole answer, which may quote the request."""
+    first = str(error.args[0]) if error.args else ""
+    code = first.partition(":")[0].strip()
+    return code if code and len(code) <= 40 and " " not in code else type(error).__name__
+
+
+def auth_error(error: auth_exceptions.GoogleAuthError, operation: str) -> Exception:
+    """The exception to raise when Vertex AI's access token could not be had."""
+    detail = f"{operation}: no access token ({auth_reason(error)})"
+    if isinstance(error, auth_exceptions.TransportError) or error.retryable:
+        return TransientError(detail)
+    return BackendMisconfigured(log_detail=detail)

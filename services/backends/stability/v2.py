@@ -74,7 +74,7 @@ from dataclasses import replace
 import aiohttp
 from pydantic import SecretStr
 
-from services.backends.base import BackendLimits, ProgressCallback, ResumeTokenCallback
+from services.backends.base import BackendLimits, ProgressCallback, ResumableBackend, ResumeTokenCallback
 from services.backends.rate_limit import RateLimiter
 from services.backends.stability.api import V2_DIALECT
 from services.backends.stability.checks import credits_result, probe_api
@@ -114,7 +114,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class StabilityV2Backend:
+class StabilityV2Backend(ResumableBackend):
     """easel's :class:`~services.backends.base.Backend` for Stability AI's v2beta Stable Image API."""
 
     name = "stability"
@@ -188,11 +188,6 @@ class StabilityV2Backend:
         """Stability cannot interrupt a generation: nothing to do (the job task is cancelled)."""
 
     # -- generation --
-
-    async def generate(
-        self, request: GenerationRequest, progress: ProgressCallback | None = None
-    ) -> GenerationResult:
-        return await self.generate_resumable(request, progress, resume_token=None, on_resume_token=None)
 
     async def generate_resumable(
         self,

@@ -1,5 +1,12 @@
 """The gateway side of the fake Discord: one websocket session per shard, HELLO, heartbeats,
 IDENTIFY (READY + GUILD_CREATE), RESUME, and zlib-stream / zstd-stream compression.
+
+Sharding as Discord does it: IDENTIFY's ``shard`` must be ``[id, count]`` with ``0 <= id < count``
+and ``count`` the shard count ``GET /gateway/bot`` gave (else close 4010); each shard's READY and
+GUILD_CREATEs carry only the servers ``(guild_id >> 22) % count`` routes to it, and so do
+INTERACTION_CREATEs (DMs: shard 0). With ``identify_window_s`` (Discord: 5 s) a second IDENTIFY in
+the same bucket ``shard_id % max_concurrency`` within the window is answered with op 9 (invalid
+session) and recorded in ``violations``.
 """
 
 from __future__ import annotations
@@ -7,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
 import zlib
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +68,10 @@ class GatewaySide:
 
     token: str
     shard_count: int
+    max_concurrency: int
+    identify_window_s: float
+    _identified_at: dict[int, float]
+    violations: list[str]
     privileged_intents: int
     heartbeat_interval_ms: int
     application_id: int
@@ -68,6 +80,7 @@ class GatewaySide:
     users: dict[int, FakeUser]
     guilds: dict[int, FakeGuild]
     connections: list[_GatewayConnection]
+    gateway_gate: asyncio.Event | None
     identifies: list[dict[str, Any]]
     gateway_queries: list[dict[str, str]]
 
@@ -79,6 +92,8 @@ class GatewaySide:
         async def _notify(self) -> None: ...
 
         def _channel_payload(self, channel_id: int) -> dict[str, Any]: ...
+
+        def _connection_for(self, guild_id: int | None) -> _GatewayConnection: ...
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         query = dict(request.query)
@@ -92,6 +107,8 @@ class GatewaySide:
         if compress not in (None, "zlib-stream", "zstd-stream"):
             await ws.close(code=4000, message=b"Unknown compression")
             return ws
+        if self.gateway_gate is not None:  # Discord unreachable for a while: no HELLO yet
+            await self.gateway_gate.wait()
         conn = _GatewayConnection(ws, compress)
         self.connections.append(conn)
         await conn.send(
@@ -118,16 +135,52 @@ class GatewaySide:
             if intents & PRIVILEGED_INTENTS & ~self.privileged_intents:
                 await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
                 return
-            shard = tuple(data.get("shard") or (0, 1))
-            if shard[1] != self.shard_count or not 0 <= shard[0] < shard[1]:
+            shard = data.get("shard") or [0, 1]
+            if not _valid_shard(shard, self.shard_count):
                 await conn.ws.close(code=4010, message=b"Invalid shard.")
+                return
+            if not self._identify_allowed(int(shard[0])):
+                await conn.send({"op": 9, "d": False, "s": None, "t": None})
                 return
             conn.shard = (int(shard[0]), int(shard[1]))
             await self._send_ready(conn)
         elif op == 6:
+            resumed = [
+                c for c in self.connections if c.session_id == data.get("session_id") and c is not conn
+            ]
+            if data.get("token") != self.token or not resumed:
+                await conn.send({"op": 9, "d": False, "s": None, "t": None})
+                return
+            conn.shard, conn.session_id, conn.seq = resumed[0].shard, resumed[0].session_id, resumed[0].seq
             await conn.send({"op": 0, "t": "RESUMED", "d": {}})
             conn.identified.set()
         await self._notify()
+
+    def _identify_allowed(self, shard_id: int) -> bool:
+        """Discord's identify rate limit: one per bucket ``shard_id % max_concurrency`` per window."""
+        if not self.identify_window_s:
+            return True
+        bucket = shard_id % self.max_concurrency
+        now = time.monotonic()
+        last = self._identified_at.get(bucket)
+        if last is not None and now - last < self.identify_window_s:
+            self.violations.append(
+                f"IDENTIFY of shard {shard_id} {now - last:.2f} s after another one in bucket {bucket}"
+            )
+            return False
+        self._identified_at[bucket] = now
+        return True
+
+    async def drop_shard(self, shard_id: int) -> None:
+        """Close the shard's session the way Discord does on a server restart (4000: resumable)."""
+        for conn in self.connections:
+            if conn.shard == (shard_id, self.shard_count) and not conn.ws.closed:
+                await conn.ws.close(code=4000, message=b"Unknown error.")
+
+    async def announce_guild(self, guild: FakeGuild) -> None:
+        """The bot joins ``guild`` while connected: GUILD_CREATE on the shard that owns it."""
+        conn = self._connection_for(guild.id)
+        await conn.send({"op": 0, "t": "GUILD_CREATE", "d": self._guild_payload(guild)})
 
     def _guilds_of(self, shard: tuple[int, int]) -> list[FakeGuild]:
         return [g for g in self.guilds.values() if (g.id >> 22) % shard[1] == shard[0]]
@@ -201,6 +254,15 @@ class GatewaySide:
             "preferred_locale": "en-US",
             "nsfw_level": 0,
         }
+
+
+def _valid_shard(shard: object, shard_count: int) -> bool:
+    """``[id, count]``: two integers, ``count`` the bot's shard count and ``0 <= id < count``."""
+    if not isinstance(shard, list) or len(shard) != 2:
+        return False
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in shard):
+        return False
+    return bool(shard[1] == shard_count and 0 <= shard[0] < shard[1])
 
 
 def _role(role_id: int, name: str) -> dict[str, Any]:

@@ -119,6 +119,7 @@ class FakeDiscord(GatewaySide):
         ack_deadline_s: float = 3.0,
         privileged_intents: int = 0,
         heartbeat_interval_ms: int = 41250,
+        identify_window_s: float = 0.0,
     ) -> None:
         self.token = "fake." + secrets.token_urlsafe(24)
         self.shard_count = shard_count
@@ -127,6 +128,8 @@ class FakeDiscord(GatewaySide):
         self.ack_deadline_s = ack_deadline_s
         self.privileged_intents = privileged_intents
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.identify_window_s = identify_window_s
+        self._identified_at: dict[int, float] = {}
         self._ids = itertools.count(1)
         self.application_id = self.snowflake()
         self.bot = FakeUser(self.application_id, "easel", bot=True)
@@ -144,6 +147,7 @@ class FakeDiscord(GatewaySide):
         self.downloads = 0  # attachment fetches served
         self.attachment_gate: asyncio.Event | None = None  # when set: downloads wait for it (a slow CDN)
         self.connections: list[_GatewayConnection] = []
+        self.gateway_gate: asyncio.Event | None = None  # while unset: new gateway sessions get no HELLO
         self.identifies: list[dict[str, Any]] = []
         self.gateway_queries: list[dict[str, str]] = []
         self._changed = asyncio.Condition()
@@ -156,8 +160,11 @@ class FakeDiscord(GatewaySide):
 
     # ---------------------------------------------------------------- set-up
 
-    def snowflake(self) -> int:
+    def snowflake(self, *, shard: int | None = None) -> int:
+        """A new id; with ``shard``, one whose server lives on that shard (``(id >> 22) % shard_count``)."""
         ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        if shard is not None:
+            ms -= (ms - shard) % self.shard_count
         return (ms << 22) | (next(self._ids) & 0x3FFFFF)
 
     def add_user(self, username: str, *, permissions: int = MEMBER_PERMISSIONS) -> FakeUser:
@@ -166,9 +173,15 @@ class FakeDiscord(GatewaySide):
         return user
 
     def add_guild(
-        self, name: str, *, premium_tier: int = 0, bot_permissions: int = BOT_PERMISSIONS
+        self,
+        name: str,
+        *,
+        premium_tier: int = 0,
+        bot_permissions: int = BOT_PERMISSIONS,
+        shard: int | None = None,
     ) -> FakeGuild:
-        guild_id = self.snowflake()
+        """A server with one text channel; ``shard`` picks an id Discord routes to that shard."""
+        guild_id = self.snowflake(shard=shard)
         channel_id = self.snowflake()
         guild = FakeGuild(
             guild_id, name, [channel_id], premium_tier=premium_tier, bot_permissions=bot_permissions

@@ -1,4 +1,5 @@
-"""A fake Gemini API on 127.0.0.1: ``models/{model}:generateContent`` with image output and ``models/{model}``.
+"""A fake Gemini API on 127.0.0.1: ``models/{model}:generateContent`` with image output and
+``models/{model}``, and the same models on Vertex AI's paths (``v1beta1``, see below).
 
 It checks what the real API checks (:mod:`.rules`) and answers as the API does: one candidate
 holding one ``inlineData`` PNG, ``usageMetadata``, ``modelVersion``. Prompts with a blocked word are
@@ -11,6 +12,19 @@ answers 429 ``RESOURCE_EXHAUSTED`` with a ``RetryInfo``; ``fail(times)`` a 503::
 
 Edits (an image part beside the text) come back as that image tinted with the prompt's colour,
 keeping its shape, so a test can tell an edit from a fresh picture.
+
+Vertex AI, as the SDK calls it (``vertexai=True``) and as Google answers:
+
+* ``POST /v1beta1/projects/{project}/locations/{location}/publishers/google/models/{m}:generateContent``
+  (and ``:countTokens``) with ``Authorization: Bearer <token>``, a token the fake token endpoint
+  (:mod:`.oauth`) issued into ``bearer_tokens``; no or an unknown token → 401 ``UNAUTHENTICATED``,
+  another project → 403 ``PERMISSION_DENIED``, an unknown location → 400;
+* express mode: ``POST /v1beta1/publishers/google/models/{m}:…`` with ``x-goog-api-key`` =
+  ``express_key`` (a wrong key → 400 ``API_KEY_INVALID``; a Bearer token there → 401);
+* ``GET /v1beta1/publishers/google/models/{m}`` with either.
+
+Other paths are 404 as Google's front end answers them (no JSON body), and Gemini API paths take
+only the Gemini API key.
 """
 
 from __future__ import annotations
@@ -54,9 +68,19 @@ class FakeGemini:
     """One fake Gemini API; ``url`` is its base (the SDK adds ``/v1beta/…``)."""
 
     def __init__(
-        self, *, api_key: str = "AIza-fake-gemini-key-0123456789", models: tuple[str, ...] = MODELS
+        self,
+        *,
+        api_key: str = "AIza-fake-gemini-key-0123456789",
+        models: tuple[str, ...] = MODELS,
+        project: str = "easel-test",
+        locations: tuple[str, ...] = ("global", "us-central1"),
+        express_key: str = "AQ.fake-vertex-express-key-0123456789",
     ) -> None:
         self.api_key = api_key
+        self.project = project
+        self.locations = locations
+        self.express_key = express_key
+        self.bearer_tokens: set[str] = set()  # access tokens the fake token endpoint issued
         self.models = models
         self.requests: list[RecordedRequest] = []
         self.delay_s = 0.0  # extra seconds every generateContent answer takes (latency benchmarks)
@@ -69,6 +93,10 @@ class FakeGemini:
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1beta/models/{action}", self._generate)
         app.router.add_get("/v1beta/models/{model}", self._model)
+        vertex_models = "/v1beta1/projects/{project}/locations/{location}/publishers/google/models/{action}"
+        app.router.add_post(vertex_models, self._vertex_call)
+        app.router.add_post("/v1beta1/publishers/google/models/{action}", self._vertex_call)
+        app.router.add_get("/v1beta1/publishers/google/models/{model}", self._model)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -120,7 +148,13 @@ class FakeGemini:
             self.drops -= 1
             request.transport.abort()
             return web.Response(status=500)  # never sent: the connection is gone
-        if request.headers.get("x-goog-api-key") != self.api_key:
+        if request.match_info.http_exception is not None:  # no such path: 404 before any auth, as Google
+            raise request.match_info.http_exception
+        if request.path.startswith("/v1beta1/"):
+            refusal = self._vertex_refusal(request)
+            if refusal is not None:
+                return refusal.response()
+        elif request.headers.get("x-goog-api-key") != self.api_key:
             details = [
                 {
                     "@type": "type.googleapis.com/google.rpc.ErrorInfo",
@@ -138,6 +172,41 @@ class FakeGemini:
         except ApiError as exc:
             return exc.response()
 
+    def _vertex_refusal(self, request: web.Request) -> ApiError | None:
+        """Vertex AI's authentication and resource checks, before the model is looked at."""
+        bearer = request.headers.get("Authorization", "")
+        key = request.headers.get("x-goog-api-key")
+        scoped = "project" in request.match_info
+        if bearer.startswith("Bearer ") and (bearer[7:] not in self.bearer_tokens or not scoped):
+            return ApiError(
+                401,
+                "UNAUTHENTICATED",
+                "Request had invalid authentication credentials. Expected OAuth 2 access token, "
+                "login cookie or other valid authentication credential.",
+            )
+        if not bearer and key is not None and (key != self.express_key or scoped):
+            details = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}]
+            return ApiError(
+                400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", details
+            )
+        if not bearer and key is None:
+            return ApiError(
+                401,
+                "UNAUTHENTICATED",
+                "Request is missing required authentication credential. Expected OAuth 2 access "
+                "token, login cookie or other valid authentication credential.",
+            )
+        if scoped and request.match_info["project"] != self.project:
+            return ApiError(
+                403,
+                "PERMISSION_DENIED",
+                f"Permission 'aiplatform.endpoints.predict' denied on resource "
+                f"'projects/{request.match_info['project']}' (or it may not exist).",
+            )
+        if scoped and request.match_info["location"] not in self.locations:
+            return invalid(f"Unsupported location: {request.match_info['location']}")
+        return None
+
     def _known(self, model: str) -> None:
         if model not in self.models:
             raise ApiError(
@@ -154,6 +223,18 @@ class FakeGemini:
             "name": f"models/{model}", "version": "001", "displayName": model,
             "supportedGenerationMethods": ["generateContent", "countTokens"],
         })  # fmt: skip
+
+    async def _vertex_call(self, request: web.Request) -> web.Response:
+        model, _, method = request.match_info["action"].partition(":")
+        if method != "countTokens":
+            return await self._generate(request)
+        self._known(model)
+        body = self.requests[-1].json
+        if not isinstance(body, dict):
+            raise invalid("Invalid JSON payload received.")
+        unknown_fields(body, REQUEST_FIELDS, "")
+        texts, images = self._parts(model, body.get("contents"))
+        return web.json_response({"totalTokens": len(" ".join(texts).split()) + 258 * len(images)})
 
     async def _generate(self, request: web.Request) -> web.Response:
         model, _, method = request.match_info["action"].partition(":")
