@@ -2,7 +2,7 @@
 
 ::
 
-    easel run                                   # start the configured chat front ends
+    easel run [--role all|gateway|worker]       # start the configured chat front ends (and/or job workers)
     easel check                                 # verify configuration and reachability
     easel imagine "a lighthouse at dusk --ar 3:2 --n 2 --seed 42 --no fog" --out out/
     easel remix "PROMPT --strength 0.4" --image in.png --out out/
@@ -65,6 +65,10 @@ __all__ = ["EXIT_BACKEND", "EXIT_OK", "EXIT_QUOTA", "EXIT_USAGE", "build_parser"
 
 Handler = Callable[["Settings", argparse.Namespace], int]
 
+#: ``easel run --role`` choices: :class:`services.jobs.Role`'s values, spelt out so ``--help``
+#: does not import the job service (a test keeps the two equal).
+RUN_ROLES = ("all", "gateway", "worker")
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse that exits 2 with a one-line message (its default, made explicit)."""
@@ -77,9 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="easel", description="Image generation for Discord and Slack.")
     parser.add_argument("--version", action="version", version=f"easel {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.add_parser("run", help="start the configured chat front ends (Discord, Slack)").set_defaults(
-        handler=_run
+    run = sub.add_parser("run", help="start the configured chat front ends (Discord, Slack)")
+    run.add_argument(
+        "--role",
+        choices=RUN_ROLES,
+        help="all (default, or EASEL_ROLE): everything in one process; gateway: the chat connections; "
+        "worker: runs the queued jobs. gateway and worker share EASEL_DATABASE_URL (PostgreSQL)",
     )
+    run.set_defaults(handler=_run)
     sub.add_parser(
         "check", help="verify the configuration and reach the backend and each configured chat platform"
     ).set_defaults(handler=_check)
@@ -154,7 +163,15 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.errors import StartupError
     from bot.runner import serve
     from bot.settings import missing_for_run
+    from services.jobs import Role
 
+    role = Role(args.role) if args.role else settings.role
+    if role is not Role.ALL and settings.database is None:
+        return fail(
+            f"easel run --role {role} needs EASEL_DATABASE_URL=postgresql://…: every gateway and worker "
+            "shares that database (SQLite serves one process)",
+            EXIT_USAGE,
+        )
     missing = missing_for_run(settings)
     if missing:
         lines = "\n".join(f"  - {m}" for m in missing)
@@ -162,7 +179,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             f"nothing to run yet. Set these environment variables (or put them in .env):\n{lines}", EXIT_USAGE
         )
     try:
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings, role=role))
     except StartupError as exc:
         return fail(scrub(str(exc), settings), EXIT_BACKEND)
     return EXIT_OK

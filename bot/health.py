@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
 
 from services.jobs import JobStats
@@ -89,11 +89,12 @@ class _ShardCollector(Collector):
 class _JobCollector(Collector):
     """Exports the job service's counters under ``easel_*`` names."""
 
-    def __init__(self, stats: StatsSource, started_at: float) -> None:
+    def __init__(self, stats: StatsSource, started_at: float, role: str) -> None:
         self._stats = stats
         self._started_at = started_at
+        self._role = role
 
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily]:
         stats = self._stats()
         jobs = CounterMetricFamily("easel_jobs", "Jobs finished, by outcome", labels=["status"])
         for status, count in stats.jobs_by_status.items():
@@ -126,6 +127,9 @@ class _JobCollector(Collector):
         yield GaugeMetricFamily(
             "easel_uptime_seconds", "Seconds since start", value=time.monotonic() - self._started_at
         )
+        yield InfoMetricFamily(
+            "easel_role", "What this process does: all, gateway or worker", {"role": self._role}
+        )
 
 
 class HealthServer:
@@ -140,6 +144,7 @@ class HealthServer:
         shards: ShardSource = tuple,
         host: str = "0.0.0.0",
         port: int = 8080,
+        role: str = "all",
     ) -> None:
         self._stats = stats
         self._ready = ready
@@ -147,8 +152,9 @@ class HealthServer:
         self._shards = shards
         self._host = host
         self._port = port
+        self.role = role  # all, gateway or worker: so an operator can tell the processes apart
         self._registry = CollectorRegistry(auto_describe=True)
-        self._registry.register(_JobCollector(stats, time.monotonic()))
+        self._registry.register(_JobCollector(stats, time.monotonic(), role))
         self._registry.register(_ShardCollector(shards))
         self._runner: web.AppRunner | None = None
         self.port = port
@@ -181,6 +187,7 @@ class HealthServer:
         ok = all(parts.values()) and all(shards.values())
         body: dict[str, object] = {
             "status": "ok" if ok else "degraded",
+            "role": self.role,
             "components": parts,
             "queue_depth": stats.queue_depth,
             "running": stats.running,
@@ -191,7 +198,11 @@ class HealthServer:
 
     async def _operator_status(self, request: web.Request) -> web.Response:
         """The operator view: front ends, backend (credits, GPU hosts), queue and job counters."""
-        body: dict[str, object] = {"components": dict(self._ready()), "jobs": dict(self._stats())}
+        body: dict[str, object] = {
+            "role": self.role,
+            "components": dict(self._ready()),
+            "jobs": dict(self._stats()),
+        }
         if shards := self._shards():
             body["discord_shards"] = [
                 {

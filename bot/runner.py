@@ -1,4 +1,9 @@
-"""``easel run``: every configured front end, the job workers and the health endpoint in one process."""
+"""``easel run``: every configured front end, the job workers and the health endpoint in one process.
+
+``--role gateway`` keeps the front ends and the health endpoint but runs no jobs; ``--role worker``
+runs the jobs of the shared queue and starts the front ends REST-only (logged in to post
+results, never connected to a gateway or listening for Slack), see :mod:`services.jobs.roles`.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from bot.settings import Settings
 from services.backends.base import Backend, BalanceReporter, HostStateReporter
 from services.backends.routing import RoutingBackend
 from services.errors import EaselError
+from services.jobs import Role
 from services.jobs.control import ControlPoller, ControlRequest, ControlRequests, stop_poller
 from services.retention import RetentionPurge
 
@@ -149,17 +155,21 @@ async def _service_status(backend: Backend) -> dict[str, object]:
     return facts
 
 
-def build_frontends(services: Services) -> list[Frontend]:
-    """Construct (not start) the configured front ends; constructing registers their job sinks."""
+def build_frontends(services: Services, role: Role = Role.ALL) -> list[Frontend]:
+    """Construct (not start) the configured front ends; constructing registers their job sinks.
+
+    A worker's front ends are REST-only: they deliver results and take no interactions.
+    """
     frontends: list[Frontend] = []
+    rest_only = role is Role.WORKER
     if services.settings.discord_enabled:
         from bot.discord import DiscordFrontend
 
-        frontends.append(DiscordFrontend(services))
+        frontends.append(DiscordFrontend(services, rest_only=rest_only))
     if services.settings.slack_enabled:
         from bot.slack import SlackFrontend
 
-        frontends.append(SlackFrontend(services, port=services.settings.slack_port))
+        frontends.append(SlackFrontend(services, port=services.settings.slack_port, rest_only=rest_only))
     return frontends
 
 
@@ -177,7 +187,7 @@ def _admin_handler(services: Services) -> Callable[[ControlRequest], Awaitable[s
     return handle
 
 
-async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+async def serve(settings: Settings, *, role: Role = Role.ALL, stop: asyncio.Event | None = None) -> None:
     """Run until SIGINT/SIGTERM (or ``stop`` is set), then shut down in order."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -188,7 +198,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             pass
 
     async with open_services(settings) as services:
-        frontends = build_frontends(services)
+        frontends = build_frontends(services, role)
         ready: dict[str, bool] = {f.name: False for f in frontends}
         health = HealthServer(
             stats=services.jobs.stats,
@@ -196,6 +206,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             status=lambda: operator_status(services),
             shards=shards_of(frontends),
             port=settings.http_port,
+            role=role.value,
         )
         retention: asyncio.Task[None] | None = None
         control: asyncio.Task[None] | None = None
@@ -204,7 +215,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             # that the health port is taken.
             # Unfinished jobs are queued again in the background while /healthz and the front ends
             # already answer (issue 15); jobs.started logs the resumed/refunded counts when done.
-            await services.jobs.start(recover_in_background=True)
+            await services.jobs.start(recover_in_background=True, role=role)
+            log.info("run.role", extra={"role": str(role)})
             if settings.retention_days is not None:
                 purge = RetentionPurge(services.db, services.store, days=settings.retention_days)
                 retention = purge.start()
@@ -220,7 +232,8 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             log.info("health.listening", extra={"port": health.port})
             for frontend in frontends:
                 try:
-                    await _preflight(frontend.name, settings)
+                    if role is not Role.WORKER:  # a worker opens no Socket Mode connection to check
+                        await _preflight(frontend.name, settings)
                     started = await _start_unless_stopped(frontend, stop)
                 except Exception as exc:
                     reason = describe_start_failure(frontend.name, exc, settings)

@@ -27,6 +27,7 @@ from bot.shard_plan import MAX_SHARD_COUNT, ShardPlan, check_shard_count, shard_
 from services.backends import registry
 from services.backends.plugin import BackendPlugin
 from services.backends.settings import BackendSettings, http_url, setting, split_commas
+from services.jobs.roles import Role
 from services.stores.location import S3Options, StoreLocation, parse_store_url
 
 __all__ = [
@@ -128,6 +129,11 @@ class Settings(RoutingSettings):
         None,
         meaning="`postgresql://user:password@host:5432/easel`: every table in PostgreSQL instead of SQLite",
         shown_default="SQLite in the data dir",
+    )
+    role: Role = setting(
+        "EASEL_ROLE",
+        Role.ALL,
+        meaning="what `easel run` does: `all` (everything), `gateway` (chat connections) or `worker` (runs jobs); not `all` needs `EASEL_DATABASE_URL`; `--role` wins",
     )
     store_url: str | None = setting(
         "EASEL_STORE_URL",

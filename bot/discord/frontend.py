@@ -9,6 +9,9 @@
         ...
         await discord_fe.close()
 
+``rest_only=True`` (``easel run --role worker``) logs in over HTTP only, to deliver results:
+no command sync, no gateway (:mod:`bot.discord.rest_only`).
+
 ``DISCORD_API_BASE`` is applied to ``discord.http.Route.BASE`` (process-wide, REST and
 interaction webhooks) before login; see :mod:`bot.discord.client` for the gateway.
 """
@@ -32,6 +35,7 @@ from bot.discord.defaults import settings_command
 from bot.discord.handlers import DiscordHandlers
 from bot.discord.models import models_command
 from bot.discord.modlog import discord_modlog
+from bot.discord.rest_only import RestOnlyBot
 from bot.discord.shards import ShardState, gateway_refusal
 from bot.discord.sink import PLATFORM, DiscordJobSink
 from bot.discord.slash import build_app_command
@@ -69,13 +73,15 @@ class DiscordFrontend:
         *,
         token_lifetime_s: float = INTERACTION_TOKEN_LIFETIME_S,
         start_timeout_s: float = 60.0,
+        rest_only: bool = False,
     ) -> None:
         settings = services.settings
         if settings.discord_token is None or not settings.discord_token.get_secret_value():
             raise SettingsError("DISCORD_TOKEN is not set")
         self.services = services
         self.settings = settings
-        self.bot = EaselBot(
+        self.rest_only = rest_only
+        self.bot = (RestOnlyBot if rest_only else EaselBot)(
             gateway_url=settings.discord_gateway_url,
             guild_ids=settings.discord_guild_ids,
             setup=self._setup,
@@ -156,6 +162,9 @@ class DiscordFrontend:
         guard_library_logs()
         await self.ctx.attachments.start()
         token = self.settings.discord_token.get_secret_value() if self.settings.discord_token else ""
+        if self.rest_only:
+            await self._login_rest_only(token)
+            return
         self._task = asyncio.create_task(self.bot.start(token), name="easel-discord")
         connected = asyncio.create_task(self.bot.connected.wait())
         try:
@@ -191,6 +200,19 @@ class DiscordFrontend:
                 "guilds": len(self.bot.guilds),
             },
         )
+
+    async def _login_rest_only(self, token: str) -> None:
+        """A worker: authenticate the REST client (``Client.login``) and connect nothing else."""
+        try:
+            await asyncio.wait_for(self.bot.login(token), self.start_timeout_s)
+        except discord.LoginFailure:
+            await self.close()
+            raise StartupError("Discord refused DISCORD_TOKEN (401). Copy the bot token again.") from None
+        except Exception as error:
+            await self.close()
+            raise StartupError(f"Discord login failed: {type(error).__name__}: {error}") from error
+        self.ctx.ready.set()
+        log.info("discord.ready", extra={"mode": "rest-only"})
 
     async def close(self) -> None:
         if self._modlog is not None:

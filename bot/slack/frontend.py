@@ -9,6 +9,9 @@
         ...
         await slack.close()
 
+``rest_only=True`` (``easel run --role worker``) checks the token and keeps only the Web API
+client, to deliver results: no HTTP listener, no Socket Mode connection.
+
 Every listener acknowledges first (Slack's 3-second deadline) and does its work in a background
 task afterwards. The listeners live in :mod:`bot.slack.handlers` and talking back to the users
 of a job (status, results) in :mod:`bot.slack.sink`; both get a
@@ -86,7 +89,9 @@ class SlackFrontend:
 
     name = "slack"
 
-    def __init__(self, services: Services, *, host: str = "0.0.0.0", port: int | None = None) -> None:
+    def __init__(
+        self, services: Services, *, host: str = "0.0.0.0", port: int | None = None, rest_only: bool = False
+    ) -> None:
         settings = services.settings
         if settings.slack_bot_token is None:
             raise SettingsError("SLACK_BOT_TOKEN is not set")
@@ -98,6 +103,7 @@ class SlackFrontend:
         if self._app_token is None and not signing:
             raise SettingsError("SLACK_SIGNING_SECRET is needed for HTTP mode (or set SLACK_APP_TOKEN)")
         self._host = host
+        self.rest_only = rest_only
         self.port = settings.slack_port if port is None else port
         self._session: aiohttp.ClientSession | None = None
         # easel's own client (with the token); bolt gets a token-less twin and our authorize().
@@ -191,6 +197,9 @@ class SlackFrontend:
     async def start(self) -> None:
         """Check the token (auth.test), then listen: HTTP on ``/slack/events`` or Socket Mode."""
         await self._auth_test()
+        if self.rest_only:
+            log.info("slack.authorized", extra={"team_id": self.team_id, "mode": "rest-only"})
+            return
         if self.settings.slack_modlog_channel:
             self._modlog = slack_modlog(
                 self.client, AuditLog(self.services.db), self.settings.slack_modlog_channel

@@ -15,8 +15,9 @@ from tests.helpers.network import free_port
 class RunningEasel:
     """``easel run`` as a child process; stderr goes to a file so a chatty log never blocks it."""
 
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+    def __init__(self, env: dict[str, str], cwd: Path, *args: str) -> None:
         self.env = env
+        self.args = args  # after ``run``, e.g. ``--role worker``
         self.cwd = cwd
         self.http_port = int(env["EASEL_HTTP_PORT"])
         self.log_path = cwd / f"easel-run-{id(self)}.log"
@@ -26,7 +27,7 @@ class RunningEasel:
         log = await asyncio.to_thread(self.log_path.open, "wb")
         with log:
             self.proc = await asyncio.create_subprocess_exec(
-                *easel_command(), "run", cwd=self.cwd, env=self.env,
+                *easel_command(), "run", *self.args, cwd=self.cwd, env=self.env,
                 stdout=log, stderr=asyncio.subprocess.STDOUT,
             )  # fmt: skip
         return self
