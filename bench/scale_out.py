@@ -119,7 +119,9 @@ async def run_row(
     root.mkdir(parents=True)
     slack = FakeSlack()
     await slack.start()
-    async with FakeStabilityServer() as stability:
+    # The fake's 150 requests per 10 s rule is off: this measures easel, not Stability's allowance
+    # (one key carries at most ~14 jobs/s however many workers share it; EASEL_STABILITY_PROCESSES).
+    async with FakeStabilityServer(rate_limit_requests=None) as stability:
         extra = {"EASEL_DAILY_QUOTA": "100000", "EASEL_LOG_LEVEL": "WARNING"}
         cluster = Cluster(root, url or "", stability, slack, **extra)
         single: RunningEasel | None = None

@@ -87,6 +87,29 @@ class RateBudget:
 STABILITY_BUDGET = RateBudget()
 """Stability AI: 150 requests per 10 s per key; easel sends at most 145 (2 at once, then 14.3/s)."""
 
+MAX_SHARING_PROCESSES = 37  # past this a process's share leaves no room for paced requests
+
+
+def shared_budget(processes: int, budget: RateBudget = STABILITY_BUDGET) -> RateBudget:
+    """One process's share of ``budget`` when ``processes`` easel processes use the same key.
+
+    The limiter paces one process; gateways and workers sharing a key (issue 15) would each send
+    the whole allowance. Each gets ``max_requests // processes`` with the burst and headroom cut
+    to fit (at least 1 headroom each, so the shares together stay under the provider's rule).
+    """
+    if processes < 1 or processes > MAX_SHARING_PROCESSES:
+        raise ValueError(f"processes must be from 1 to {MAX_SHARING_PROCESSES}")
+    if processes == 1:
+        return budget
+    share = budget.max_requests // processes
+    return RateBudget(
+        max_requests=share,
+        period_s=budget.period_s,
+        burst=min(budget.burst, max(1, share // 4)),
+        headroom=max(1, budget.headroom // processes),
+        max_pause_s=budget.max_pause_s,
+    )
+
 
 class RateLimiter:
     """Paces requests to one budget; one instance is shared by everything that uses the same key.

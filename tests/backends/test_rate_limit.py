@@ -14,9 +14,11 @@ import aiohttp
 import pytest
 
 from services.backends.rate_limit import (
+    MAX_SHARING_PROCESSES,
     STABILITY_BUDGET,
     RateBudget,
     RateLimiter,
+    shared_budget,
     shared_limiter,
 )
 from services.types import GenerationRequest, Operation, WeightedPrompt
@@ -181,3 +183,14 @@ async def test_burst_of_300_images_gets_no_429() -> None:
         assert [r.status for r in server.requests].count(200) == 300
         assert server.max_in_window(1.0) <= 150
         assert elapsed < 15  # generous: ~2.4 s of pacing
+
+
+def test_processes_sharing_a_key_each_keep_to_a_share_that_fits_the_rule_together() -> None:
+    """Gateways and workers with one Stability key (issue 15): together under 150 per 10 s."""
+    assert shared_budget(1) == STABILITY_BUDGET
+    for processes in (2, 3, 5, 8, 20, MAX_SHARING_PROCESSES):
+        share = shared_budget(processes)
+        assert processes * share.max_in_window < STABILITY_BUDGET.max_requests
+        assert share.rate_per_s > 0 and share.burst >= 1
+    with pytest.raises(ValueError):
+        shared_budget(MAX_SHARING_PROCESSES + 1)

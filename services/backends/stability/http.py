@@ -30,7 +30,7 @@ from dataclasses import replace
 import aiohttp
 from pydantic import SecretStr
 
-from services.backends.rate_limit import RateLimiter, shared_limiter
+from services.backends.rate_limit import STABILITY_BUDGET, RateBudget, RateLimiter, shared_limiter
 from services.backends.retry import (
     RetryPolicy,
     TransientError,
@@ -90,6 +90,7 @@ class StabilityHttp:
         retry_base_delay_s: float = 1.0,
         session: aiohttp.ClientSession | None = None,
         limiter: RateLimiter | None = None,
+        budget: RateBudget = STABILITY_BUDGET,
     ) -> None:
         key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         key = key.strip()
@@ -105,7 +106,7 @@ class StabilityHttp:
                 base_url = base_url[: -len(suffix)]
         self.base_url = base_url
         # every request with this key (any backend, any job) shares one pace: see rate_limit.py
-        self._limiter = limiter or shared_limiter(base_url, key)
+        self._limiter = limiter or shared_limiter(base_url, key, budget)
         self.organization = organization or None
         self._client_id = client_id
         self._client_version = client_version

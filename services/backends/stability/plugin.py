@@ -13,6 +13,7 @@ from pydantic_settings import NoDecode
 
 from services.backends.base import Backend
 from services.backends.plugin import BackendConfigError, BackendContext, BackendPlugin
+from services.backends.rate_limit import MAX_SHARING_PROCESSES, shared_budget
 from services.backends.settings import BackendSettings, http_url, setting, split_commas
 from services.backends.stability import StabilityV1Backend, StabilityV2Backend, known_models
 
@@ -54,6 +55,14 @@ class StabilitySettings(BackendSettings):
     )
     stability_timeout_s: float = setting(
         "STABILITY_TIMEOUT_S", 120.0, gt=0, meaning="per-request timeout towards Stability"
+    )
+    stability_processes: int = setting(
+        "EASEL_STABILITY_PROCESSES",
+        1,
+        ge=1,
+        le=MAX_SHARING_PROCESSES,
+        meaning="how many easel processes (gateways and workers) use this `STABILITY_API_KEY` at once; "
+        "each keeps to its share of Stability's 150 requests per 10 s",
     )
 
     _split_models = field_validator("stability_models", mode="before")(split_commas)
@@ -108,6 +117,7 @@ def _build(settings: StabilitySettings, context: BackendContext) -> Backend:
             organization=settings.stability_organization,
             client_version=context.client_version,
             timeout_s=settings.stability_timeout_s,
+            budget=shared_budget(settings.stability_processes),
             session=context.session,
         )
     return StabilityV1Backend(
@@ -118,6 +128,7 @@ def _build(settings: StabilitySettings, context: BackendContext) -> Backend:
         client_version=context.client_version,
         timeout_s=settings.stability_timeout_s,
         session=context.session,
+        budget=shared_budget(settings.stability_processes),
     )
 
 

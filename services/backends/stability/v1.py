@@ -38,7 +38,7 @@ import aiohttp
 from pydantic import SecretStr
 
 from services.backends.base import BackendLimits, ProgressCallback
-from services.backends.rate_limit import RateLimiter
+from services.backends.rate_limit import STABILITY_BUDGET, RateBudget, RateLimiter
 from services.backends.stability.api import V1_DIALECT, Reply, describe
 from services.backends.stability.checks import check_balance, probe_api
 from services.backends.stability.http import DEFAULT_HOST, EASEL_VERSION, StabilityHttp
@@ -98,6 +98,7 @@ class StabilityV1Backend:
         connect_timeout_s: float = 10,
         check_timeout_s: float = 15,
         limiter: RateLimiter | None = None,
+        budget: RateBudget = STABILITY_BUDGET,
     ) -> None:
         self._http = StabilityHttp(
             api_key,
@@ -113,6 +114,7 @@ class StabilityV1Backend:
             retry_base_delay_s=retry_base_delay_s,
             session=session,
             limiter=limiter,
+            budget=budget,
         )
         self._engine = engine
         # start() runs while the bot boots: a black-holed host must not hold it up for long

@@ -75,7 +75,7 @@ import aiohttp
 from pydantic import SecretStr
 
 from services.backends.base import BackendLimits, ProgressCallback, ResumableBackend, ResumeTokenCallback
-from services.backends.rate_limit import RateLimiter
+from services.backends.rate_limit import STABILITY_BUDGET, RateBudget, RateLimiter
 from services.backends.stability.api import V2_DIALECT
 from services.backends.stability.checks import credits_result, probe_api
 from services.backends.stability.http import DEFAULT_HOST, EASEL_VERSION, StabilityHttp
@@ -137,6 +137,7 @@ class StabilityV2Backend(ResumableBackend):
         poll_interval_s: float = 10.0,
         max_poll_s: float = 900.0,
         limiter: RateLimiter | None = None,
+        budget: RateBudget = STABILITY_BUDGET,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         http = StabilityHttp(  # validates the key first
@@ -153,6 +154,7 @@ class StabilityV2Backend(ResumableBackend):
             retry_base_delay_s=retry_base_delay_s,
             session=session,
             limiter=limiter,
+            budget=budget,
         )
         self._limits = limits_for_model(model, models)  # raises ValueError for an unknown model
         self._http = http
