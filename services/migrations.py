@@ -276,4 +276,17 @@ MIGRATIONS: tuple[Migration, ...] = (
     DROP TABLE IF EXISTS gateway_identify;
     """,
     ),
+    # 9: where each moderation-log feed has got to in the audit log (services.modlog): shared by
+    # the gateways of one database, so a line is posted once however many run the same feed.
+    Migration(
+        """
+    CREATE TABLE modlog_cursors (
+        feed     TEXT PRIMARY KEY,
+        last_id  INTEGER NOT NULL
+    );
+    """,
+        """
+    DROP TABLE IF EXISTS modlog_cursors;
+    """,
+    ),
 )

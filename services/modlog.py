@@ -16,6 +16,11 @@ operator (the CLI) go to every feed. Lines carry no secrets (the audit log holds
 people's words (prompts, reasons) to :data:`EXCERPT_CHARS`.
 
 A failed or slow post is logged and skipped: it never touches a job, and the feed goes on.
+
+Where a feed has got to is stored (table ``modlog_cursors``, one row per platform and channel):
+several gateways sharing one PostgreSQL database run the same feed, and a batch of entries is
+posted by the one process that moves the stored cursor past it (a compare-and-set), so each line
+appears once; a restart goes on from there, posting what was recorded while easel was down.
 """
 
 from __future__ import annotations
@@ -82,12 +87,14 @@ class ModLogFeed:
         platform: str,
         *,
         post: Callable[[str], Awaitable[object]],
+        channel: str = "",
         escape: Callable[[str], str] = lambda text: text,
         poll_s: float = POLL_S,
         post_timeout_s: float = POST_TIMEOUT_S,
     ) -> None:
         self.audit = audit
         self.platform = platform
+        self.feed = f"{platform}:{channel}"  # its stored cursor: one per platform and channel
         self._post = post
         self._escape = escape
         self.poll_s = poll_s
@@ -102,8 +109,14 @@ class ModLogFeed:
         return platform == self.platform or platform in _OPERATOR_PLATFORMS
 
     async def start(self) -> None:
-        """Post what is recorded from now on (what was recorded before stays in ``/easel admin audit``)."""
-        self._after = await self.audit.last_id()
+        """Post from the stored cursor on; a new feed starts at the newest entry (older ones stay in
+        ``/easel admin audit``)."""
+        db = self.audit.db
+        await db.execute(
+            "INSERT INTO modlog_cursors (feed, last_id) VALUES (?, ?) ON CONFLICT (feed) DO NOTHING",
+            (self.feed, await self.audit.last_id()),
+        )
+        self._after = await self._cursor()
         self._task = asyncio.create_task(self._run(), name=f"modlog:{self.platform}")
 
     async def close(self) -> None:
@@ -122,11 +135,25 @@ class ModLogFeed:
             await asyncio.sleep(self.poll_s)
 
     async def once(self) -> None:
-        """Post the entries recorded since the last call."""
-        for entry in await self.audit.since(self._after):
-            self._after = entry.id  # a line that cannot be posted is skipped, not retried for ever
+        """Post the entries recorded since the last call, if this process is the one to take them."""
+        entries = await self.audit.since(self._after)
+        if not entries:
+            return
+        taken = await self.audit.db.execute(
+            "UPDATE modlog_cursors SET last_id = ? WHERE feed = ? AND last_id = ?",
+            (entries[-1].id, self.feed, self._after),
+        )
+        if not taken:  # another process posted these (or more): go on from where it got to
+            self._after = await self._cursor()
+            return
+        self._after = entries[-1].id  # a line that cannot be posted is skipped, not retried for ever
+        for entry in entries:
             if self.wants(entry):
                 await self._send(entry)
+
+    async def _cursor(self) -> int:
+        row = await self.audit.db.fetchone("SELECT last_id FROM modlog_cursors WHERE feed = ?", (self.feed,))
+        return int(row["last_id"]) if row is not None else 0
 
     async def _send(self, entry: AuditEntry) -> None:
         try:

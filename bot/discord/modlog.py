@@ -32,4 +32,6 @@ def _escape(text: str) -> str:
 
 
 def discord_modlog(bot: EaselBot, audit: AuditLog, channel_id: int) -> ModLogFeed:
-    return ModLogFeed(audit, "discord", post=_poster(bot, channel_id), escape=_escape)
+    return ModLogFeed(
+        audit, "discord", post=_poster(bot, channel_id), channel=str(channel_id), escape=_escape
+    )

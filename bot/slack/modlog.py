@@ -25,4 +25,4 @@ def _poster(client: AsyncWebClient, channel: str) -> Callable[[str], Awaitable[o
 
 
 def slack_modlog(client: AsyncWebClient, audit: AuditLog, channel: str) -> ModLogFeed:
-    return ModLogFeed(audit, "slack", post=_poster(client, channel), escape=escape_text)
+    return ModLogFeed(audit, "slack", post=_poster(client, channel), channel=channel, escape=escape_text)

@@ -69,3 +69,42 @@ async def test_failing_and_hanging_posts_are_skipped_and_the_feed_goes_on(audit:
     assert (feed.failed, feed.posted) == (2, 1)
     assert len(posted) == 1 and posted[0].endswith("discord:12 cancelled the job")
     await feed.close()
+
+
+async def test_gateways_sharing_a_database_post_each_line_once_and_a_restart_goes_on(
+    tmp_path: Path, storage: str | None
+) -> None:
+    """Two gateways run the same feed (same platform and channel) on one database; a third feed
+    for another channel has its own stream; a feed started again posts what came meanwhile."""
+    db = await Database.open(tmp_path / "data", url=storage)
+    audit = AuditLog(db)
+    try:
+        posted: dict[str, list[str]] = {"a": [], "b": [], "other": []}
+
+        def feed(name: str, channel: str) -> ModLogFeed:
+            async def post(line: str) -> None:
+                posted[name].append(line)
+
+            return ModLogFeed(audit, "discord", post=post, channel=channel)
+
+        first, second, other = feed("a", "55"), feed("b", "55"), feed("other", "77")
+        for each in (first, second, other):
+            await each.start()
+        for n in range(6):
+            await audit.record(MOD, "ban", target=f"discord:{n}")
+            await asyncio.gather(first.once(), second.once(), other.once())
+        shared = posted["a"] + posted["b"]
+        assert sorted(line.rsplit(" ", 1)[1] for line in shared) == [f"discord:{n}" for n in range(6)]
+        assert len(posted["other"]) == 6  # another channel: every line, once
+
+        await first.close()
+        await second.close()
+        await audit.record(MOD, "unban", target="discord:3")  # while both gateways were down
+        again = feed("a", "55")
+        await again.start()
+        await again.once()
+        assert posted["a"][-1].endswith("lifted the ban on discord:3")
+        assert len(posted["a"] + posted["b"]) == 7
+    finally:
+        await other.close()
+        await db.close()

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from google.oauth2 import service_account
 
 from services.backends.gemini.vertex import SCOPE
+from tests.fakes.local_http import LocalHttp
 
 __all__ = ["JWT_BEARER", "FakeGoogleOAuth", "write_service_account"]
 
@@ -76,8 +77,7 @@ class FakeGoogleOAuth:
         self.keys: dict[str, tuple[str, rsa.RSAPublicKey]] = {}  # key id → (account e-mail, public key)
         self.grants: list[dict[str, Any]] = []  # the verified claims of every granted assertion
         self.refusals: list[str] = []  # the error_description of every refused request
-        self._runner: web.AppRunner | None = None
-        self.url = ""
+        self._http = LocalHttp()
 
     @property
     def token_uri(self) -> str:
@@ -90,17 +90,15 @@ class FakeGoogleOAuth:
     async def start(self) -> FakeGoogleOAuth:
         app = web.Application()
         app.router.add_post("/token", self._token)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        await self._http.serve(app)
         return self
 
+    @property
+    def url(self) -> str:
+        return self._http.url
+
     async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._http.close()
 
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()

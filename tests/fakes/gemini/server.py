@@ -52,6 +52,7 @@ from tests.fakes.gemini.rules import (
     invalid,
     unknown_fields,
 )
+from tests.fakes.local_http import LocalHttp
 
 __all__ = ["FakeGemini", "RecordedRequest"]
 
@@ -86,8 +87,7 @@ class FakeGemini:
         self.delay_s = 0.0  # extra seconds every generateContent answer takes (latency benchmarks)
         self.drops = 0  # the next N requests lose their connection before any answer (a proxy restart)
         self._failures: list[ApiError] = []
-        self._runner: web.AppRunner | None = None
-        self.url = ""
+        self._http = LocalHttp()
 
     async def start(self) -> FakeGemini:
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
@@ -97,17 +97,15 @@ class FakeGemini:
         app.router.add_post(vertex_models, self._vertex_call)
         app.router.add_post("/v1beta1/publishers/google/models/{action}", self._vertex_call)
         app.router.add_get("/v1beta1/publishers/google/models/{model}", self._model)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        await self._http.serve(app)
         return self
 
+    @property
+    def url(self) -> str:
+        return self._http.url
+
     async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._http.close()
 
     # ---- test controls ----------------------------------------------------------------------
     def rate_limit(self, times: int = 1, *, retry_delay: str = "0.02s") -> None:
