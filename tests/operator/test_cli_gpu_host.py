@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from tests.helpers.cli import clean_env, easel_command, run_easel
+from tests.helpers.cli import clean_env, easel_command, exits_after_interrupt, interruptible_env, run_easel
 from tests.helpers.images import colours, png
 from tests.helpers.waiting import until
 
@@ -90,12 +89,11 @@ async def test_ctrl_c_interrupts_the_job_on_the_host(a1111_factory: Any, tmp_pat
     host = await a1111_factory(generation_s=30)
     proc = await asyncio.create_subprocess_exec(
         *easel_command(), "imagine", "a slow fox --size 512x512", "--out", str(tmp_path / "out"),
-        env=gpu_env(host, tmp_path / "data"), cwd=tmp_path,
+        env=interruptible_env(gpu_env(host, tmp_path / "data")), cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     await until(lambda: bool(host.calls("/sdapi/v1/txt2img")), within_s=30)
-    proc.send_signal(signal.SIGINT)
-    await asyncio.wait_for(proc.communicate(), 30)
+    await exits_after_interrupt(proc)
     assert proc.returncode == 130
     sent = host.last("/sdapi/v1/txt2img").json["force_task_id"]
     assert host.interrupted_tasks == [sent]  # the GPU stops working for nobody

@@ -9,13 +9,12 @@ import asyncio
 import json
 import os
 import pty
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 from bot.slack.manifest import render_manifest
-from tests.helpers.cli import clean_env, easel_command, run_easel
+from tests.helpers.cli import clean_env, easel_command, exits_after_interrupt, interruptible_env, run_easel
 from tests.helpers.images import png
 
 
@@ -149,13 +148,12 @@ async def test_ctrl_c_cancels_the_job_refunds_it_and_the_next_run_does_not_resum
     stability_server.latency_s = 60  # the generation hangs until interrupted
     proc = await asyncio.create_subprocess_exec(
         *easel_command(), "imagine", "a slow cat --n 2", "--out", str(tmp_path / "o"),
-        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        cwd=tmp_path, env=interruptible_env(env), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert proc.stderr is not None and proc.stdout is not None
     await _read_until(proc.stderr, "Working on it")
-    proc.send_signal(signal.SIGINT)
-    rest = (await asyncio.wait_for(proc.stderr.read(), 30)).decode()
-    assert await asyncio.wait_for(proc.wait(), 30) == 130
+    rest = (await exits_after_interrupt(proc))[1].decode()
+    assert proc.returncode == 130
     assert "cancelled, its quota refunded" in rest and "Traceback" not in rest
 
     stability_server.latency_s = 0
