@@ -136,12 +136,13 @@ class ModLogFeed:
 
     async def once(self) -> None:
         """Post the entries recorded since the last call, if this process is the one to take them."""
-        entries = await self.audit.since(self._after)
+        after = self._after  # as read: a concurrent call may move it meanwhile
+        entries = await self.audit.since(after)
         if not entries:
             return
         taken = await self.audit.db.execute(
             "UPDATE modlog_cursors SET last_id = ? WHERE feed = ? AND last_id = ?",
-            (entries[-1].id, self.feed, self._after),
+            (entries[-1].id, self.feed, after),
         )
         if not taken:  # another process posted these (or more): go on from where it got to
             self._after = await self._cursor()

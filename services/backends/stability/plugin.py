@@ -61,7 +61,7 @@ class StabilitySettings(BackendSettings):
         1,
         ge=1,
         le=MAX_SHARING_PROCESSES,
-        meaning="how many easel processes (gateways and workers) use this `STABILITY_API_KEY` at once; "
+        meaning="how many easel processes (gateways and workers) use this Stability key at once; "
         "each keeps to its share of Stability's 150 requests per 10 s",
     )
 
