@@ -124,6 +124,9 @@ class SharedQueue:
         row = await self.db.fetchone(
             "SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs AS other, jobs AS mine WHERE mine.id = ?"
             f" AND other.{_UNFINISHED_SQL} AND other.status = 'queued'"
+            # the plain bound lets the fair-order index stop the scan; the row comparison alone did
+            # not, and every submit read the whole queue (9x slower at 50,000 queued)
+            " AND other.fair_round <= mine.fair_round"
             " AND (other.fair_round, other.rowid) < (mine.fair_round, mine.rowid) LIMIT ?) AS ahead",
             (job_id, POSITION_CAP + 1),
         )
