@@ -136,7 +136,9 @@ class SharedJobs:
 
     async def _adopt(self, row: Row, *, taken_over: bool) -> ActiveJob | None:
         unfinished = await self._recovery.records.unfinished_from(row)
-        job = await self._recovery.adopt(unfinished, self._factories, resumed=taken_over)
+        job = await self._recovery.adopt(
+            unfinished, self._factories, resumed=taken_over, park=False
+        )  # runs now
         if job is None:
             return None  # refunded (and told, where someone could be)
         self._active.hold(job)
